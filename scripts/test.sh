@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need when it is missing, then runs every test.
+#   ./scripts/test.sh            all modules, `./mvnw -B verify`
+#   ./scripts/test.sh -pl core   extra arguments go to Maven
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+find_jdk
+
+PG_BIN=/usr/lib/postgresql/15/bin
+AZURITE_VERSION=3.35.0
+
+need_apt=()
+[ -x "$PG_BIN/initdb" ] || need_apt+=(postgresql-15)
+[ -d /usr/share/postgresql/15/extension ] && [ -f /usr/share/postgresql/15/extension/pgcrypto.control ] || need_apt+=(postgresql-contrib-15)
+command -v gpg >/dev/null || need_apt+=(gnupg)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v zstd >/dev/null || need_apt+=(zstd)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing ${need_apt[*]}; run as root or 'sudo apt-get install ${need_apt[*]}'" >&2
+    exit 1
+  fi
+  echo "installing ${need_apt[*]} (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # The Debian package starts a cluster of its own; tests start their own clusters.
+  if command -v pg_lsclusters >/dev/null; then
+    pg_lsclusters -h 2>/dev/null | while read -r ver name _; do pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done
+  fi
+fi
+# A stock `prometheus` service is started by the package; tests only need promtool.
+systemctl stop prometheus >/dev/null 2>&1 || true
+
+if [ ! -f "$CACHE/azurite/node_modules/azurite/dist/src/blob/main.js" ]; then
+  echo "installing azurite@$AZURITE_VERSION (npm, into .cache/azurite)"
+  mkdir -p "$CACHE/azurite"
+  (cd "$CACHE/azurite" && npm install --silent --no-audit --no-fund --no-save "azurite@$AZURITE_VERSION" >/dev/null)
+fi
+export PGSIDECAR_AZURITE_MAIN="$CACHE/azurite/node_modules/azurite/dist/src/blob/main.js"
+export PGSIDECAR_PG_BIN="$PG_BIN"
+
+exec ./mvnw -B -ntp verify "$@"

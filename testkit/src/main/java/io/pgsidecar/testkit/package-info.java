@@ -1,0 +1,2 @@
+/** Fixtures that start real components for tests: PostgreSQL clusters, Azurite, gpg homes. */
+package io.pgsidecar.testkit;
