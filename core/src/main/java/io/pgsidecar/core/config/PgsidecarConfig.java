@@ -1,0 +1,92 @@
+package io.pgsidecar.core.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The effective configuration shared by the agent, the CLI and restore-init: plain immutable
+ * records, built by {@code ConfigLoader} from a YAML file plus {@code PGSIDECAR_*} environment
+ * variables (see docs/configuration.md for every key, its variable and default). Tests construct
+ * these records directly. Secrets are never held here: only the paths of the files holding them.
+ *
+ * @param cluster name of this server's archive inside the repository (key {@code cluster})
+ * @param pgdata the agent's view of the data directory, possibly read-only (key {@code pgdata})
+ * @param socket unix socket of the agent's HTTP API (key {@code socket})
+ */
+public record PgsidecarConfig(
+    String cluster,
+    Path pgdata,
+    Path socket,
+    Http http,
+    Postgres postgres,
+    StorageConfig storage,
+    Compression compression,
+    Encryption encryption,
+    Wal wal,
+    Backup backup,
+    Dump dump,
+    Metrics metrics,
+    Schedule schedule) {
+
+  /** Optional TCP listener on 127.0.0.1 guarded by a bearer token (keys {@code http.*}). */
+  public record Http(Optional<Integer> tcpPort, Optional<Path> tokenFile, Duration shutdownGrace) {}
+
+  /**
+   * How the agent reaches PostgreSQL (keys {@code postgres.*}); unset values fall back to libpq's
+   * PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSFILE, PGPASSWORD like pg_basebackup does.
+   */
+  public record Postgres(String host, int port, String user, String database,
+      Optional<Path> passwordFile, Path binDir) {}
+
+  public enum StorageType { FS, AZURE }
+
+  public enum AzureAuth { CONNECTION_STRING, SHARED_KEY, SAS, WORKLOAD_IDENTITY, MANAGED_IDENTITY, DEFAULT }
+
+  /** Keys {@code storage.*}; {@code timeout} and {@code retries} bound every storage call. */
+  public record StorageConfig(StorageType type, String prefix, Optional<Path> path, Azure azure,
+      Duration timeout, int retries) {}
+
+  /**
+   * Keys {@code storage.azure.*}. Secrets are files: {@code connectionStringFile} may also be
+   * given inline by {@code PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING} (env only, never YAML argv).
+   */
+  public record Azure(AzureAuth auth, Optional<String> connectionString, Optional<String> endpoint,
+      Optional<String> account, Optional<Path> keyFile, Optional<Path> sasTokenFile,
+      String container, long blockSize, int concurrency, Optional<String> clientId) {}
+
+  /** Keys {@code compression.*}: algorithm {@code zstd} (or {@code none}) and its level. */
+  public record Compression(String algorithm, int level, int workers) {}
+
+  /**
+   * Keys {@code encryption.*}: encrypt to every public key (armored files) and/or a passphrase;
+   * decrypt with secret keys (+ passphrase file) or the passphrase. Disabled when all are empty.
+   */
+  public record Encryption(List<Path> publicKeys, Optional<Path> passphraseFile,
+      List<Path> secretKeys, Optional<Path> secretKeyPassphraseFile) {
+    public boolean enabled() {
+      return !publicKeys.isEmpty() || passphraseFile.isPresent();
+    }
+  }
+
+  /**
+   * Keys {@code wal.*}: look-ahead uploads of {@code .ready} segments (parallelism and cap of
+   * segments queued ahead), prefetch of segments after a fetch into a bounded spool.
+   */
+  public record Wal(int lookaheadConcurrency, int lookaheadMax, int prefetchCount,
+      Path spoolDir, long spoolMaxBytes) {}
+
+  /** Keys {@code backup.*}. */
+  public record Backup(Duration walWaitTimeout, Duration progressInterval) {}
+
+  /** Keys {@code dump.*}: databases to include/exclude (empty include = all), overlap policy. */
+  public record Dump(List<String> include, List<String> exclude, boolean allowOverlapWithBackup) {}
+
+  /** Keys {@code metrics.*}: {@code port} 0 disables the metrics listener. */
+  public record Metrics(int port, String host) {}
+
+  /** Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone}. */
+  public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {}
+}
