@@ -26,6 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -39,6 +40,8 @@ public abstract class StorageContractTest {
   static final long LARGE = 100L * 1024 * 1024 + 12_345;
 
   protected Storage storage;
+  /** The running test, for drivers that tune the store per test (e.g. block size). */
+  protected TestInfo testInfo;
 
   /** A fresh, empty store for one test. */
   protected abstract Storage newStorage() throws Exception;
@@ -50,7 +53,8 @@ public abstract class StorageContractTest {
   protected abstract String missingLocationMessage();
 
   @BeforeEach
-  void openStorage() throws Exception {
+  void openStorage(TestInfo info) throws Exception {
+    testInfo = info;
     storage = newStorage();
   }
 
