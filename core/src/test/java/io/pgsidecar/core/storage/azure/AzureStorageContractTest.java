@@ -12,6 +12,7 @@ import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.testkit.Azurite;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AzureStorageContractTest extends StorageContractTest {
 
-  /** Small blocks so that a few MiB already take the staged, parallel path. */
+  /** Small blocks so that a few MiB already take the staged, parallel path (but see newStorage). */
   private static final long BLOCK_SIZE = 1024 * 1024;
   private static final AtomicInteger CONTAINERS = new AtomicInteger();
 
@@ -124,6 +125,27 @@ class AzureStorageContractTest extends StorageContractTest {
           + " was refused (403 "), e.getMessage());
       assertTrue(e.getMessage().endsWith("with auth SHARED_KEY: check storage.azure.account and "
           + "the key in storage.azure.keyFile"), e.getMessage());
+    }
+  }
+
+  @Test
+  void outageIsAnErrorNamingTheStoreAndServiceResumesAfterIt() throws Exception {
+    String container = azurite.createContainer("outage" + CONTAINERS.incrementAndGet());
+    var cfg = new PgsidecarConfig.StorageConfig(PgsidecarConfig.StorageType.AZURE, "",
+        Optional.empty(), sharedKey(container, BLOCK_SIZE), Duration.ofSeconds(5), 0);
+    try (var s = AzureStorage.open(cfg)) {
+      s.create("before", bytes("kept"), () -> meta("01"));
+      azurite.stop();
+      try {
+        var e = assertThrows(StorageException.class, () -> s.stat("before"));
+        assertTrue(e.getMessage().startsWith("stat of before in azure://devstoreaccount1/"
+            + container + " failed: "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("; check the network path to the storage endpoint"),
+            e.getMessage());
+      } finally {
+        azurite.start();
+      }
+      assertEquals("kept", read(s, "before"));
     }
   }
 
