@@ -302,6 +302,11 @@ public abstract class StorageContractTest {
       assertTrue(create.getMessage().contains("create it or fix storage."), create.getMessage());
       var list = assertThrows(StorageException.class, () -> s.list("wal/"));
       assertTrue(list.getMessage().contains("create it or fix storage."), list.getMessage());
+      // A missing location is never mistaken for a missing object.
+      var stat = assertThrows(StorageException.class, () -> s.stat("wal/x.zst"));
+      assertTrue(stat.getMessage().contains("create it or fix storage."), stat.getMessage());
+      var open = assertThrows(StorageException.class, () -> s.open("wal/x.zst"));
+      assertTrue(open.getMessage().contains("create it or fix storage."), open.getMessage());
     }
   }
 
