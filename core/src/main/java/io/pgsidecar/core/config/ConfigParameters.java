@@ -84,7 +84,7 @@ public final class ConfigParameters {
           "Connection string when auth is connection-string (environment only).",
           c -> c.storage().azure().connectionString()).asSecret(),
       Param.of("storage.azure.endpoint", matching("an http(s) URL", "https?://\\S+"),
-          "Blob endpoint; defaults to https://<account>.blob.core.windows.net.",
+          "Blob endpoint; defaults to https://ACCOUNT.blob.core.windows.net.",
           c -> c.storage().azure().endpoint()),
       Param.of("storage.azure.account", matching("a storage account name", "[a-z0-9]{3,24}"),
           "Storage account name.", c -> c.storage().azure().account()),
