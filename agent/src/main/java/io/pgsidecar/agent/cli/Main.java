@@ -28,7 +28,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "pgsidecar", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     synopsisSubcommandLabel = "COMMAND",
     description = "Backup agent for PostgreSQL: WAL archiving, base backups, dumps, restore.",
-    footer = {"", "Every configuration key is also an environment variable: see docs/configuration.md."})
+    footer = {"", "Configuration keys and their environment variables: docs/configuration.md"})
 public final class Main {
 
   /**

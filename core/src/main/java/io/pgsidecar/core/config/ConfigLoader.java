@@ -87,7 +87,11 @@ public final class ConfigLoader {
     flatten("", root, flat);
     flat.forEach((key, text) -> {
       Optional<Param<?>> p = ConfigParameters.byKey(key);
-      if (p.isEmpty()) {
+      Optional<String> firstOfSection = keys().stream().filter(k -> k.startsWith(key + ".")).findFirst();
+      if (p.isEmpty() && firstOfSection.isPresent()) {
+        errors.add("'" + key + "' in " + origin + " is a section, not a value: write its keys "
+            + "under it, e.g. '" + firstOfSection.get() + "'");
+      } else if (p.isEmpty()) {
         errors.add("unknown key '" + key + "' in " + origin + ": " + hint(key, keys(), "'"));
       } else if (p.get().secret()) {
         errors.add(key + " in " + origin + ": a secret is not read from the YAML file (it is "

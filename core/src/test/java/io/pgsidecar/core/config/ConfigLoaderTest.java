@@ -199,6 +199,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aValueGivenToASectionSaysItIsASection() throws IOException {
+    Path f = yaml("cluster: main\nstorage: azure\n");
+    assertEquals(List.of(
+        "'storage' in " + f + " is a section, not a value: write its keys under it, e.g. 'storage.type'",
+        "storage.path is required when storage.type is fs: set it in the YAML file or with "
+            + "PGSIDECAR_STORAGE_PATH"), errors(Optional.of(f), Map.of()));
+  }
+
+  @Test
   void storagePathIsRequiredForFilesystemStorage() {
     assertEquals(List.of("storage.path is required when storage.type is fs: set it in the YAML file "
         + "or with PGSIDECAR_STORAGE_PATH"), errors(Optional.empty(), Map.of("PGSIDECAR_CLUSTER", "c")));
