@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -134,7 +135,7 @@ final class ConfigBuilder {
   /** The prefix without leading, trailing or doubled slashes, as RepositoryLayout keys use it. */
   private String prefix() {
     return this.<String>opt("storage.prefix")
-        .map(p -> java.util.Arrays.stream(p.split("/+")).filter(s -> !s.isEmpty())
+        .map(p -> Arrays.stream(p.split("/+")).filter(s -> !s.isEmpty())
             .collect(Collectors.joining("/")))
         .orElse("");
   }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -162,7 +163,7 @@ public final class ConfigLoader {
     return ConfigParameters.ALL.stream().map(Param::key).toList();
   }
 
-  private static String hint(String unknown, java.util.Collection<String> known, String quote) {
+  private static String hint(String unknown, Collection<String> known, String quote) {
     return Suggestions.nearest(unknown, known)
         .map(s -> "did you mean " + quote + s + quote + "?")
         .orElse("no such key (see docs/configuration.md)");
