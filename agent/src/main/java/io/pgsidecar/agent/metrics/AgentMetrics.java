@@ -2,7 +2,6 @@ package io.pgsidecar.agent.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -63,7 +62,7 @@ public final class AgentMetrics implements AutoCloseable {
   private final GaugeValue lastArchivedTime;
   private final GaugeValue lastArchivedLsn;
 
-  private final Map<BackupKind, BackupGauges> backups = new EnumMap<>(BackupKind.class);
+  private final Map<BackupKind, BackupMeters> backups = new EnumMap<>(BackupKind.class);
 
   private final GaugeValue recoverableFirst;
   private final GaugeValue recoverableLast;
@@ -124,7 +123,7 @@ public final class AgentMetrics implements AutoCloseable {
         "Start LSN of the last archived segment, as a byte position", Tags.empty());
 
     for (BackupKind kind : BackupKind.values()) {
-      backups.put(kind, new BackupGauges(kind));
+      backups.put(kind, new BackupMeters(registry, kind));
     }
     recoverableFirst = gauge("pgsidecar.recoverability.first.timestamp", "seconds",
         "Oldest moment a restore can reach (end of the oldest retained base backup)", Tags.empty());
@@ -251,7 +250,7 @@ public final class AgentMetrics implements AutoCloseable {
 
   /** Whether a schedule for {@code kind} is configured, and when it fires next (null: none). */
   public void schedule(BackupKind kind, boolean enabled, Instant nextRun) {
-    BackupGauges g = backups.get(kind);
+    BackupMeters g = backups.get(kind);
     g.scheduleEnabled.set(enabled ? 1 : 0);
     g.nextRun.set(nextRun == null ? 0 : seconds(nextRun));
   }
@@ -353,85 +352,10 @@ public final class AgentMetrics implements AutoCloseable {
   }
 
   private GaugeValue gauge(String name, String baseUnit, String description, Tags tags) {
-    GaugeValue value = new GaugeValue(0);
-    Gauge.builder(name, value, GaugeValue::get).baseUnit(baseUnit).description(description)
-        .tags(tags).strongReference(true).register(registry);
-    return value;
+    return BackupMeters.gauge(registry, name, baseUnit, description, tags);
   }
 
   private static double seconds(Instant at) {
     return at.toEpochMilli() / 1000.0;
-  }
-
-  /** The gauges and counters of one backup kind. */
-  private final class BackupGauges {
-    final Tags tags;
-    final GaugeValue lastSuccess;
-    final GaugeValue lastFailure;
-    final GaugeValue lastDuration;
-    final GaugeValue lastRaw;
-    final GaugeValue lastStored;
-    final GaugeValue consecutiveFailures;
-    final GaugeValue retained;
-    final GaugeValue running;
-    final GaugeValue scheduleEnabled;
-    final GaugeValue nextRun;
-    final Counter ok;
-    final Counter error;
-
-    BackupGauges(BackupKind kind) {
-      tags = Tags.of("kind", kind.label());
-      lastSuccess = gauge("pgsidecar.backup.last.success.timestamp", "seconds",
-          "When the last successful backup finished (0: none known)", tags);
-      lastFailure = gauge("pgsidecar.backup.last.failure.timestamp", "seconds",
-          "When the last backup failed (0: none since start)", tags);
-      lastDuration = gauge("pgsidecar.backup.last.duration", "seconds",
-          "How long the last successful backup took", tags);
-      lastRaw = gauge("pgsidecar.backup.last.raw.size", "bytes",
-          "Plain size of the last successful backup, before compression", tags);
-      lastStored = gauge("pgsidecar.backup.last.stored.size", "bytes",
-          "Stored size of the last successful backup, compressed and encrypted", tags);
-      consecutiveFailures = gauge("pgsidecar.backup.consecutive.failures", null,
-          "Backups failed in a row since the last success", tags);
-      retained = gauge("pgsidecar.backup.retained", null,
-          "Backups held in the repository after retention", tags);
-      running = gauge("pgsidecar.backup.running", null, "1 while a backup runs", tags);
-      scheduleEnabled = gauge("pgsidecar.schedule.enabled", null,
-          "1 when a schedule for this kind is configured", tags);
-      nextRun = gauge("pgsidecar.schedule.next.run.timestamp", "seconds",
-          "When the schedule fires next (0: not scheduled)", tags);
-      ok = runCounter(Result.OK);
-      error = runCounter(Result.ERROR);
-    }
-
-    private Counter runCounter(Result r) {
-      return Counter.builder("pgsidecar.backup.runs").tags(tags).tag("result", r.label())
-          .description("Backups finished, by result").register(registry);
-    }
-
-    void started() {
-      running.set(1);
-    }
-
-    void succeeded(Duration took, long raw, long stored, double at) {
-      seed(took, raw, stored, at);
-      running.set(0);
-      consecutiveFailures.set(0);
-      ok.increment();
-    }
-
-    void seed(Duration took, long raw, long stored, double at) {
-      lastSuccess.set(at);
-      lastDuration.set(took.toMillis() / 1000.0);
-      lastRaw.set(raw);
-      lastStored.set(stored);
-    }
-
-    void failed(double at) {
-      running.set(0);
-      lastFailure.set(at);
-      consecutiveFailures.set(consecutiveFailures.get() + 1);
-      error.increment();
-    }
   }
 }
