@@ -197,7 +197,7 @@ public final class Agent implements AutoCloseable {
     } catch (IOException e) {
       LOG.warning(e.getMessage());
     }
-    LOG.info("agent stopped");
+    LOG.info("agent stopped (" + (System.nanoTime() - (deadline - grace.toNanos())) / 1_000_000 + " ms)");
   }
 
   private static <T> T await(Future<T> f, String what) throws IOException {

@@ -28,6 +28,13 @@ public final class TestConfig {
         Optional.empty(), Duration.ofSeconds(5), 1);
   }
 
+  /** {@code base} with another HTTP section (TCP listener, shutdown grace). */
+  public static PgsidecarConfig withHttp(PgsidecarConfig base, Http http) {
+    return new PgsidecarConfig(base.cluster(), base.pgdata(), base.socket(), http, base.postgres(),
+        base.storage(), base.compression(), base.encryption(), base.wal(), base.backup(),
+        base.dump(), base.metrics(), base.schedule());
+  }
+
   public static PgsidecarConfig with(Path pgdata, Path work, Wal wal, Optional<Integer> tcpPort,
       Duration storageTimeout, int retries) {
     return new PgsidecarConfig(
