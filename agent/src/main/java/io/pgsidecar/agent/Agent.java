@@ -85,7 +85,7 @@ public final class Agent implements AutoCloseable {
 
     this.router = Router.router(vertx);
     Health health = new Health(() -> ready);
-    WalPushHandler push = new WalPushHandler(pushService, blocking);
+    WalPushHandler push = new WalPushHandler(pushService, blocking, config.cluster());
     WalFetchHandler fetch = new WalFetchHandler(fetchService, blocking, config.storage().timeout());
     router.get("/healthz").handler(health::healthz);
     router.get("/readyz").handler(health::readyz);

@@ -47,6 +47,17 @@ public final class LookAhead {
   private final Map<String, CompletableFuture<Stored>> running = new ConcurrentHashMap<>();
   private final Map<String, Stored> durable = new ConcurrentHashMap<>();
   private final AtomicInteger scheduled = new AtomicInteger();
+  /**
+   * Names PostgreSQL was recently told are archived. A scan that listed archive_status just
+   * before PostgreSQL renamed such a file to {@code .done} must not upload it again.
+   */
+  private final Set<String> answered = java.util.Collections.newSetFromMap(
+      new java.util.LinkedHashMap<String, Boolean>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+          return size() > 1024;
+        }
+      });
   private final AtomicBoolean scanning = new AtomicBoolean();
   private volatile boolean stoppedByError;
   private volatile boolean closed;
@@ -71,6 +82,19 @@ public final class LookAhead {
   /** A push stored a file: the storage works again, so look-ahead may resume. */
   void pushSucceeded() {
     stoppedByError = false;
+  }
+
+  /** PostgreSQL is being told that {@code name} is archived. */
+  void answered(String name) {
+    synchronized (answered) {
+      answered.add(name);
+    }
+  }
+
+  private boolean wasAnswered(String name) {
+    synchronized (answered) {
+      return answered.contains(name);
+    }
   }
 
   /** Starts one scan of archive_status in the background unless one is under way. */
@@ -107,7 +131,7 @@ public final class LookAhead {
       if (closed || stoppedByError || scheduled.get() >= max) {
         return;
       }
-      if (durable.containsKey(name) || running.containsKey(name)) {
+      if (durable.containsKey(name) || running.containsKey(name) || wasAnswered(name)) {
         continue;
       }
       CompletableFuture<Stored> f = new CompletableFuture<>();

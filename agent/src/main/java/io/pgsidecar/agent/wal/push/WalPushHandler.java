@@ -18,20 +18,31 @@ public final class WalPushHandler {
 
   private final WalPushService service;
   private final Executor blocking;
+  private final String cluster;
 
-  public WalPushHandler(WalPushService service, Executor blocking) {
+  /** {@code cluster}: the only cluster this agent archives into. */
+  public WalPushHandler(WalPushService service, Executor blocking, String cluster) {
     this.service = service;
     this.blocking = blocking;
+    this.cluster = cluster;
   }
 
   public void push(RoutingContext ctx) {
     String path;
+    String asked;
     try {
       JsonObject body = ctx.body().asJsonObject();
       path = body == null ? null : body.getString("path");
+      asked = body == null ? null : body.getString("cluster");
     } catch (DecodeException | ClassCastException e) {
       Responses.json(ctx, 400, Map.of("error", "the request body is not JSON of the form"
           + " {\"path\":\"pg_wal/<file>\"}: " + e.getMessage()));
+      return;
+    }
+    if (asked != null && !asked.equals(cluster)) {
+      Responses.json(ctx, 400, Map.of("error", "this agent archives only into cluster '" + cluster
+          + "', not '" + asked + "'; push without --cluster (it is for fetching another"
+          + " cluster's WAL)"));
       return;
     }
     String requested = path;

@@ -62,6 +62,7 @@ public final class WalPushService {
     while (true) {
       Optional<Stored> ahead = lookAhead.claim(name.name());
       if (ahead.isPresent()) {
+        lookAhead.answered(name.name());
         lookAhead.trigger();
         return ahead.get();
       }
@@ -69,7 +70,9 @@ public final class WalPushService {
       CompletableFuture<Stored> other = lookAhead.running().putIfAbsent(name.name(), mine);
       if (other != null) {
         try {
-          return other.join();
+          Stored s = other.join();
+          lookAhead.answered(name.name());
+          return s;
         } catch (CompletionException | java.util.concurrent.CancellationException e) {
           // the other upload failed (or was a look-ahead that stopped): try ourselves
           continue;
@@ -80,6 +83,7 @@ public final class WalPushService {
         Optional<Stored> raced = lookAhead.claim(name.name());
         Stored s = raced.isPresent() ? raced.get() : uploader.upload(name, file);
         lookAhead.pushSucceeded();
+        lookAhead.answered(name.name());
         mine.complete(s);
         return s;
       } catch (IOException | RuntimeException e) {

@@ -146,6 +146,19 @@ class WalPushTest {
   }
 
   @Test
+  void pushIntoAnotherClusterIs400() throws Exception {
+    pg.wal(SEG1, 100, 1);
+    UnixHttp.Response r = UnixHttp.post(config.socket(), "/v1/wal/push",
+        new JsonObject().put("path", "pg_wal/" + SEG1).put("cluster", "db2").encode());
+    assertEquals(400, r.status());
+    assertEquals("this agent archives only into cluster 'db1', not 'db2'; push without --cluster"
+        + " (it is for fetching another cluster's WAL)", new JsonObject(r.text()).getString("error"));
+    UnixHttp.Response own = UnixHttp.post(config.socket(), "/v1/wal/push",
+        "{\"path\":\"pg_wal/" + SEG1 + "\",\"cluster\":null}");
+    assertEquals(200, own.status(), own.text());
+  }
+
+  @Test
   void pathLeavingPgdataIs400() throws Exception {
     UnixHttp.Response r = push("pg_wal/../../elsewhere/" + SEG1);
     assertEquals(400, r.status());
