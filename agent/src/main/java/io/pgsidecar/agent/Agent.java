@@ -17,6 +17,7 @@ import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
@@ -67,8 +68,13 @@ public final class Agent implements AutoCloseable {
   private volatile int tcpPort = -1;
 
   public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline) {
+    this(config, storage, pipeline, new VertxOptions());
+  }
+
+  /** With explicit Vert.x options (tests lower {@code maxEventLoopExecuteTime} to catch blocking). */
+  public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline, VertxOptions options) {
     this.config = config;
-    this.vertx = Vertx.vertx();
+    this.vertx = Vertx.builder().with(options).build();
     RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
     Retry retry = new Retry(config.storage().timeout(), config.storage().retries());
     PgsidecarConfig.Wal wal = config.wal();

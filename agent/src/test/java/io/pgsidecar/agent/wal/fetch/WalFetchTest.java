@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.agent.Agent;
+import io.pgsidecar.agent.support.EventLoopGuard;
 import io.pgsidecar.agent.support.FakePgdata;
 import io.pgsidecar.agent.support.TestConfig;
 import io.pgsidecar.agent.support.UnixHttp;
@@ -37,18 +38,20 @@ class WalFetchTest {
   MemoryStorage storage = new MemoryStorage();
   PgsidecarConfig config;
   Agent agent;
+  EventLoopGuard eventLoops = new EventLoopGuard();
 
   @BeforeEach
   void start() throws IOException {
     FakePgdata pg = new FakePgdata(work.resolve("pgdata"), 1);
     config = TestConfig.of(pg.root(), work);
-    agent = new Agent(config, storage, new XorPipeline());
+    agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions());
     agent.start();
   }
 
   @AfterEach
   void stop() {
     agent.close();
+    eventLoops.assertNoBlocking();
   }
 
   byte[] store(String cluster, String name, int size, long seed) throws Exception {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.agent.Agent;
+import io.pgsidecar.agent.support.EventLoopGuard;
 import io.pgsidecar.agent.support.FakePgdata;
 import io.pgsidecar.agent.support.TestConfig;
 import io.pgsidecar.agent.support.UnixHttp;
@@ -42,18 +43,20 @@ class WalPushTest {
   MemoryStorage storage = new MemoryStorage();
   PgsidecarConfig config;
   Agent agent;
+  EventLoopGuard eventLoops = new EventLoopGuard();
 
   @BeforeEach
   void start() throws IOException {
     pg = new FakePgdata(work.resolve("pgdata"), SYSID);
     config = TestConfig.of(pg.root(), work);
-    agent = new Agent(config, storage, new XorPipeline());
+    agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions());
     agent.start();
   }
 
   @AfterEach
   void stop() {
     agent.close();
+    eventLoops.assertNoBlocking();
   }
 
   UnixHttp.Response push(String path) throws IOException {
