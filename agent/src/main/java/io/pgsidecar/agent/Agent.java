@@ -3,6 +3,7 @@ package io.pgsidecar.agent;
 import io.pgsidecar.agent.http.Health;
 import io.pgsidecar.agent.http.Responses;
 import io.pgsidecar.agent.storage.Retry;
+import io.pgsidecar.agent.wal.WalEvents;
 import io.pgsidecar.agent.wal.fetch.PrefetchSpool;
 import io.pgsidecar.agent.wal.fetch.WalFetchHandler;
 import io.pgsidecar.agent.wal.fetch.WalFetchService;
@@ -68,11 +69,19 @@ public final class Agent implements AutoCloseable {
   private volatile int tcpPort = -1;
 
   public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline) {
-    this(config, storage, pipeline, new VertxOptions());
+    this(config, storage, pipeline, new VertxOptions(), WalEvents.NONE);
   }
 
   /** With explicit Vert.x options (tests lower {@code maxEventLoopExecuteTime} to catch blocking). */
   public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline, VertxOptions options) {
+    this(config, storage, pipeline, options, WalEvents.NONE);
+  }
+
+  /**
+   * The full constructor: {@code events} receives every WAL push/fetch outcome (the metrics).
+   */
+  public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline, VertxOptions options,
+      WalEvents events) {
     this.config = config;
     this.vertx = Vertx.builder().with(options).build();
     RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
@@ -81,7 +90,7 @@ public final class Agent implements AutoCloseable {
 
     SegmentUploader uploader = new SegmentUploader(storage, pipeline, layout, retry);
     LookAhead lookAhead = new LookAhead(config.pgdata().resolve("pg_wal"), uploader,
-        wal.lookaheadConcurrency(), wal.lookaheadMax());
+        wal.lookaheadConcurrency(), wal.lookaheadMax(), events);
     ClusterGuard guard = new ClusterGuard(storage, layout, config.pgdata(), retry);
     this.pushService = new WalPushService(config.pgdata(), guard, uploader, lookAhead);
 
@@ -91,8 +100,8 @@ public final class Agent implements AutoCloseable {
 
     this.router = Router.router(vertx);
     Health health = new Health(() -> ready);
-    WalPushHandler push = new WalPushHandler(pushService, blocking, config.cluster());
-    WalFetchHandler fetch = new WalFetchHandler(fetchService, blocking, config.storage().timeout());
+    WalPushHandler push = new WalPushHandler(pushService, blocking, config.cluster(), events);
+    WalFetchHandler fetch = new WalFetchHandler(fetchService, blocking, config.storage().timeout(), events);
     router.get("/healthz").handler(health::healthz);
     router.get("/readyz").handler(health::readyz);
     router.post("/v1/wal/push").handler(BodyHandler.create().setBodyLimit(64 * 1024)).handler(push::push);

@@ -83,7 +83,7 @@ public final class PrefetchSpool {
     try {
       InputStream in = Files.newInputStream(entry.file());
       return Optional.of(new Source(name.name(), "spool:" + entry.file(), entry.sha256(), entry.size(),
-          in, () -> discard(entry)));
+          0, in, () -> discard(entry)));
     } catch (IOException ex) {
       discard(entry);
       return Optional.empty();

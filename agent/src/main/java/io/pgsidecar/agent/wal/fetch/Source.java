@@ -14,10 +14,13 @@ public final class Source implements AutoCloseable {
   private final String origin;
   private final String sha256;
   private final long size;
+  private final long storedSize;
   private final InputStream plain;
   private final Runnable onClose;
 
-  Source(String name, String origin, String sha256, long size, InputStream plain, Runnable onClose) {
+  Source(String name, String origin, String sha256, long size, long storedSize, InputStream plain,
+      Runnable onClose) {
+    this.storedSize = storedSize;
     this.name = name;
     this.origin = origin;
     this.sha256 = sha256;
@@ -42,6 +45,11 @@ public final class Source implements AutoCloseable {
   /** Plain size recorded in metadata, or -1 when unknown. */
   public long size() {
     return size;
+  }
+
+  /** Size of the stored (encoded) object; 0 for a spool file. */
+  public long storedSize() {
+    return storedSize;
   }
 
   public InputStream plain() {

@@ -1,6 +1,8 @@
 package io.pgsidecar.agent.wal.fetch;
 
+import io.pgsidecar.agent.http.HttpProblem;
 import io.pgsidecar.agent.http.Responses;
+import io.pgsidecar.agent.wal.WalEvents;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
 import io.vertx.core.Future;
@@ -35,7 +37,11 @@ public final class WalFetchHandler {
   private final Executor blocking;
   private final Duration writeTimeout;
 
-  public WalFetchHandler(WalFetchService service, Executor blocking, Duration writeTimeout) {
+  private final WalEvents events;
+
+  public WalFetchHandler(WalFetchService service, Executor blocking, Duration writeTimeout,
+      WalEvents events) {
+    this.events = events;
     this.service = service;
     this.blocking = blocking;
     this.writeTimeout = writeTimeout;
@@ -45,21 +51,33 @@ public final class WalFetchHandler {
     String rawName = ctx.pathParam("name");
     String cluster = ctx.queryParams().get("cluster");
     blocking.execute(() -> {
+      long t0 = System.nanoTime();
       try {
         WalFileName name = WalFetchService.parseName(rawName);
         RepositoryLayout from = service.layoutFor(cluster);
         Optional<Source> src = service.open(from, name);
         if (src.isEmpty()) {
+          events.fetched(WalEvents.Outcome.NOT_FOUND, 0, 0, Duration.ofNanos(System.nanoTime() - t0));
           Responses.json(ctx, 404, Map.of("error", "WAL file " + name + " is not in the archive "
               + from.walRoot()));
           return;
         }
         try (Source s = src.get()) {
-          if (stream(ctx.response(), s)) {
+          boolean complete = stream(ctx.response(), s);
+          boolean spooled = s.origin().startsWith("spool:");
+          events.fetched(complete ? WalEvents.Outcome.OK : WalEvents.Outcome.ERROR,
+              complete ? s.size() : 0, complete && !spooled ? s.storedSize() : 0,
+              Duration.ofNanos(System.nanoTime() - t0));
+          if (complete && spooled) {
+            events.prefetchHit();
+          }
+          if (complete) {
             service.served(from, name);
           }
         }
       } catch (IOException | RuntimeException e) {
+        events.fetched(e instanceof HttpProblem p && p.status() < 500 ? WalEvents.Outcome.NOT_FOUND
+            : WalEvents.Outcome.ERROR, 0, 0, Duration.ofNanos(System.nanoTime() - t0));
         if (ctx.response().headWritten()) {
           LOG.warning("serving " + rawName + " failed midway, connection reset: " + e.getMessage());
           ctx.response().reset();

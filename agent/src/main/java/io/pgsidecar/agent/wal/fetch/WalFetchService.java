@@ -95,7 +95,8 @@ public final class WalFetchService {
       raw.close();
       throw e;
     }
-    return Optional.of(new Source(name.name(), key, meta.plainSha256(), meta.plainSize(), plain, () -> {}));
+    return Optional.of(new Source(name.name(), key, meta.plainSha256(), meta.plainSize(), info.storedSize(),
+        plain, () -> {}));
   }
 
   /** {@code name} was served in full: fetch the next segments in the background. */

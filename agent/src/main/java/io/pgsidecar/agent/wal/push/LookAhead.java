@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
+import io.pgsidecar.agent.wal.WalEvents;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -62,7 +63,10 @@ public final class LookAhead {
   private volatile boolean stoppedByError;
   private volatile boolean closed;
 
-  public LookAhead(Path pgWal, SegmentUploader uploader, int concurrency, int max) {
+  private final WalEvents events;
+
+  public LookAhead(Path pgWal, SegmentUploader uploader, int concurrency, int max, WalEvents events) {
+    this.events = events;
     this.pgWal = pgWal;
     this.uploader = uploader;
     this.max = Math.max(0, max);
@@ -124,6 +128,7 @@ public final class LookAhead {
 
   private void scan() throws IOException {
     List<String> ready = readySegments();
+    events.readyPending(ready.size());
     Set<String> readySet = new HashSet<>(ready);
     // a name PostgreSQL no longer lists as .ready was archived (.done): forget it
     durable.keySet().retainAll(readySet);

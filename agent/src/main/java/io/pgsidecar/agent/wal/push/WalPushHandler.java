@@ -1,6 +1,11 @@
 package io.pgsidecar.agent.wal.push;
 
+import io.pgsidecar.agent.http.HttpProblem;
 import io.pgsidecar.agent.http.Responses;
+import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.core.wal.WalFileName;
+import java.time.Duration;
+import java.time.Instant;
 import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -20,8 +25,11 @@ public final class WalPushHandler {
   private final Executor blocking;
   private final String cluster;
 
+  private final WalEvents events;
+
   /** {@code cluster}: the only cluster this agent archives into. */
-  public WalPushHandler(WalPushService service, Executor blocking, String cluster) {
+  public WalPushHandler(WalPushService service, Executor blocking, String cluster, WalEvents events) {
+    this.events = events;
     this.service = service;
     this.blocking = blocking;
     this.cluster = cluster;
@@ -46,6 +54,7 @@ public final class WalPushHandler {
       return;
     }
     String requested = path;
+    long t0 = System.nanoTime();
     Future.fromCompletionStage(
             CompletableFuture.supplyAsync(() -> {
               try {
@@ -55,10 +64,29 @@ public final class WalPushHandler {
               }
             }, blocking),
             ctx.vertx().getOrCreateContext())
-        .onSuccess(s -> Responses.json(ctx, 200, Map.of(
-            "name", s.name(), "key", s.key(), "sha256", s.plainSha256(),
-            "status", s.alreadyThere() ? "already-archived" : "stored")))
-        .onFailure(t -> Responses.failure(ctx, "archiving " + requested, t));
+        .onSuccess(s -> {
+          report(s, t0);
+          Responses.json(ctx, 200, Map.of(
+              "name", s.name(), "key", s.key(), "sha256", s.plainSha256(),
+              "status", s.alreadyThere() ? "already-archived" : "stored"));
+        })
+        .onFailure(t -> {
+          Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+              ? t.getCause() : t;
+          boolean conflict = c instanceof HttpProblem p && p.status() == 409;
+          events.pushed(conflict ? WalEvents.Outcome.CONFLICT : WalEvents.Outcome.ERROR, 0, 0,
+              Duration.ofNanos(System.nanoTime() - t0));
+          Responses.failure(ctx, "archiving " + requested, t);
+        });
   }
 
+  private void report(Stored s, long t0) {
+    events.pushed(WalEvents.Outcome.OK, s.plainSize(), s.storedSize(), Duration.ofNanos(System.nanoTime() - t0));
+    if (s.fromLookAhead()) {
+      events.lookaheadHit();
+    }
+    if (WalFileName.parse(s.name()).isSegment()) {
+      events.archived(s.name(), Instant.now());
+    }
+  }
 }

@@ -64,7 +64,7 @@ public final class WalPushService {
       if (ahead.isPresent()) {
         lookAhead.answered(name.name());
         lookAhead.trigger();
-        return ahead.get();
+        return ahead.get().answeredFromLookAhead();
       }
       CompletableFuture<Stored> mine = new CompletableFuture<>();
       CompletableFuture<Stored> other = lookAhead.running().putIfAbsent(name.name(), mine);
@@ -72,7 +72,7 @@ public final class WalPushService {
         try {
           Stored s = other.join();
           lookAhead.answered(name.name());
-          return s;
+          return s.answeredFromLookAhead();
         } catch (CompletionException | java.util.concurrent.CancellationException e) {
           // the other upload failed (or was a look-ahead that stopped): try ourselves
           continue;
@@ -81,7 +81,7 @@ public final class WalPushService {
       try {
         lookAhead.trigger();
         Optional<Stored> raced = lookAhead.claim(name.name());
-        Stored s = raced.isPresent() ? raced.get() : uploader.upload(name, file);
+        Stored s = raced.isPresent() ? raced.get().answeredFromLookAhead() : uploader.upload(name, file);
         lookAhead.pushSucceeded();
         lookAhead.answered(name.name());
         mine.complete(s);

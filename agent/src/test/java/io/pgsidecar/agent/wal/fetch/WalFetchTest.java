@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.agent.Agent;
 import io.pgsidecar.agent.support.EventLoopGuard;
 import io.pgsidecar.agent.support.FakePgdata;
+import io.pgsidecar.agent.support.RecordingEvents;
 import io.pgsidecar.agent.support.TestConfig;
 import io.pgsidecar.agent.support.UnixHttp;
 import io.pgsidecar.agent.support.XorPipeline;
@@ -39,12 +40,13 @@ class WalFetchTest {
   PgsidecarConfig config;
   Agent agent;
   EventLoopGuard eventLoops = new EventLoopGuard();
+  RecordingEvents events = new RecordingEvents();
 
   @BeforeEach
   void start() throws IOException {
     FakePgdata pg = new FakePgdata(work.resolve("pgdata"), 1);
     config = TestConfig.of(pg.root(), work);
-    agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions());
+    agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions(), events);
     agent.start();
   }
 
@@ -147,6 +149,8 @@ class WalFetchTest {
     assertFalse(Files.exists(spool.resolve(SEG2)), "served spool file deleted");
     UnixHttp.Response r3 = UnixHttp.get(config.socket(), "/v1/wal/" + SEG3);
     assertArrayEquals(three, r3.body());
+    assertEquals(2, events.prefetchHits.get());
+    assertEquals(java.util.List.of("OK 1000", "OK 1000", "OK 1000"), events.fetches);
   }
 
   static String sha256(byte[] b) throws Exception {

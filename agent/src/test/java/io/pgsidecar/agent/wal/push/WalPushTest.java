@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.agent.Agent;
 import io.pgsidecar.agent.support.EventLoopGuard;
 import io.pgsidecar.agent.support.FakePgdata;
+import io.pgsidecar.agent.support.RecordingEvents;
 import io.pgsidecar.agent.support.TestConfig;
 import io.pgsidecar.agent.support.UnixHttp;
 import io.pgsidecar.agent.support.XorPipeline;
@@ -44,12 +45,13 @@ class WalPushTest {
   PgsidecarConfig config;
   Agent agent;
   EventLoopGuard eventLoops = new EventLoopGuard();
+  RecordingEvents events = new RecordingEvents();
 
   @BeforeEach
   void start() throws IOException {
     pg = new FakePgdata(work.resolve("pgdata"), SYSID);
     config = TestConfig.of(pg.root(), work);
-    agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions());
+    agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions(), events);
     agent.start();
   }
 
@@ -107,6 +109,8 @@ class WalPushTest {
     try (InputStream in = storage.open(KEY1).orElseThrow()) {
       assertArrayEquals(XorPipeline.encoded(first), in.readAllBytes());
     }
+    assertEquals(List.of("OK 4096", "CONFLICT 0"), events.pushes);
+    assertEquals(List.of(SEG1), events.archived);
   }
 
   @Test
@@ -252,6 +256,8 @@ class WalPushTest {
       assertEquals(200, r.status(), r.text());
     }
     assertEquals(statusBefore, list(pg.root().resolve("pg_wal/archive_status")));
+    assertEquals(3, events.lookaheadHits.get());
+    assertEquals(names, events.archived);
   }
 
   @Test
