@@ -69,6 +69,9 @@ public final class WalPushService {
       CompletableFuture<Stored> mine = new CompletableFuture<>();
       CompletableFuture<Stored> other = lookAhead.running().putIfAbsent(name.name(), mine);
       if (other != null) {
+        if (lookAhead.takeOver(name.name())) {
+          continue;
+        }
         try {
           Stored s = other.join();
           lookAhead.answered(name.name());
