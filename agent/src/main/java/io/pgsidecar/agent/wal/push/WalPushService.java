@@ -74,6 +74,7 @@ public final class WalPushService {
         }
         try {
           Stored s = other.join();
+          lookAhead.claim(name.name()); // a look-ahead also left it in its durable set
           lookAhead.answered(name.name());
           return s.answeredFromLookAhead();
         } catch (CompletionException | java.util.concurrent.CancellationException e) {
