@@ -222,9 +222,10 @@ public final class DumpRestorer {
     try (PgTool.Child psql = tool.start("psql", maintenance,
         List.of("-X", "-q", "-v", "ON_ERROR_STOP=0"))) {
       psql.discardStdout();
-      try (BufferedReader reader = new BufferedReader(
-              new InputStreamReader(globals.in(), StandardCharsets.UTF_8));
-          BufferedWriter writer = new BufferedWriter(
+      // The reader is not closed here: that would close the decoded stream before its check.
+      BufferedReader reader = new BufferedReader(
+          new InputStreamReader(globals.in(), StandardCharsets.UTF_8));
+      try (BufferedWriter writer = new BufferedWriter(
               new OutputStreamWriter(psql.process().getOutputStream(), StandardCharsets.UTF_8))) {
         for (String line = reader.readLine(); line != null; line = reader.readLine()) {
           if (filter.keep(line)) {
