@@ -64,15 +64,18 @@ final class ChainPipeline implements CodecPipeline {
       return source;
     }
     String[] names = storedCodec.split("\\+");
-    InputStream in = source;
-    for (int i = names.length - 1; i >= 0; i--) {
-      Codec codec = decoders.get(names[i]);
-      if (codec == null) {
+    Codec[] codecs = new Codec[names.length];
+    for (int i = 0; i < names.length; i++) { // all known before any byte is read
+      codecs[i] = decoders.get(names[i]);
+      if (codecs[i] == null) {
         throw new CodecException("object " + objectKey + " was written with codec '" + names[i]
             + "' (stored codec '" + storedCodec + "'), which this pgsidecar does not know:"
             + " read it with the pgsidecar version that wrote it");
       }
-      in = codec.decoder(in, objectKey);
+    }
+    InputStream in = source;
+    for (int i = codecs.length - 1; i >= 0; i--) {
+      in = codecs[i].decoder(in, objectKey);
     }
     return in;
   }
