@@ -1,0 +1,112 @@
+package io.pgsidecar.core.storage.azure;
+
+import com.azure.identity.DefaultAzureCredentialBuilder;
+import com.azure.identity.ManagedIdentityCredentialBuilder;
+import com.azure.identity.WorkloadIdentityCredentialBuilder;
+import com.azure.storage.blob.BlobContainerClient;
+import com.azure.storage.blob.BlobContainerClientBuilder;
+import com.azure.storage.common.StorageSharedKeyCredential;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.storage.StorageException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Builds the container client for one {@link PgsidecarConfig.Azure}, one branch per
+ * {@code storage.azure.auth} mode. Secrets are read from their files here and handed straight to
+ * the SDK; they are never logged nor put in an exception message.
+ */
+final class AzureClients {
+
+  static final String CONNECTION_STRING_ENV = "PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING";
+  static final String SDK_CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING";
+
+  private AzureClients() {}
+
+  static BlobContainerClient build(PgsidecarConfig.Azure cfg, String container)
+      throws StorageException {
+    var builder = new BlobContainerClientBuilder().containerName(container);
+    switch (cfg.auth()) {
+      case CONNECTION_STRING -> {
+        String cs = cfg.connectionString()
+            .or(() -> env(CONNECTION_STRING_ENV))
+            .or(() -> env(SDK_CONNECTION_STRING_ENV))
+            .orElseThrow(() -> new StorageException("storage.azure.auth=CONNECTION_STRING needs "
+                + "storage.azure.connectionString or the environment variable "
+                + CONNECTION_STRING_ENV));
+        builder.connectionString(cs);
+        cfg.endpoint().ifPresent(builder::endpoint);
+      }
+      case SHARED_KEY -> {
+        String account = account(cfg);
+        Path keyFile = cfg.keyFile().orElseThrow(() -> new StorageException(
+            "storage.azure.auth=SHARED_KEY needs storage.azure.keyFile (the account key's file)"));
+        builder.endpoint(endpoint(cfg))
+            .credential(new StorageSharedKeyCredential(account,
+                secret(keyFile, "storage.azure.keyFile")));
+      }
+      case SAS -> {
+        Path tokenFile = cfg.sasTokenFile().orElseThrow(() -> new StorageException(
+            "storage.azure.auth=SAS needs storage.azure.sasTokenFile"));
+        builder.endpoint(endpoint(cfg)).sasToken(secret(tokenFile, "storage.azure.sasTokenFile"));
+      }
+      case WORKLOAD_IDENTITY -> {
+        var credential = new WorkloadIdentityCredentialBuilder();
+        cfg.clientId().ifPresent(credential::clientId);
+        builder.endpoint(endpoint(cfg)).credential(credential.build());
+      }
+      case MANAGED_IDENTITY -> {
+        var credential = new ManagedIdentityCredentialBuilder();
+        cfg.clientId().ifPresent(credential::clientId);
+        builder.endpoint(endpoint(cfg)).credential(credential.build());
+      }
+      case DEFAULT -> {
+        var credential = new DefaultAzureCredentialBuilder();
+        cfg.clientId().ifPresent(credential::managedIdentityClientId);
+        cfg.clientId().ifPresent(credential::workloadIdentityClientId);
+        builder.endpoint(endpoint(cfg)).credential(credential.build());
+      }
+    }
+    try {
+      return builder.buildClient();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      // The SDK's message may quote the connection string: keep only the kind of problem.
+      throw new StorageException("cannot build the Azure client for container " + container
+          + " with storage.azure.auth=" + cfg.auth() + ": " + e.getClass().getSimpleName()
+          + "; check storage.azure.endpoint/account and the credential's format");
+    }
+  }
+
+  /** {@code cfg.endpoint} (Azurite, sovereign clouds) or the public cloud's account endpoint. */
+  static String endpoint(PgsidecarConfig.Azure cfg) throws StorageException {
+    if (cfg.endpoint().isPresent()) {
+      return cfg.endpoint().get();
+    }
+    return "https://" + account(cfg) + ".blob.core.windows.net";
+  }
+
+  private static String account(PgsidecarConfig.Azure cfg) throws StorageException {
+    return cfg.account().filter(a -> !a.isBlank()).orElseThrow(() -> new StorageException(
+        "storage.azure.auth=" + cfg.auth() + " needs storage.azure.account (the storage account's "
+            + "name)"));
+  }
+
+  private static String secret(Path file, String configKey) throws StorageException {
+    try {
+      String s = Files.readString(file).strip();
+      if (s.isEmpty()) {
+        throw new StorageException(configKey + " " + file + " is empty");
+      }
+      return s;
+    } catch (IOException e) {
+      throw new StorageException("cannot read " + configKey + " " + file + ": " + e
+          + "; check the mounted Secret and the file's permissions", e);
+    }
+  }
+
+  private static Optional<String> env(String name) {
+    return Optional.ofNullable(System.getenv(name)).filter(s -> !s.isBlank());
+  }
+}

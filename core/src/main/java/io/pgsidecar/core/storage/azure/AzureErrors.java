@@ -1,0 +1,93 @@
+package io.pgsidecar.core.storage.azure;
+
+import com.azure.core.exception.ClientAuthenticationException;
+import com.azure.storage.blob.models.BlobErrorCode;
+import com.azure.storage.blob.models.BlobStorageException;
+import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
+import io.pgsidecar.core.storage.StorageException;
+
+/**
+ * Turns what the Azure SDK throws into a {@link StorageException} that names the operation, the
+ * object and what to check. Only the status, the service's error code and the first line of its
+ * message are kept: never a header, URL query or credential.
+ */
+final class AzureErrors {
+
+  private final String account;
+  private final String container;
+  private final AzureAuth auth;
+
+  /** {@code auth} is null when the client was built elsewhere (tests). */
+  AzureErrors(String account, String container, AzureAuth auth) {
+    this.account = account;
+    this.container = container;
+    this.auth = auth;
+  }
+
+  static boolean is(Throwable e, int status, BlobErrorCode code) {
+    return e instanceof BlobStorageException b && b.getStatusCode() == status
+        && (code == null || code.equals(b.getErrorCode()));
+  }
+
+  StorageException containerMissing() {
+    return new StorageException("container " + container + " does not exist in account " + account
+        + ": create it or fix storage.azure.container");
+  }
+
+  StorageException translate(String operation, String key, Throwable e) {
+    if (e instanceof StorageException s) {
+      return s;
+    }
+    String what = operation + (key == null ? "" : " of " + key) + " in azure://" + account + "/"
+        + container;
+    if (e instanceof BlobStorageException b) {
+      if (BlobErrorCode.CONTAINER_NOT_FOUND.equals(b.getErrorCode())) {
+        return new StorageException(containerMissing().getMessage() + " (" + what + ")", e);
+      }
+      String detail = b.getStatusCode() + " " + b.getErrorCode() + firstLine(b.getServiceMessage());
+      if (b.getStatusCode() == 403 || b.getStatusCode() == 401) {
+        return new StorageException(what + " was refused (" + detail + ") with auth " + authName()
+            + ": " + authHint(), e);
+      }
+      return new StorageException(what + " failed (" + detail + ")", e);
+    }
+    if (e instanceof ClientAuthenticationException) {
+      return new StorageException(what + ": authentication with auth " + authName() + " failed: "
+          + firstLine(e.getMessage()) + "; " + authHint(), e);
+    }
+    return new StorageException(what + " failed: " + e.getClass().getSimpleName() + ": "
+        + firstLine(e.getMessage()) + "; check the network path to the storage endpoint", e);
+  }
+
+  private String authName() {
+    return auth == null ? "(client supplied)" : auth.name();
+  }
+
+  private String authHint() {
+    if (auth == null) {
+      return "check the client's credentials";
+    }
+    return switch (auth) {
+      case CONNECTION_STRING -> "check the connection string (storage.azure.connectionString or "
+          + "PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING) and its account key";
+      case SHARED_KEY -> "check storage.azure.account and the key in storage.azure.keyFile";
+      case SAS -> "check the token in storage.azure.sasTokenFile: its expiry and that it grants "
+          + "read, add, create, write, delete and list on container " + container;
+      case WORKLOAD_IDENTITY -> "check the pod's workload identity (AZURE_CLIENT_ID, "
+          + "AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) and that it holds the role "
+          + "'Storage Blob Data Contributor' on container " + container;
+      case MANAGED_IDENTITY -> "check the managed identity (storage.azure.clientId) and that it "
+          + "holds the role 'Storage Blob Data Contributor' on container " + container;
+      case DEFAULT -> "check the credentials DefaultAzureCredential finds in this environment and "
+          + "that they hold the role 'Storage Blob Data Contributor' on container " + container;
+    };
+  }
+
+  private static String firstLine(String s) {
+    if (s == null || s.isBlank()) {
+      return "";
+    }
+    String line = s.strip().lines().findFirst().orElse("");
+    return ": " + (line.length() > 300 ? line.substring(0, 300) + "..." : line);
+  }
+}

@@ -1,0 +1,241 @@
+package io.pgsidecar.core.storage.azure;
+
+import com.azure.core.http.rest.PagedResponse;
+import com.azure.core.util.Context;
+import com.azure.storage.blob.BlobContainerClient;
+import com.azure.storage.blob.models.BlobErrorCode;
+import com.azure.storage.blob.models.BlobItem;
+import com.azure.storage.blob.models.BlobListDetails;
+import com.azure.storage.blob.models.BlobProperties;
+import com.azure.storage.blob.models.ListBlobsOptions;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
+import io.pgsidecar.core.storage.ObjectInfo;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.storage.StorageException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+
+/**
+ * The Azure Blob Storage driver: one container, objects as block blobs named by their keys.
+ * Creates are staged blocks committed with {@code If-None-Match: *} (see {@link BlockUpload}),
+ * reads are parallel ranged GETs (see {@link RangedDownload}), listings page lazily. Blocking SDK
+ * calls for parallel blocks run on virtual threads owned by this instance.
+ */
+public final class AzureStorage implements Storage {
+
+  /** Block size and parallelism used when a test hands in a ready client. */
+  public static final int DEFAULT_BLOCK_SIZE = 8 << 20;
+  public static final int DEFAULT_CONCURRENCY = 4;
+  private static final int LIST_PAGE = 1000;
+
+  private final BlobContainerClient container;
+  private final int blockSize;
+  private final int concurrency;
+  private final AzureErrors errors;
+  private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+
+  /** A driver over a ready client (tests, or callers that build their own). */
+  public AzureStorage(BlobContainerClient container) {
+    this(container, DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, null);
+  }
+
+  public AzureStorage(BlobContainerClient container, int blockSize, int concurrency) {
+    this(container, blockSize, concurrency, null);
+  }
+
+  private AzureStorage(BlobContainerClient container, int blockSize, int concurrency,
+      AzureAuth auth) {
+    if (blockSize < 1 || concurrency < 1) {
+      throw new IllegalArgumentException("storage.azure.blockSize and storage.azure.concurrency "
+          + "must be positive, got " + blockSize + " and " + concurrency);
+    }
+    this.container = container;
+    this.blockSize = blockSize;
+    this.concurrency = concurrency;
+    this.errors = new AzureErrors(container.getAccountName(), container.getBlobContainerName(), auth);
+  }
+
+  /** The driver for {@code cfg} and its container. */
+  public static AzureStorage open(PgsidecarConfig.Azure cfg) throws StorageException {
+    return open(cfg, cfg.container());
+  }
+
+  /** The driver for {@code cfg} with another container (e.g. a restore from elsewhere). */
+  public static AzureStorage open(PgsidecarConfig.Azure cfg, String containerOverride)
+      throws StorageException {
+    String container = containerOverride == null ? cfg.container() : containerOverride;
+    if (cfg.blockSize() > Integer.MAX_VALUE - 64) {
+      throw new StorageException("storage.azure.blockSize " + cfg.blockSize()
+          + " is too large: use at most 2000 MiB (Azure allows 4000 MiB, one buffer per block)");
+    }
+    return new AzureStorage(AzureClients.build(cfg, container), (int) cfg.blockSize(),
+        cfg.concurrency(), cfg.auth());
+  }
+
+  @Override
+  public ObjectInfo create(String key, InputStream content, Supplier<ObjectMetadata> metadata)
+      throws IOException {
+    validate(key);
+    var blob = container.getBlobClient(key).getBlockBlobClient();
+    return new BlockUpload(blob, key, blockSize, concurrency, executor, errors)
+        .run(content, metadata);
+  }
+
+  @Override
+  public Optional<ObjectInfo> stat(String key) throws IOException {
+    validate(key);
+    try {
+      BlobProperties p = container.getBlobClient(key)
+          .getPropertiesWithResponse(null, null, Context.NONE).getValue();
+      return Optional.of(new ObjectInfo(key, p.getBlobSize(), p.getLastModified().toInstant(),
+          MetadataNames.fromAzure(p.getMetadata())));
+    } catch (RuntimeException e) {
+      if (isBlobMissing(e)) {
+        return Optional.empty();
+      }
+      throw errors.translate("stat", key, e);
+    }
+  }
+
+  @Override
+  public Optional<InputStream> open(String key) throws IOException {
+    validate(key);
+    return RangedDownload.open(container.getBlobClient(key), key, blockSize, concurrency,
+        executor, errors);
+  }
+
+  @Override
+  public Stream<ObjectInfo> list(String prefix) throws IOException {
+    var options = new ListBlobsOptions().setMaxResultsPerPage(LIST_PAGE)
+        .setDetails(new BlobListDetails().setRetrieveMetadata(true));
+    if (!prefix.isEmpty()) {
+      options.setPrefix(prefix);
+    }
+    Iterator<PagedResponse<BlobItem>> pages;
+    Iterator<BlobItem> first;
+    try {
+      // The first page is fetched now so that a missing container is a checked error here.
+      pages = container.listBlobs(options, null).iterableByPage().iterator();
+      first = pages.hasNext() ? pages.next().getValue().iterator() : Collections.emptyIterator();
+    } catch (RuntimeException e) {
+      throw errors.translate("list", prefix, e);
+    }
+    var items = new PagedItems(pages, first, prefix);
+    return StreamSupport.stream(Spliterators.spliteratorUnknownSize(items,
+        Spliterator.ORDERED | Spliterator.NONNULL), false).map(AzureStorage::info);
+  }
+
+  @Override
+  public boolean delete(String key) throws IOException {
+    validate(key);
+    try {
+      container.getBlobClient(key).deleteWithResponse(null, null, null, Context.NONE);
+      return true;
+    } catch (RuntimeException e) {
+      if (isBlobMissing(e)) {
+        return false;
+      }
+      throw errors.translate("delete", key, e);
+    }
+  }
+
+  @Override
+  public void probe() throws IOException {
+    try {
+      // Listing needs only the permissions the agent needs anyway (a container SAS cannot read
+      // the container's properties).
+      var pages = container.listBlobs(new ListBlobsOptions().setMaxResultsPerPage(1), null)
+          .iterableByPage().iterator();
+      if (pages.hasNext()) {
+        pages.next();
+      }
+    } catch (RuntimeException e) {
+      if (AzureErrors.is(e, 404, null)) {
+        throw errors.containerMissing();
+      }
+      throw errors.translate("probe", null, e);
+    }
+  }
+
+  @Override
+  public String describe() {
+    return "azure://" + container.getAccountName() + "/" + container.getBlobContainerName();
+  }
+
+  @Override
+  public void close() {
+    executor.shutdown();
+  }
+
+  private static boolean isBlobMissing(RuntimeException e) {
+    // A HEAD carries no error body: Azurite may give no error code, so a 404 that is not the
+    // container's is the blob's.
+    return AzureErrors.is(e, 404, null) && !AzureErrors.is(e, 404, BlobErrorCode.CONTAINER_NOT_FOUND);
+  }
+
+  private static ObjectInfo info(BlobItem item) {
+    var p = item.getProperties();
+    return new ObjectInfo(item.getName(), p.getContentLength(), p.getLastModified().toInstant(),
+        MetadataNames.fromAzure(item.getMetadata()));
+  }
+
+  private static void validate(String key) {
+    if (key == null || key.isEmpty() || key.startsWith("/") || key.length() > 1024) {
+      throw new IllegalArgumentException("storage key " + key
+          + " must be a non-empty relative name of at most 1024 characters");
+    }
+    for (String segment : key.split("/", -1)) {
+      if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+        throw new IllegalArgumentException("storage key " + key
+            + " has an empty, '.' or '..' segment; those are refused");
+      }
+    }
+  }
+
+  /** Blob items page after page, fetching the next page only when the previous is consumed. */
+  private final class PagedItems implements Iterator<BlobItem> {
+    private final Iterator<PagedResponse<BlobItem>> pages;
+    private final String prefix;
+    private Iterator<BlobItem> page;
+
+    PagedItems(Iterator<PagedResponse<BlobItem>> pages, Iterator<BlobItem> first, String prefix) {
+      this.pages = pages;
+      this.page = first;
+      this.prefix = prefix;
+    }
+
+    @Override
+    public boolean hasNext() {
+      try {
+        while (!page.hasNext() && pages.hasNext()) {
+          page = pages.next().getValue().iterator();
+        }
+        return page.hasNext();
+      } catch (RuntimeException e) {
+        throw new UncheckedIOException(errors.translate("list", prefix, e));
+      }
+    }
+
+    @Override
+    public BlobItem next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      return page.next();
+    }
+  }
+}

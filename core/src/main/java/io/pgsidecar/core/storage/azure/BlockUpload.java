@@ -1,0 +1,207 @@
+package io.pgsidecar.core.storage.azure;
+
+import com.azure.core.util.BinaryData;
+import com.azure.core.util.Context;
+import com.azure.storage.blob.models.BlobErrorCode;
+import com.azure.storage.blob.models.BlobRequestConditions;
+import com.azure.storage.blob.models.BlockBlobItem;
+import com.azure.storage.blob.options.BlockBlobCommitBlockListOptions;
+import com.azure.storage.blob.options.BlockBlobSimpleUploadOptions;
+import com.azure.storage.blob.options.BlockBlobStageBlockOptions;
+import com.azure.storage.blob.specialized.BlockBlobClient;
+import io.pgsidecar.core.storage.ObjectExistsException;
+import io.pgsidecar.core.storage.ObjectInfo;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.StorageException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * One create of a block blob, all or nothing:
+ * <ol>
+ *   <li>read the content in blocks of {@code blockSize};</li>
+ *   <li>content shorter than one block: a single Put Blob with the metadata and
+ *       {@code If-None-Match: *};</li>
+ *   <li>otherwise stage each block (up to {@code concurrency} in parallel, at most
+ *       {@code concurrency + 1} block buffers alive), then, once the stream has ended and the
+ *       metadata supplier has been asked, commit the block list with {@code If-None-Match: *}.</li>
+ * </ol>
+ * Until the commit the blob does not exist for readers; a failure before it leaves only
+ * uncommitted blocks, which Azure discards (after a week at most). Block ids carry a random
+ * attempt id so two racing creates of one key never mix their blocks; the commit condition
+ * lets exactly one of them win.
+ */
+final class BlockUpload {
+
+  /** Azure's limit of committed blocks per blob. */
+  static final int MAX_BLOCKS = 50_000;
+
+  private final BlockBlobClient blob;
+  private final String key;
+  private final int blockSize;
+  private final int concurrency;
+  private final ExecutorService executor;
+  private final AzureErrors errors;
+
+  BlockUpload(BlockBlobClient blob, String key, int blockSize, int concurrency,
+      ExecutorService executor, AzureErrors errors) {
+    this.blob = blob;
+    this.key = key;
+    this.blockSize = blockSize;
+    this.concurrency = concurrency;
+    this.executor = executor;
+    this.errors = errors;
+  }
+
+  ObjectInfo run(InputStream content, Supplier<ObjectMetadata> metadata) throws IOException {
+    byte[] first = new byte[blockSize];
+    int n = readFully(content, first);
+    if (n < blockSize) {
+      return single(ByteBuffer.wrap(first, 0, n), metadata.get());
+    }
+    return staged(content, first, metadata);
+  }
+
+  private ObjectInfo single(ByteBuffer data, ObjectMetadata meta) throws IOException {
+    long size = data.remaining();
+    var options = new BlockBlobSimpleUploadOptions(BinaryData.fromByteBuffer(data))
+        .setMetadata(MetadataNames.toAzure(meta))
+        .setRequestConditions(new BlobRequestConditions().setIfNoneMatch("*"));
+    try {
+      BlockBlobItem item = blob.uploadWithResponse(options, null, Context.NONE).getValue();
+      return new ObjectInfo(key, size, item.getLastModified().toInstant(), meta);
+    } catch (RuntimeException e) {
+      throw translateWrite("create", e);
+    }
+  }
+
+  private ObjectInfo staged(InputStream content, byte[] first, Supplier<ObjectMetadata> metadata)
+      throws IOException {
+    String attempt = UUID.randomUUID().toString();
+    int buffers = concurrency + 1;
+    BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(buffers);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    List<String> ids = new ArrayList<>();
+    List<CompletableFuture<?>> inFlight = new ArrayList<>();
+    int allocated = 1;
+    long size = 0;
+    byte[] buffer = first;
+    int n = blockSize;
+    try {
+      while (n > 0 && failure.get() == null) {
+        if (ids.size() == MAX_BLOCKS) {
+          throw new StorageException("create of " + key + " exceeds " + MAX_BLOCKS + " blocks of "
+              + blockSize + " bytes: raise storage.azure.blockSize");
+        }
+        String id = blockId(attempt, ids.size());
+        ids.add(id);
+        size += n;
+        inFlight.add(stage(id, buffer, n, free, failure));
+        inFlight.removeIf(CompletableFuture::isDone);
+        if (n < blockSize) {
+          break;
+        }
+        buffer = free.poll();
+        if (buffer == null && allocated < buffers) {
+          buffer = new byte[blockSize];
+          allocated++;
+        } else if (buffer == null) {
+          buffer = free.take();
+        }
+        n = readFully(content, buffer);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException("create of " + key + " was interrupted; nothing was stored", e);
+    } finally {
+      awaitAll(inFlight);
+    }
+    if (failure.get() != null) {
+      throw translateWrite("create (stage block)", failure.get());
+    }
+    ObjectMetadata meta = metadata.get();
+    var options = new BlockBlobCommitBlockListOptions(ids)
+        .setMetadata(MetadataNames.toAzure(meta))
+        .setRequestConditions(new BlobRequestConditions().setIfNoneMatch("*"));
+    try {
+      BlockBlobItem item = blob.commitBlockListWithResponse(options, null, Context.NONE).getValue();
+      return new ObjectInfo(key, size, item.getLastModified().toInstant(), meta);
+    } catch (RuntimeException e) {
+      throw translateWrite("create (commit block list)", e);
+    }
+  }
+
+  private CompletableFuture<Void> stage(String id, byte[] buffer, int length,
+      BlockingQueue<byte[]> free, AtomicReference<Throwable> failure) {
+    return CompletableFuture.runAsync(() -> {
+      try {
+        if (failure.get() == null) {
+          var data = BinaryData.fromByteBuffer(ByteBuffer.wrap(buffer, 0, length));
+          blob.stageBlockWithResponse(new BlockBlobStageBlockOptions(id, data), null, Context.NONE);
+        }
+      } catch (Throwable e) {
+        failure.compareAndSet(null, e);
+      } finally {
+        free.offer(buffer);
+      }
+    }, executor);
+  }
+
+  private static void awaitAll(List<CompletableFuture<?>> futures) {
+    for (var f : futures) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (ExecutionException e) {
+        // recorded in `failure` by the task itself
+      }
+    }
+  }
+
+  private IOException translateWrite(String operation, Throwable e) {
+    if (AzureErrors.is(e, 409, BlobErrorCode.BLOB_ALREADY_EXISTS)
+        || AzureErrors.is(e, 412, null)) {
+      return new ObjectExistsException(key);
+    }
+    return errors.translate(operation, key, e);
+  }
+
+  /** Same-length ids (Azure requires it), unique per attempt. */
+  private static String blockId(String attempt, int index) {
+    String raw = attempt + "-" + String.format("%06d", index);
+    return Base64.getEncoder().encodeToString(raw.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** Fills {@code buffer} unless the stream ends first; returns the bytes read. */
+  private int readFully(InputStream in, byte[] buffer) throws StorageException {
+    int total = 0;
+    try {
+      while (total < buffer.length) {
+        int r = in.read(buffer, total, buffer.length - total);
+        if (r < 0) {
+          break;
+        }
+        total += r;
+      }
+    } catch (IOException e) {
+      throw new StorageException("create of " + key + " failed while reading its content: "
+          + e.getMessage() + "; nothing was stored", e);
+    }
+    return total;
+  }
+}

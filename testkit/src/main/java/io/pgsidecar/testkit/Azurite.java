@@ -1,0 +1,263 @@
+package io.pgsidecar.testkit;
+
+import com.azure.storage.blob.BlobContainerClient;
+import com.azure.storage.blob.BlobServiceClientBuilder;
+import com.azure.storage.blob.sas.BlobContainerSasPermission;
+import com.azure.storage.blob.sas.BlobServiceSasSignatureValues;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.Comparator;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real Azurite blob service for tests: {@code node main.js} on a free port of 127.0.0.1 with
+ * its data in a temp directory, plus one container: {@code try (var azurite = Azurite.launch())}.
+ * {@link #stop()} and {@link #start()} restart
+ * it on the same port and data (to play a storage outage); {@link #close()} stops it and removes
+ * its data. Found through {@code PGSIDECAR_AZURITE_MAIN} or {@code <repo>/.cache/azurite}.
+ */
+public final class Azurite implements AutoCloseable {
+
+  public static final String ACCOUNT = "devstoreaccount1";
+  /** Azurite's well-known development key (public, documented by Microsoft). */
+  public static final String KEY =
+      "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+  private static final String RELATIVE_MAIN =
+      ".cache/azurite/node_modules/azurite/dist/src/blob/main.js";
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+  private final Path main;
+  private final Path location;
+  private final int port;
+  private final String container;
+  private Process process;
+
+  private Azurite(Path main, Path location, int port, String container) {
+    this.main = main;
+    this.location = location;
+    this.port = port;
+    this.container = container;
+  }
+
+  /** Starts Azurite with a container of a random name. */
+  public static Azurite launch() throws IOException {
+    return launch("c" + UUID.randomUUID().toString().replace("-", "").substring(0, 20));
+  }
+
+  /** Starts Azurite with a container named {@code container} (3+ lower-case characters). */
+  public static Azurite launch(String container) throws IOException {
+    Path location = Files.createTempDirectory("azurite-");
+    var azurite = new Azurite(findMain(), location, freePort(), container);
+    try {
+      azurite.start();
+      azurite.createContainer(container);
+    } catch (IOException | RuntimeException e) {
+      azurite.close();
+      throw e;
+    }
+    return azurite;
+  }
+
+  /** (Re)starts the service on the same port and data directory; no-op when running. */
+  public synchronized void start() throws IOException {
+    if (process != null && process.isAlive()) {
+      return;
+    }
+    Path log = location.resolveSibling(location.getFileName() + ".log");
+    process = new ProcessBuilder("node", main.toString(), "--blobHost", "127.0.0.1",
+        "--blobPort", Integer.toString(port), "--location", location.toString(),
+        "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent")
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (!answers()) {
+      if (!process.isAlive()) {
+        throw new IOException("Azurite exited with " + process.exitValue() + " before listening on "
+            + port + "; its output: " + log + "\n" + tail(log));
+      }
+      if (System.nanoTime() > deadline) {
+        stop();
+        throw new IOException("Azurite did not listen on " + port + " within " + START_TIMEOUT
+            + "; its output: " + log + "\n" + tail(log));
+      }
+      sleep(50);
+    }
+  }
+
+  /** Stops the service (SIGTERM, then SIGKILL); data stays for a later {@link #start()}. */
+  public synchronized void stop() {
+    if (process == null) {
+      return;
+    }
+    process.destroy();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+    process = null;
+  }
+
+  /** Stops the service and deletes its data. */
+  @Override
+  public void close() {
+    stop();
+    try (Stream<Path> files = Files.walk(location)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // a temp directory left behind is not worth failing a test for
+    }
+  }
+
+  /** Creates another container (3+ lower-case characters) and returns its name. */
+  public String createContainer(String name) {
+    containerClient(name).create();
+    return name;
+  }
+
+  public String container() {
+    return container;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String account() {
+    return ACCOUNT;
+  }
+
+  public String key() {
+    return KEY;
+  }
+
+  /** The blob endpoint, path style: {@code http://127.0.0.1:PORT/devstoreaccount1}. */
+  public String endpoint() {
+    return "http://127.0.0.1:" + port + "/" + ACCOUNT;
+  }
+
+  public String connectionString() {
+    return "DefaultEndpointsProtocol=http;AccountName=" + ACCOUNT + ";AccountKey=" + KEY
+        + ";BlobEndpoint=" + endpoint() + ";";
+  }
+
+  /** Writes the account key to {@code file} (mode 600), like a mounted Kubernetes Secret. */
+  public Path writeKeyFile(Path file) throws IOException {
+    return writeSecret(file, KEY + "\n");
+  }
+
+  /** A SAS token (read, add, create, write, delete, list; one day) for the fixture's container. */
+  public String sasToken() {
+    return sasToken(container);
+  }
+
+  /** A SAS token (read, add, create, write, delete, list; one day) for {@code containerName}. */
+  public String sasToken(String containerName) {
+    var permission = new BlobContainerSasPermission().setReadPermission(true)
+        .setAddPermission(true).setCreatePermission(true).setWritePermission(true)
+        .setDeletePermission(true).setListPermission(true);
+    var values = new BlobServiceSasSignatureValues(OffsetDateTime.now().plusDays(1), permission)
+        .setStartTime(OffsetDateTime.now().minusMinutes(5));
+    return containerClient(containerName).generateSas(values);
+  }
+
+  /** Writes {@link #sasToken()} to {@code file} (mode 600). */
+  public Path writeSasTokenFile(Path file) throws IOException {
+    return writeSecret(file, sasToken() + "\n");
+  }
+
+  /** A client with the account key, for assertions that look behind the driver. */
+  public BlobContainerClient containerClient(String containerName) {
+    return new BlobServiceClientBuilder().connectionString(connectionString()).buildClient()
+        .getBlobContainerClient(containerName);
+  }
+
+  private boolean answers() {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static Path writeSecret(Path file, String text) throws IOException {
+    Files.writeString(file, text);
+    try {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException ignored) {
+      // not a POSIX filesystem: the test still works
+    }
+    return file;
+  }
+
+  static Path findMain() {
+    String env = System.getenv("PGSIDECAR_AZURITE_MAIN");
+    if (env != null && !env.isBlank()) {
+      Path p = Path.of(env);
+      if (Files.isRegularFile(p)) {
+        return p;
+      }
+      throw new IllegalStateException("PGSIDECAR_AZURITE_MAIN=" + env + " is not a file; "
+          + "run ./scripts/test.sh (installs Azurite into .cache/azurite)");
+    }
+    for (Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath(); dir != null;
+        dir = dir.getParent()) {
+      if (Files.exists(dir.resolve("mvnw")) && Files.isDirectory(dir.resolve("core"))) {
+        Path p = dir.resolve(RELATIVE_MAIN);
+        if (Files.isRegularFile(p)) {
+          return p;
+        }
+        throw new IllegalStateException("Azurite is not installed at " + p
+            + "; run ./scripts/test.sh (installs Azurite into .cache/azurite)");
+      }
+    }
+    throw new IllegalStateException("cannot find the repository root above "
+        + System.getProperty("user.dir") + " to locate Azurite; set PGSIDECAR_AZURITE_MAIN or "
+        + "run ./scripts/test.sh (installs Azurite into .cache/azurite)");
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static String tail(Path log) {
+    try {
+      var lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+    } catch (IOException e) {
+      return "(no output: " + e.getMessage() + ")";
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UncheckedIOException(new IOException("interrupted while waiting for Azurite"));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Azurite[" + endpoint() + ", container " + container + "]";
+  }
+}
