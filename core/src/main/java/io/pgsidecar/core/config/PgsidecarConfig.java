@@ -37,9 +37,25 @@ public record PgsidecarConfig(
   /**
    * How the agent reaches PostgreSQL (keys {@code postgres.*}); unset values fall back to libpq's
    * PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSFILE, PGPASSWORD like pg_basebackup does.
+   * {@code password} comes only from the environment (PGSIDECAR_POSTGRES_PASSWORD or PGPASSWORD)
+   * and is left out of {@link #toString()}.
    */
   public record Postgres(String host, int port, String user, String database,
-      Optional<Path> passwordFile, Path binDir) {}
+      Optional<Path> passwordFile, Path binDir, Optional<String> password) {
+
+    /** Without a password (the common case: a password file, or trust/peer authentication). */
+    public Postgres(String host, int port, String user, String database,
+        Optional<Path> passwordFile, Path binDir) {
+      this(host, port, user, database, passwordFile, binDir, Optional.empty());
+    }
+
+    @Override
+    public String toString() {
+      return "Postgres[host=" + host + ", port=" + port + ", user=" + user + ", database=" + database
+          + ", passwordFile=" + passwordFile + ", binDir=" + binDir + ", password="
+          + (password.isPresent() ? "<redacted>" : "none") + "]";
+    }
+  }
 
   public enum StorageType { FS, AZURE }
 
@@ -55,7 +71,18 @@ public record PgsidecarConfig(
    */
   public record Azure(AzureAuth auth, Optional<String> connectionString, Optional<String> endpoint,
       Optional<String> account, Optional<Path> keyFile, Optional<Path> sasTokenFile,
-      String container, long blockSize, int concurrency, Optional<String> clientId) {}
+      String container, long blockSize, int concurrency, Optional<String> clientId) {
+
+    /** Like the generated one, with the connection string (it holds the account key) redacted. */
+    @Override
+    public String toString() {
+      return "Azure[auth=" + auth + ", connectionString="
+          + (connectionString.isPresent() ? "<redacted>" : "none") + ", endpoint=" + endpoint
+          + ", account=" + account + ", keyFile=" + keyFile + ", sasTokenFile=" + sasTokenFile
+          + ", container=" + container + ", blockSize=" + blockSize + ", concurrency=" + concurrency
+          + ", clientId=" + clientId + "]";
+    }
+  }
 
   /** Keys {@code compression.*}: algorithm {@code zstd} (or {@code none}) and its level. */
   public record Compression(String algorithm, int level, int workers) {}

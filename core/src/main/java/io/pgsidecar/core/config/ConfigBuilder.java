@@ -1,0 +1,176 @@
+package io.pgsidecar.core.config;
+
+import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
+import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Second half of loading: checks the keys that are required only in some settings (the storage
+ * type, the Azure auth method) and puts the typed values into the {@link PgsidecarConfig}
+ * records. {@link #build()} runs only once {@link #check()} and the parse found nothing wrong.
+ */
+final class ConfigBuilder {
+
+  /** Parsed values by key (defaults included), and the keys whose value was bad. */
+  record Values(Map<String, Object> typed, Collection<String> invalid) {}
+
+  private final Values values;
+  private final Map<String, String> env;
+  private final Path defaultBinDir;
+
+  ConfigBuilder(Values values, Map<String, String> env, Path defaultBinDir) {
+    this.values = values;
+    this.env = env;
+    this.defaultBinDir = defaultBinDir;
+  }
+
+  /** Problems that are not about a single value: required keys, contradicting keys. */
+  List<String> check() {
+    List<String> errors = new ArrayList<>();
+    require(errors, "", "cluster");
+    if (has("http.tcp-port")) {
+      require(errors, " when http.tcp-port is set", "http.token-file");
+    }
+    StorageType type = (StorageType) values.typed().get("storage.type");
+    if (type == StorageType.FS) {
+      require(errors, " when storage.type is fs", "storage.path");
+    } else if (type == StorageType.AZURE) {
+      require(errors, " when storage.type is azure", "storage.azure.container");
+      AzureAuth auth = (AzureAuth) values.typed().get("storage.azure.auth");
+      if (auth != null) {
+        checkAzureAuth(errors, auth);
+      }
+    }
+    return errors;
+  }
+
+  private void checkAzureAuth(List<String> errors, AzureAuth auth) {
+    String when = " when storage.azure.auth is " + ParamType.kebab(auth);
+    switch (auth) {
+      case CONNECTION_STRING -> require(errors, when, "storage.azure.connection-string");
+      case SHARED_KEY -> require(errors, when, "storage.azure.account", "storage.azure.key-file");
+      case SAS -> {
+        require(errors, when, "storage.azure.sas-token-file");
+        requireOne(errors, when, "storage.azure.account", "storage.azure.endpoint");
+      }
+      default -> requireOne(errors, when, "storage.azure.account", "storage.azure.endpoint");
+    }
+    if (auth != AzureAuth.CONNECTION_STRING && has("storage.azure.connection-string")) {
+      errors.add("storage.azure.connection-string is set but storage.azure.auth is "
+          + ParamType.kebab(auth) + ": set storage.azure.auth to connection-string, or remove "
+          + "the connection string");
+    }
+  }
+
+  private void require(List<String> errors, String when, String... keys) {
+    for (String key : keys) {
+      if (!has(key) && !values.invalid().contains(key)) {
+        errors.add(key + " is required" + when + ": " + whereToSet(key));
+      }
+    }
+  }
+
+  private void requireOne(List<String> errors, String when, String a, String b) {
+    if (!has(a) && !has(b) && !values.invalid().contains(a) && !values.invalid().contains(b)) {
+      errors.add(a + " or " + b + " is required" + when + ": set one in the YAML file or with "
+          + Param.envVar(a) + " or " + Param.envVar(b));
+    }
+  }
+
+  private static String whereToSet(String key) {
+    Param<?> p = ConfigParameters.byKey(key).orElseThrow();
+    return p.secret() ? "set " + p.envVar() + " (from a Kubernetes Secret)"
+        : "set it in the YAML file or with " + p.envVar();
+  }
+
+  private boolean has(String key) {
+    return values.typed().containsKey(key);
+  }
+
+  PgsidecarConfig build() {
+    return new PgsidecarConfig(
+        get("cluster"),
+        get("pgdata"),
+        get("socket"),
+        new PgsidecarConfig.Http(opt("http.tcp-port"), opt("http.token-file"), get("http.shutdown-grace")),
+        new PgsidecarConfig.Postgres(get("postgres.host"), (Integer) get("postgres.port"),
+            get("postgres.user"), get("postgres.database"), opt("postgres.password-file"),
+            this.<Path>opt("postgres.bin-dir").orElseGet(this::findBinDir), opt("postgres.password")),
+        new PgsidecarConfig.StorageConfig(get("storage.type"), prefix(), opt("storage.path"), azure(),
+            get("storage.timeout"), (Integer) get("storage.retries")),
+        new PgsidecarConfig.Compression(get("compression.algorithm"), (Integer) get("compression.level"),
+            (Integer) get("compression.workers")),
+        new PgsidecarConfig.Encryption(list("encryption.public-keys"), opt("encryption.passphrase-file"),
+            list("encryption.secret-keys"), opt("encryption.secret-key-passphrase-file")),
+        new PgsidecarConfig.Wal((Integer) get("wal.lookahead-concurrency"), (Integer) get("wal.lookahead-max"),
+            (Integer) get("wal.prefetch-count"), get("wal.spool-dir"), (Long) get("wal.spool-max-size")),
+        new PgsidecarConfig.Backup(this.<Duration>get("backup.wal-wait-timeout"),
+            get("backup.progress-interval")),
+        new PgsidecarConfig.Dump(list("dump.include"), list("dump.exclude"),
+            (Boolean) get("dump.allow-overlap-with-backup")),
+        new PgsidecarConfig.Metrics((Integer) get("metrics.port"), get("metrics.host")),
+        new PgsidecarConfig.Schedule(opt("schedule.base-backup"), opt("schedule.dump"),
+            this.<ZoneId>get("schedule.timezone")));
+  }
+
+  private PgsidecarConfig.Azure azure() {
+    return new PgsidecarConfig.Azure(get("storage.azure.auth"), opt("storage.azure.connection-string"),
+        opt("storage.azure.endpoint"), opt("storage.azure.account"), opt("storage.azure.key-file"),
+        opt("storage.azure.sas-token-file"), this.<String>opt("storage.azure.container").orElse(""),
+        (Long) get("storage.azure.block-size"), (Integer) get("storage.azure.concurrency"),
+        opt("storage.azure.client-id"));
+  }
+
+  /** The prefix without leading, trailing or doubled slashes, as RepositoryLayout keys use it. */
+  private String prefix() {
+    return this.<String>opt("storage.prefix")
+        .map(p -> java.util.Arrays.stream(p.split("/+")).filter(s -> !s.isEmpty())
+            .collect(Collectors.joining("/")))
+        .orElse("");
+  }
+
+  /**
+   * The Debian/Ubuntu path of PostgreSQL 15 when it holds pg_basebackup, else the first directory
+   * on PATH that does (images based on the official postgres image put them on PATH).
+   */
+  private Path findBinDir() {
+    if (Files.isExecutable(defaultBinDir.resolve("pg_basebackup"))) {
+      return defaultBinDir;
+    }
+    String path = env.getOrDefault("PATH", "");
+    for (String dir : path.split(File.pathSeparator)) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "pg_basebackup"))) {
+        return Path.of(dir);
+      }
+    }
+    return defaultBinDir;
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> T get(String key) {
+    Object v = values.typed().get(key);
+    if (v == null) {
+      throw new IllegalStateException("no value nor default for " + key);
+    }
+    return (T) v;
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> Optional<T> opt(String key) {
+    return Optional.ofNullable((T) values.typed().get(key));
+  }
+
+  private <T> List<T> list(String key) {
+    return this.<List<T>>opt(key).orElse(List.of());
+  }
+}

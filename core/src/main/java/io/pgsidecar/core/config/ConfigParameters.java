@@ -1,0 +1,179 @@
+package io.pgsidecar.core.config;
+
+import static io.pgsidecar.core.config.ParamType.bool;
+import static io.pgsidecar.core.config.ParamType.connectionString;
+import static io.pgsidecar.core.config.ParamType.cron;
+import static io.pgsidecar.core.config.ParamType.duration;
+import static io.pgsidecar.core.config.ParamType.enumOf;
+import static io.pgsidecar.core.config.ParamType.integer;
+import static io.pgsidecar.core.config.ParamType.matching;
+import static io.pgsidecar.core.config.ParamType.oneOf;
+import static io.pgsidecar.core.config.ParamType.path;
+import static io.pgsidecar.core.config.ParamType.pathList;
+import static io.pgsidecar.core.config.ParamType.size;
+import static io.pgsidecar.core.config.ParamType.string;
+import static io.pgsidecar.core.config.ParamType.stringList;
+import static io.pgsidecar.core.config.ParamType.zone;
+
+import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
+import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Every configuration key, in the order of docs/configuration.md. Adding a key means one entry
+ * here, one line in {@link ConfigBuilder} to put it into its record, and regenerating the doc
+ * (the reference test says how).
+ */
+public final class ConfigParameters {
+
+  /** 64 KiB to 4000 MiB: the bounds of one Azure block (Put Block). */
+  static final long MIN_BLOCK = 64L << 10;
+  static final long MAX_BLOCK = 4000L << 20;
+
+  public static final List<Param<?>> ALL = List.of(
+      Param.of("cluster", matching("a name of letters, digits, '.', '_' and '-'", "[A-Za-z0-9._-]+"),
+          "Name of this server's archive in the repository (required).", PgsidecarConfig::cluster),
+      Param.of("pgdata", path(), "The agent's view of PostgreSQL's data directory (may be read-only).",
+          PgsidecarConfig::pgdata).defaultValue("/var/lib/postgresql/data/pgdata"),
+      Param.of("socket", path(), "Unix socket of the agent's HTTP API (shared with wal-archiver).",
+          PgsidecarConfig::socket).defaultValue("/pgsidecar/run/agent.sock"),
+
+      Param.of("http.tcp-port", integer(1, 65535),
+          "Also serve the API on 127.0.0.1 at this port (requires http.token-file).",
+          c -> c.http().tcpPort()),
+      Param.of("http.token-file", path(), "File holding the bearer token the TCP listener requires.",
+          c -> c.http().tokenFile()),
+      Param.of("http.shutdown-grace", duration(), "How long running work may finish on SIGTERM.",
+          c -> c.http().shutdownGrace()).defaultValue("30s"),
+
+      Param.of("postgres.host", string(), "Host or socket directory of PostgreSQL.",
+          c -> c.postgres().host()).defaultValue("localhost").fallback("PGHOST"),
+      Param.of("postgres.port", integer(1, 65535), "Port of PostgreSQL.",
+          c -> c.postgres().port()).defaultValue("5432").fallback("PGPORT"),
+      Param.of("postgres.user", string(), "Role used for backups and dumps (needs REPLICATION).",
+          c -> c.postgres().user()).defaultValue("postgres").fallback("PGUSER"),
+      Param.of("postgres.database", string(), "Database the agent connects to for its own queries.",
+          c -> c.postgres().database()).defaultValue("postgres").fallback("PGDATABASE"),
+      Param.of("postgres.password-file", path(), "A .pgpass-format file with the role's password.",
+          c -> c.postgres().passwordFile()).fallback("PGPASSFILE"),
+      Param.of("postgres.password", string(), "Password of the role (environment only).",
+          c -> c.postgres().password()).asSecret().fallback("PGPASSWORD"),
+      Param.of("postgres.bin-dir", path(), "Directory of pg_basebackup, pg_dump and pg_dumpall.",
+          c -> c.postgres().binDir())
+          .computedDefault("/usr/lib/postgresql/15/bin, else the directory of pg_basebackup on PATH"),
+
+      Param.of("storage.type", enumOf(StorageType.class), "Where the repository lives.",
+          c -> c.storage().type()).defaultValue("fs"),
+      Param.of("storage.prefix", matching("a path of names separated by '/'",
+          "/*[A-Za-z0-9._-]+(/+[A-Za-z0-9._-]+)*/*"),
+          "Folder inside the container or path that holds the clusters' archives.",
+          c -> c.storage().prefix().isEmpty() ? Optional.empty() : Optional.of(c.storage().prefix())),
+      Param.of("storage.path", path(), "Root directory of the repository when storage.type is fs.",
+          c -> c.storage().path()),
+      Param.of("storage.timeout", duration(), "Time limit of one storage request.",
+          c -> c.storage().timeout()).defaultValue("60s"),
+      Param.of("storage.retries", integer(0, 100), "Retries of a failed storage request.",
+          c -> c.storage().retries()).defaultValue("5"),
+
+      Param.of("storage.azure.auth", enumOf(AzureAuth.class), "How the agent authenticates to Azure.",
+          c -> c.storage().azure().auth()).defaultValue("default"),
+      Param.of("storage.azure.connection-string", connectionString(),
+          "Connection string when auth is connection-string (environment only).",
+          c -> c.storage().azure().connectionString()).asSecret(),
+      Param.of("storage.azure.endpoint", matching("an http(s) URL", "https?://\\S+"),
+          "Blob endpoint; defaults to https://ACCOUNT.blob.core.windows.net.",
+          c -> c.storage().azure().endpoint()),
+      Param.of("storage.azure.account", matching("a storage account name", "[a-z0-9]{3,24}"),
+          "Storage account name.", c -> c.storage().azure().account()),
+      Param.of("storage.azure.key-file", path(), "File holding the account key when auth is shared-key.",
+          c -> c.storage().azure().keyFile()),
+      Param.of("storage.azure.sas-token-file", path(), "File holding a SAS token when auth is sas.",
+          c -> c.storage().azure().sasTokenFile()),
+      Param.of("storage.azure.container",
+          matching("a container name of 3 to 63 lowercase letters, digits and '-'", "[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]"),
+          "Blob container of the repository (required when storage.type is azure).",
+          c -> c.storage().azure().container().isEmpty() ? Optional.empty()
+              : Optional.of(c.storage().azure().container())),
+      Param.of("storage.azure.block-size", size(MIN_BLOCK, MAX_BLOCK), "Size of one uploaded block.",
+          c -> c.storage().azure().blockSize()).defaultValue("8MiB"),
+      Param.of("storage.azure.concurrency", integer(1, 64), "Blocks uploaded in parallel per object.",
+          c -> c.storage().azure().concurrency()).defaultValue("4"),
+      Param.of("storage.azure.client-id", string(),
+          "Client id of a user-assigned managed identity or workload identity.",
+          c -> c.storage().azure().clientId()),
+
+      Param.of("compression.algorithm", oneOf("zstd", "none"), "Compression of every stored object.",
+          c -> c.compression().algorithm()).defaultValue("zstd"),
+      Param.of("compression.level", integer(1, 22), "zstd level.",
+          c -> c.compression().level()).defaultValue("3"),
+      Param.of("compression.workers", integer(0, 64),
+          "zstd worker threads per stream; 0 compresses on the calling thread.",
+          c -> c.compression().workers()).defaultValue("0"),
+
+      Param.of("encryption.public-keys", pathList(),
+          "Armored OpenPGP public keys to encrypt to (encryption is on when this or a passphrase is set).",
+          c -> c.encryption().publicKeys()),
+      Param.of("encryption.passphrase-file", path(), "File holding a passphrase to encrypt and decrypt with.",
+          c -> c.encryption().passphraseFile()),
+      Param.of("encryption.secret-keys", pathList(), "Armored OpenPGP secret keys for restore and verify.",
+          c -> c.encryption().secretKeys()),
+      Param.of("encryption.secret-key-passphrase-file", path(), "File holding the secret keys' passphrase.",
+          c -> c.encryption().secretKeyPassphraseFile()),
+
+      Param.of("wal.lookahead-concurrency", integer(1, 64),
+          "Segments uploaded in parallel ahead of archive_command (from .ready files).",
+          c -> c.wal().lookaheadConcurrency()).defaultValue("4"),
+      Param.of("wal.lookahead-max", integer(0, 1024), "Most segments uploaded ahead at once; 0 disables look-ahead.",
+          c -> c.wal().lookaheadMax()).defaultValue("16"),
+      Param.of("wal.prefetch-count", integer(0, 256), "Segments fetched ahead during recovery; 0 disables prefetch.",
+          c -> c.wal().prefetchCount()).defaultValue("8"),
+      Param.of("wal.spool-dir", path(), "Directory of prefetched segments.",
+          c -> c.wal().spoolDir()).defaultValue("/pgsidecar/spool"),
+      Param.of("wal.spool-max-size", size(0, Long.MAX_VALUE), "Most bytes the prefetch spool holds.",
+          c -> c.wal().spoolMaxBytes()).defaultValue("1GiB"),
+
+      Param.of("backup.wal-wait-timeout", duration(),
+          "How long a base backup waits for its last WAL segment to be archived.",
+          c -> c.backup().walWaitTimeout()).defaultValue("10m"),
+      Param.of("backup.progress-interval", duration(), "Interval of progress log lines.",
+          c -> c.backup().progressInterval()).defaultValue("30s"),
+
+      Param.of("dump.include", stringList(), "Databases to dump; empty means all.", c -> c.dump().include()),
+      Param.of("dump.exclude", stringList(), "Databases never dumped.", c -> c.dump().exclude()),
+      Param.of("dump.allow-overlap-with-backup", bool(), "Let a dump run while a base backup runs.",
+          c -> c.dump().allowOverlapWithBackup()).defaultValue("false"),
+
+      Param.of("metrics.port", integer(0, 65535), "Port of /metrics; 0 disables it.",
+          c -> c.metrics().port()).defaultValue("9187"),
+      Param.of("metrics.host", string(), "Address /metrics listens on.",
+          c -> c.metrics().host()).defaultValue("0.0.0.0"),
+
+      Param.of("schedule.base-backup", cron(), "When to take base backups (cron, 5 fields).",
+          c -> c.schedule().baseBackup()),
+      Param.of("schedule.dump", cron(), "When to take logical dumps (cron, 5 fields).",
+          c -> c.schedule().dump()),
+      Param.of("schedule.timezone", zone(), "Time zone of the schedules.",
+          c -> c.schedule().timezone()).defaultValue("UTC"));
+
+  /**
+   * {@code PGSIDECAR_*} variables that are not configuration keys (launchers, tests): not
+   * reported as unknown.
+   */
+  public static final List<String> OTHER_VARIABLES = List.of(
+      "PGSIDECAR_CONFIG", "PGSIDECAR_JAVA_OPTS", "PGSIDECAR_AZURITE_MAIN", "PGSIDECAR_PG_BIN");
+
+  private static final Map<String, Param<?>> BY_KEY = new LinkedHashMap<>();
+
+  static {
+    ALL.forEach(p -> BY_KEY.put(p.key(), p));
+  }
+
+  private ConfigParameters() {}
+
+  public static Optional<Param<?>> byKey(String key) {
+    return Optional.ofNullable(BY_KEY.get(key));
+  }
+}
