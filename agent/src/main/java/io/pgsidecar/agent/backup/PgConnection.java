@@ -45,20 +45,22 @@ final class PgConnection {
   }
 
   /**
-   * Puts the password into a child's environment. {@code postgres.passwordFile} holds the
-   * password itself (a mounted Secret key); a trailing newline is dropped.
+   * Puts the credentials into a child's environment, as docs/configuration.md defines them:
+   * {@code postgres.passwordFile} is a .pgpass-format file ({@code PGPASSFILE}), {@code
+   * postgres.password} the password itself ({@code PGPASSWORD}). Otherwise the agent's own
+   * PGPASSFILE / PGPASSWORD, inherited, apply as for any libpq program.
    */
   void applyEnv(Map<String, String> env) throws IOException {
     if (config.passwordFile() != null && config.passwordFile().isPresent()) {
       Path file = config.passwordFile().get();
-      String pw;
-      try {
-        pw = Files.readString(file, StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new IOException("cannot read the PostgreSQL password file " + file + ": " + e
-            + "; check postgres.passwordFile", e);
+      if (!Files.isReadable(file)) {
+        throw new IOException("cannot read the PostgreSQL password file " + file
+            + " (postgres.passwordFile, .pgpass format); check the Secret mount and its permissions");
       }
-      env.put("PGPASSWORD", pw.replaceAll("[\\r\\n]+$", ""));
+      env.put("PGPASSFILE", file.toString());
+    }
+    if (config.password() != null && config.password().isPresent()) {
+      env.put("PGPASSWORD", config.password().get());
     }
   }
 

@@ -1,8 +1,9 @@
 package io.pgsidecar.agent.backup;
 
 /**
- * LSN text and WAL file names, just what the backup needs to know which segments must be archived.
- * TODO(merge): switch to io.pgsidecar.core.wal.Lsn / WalFileName once the WAL branch is merged.
+ * LSN text and WAL file names for any {@code wal_segment_size} (initdb --wal-segsize), just what
+ * the backup needs to know which segments must be archived. {@code core.wal.Lsn} assumes 16 MiB
+ * segments; this reads the server's real size.
  */
 final class WalPositions {
 
