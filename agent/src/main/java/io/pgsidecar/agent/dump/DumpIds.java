@@ -1,46 +1,33 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.core.repo.BackupIds;
+import java.io.IOException;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.temporal.ChronoUnit;
-import java.util.function.Predicate;
-import java.util.regex.Pattern;
+import java.util.Comparator;
 
 /**
- * Time-sortable dump ids: {@code 20261122T021500Z}, then {@code -1}, {@code -2}... when that
- * second is taken. Merge note: same format as the backup helper's {@code core.repo.BackupIds};
- * replace this class by that one when both are merged.
+ * Dump ids have the base backups' format ({@link BackupIds}: {@code 20261122T021500Z}, then
+ * {@code -1}, {@code -2}... when that second is taken); only the wording of errors differs.
  */
 final class DumpIds {
 
-  private static final DateTimeFormatter FORMAT =
-      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
-
-  /** What {@link #next} produces; anything else is refused before it reaches a storage key. */
-  private static final Pattern VALID = Pattern.compile("\\d{8}T\\d{6}Z(-\\d+)?");
+  static final Comparator<String> ORDER = BackupIds.ORDER;
 
   private DumpIds() {}
 
-  /** The id for a dump starting at {@code now} that {@code taken} does not know yet. */
-  static String next(Instant now, Predicate<String> taken) {
-    String base = FORMAT.format(now.truncatedTo(ChronoUnit.SECONDS));
-    String id = base;
-    for (int n = 1; taken.test(id); n++) {
-      id = base + "-" + n;
-    }
-    return id;
+  static String next(Instant now, BackupIds.Taken taken) throws IOException {
+    return BackupIds.next(now, taken);
   }
 
   static boolean isValid(String id) {
-    return id != null && VALID.matcher(id).matches();
+    return BackupIds.isValid(id);
   }
 
   /** Rejects ids that could escape the dumps/ folder (ids arrive in URLs and on command lines). */
   static String require(String id) {
     if (!isValid(id)) {
-      throw new IllegalArgumentException("'" + id + "' is not a dump id; dump ids look like"
-          + " 20261122T021500Z (see 'pgsidecar dump list')");
+      throw new IllegalArgumentException("'" + id + "' is not a dump id (expected like"
+          + " 20261122T021500Z or 20261122T021500Z-1; see 'pgsidecar dump list')");
     }
     return id;
   }

@@ -20,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -87,15 +88,19 @@ public final class DumpService {
     }
   }
 
+  /** A dump started by {@link #start}: its running status and how it ends. */
+  public record Started(DumpStatus status, CompletableFuture<DumpManifest> result) {}
+
   /** Starts a dump on the executor and returns at once with its id; see {@link #show}. */
-  public DumpStatus start(List<String> databases, String label) throws IOException {
+  public Started start(List<String> databases, String label) throws IOException {
     DumpStatus run = reserve(label);
+    CompletableFuture<DumpManifest> result = new CompletableFuture<>();
     try {
       executor.execute(() -> {
         try {
-          run(run.id(), databases, label == null ? "" : label);
+          result.complete(run(run.id(), databases, label == null ? "" : label));
         } catch (IOException | RuntimeException e) {
-          LOG.log(Level.ERROR, "dump " + run.id() + " failed: " + e.getMessage());
+          result.completeExceptionally(e);
         } finally {
           running.set(null);
         }
@@ -104,12 +109,12 @@ public final class DumpService {
       running.set(null);
       throw e;
     }
-    return run;
+    return new Started(run, result);
   }
 
   /** Every dump in the repository, oldest first, complete or not. */
   public List<DumpStatus> list() throws IOException {
-    TreeSet<String> ids = new TreeSet<>();
+    TreeSet<String> ids = new TreeSet<>(DumpIds.ORDER);
     try (Stream<ObjectInfo> objects = storage.list(layout.dumpRoot())) {
       objects.forEach(o -> {
         String rest = o.key().substring(layout.dumpRoot().length());
@@ -205,11 +210,9 @@ public final class DumpService {
     return run;
   }
 
-  private boolean taken(String id) {
+  private boolean taken(String id) throws IOException {
     try (Stream<ObjectInfo> objects = storage.list(layout.dumpDir(id))) {
       return objects.findAny().isPresent();
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 

@@ -48,20 +48,23 @@ public record PgConnection(String host, int port, String user, String database,
     options = options == null ? Map.of() : Map.copyOf(options);
   }
 
-  /** The agent's own server from {@code postgres.*}; the password file holds the password alone. */
+  /**
+   * The agent's own server from {@code postgres.*}: {@code passwordFile} is a .pgpass-format file
+   * ({@code PGPASSFILE}), {@code password} the password itself ({@code PGPASSWORD}); when both are
+   * unset the agent's own PGPASSFILE / PGPASSWORD apply, as for any libpq program.
+   */
   public static PgConnection fromConfig(io.pgsidecar.core.config.PgsidecarConfig.Postgres pg)
       throws IOException {
-    Optional<String> password = Optional.empty();
+    Map<String, String> options = new LinkedHashMap<>();
     if (pg.passwordFile().isPresent()) {
       Path file = pg.passwordFile().get();
-      try {
-        password = Optional.of(Files.readString(file).strip());
-      } catch (IOException e) {
-        throw new IOException("cannot read the PostgreSQL password file " + file + " (postgres."
-            + "passwordFile): " + e.getMessage() + "; check the Secret mount and its permissions", e);
+      if (!Files.isReadable(file)) {
+        throw new IOException("cannot read the PostgreSQL password file " + file
+            + " (postgres.passwordFile, .pgpass format); check the Secret mount and its permissions");
       }
+      options.put("PGPASSFILE", file.toString());
     }
-    return new PgConnection(pg.host(), pg.port(), pg.user(), pg.database(), password, Map.of());
+    return new PgConnection(pg.host(), pg.port(), pg.user(), pg.database(), pg.password(), options);
   }
 
   /**
