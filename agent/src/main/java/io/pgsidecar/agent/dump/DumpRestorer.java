@@ -1,9 +1,13 @@
 package io.pgsidecar.agent.dump;
 
 import io.pgsidecar.core.codec.CodecPipeline;
+import io.pgsidecar.core.codec.Pipelines;
+import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.DumpManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.storage.azure.AzureStorage;
+import io.pgsidecar.core.storage.fs.FsStorage;
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -40,7 +44,7 @@ import java.util.Set;
  *       dump.json.</li>
  * </ol>
  */
-public final class DumpRestorer {
+public final class DumpRestorer implements AutoCloseable {
 
   private static final byte[] MAGIC = "PGDMP".getBytes(StandardCharsets.US_ASCII);
 
@@ -54,6 +58,42 @@ public final class DumpRestorer {
     this.pipeline = pipeline;
     this.layout = layout;
     this.tool = tool;
+  }
+
+  /**
+   * The restorer of the repository {@code config} names: its storage, the codec pipeline with
+   * the configured decryption keys, the client programs of {@code postgres.binDir}.
+   * Merge note: opening storage from the config belongs in one shared factory.
+   */
+  public static DumpRestorer forConfig(PgsidecarConfig config) throws IOException {
+    Storage storage = switch (config.storage().type()) {
+      case FS -> new FsStorage(config.storage().path().orElseThrow(() -> new IOException(
+          "storage.type is fs but storage.path is not set; set it to the repository folder")));
+      case AZURE -> AzureStorage.open(config.storage().azure());
+    };
+    return new DumpRestorer(storage, Pipelines.forConfig(config.compression(), config.encryption()),
+        new RepositoryLayout(config.storage().prefix(), config.cluster()),
+        new PgTool(config.postgres().binDir()));
+  }
+
+  /** The same repository, the dumps of another cluster (restore elsewhere what it dumped). */
+  public DumpRestorer forCluster(String cluster) {
+    return new DumpRestorer(storage, pipeline, layout.forCluster(cluster), tool);
+  }
+
+  /** The database of a dump that holds exactly one; otherwise says which to choose from. */
+  public String onlyDatabase(String id) throws IOException {
+    List<String> names = manifest(id).databases().stream().map(DumpManifest.Entry::name).toList();
+    if (names.size() != 1) {
+      throw new IllegalArgumentException("dump " + id + " holds " + names.size()
+          + " databases " + names + "; choose one with --db NAME");
+    }
+    return names.get(0);
+  }
+
+  @Override
+  public void close() throws IOException {
+    storage.close();
   }
 
   /**
@@ -105,7 +145,7 @@ public final class DumpRestorer {
   }
 
   /** Writes the archive's table of contents ({@code pg_restore --list}) to {@code out}. */
-  public void list(String id, String database, OutputStream out) throws IOException {
+  public void list(String id, String database, java.io.Writer out) throws IOException {
     DumpManifest.Entry entry = entry(manifest(id), database);
     try (Decoded archive = open(entry, "pg_dump archive")) {
       checkMagic(archive, entry);
@@ -117,7 +157,9 @@ public final class DumpRestorer {
             // pg_restore --list stops reading after the table of contents: a closed pipe is fine
           }
         });
-        child.process().getInputStream().transferTo(out);
+        new InputStreamReader(child.process().getInputStream(), StandardCharsets.UTF_8)
+            .transferTo(out);
+        out.flush();
         child.checkSuccess("listing the table of contents of " + entry.key());
         feeder.interrupt();
       }

@@ -310,14 +310,17 @@ public final class DumpService {
 
   private DumpFailedException fail(String id, String label, Instant start, String object,
       Exception e, List<String> stored) {
+    // A storage driver may wrap the client program's failure; the program's words are the story.
     String stderr = "";
+    String cause = e.getMessage();
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof PgTool.PgToolException tool) {
         stderr = tool.stderr();
+        cause = tool.getMessage();
         break;
       }
     }
-    String message = "dump " + id + " failed on " + object + ": " + e.getMessage();
+    String message = "dump " + id + " failed on " + object + ": " + cause;
     DumpStatus.Failure failure = new DumpStatus.Failure(id, label, start.toString(),
         clock.instant().toString(), object, message, stderr);
     LOG.log(Level.ERROR, message);

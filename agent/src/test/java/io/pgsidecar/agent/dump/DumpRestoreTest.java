@@ -11,6 +11,10 @@ import io.pgsidecar.core.repo.DumpManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.MemoryStorage;
 import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.codec.Pipelines;
+import io.pgsidecar.core.storage.azure.AzureStorage;
+import io.pgsidecar.core.storage.fs.FsStorage;
+import io.pgsidecar.testkit.Azurite;
 import io.pgsidecar.testkit.PostgresCluster;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -28,13 +32,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Dumps a real PostgreSQL 15 server (two databases, several schemas, a table of about 17 MB, a
+ * Dumps a real PostgreSQL 15 server to Azurite through zstd and OpenPGP (passphrase) (two databases, several schemas, a table of about 17 MB, a
  * role with a SCRAM password, contrib extensions) and restores it into a second real server.
  */
 class DumpRestoreTest {
@@ -46,8 +51,10 @@ class DumpRestoreTest {
   @RegisterExtension
   static final PostgresCluster target = PostgresCluster.builder().build();
 
-  static final Storage storage = new MemoryStorage();
-  static final CodecPipeline pipeline = new TestPipeline("the-right-key");
+  static Azurite azurite;
+  static Storage storage;
+  static Path keys;
+  static CodecPipeline pipeline;
   static final RepositoryLayout layout = new RepositoryLayout("test", "src");
   static final List<String> SHOP_TABLES = List.of("sales.orders", "sales.customers",
       "inventory.items", "public.secrets");
@@ -55,6 +62,12 @@ class DumpRestoreTest {
 
   @BeforeAll
   static void fillSourceAndDump() throws Exception {
+    azurite = Azurite.launch();
+    storage = AzureStorage.open(new PgsidecarConfig.Azure(PgsidecarConfig.AzureAuth.CONNECTION_STRING,
+        Optional.of(azurite.connectionString()), Optional.empty(), Optional.empty(),
+        Optional.empty(), Optional.empty(), azurite.container(), 4 << 20, 4, Optional.empty()));
+    keys = Files.createTempDirectory("pgsidecar-dump-keys-");
+    pipeline = passphrasePipeline("the right passphrase");
     source.sql("CREATE ROLE app LOGIN PASSWORD 'S3cret'");
     source.sql("CREATE DATABASE shop OWNER app");
     source.sql("CREATE DATABASE crm");
@@ -87,6 +100,25 @@ class DumpRestoreTest {
     manifest = service(source, "postgres", storage).create(List.of(), "it");
   }
 
+  @AfterAll
+  static void stopAzurite() throws IOException {
+    storage.close();
+    azurite.close();
+    try (var files = Files.list(keys)) {
+      for (Path f : files.toList()) {
+        Files.delete(f);
+      }
+    }
+    Files.delete(keys);
+  }
+
+  /** zstd, then OpenPGP to a passphrase: the production pipeline, built from config records. */
+  static CodecPipeline passphrasePipeline(String passphrase) throws IOException {
+    Path file = Files.writeString(keys.resolve(Integer.toHexString(passphrase.hashCode())), passphrase);
+    return Pipelines.forConfig(new PgsidecarConfig.Compression("zstd", 3, 0),
+        new PgsidecarConfig.Encryption(List.of(), Optional.of(file), List.of(), Optional.empty()));
+  }
+
   static DumpService service(PostgresCluster cluster, String user, Storage into) {
     return new DumpService(into, pipeline, layout, new PgTool(cluster.binDir()),
         new PgConnection("127.0.0.1", cluster.port(), user, "postgres", Optional.empty(), Map.of()),
@@ -109,11 +141,12 @@ class DumpRestoreTest {
     DumpManifest stored = service(source, "postgres", storage).readManifest(manifest.id()).orElseThrow();
     assertEquals(manifest, stored);
     DumpManifest.Entry shop = manifest.database("shop").orElseThrow();
-    assertEquals("test/src/dumps/" + manifest.id() + "/shop.dump.gz.toy", shop.key());
+    assertEquals("test/src/dumps/" + manifest.id() + "/shop.dump.zst.pgp", shop.key());
     assertTrue(shop.rawSize() > 15_000_000, "pg_dump -Z0 output is uncompressed: " + shop.rawSize());
-    assertTrue(shop.storedSize() < shop.rawSize() * 3 / 5, "stored through gzip: " + shop.storedSize());
+    assertTrue(shop.storedSize() < shop.rawSize() * 3 / 5, "stored through zstd: " + shop.storedSize());
     assertEquals(pipeline.keyFingerprint(), shop.keyFingerprint());
-    assertEquals("gzip+toy", shop.codec());
+    assertEquals("zstd+pgp", shop.codec());
+    assertFalse(shop.keyFingerprint().isEmpty());
     assertTrue(manifest.serverVersion().startsWith("15."), manifest.serverVersion());
     assertEquals(storage.stat(shop.key()).orElseThrow().metadata().plainSha256(), shop.plainSha256());
   }
@@ -178,9 +211,9 @@ class DumpRestoreTest {
   @Test
   void listPrintsTheTableOfContentsAndUseListRestoresThatSelection(@TempDir Path temp)
       throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    java.io.StringWriter out = new java.io.StringWriter();
     restorer(pipeline).list(manifest.id(), "shop", out);
-    String toc = out.toString(StandardCharsets.UTF_8);
+    String toc = out.toString();
     assertTrue(toc.contains("TABLE DATA sales orders app"), toc);
     assertTrue(toc.contains("EXTENSION - pgcrypto"), toc);
 
@@ -228,21 +261,22 @@ class DumpRestoreTest {
     String roles = target.sql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles");
 
     IOException e = assertThrows(IOException.class, () ->
-        restorer(new TestPipeline("another-key")).restore(manifest.id(), "shop",
+        restorer(passphrasePipeline("a wrong passphrase")).restore(manifest.id(), "shop",
             targetConnection(), RestoreOptions.defaults().withAs("shop_wrong").withGlobals()));
 
-    assertEquals("cannot decrypt test/src/dumps/" + manifest.id() + "/shop.dump.gz.toy: it is"
-        + " encrypted to key " + pipeline.keyFingerprint() + " and no configured key matches (have "
-        + new TestPipeline("another-key").keyFingerprint() + ")", e.getMessage());
+    assertEquals("object test/src/dumps/" + manifest.id() + "/shop.dump.zst.pgp does not decrypt"
+        + " with the passphrase in encryption.passphrase-file (wrong passphrase): configure the"
+        + " passphrase it was written with", e.getMessage());
     assertEquals(databases,
         target.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database"));
     assertEquals(roles, target.sql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles"));
   }
 
   @Test
-  void failedPgDumpallLeavesAFailureRecordWithItsStderrAndNoDump() throws Exception {
+  void failedPgDumpallLeavesAFailureRecordWithItsStderrAndNoDump(@TempDir Path repo)
+      throws Exception {
     source.sql("CREATE ROLE weak LOGIN");
-    Storage own = new MemoryStorage();
+    Storage own = new FsStorage(repo);
     DumpService weak = service(source, "weak", own);
 
     DumpFailedException e = assertThrows(DumpFailedException.class,
