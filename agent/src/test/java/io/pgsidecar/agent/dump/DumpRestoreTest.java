@@ -16,7 +16,10 @@ import io.pgsidecar.core.storage.azure.AzureStorage;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.testkit.Azurite;
 import io.pgsidecar.testkit.PostgresCluster;
-import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import picocli.CommandLine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -63,9 +66,7 @@ class DumpRestoreTest {
   @BeforeAll
   static void fillSourceAndDump() throws Exception {
     azurite = Azurite.launch();
-    storage = AzureStorage.open(new PgsidecarConfig.Azure(PgsidecarConfig.AzureAuth.CONNECTION_STRING,
-        Optional.of(azurite.connectionString()), Optional.empty(), Optional.empty(),
-        Optional.empty(), Optional.empty(), azurite.container(), 4 << 20, 4, Optional.empty()));
+    storage = azureStorage();
     keys = Files.createTempDirectory("pgsidecar-dump-keys-");
     pipeline = passphrasePipeline("the right passphrase");
     source.sql("CREATE ROLE app LOGIN PASSWORD 'S3cret'");
@@ -110,6 +111,12 @@ class DumpRestoreTest {
       }
     }
     Files.delete(keys);
+  }
+
+  static Storage azureStorage() throws IOException {
+    return AzureStorage.open(new PgsidecarConfig.Azure(PgsidecarConfig.AzureAuth.CONNECTION_STRING,
+        Optional.of(azurite.connectionString()), Optional.empty(), Optional.empty(),
+        Optional.empty(), Optional.empty(), azurite.container(), 4 << 20, 4, Optional.empty()));
   }
 
   /** zstd, then OpenPGP to a passphrase: the production pipeline, built from config records. */
@@ -295,6 +302,26 @@ class DumpRestoreTest {
     assertEquals(List.of(layout.dumpDir(id) + "failure.json"),
         own.list(layout.dumpRoot()).map(o -> o.key()).toList());
     assertFalse(weak.readManifest(id).isPresent());
+  }
+
+  @Test
+  void cliRestoreReadsStorageItselfAndPrintsWhatItDid() throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new DumpCommand(() -> null, config -> new DumpRestorer(
+        azureStorage(), pipeline, layout, new PgTool(target.binDir())), Duration.ZERO));
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+
+    int code = cl.execute("restore", manifest.id(), "--db", "crm", "--target",
+        "postgresql://postgres@127.0.0.1:" + target.port() + "/postgres", "--as", "crm_cli");
+
+    assertEquals(0, code, err.toString());
+    assertEquals("restored database crm of dump " + manifest.id() + " into crm_cli ("
+        + DumpCommand.size(manifest.database("crm").orElseThrow().rawSize())
+        + " of archive, checksum verified)\n", out.toString());
+    assertEquals(checksum(source, "crm", "people.contacts"),
+        checksum(target, "crm_cli", "people.contacts"));
   }
 
   // ---- helpers -------------------------------------------------------------------------------
