@@ -53,6 +53,14 @@ public final class DumpService {
   private final Clock clock;
   private final Supplier<Optional<String>> runningBackup;
   private final AtomicReference<DumpStatus> running = new AtomicReference<>();
+  private volatile Listener listener = new Listener() {};
+
+  /** Told how each run ends: the seam for metrics (last success/failure, duration, sizes). */
+  public interface Listener {
+    default void succeeded(DumpManifest manifest, java.time.Duration took) {}
+
+    default void failed(DumpStatus.Failure failure, java.time.Duration took) {}
+  }
 
   /**
    * @param executor runs {@link #start} requests (a virtual-thread executor in the agent)
@@ -71,6 +79,11 @@ public final class DumpService {
     this.executor = executor;
     this.clock = clock;
     this.runningBackup = runningBackup;
+  }
+
+  /** Replaces the listener (one; the agent wires its metrics here). */
+  public void listener(Listener newListener) {
+    this.listener = newListener;
   }
 
   /** The dump in progress in this agent, if any. */
@@ -250,6 +263,7 @@ public final class DumpService {
           () -> new ObjectMetadata(sha256(json), json.length, "", ""));
       LOG.log(Level.INFO, "dump " + id + " complete: " + manifest.rawSize() + " bytes dumped, "
           + manifest.storedSize() + " stored");
+      notify(() -> listener.succeeded(manifest, java.time.Duration.between(start, clock.instant())));
       return manifest;
     } catch (IOException | RuntimeException e) {
       throw fail(id, label, start, current, e, stored);
@@ -340,7 +354,17 @@ public final class DumpService {
       LOG.log(Level.WARNING, "could not store the failure record of dump " + id + ": "
           + record.getMessage());
     }
+    notify(() -> listener.failed(failure, java.time.Duration.between(start, clock.instant())));
     return new DumpFailedException(failure, e);
+  }
+
+  /** A listener's failure must not turn a dump's outcome into another one. */
+  private static void notify(Runnable call) {
+    try {
+      call.run();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "dump listener failed: " + e);
+    }
   }
 
   /**

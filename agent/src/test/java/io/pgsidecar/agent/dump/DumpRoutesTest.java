@@ -35,11 +35,12 @@ class DumpRoutesTest {
   final List<Runnable> queued = new ArrayList<>();
   final HttpClient http = HttpClient.newHttpClient();
   Vertx vertx;
+  DumpService service;
   HttpServer server;
 
   @BeforeEach
   void startServer() throws Exception {
-    DumpService service = new DumpService(new MemoryStorage(), Pipelines.plain(),
+    service = new DumpService(new MemoryStorage(), Pipelines.plain(),
         new RepositoryLayout("", "c1"), new PgTool(Path.of("/nonexistent")),
         new PgConnection("h", 5432, "u", "", Optional.empty(), Map.of()),
         new PgsidecarConfig.Dump(List.of(), List.of(), false), queued::add,
@@ -80,6 +81,13 @@ class DumpRoutesTest {
 
   @Test
   void aFailedDumpIsListedAsFailedWithItsMessage() throws Exception {
+    List<String> failures = new ArrayList<>();
+    service.listener(new DumpService.Listener() {
+      @Override
+      public void failed(DumpStatus.Failure failure, java.time.Duration took) {
+        failures.add(failure.object());
+      }
+    });
     assertEquals(202, send("POST", "/v1/dumps", "{\"label\": \"nightly\"}").statusCode());
     queued.remove(0).run();
 
@@ -90,6 +98,7 @@ class DumpRoutesTest {
     assertEquals("dump 20261122T021500Z failed on the server: psql not found at /nonexistent/psql;"
         + " set postgres.binDir to the directory of the PostgreSQL client programs (same or newer"
         + " major version than the server)", list.get(0).path("failure").path("message").asText());
+    assertEquals(List.of("the server"), failures);
     HttpResponse<String> show = send("GET", "/v1/dumps/20261122T021500Z", null);
     assertEquals(200, show.statusCode());
     assertEquals(200, send("DELETE", "/v1/dumps/20261122T021500Z", null).statusCode());
