@@ -81,6 +81,19 @@ public final class DumpService {
     this.runningBackup = runningBackup;
   }
 
+  /**
+   * The agent's wiring: the server of {@code postgres.*}, the client programs of
+   * {@code postgres.binDir}, the repository of {@code storage.prefix} and {@code cluster}.
+   */
+  public static DumpService forConfig(PgsidecarConfig config, Storage storage,
+      CodecPipeline pipeline, Executor executor, Supplier<Optional<String>> runningBackup)
+      throws IOException {
+    return new DumpService(storage, pipeline,
+        new RepositoryLayout(config.storage().prefix(), config.cluster()),
+        new PgTool(config.postgres().binDir()), PgConnection.fromConfig(config.postgres()),
+        config.dump(), executor, Clock.systemUTC(), runningBackup);
+  }
+
   /** Replaces the listener (one; the agent wires its metrics here). */
   public void listener(Listener newListener) {
     this.listener = newListener;
