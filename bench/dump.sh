@@ -64,12 +64,15 @@ az storage container create -n ours -o none 2>/dev/null
 az storage container create -n peer -o none 2>/dev/null
 
 head -c 32 /dev/urandom | base64 > "$WORK/passphrase"
+mkdir -m 700 "$WORK/gnupg"
+# Compiled before the clock starts: the CLI would not compile anything either.
+"$JAVA_HOME/bin/javac" -nowarn -cp "$JAR:agent/target/lib/*" -d "$WORK/classes" bench/DumpDirect.java
 
 echo "== ours: pgsidecar DumpService (pg_dump -Fc -Z0 | zstd -3 | OpenPGP AES-256 | Azure blocks)"
 t0=$(now)
 OURS=$(BENCH_AZURE_CONNECTION_STRING=$CONN BENCH_CONTAINER=ours BENCH_PASSPHRASE_FILE="$WORK/passphrase" \
   BENCH_PG_BIN=$PG_BIN BENCH_PG_HOST=127.0.0.1 BENCH_PG_PORT=$PG_PORT BENCH_DB=bench \
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$JAR:agent/target/lib/*" bench/DumpDirect.java \
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$WORK/classes:$JAR:agent/target/lib/*" DumpDirect \
   2> "$WORK/ours.err") || { cat "$WORK/ours.err" >&2; exit 1; }
 t1=$(now)
 OURS_WALL=$(echo "$t1 - $t0" | bc)
@@ -81,21 +84,28 @@ echo "== peer: pg_dump -Fc > file; gpg --symmetric (AES256, no extra compression
 t0=$(now)
 "$PG_BIN/pg_dump" -Fc -d bench -f "$WORK/bench.dump"
 t1=$(now)
-gpg --batch --quiet --homedir "$WORK" --pinentry-mode loopback --passphrase-file "$WORK/passphrase" \
+gpg --batch --quiet --homedir "$WORK/gnupg" --pinentry-mode loopback --passphrase-file "$WORK/passphrase" \
   --symmetric --cipher-algo AES256 --compress-algo none -o "$WORK/bench.dump.gpg" "$WORK/bench.dump"
 t2=$(now)
 az storage blob upload -c peer -n bench.dump.gpg -f "$WORK/bench.dump.gpg" -o none 2>/dev/null
 t3=$(now)
-gpgconf --homedir "$WORK" --kill gpg-agent 2>/dev/null || true
+gpgconf --homedir "$WORK/gnupg" --kill gpg-agent 2>/dev/null || true
 PEER_WALL=$(echo "$t3 - $t0" | bc)
 PEER_STORED=$(az storage blob show -c peer -n bench.dump.gpg --query properties.contentLength -o tsv 2>/dev/null)
 printf 'pg_dump %.1f s, gpg %.1f s, upload %.1f s\n' "$(echo "$t1 - $t0" | bc)" \
   "$(echo "$t2 - $t1" | bc)" "$(echo "$t3 - $t2" | bc)"
+
+echo "== reference: pg_dump -Fc -Z0 > /dev/null (what any pg_dump-based tool waits for)"
+t0=$(now)
+"$PG_BIN/pg_dump" -Fc -Z0 -d bench > /dev/null
+FLOOR_WALL=$(echo "$(now) - $t0" | bc)
+printf 'pg_dump -Z0 alone %.1f s\n' "$FLOOR_WALL"
 
 echo
 echo "== results (scale $SCALE, pg_dump -Z0 output $(numfmt --to=iec "$OURS_RAW"))"
 printf '%-8s %10s %14s\n' "" "wall (s)" "stored"
 printf '%-8s %10.1f %14s\n' ours "$OURS_WALL" "$(numfmt --to=iec "$OURS_STORED")"
 printf '%-8s %10.1f %14s\n' peer "$PEER_WALL" "$(numfmt --to=iec "$PEER_STORED")"
+printf '%-8s %10.1f %14s\n' floor "$FLOOR_WALL" "(not stored)"
 printf 'ratio ours/peer: wall %.2f, stored size %.3f\n' "$(echo "$OURS_WALL / $PEER_WALL" | bc -l)" \
   "$(echo "$OURS_STORED / $PEER_STORED" | bc -l)"
