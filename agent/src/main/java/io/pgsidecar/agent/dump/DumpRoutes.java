@@ -55,7 +55,8 @@ public final class DumpRoutes {
   }
 
   public void register(Router router) {
-    router.post("/v1/dumps").handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    // No upload directory: the working directory of the agent may be read-only.
+    router.post("/v1/dumps").handler(BodyHandler.create(false).setBodyLimit(64 * 1024));
     router.post("/v1/dumps").handler(this::create);
     router.get("/v1/dumps").handler(this::list);
     router.get("/v1/dumps/:id").handler(this::show);
