@@ -304,6 +304,39 @@ class DumpRestoreTest {
     assertFalse(weak.readManifest(id).isPresent());
   }
 
+  /**
+   * pg_dump dies after writing part of its archive: the part never becomes an object, the
+   * globals already stored are removed, and failure.json keeps pg_dump's last words.
+   */
+  @Test
+  void pgDumpDyingMidStreamLeavesNoObjectButTheFailureRecord(@TempDir Path dir) throws Exception {
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    for (String real : List.of("psql", "pg_dumpall")) {
+      Files.createSymbolicLink(bin.resolve(real), source.binDir().resolve(real));
+    }
+    Path pgDump = bin.resolve("pg_dump");
+    Files.writeString(pgDump, "#!/bin/sh\nhead -c 3000000 /dev/zero\n"
+        + "echo 'pg_dump: error: Dumping the contents of table \"orders\" failed' >&2\nexit 1\n");
+    pgDump.toFile().setExecutable(true);
+    Storage own = new FsStorage(Files.createDirectories(dir.resolve("repo")));
+    DumpService service = new DumpService(own, pipeline, layout, new PgTool(bin),
+        new PgConnection("127.0.0.1", source.port(), "postgres", "postgres", Optional.empty(),
+            Map.of()), new PgsidecarConfig.Dump(List.of(), List.of(), false),
+        Executors.newVirtualThreadPerTaskExecutor(), Clock.systemUTC(), Optional::empty);
+
+    DumpFailedException e = assertThrows(DumpFailedException.class,
+        () -> service.create(List.of("shop"), ""));
+
+    String id = e.failure().id();
+    assertEquals("dump " + id + " failed on shop: pg_dump failed (exit code 1) while dumping shop"
+        + " of postgres@127.0.0.1:" + source.port() + "/shop: pg_dump: error: Dumping the contents"
+        + " of table \"orders\" failed", e.getMessage());
+    assertEquals("shop", e.failure().object());
+    assertEquals(List.of(layout.dumpDir(id) + "failure.json"),
+        own.list(layout.dumpRoot()).map(o -> o.key()).toList());
+    assertEquals(DumpStatus.State.FAILED, service.list().get(0).state());
+  }
+
   @Test
   void cliRestoreReadsStorageItselfAndPrintsWhatItDid() throws Exception {
     StringWriter out = new StringWriter();
