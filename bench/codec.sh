@@ -2,18 +2,19 @@
 # Codec throughput against the reference tools, on the same input, plus a constant-memory run:
 #   1. real WAL: a throwaway PostgreSQL 15 cluster (as user postgres), pgbench -i -s 5 and a
 #      short pgbench run with checkpoints (full-page images), archived segments copied out;
-#   2. zstd CLI -1 / -3 (-T1) over those segments vs our ZstdCodec (JMH, ZstdBench);
+#   2. zstd CLI -1 / -3 (-T1) over those segments vs our ZstdCodec, interleaved round by round
+#      (Duel: the ratios), then JMH (ZstdBench) for our absolute figures;
 #   3. gpg --symmetric --cipher-algo AES256 --compress-algo none vs our PgpCodec with a
-#      passphrase (JMH, PgpBench) over 256 MiB of those segments;
+#      passphrase over 256 MiB of those segments, the same way (Duel, then JMH PgpBench);
 #   4. a 1 GiB generated object through zstd+pgp to a file and back under -Xmx64m: peak heap.
 # Prints MB/s (10^6 bytes/s) and the ratios ours/theirs (targets: zstd >= 0.9, pgp >= 1.0).
-#   bench/codec.sh [segments=25]        KEEP_WORK=1 keeps the work directory
+#   bench/codec.sh [segments=25]    RUNS=7 interleaved rounds; KEEP_WORK=1 keeps the work dir
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 find_jdk
 SEGMENTS=${1:-25}
 PG_BIN=${PGSIDECAR_PG_BIN:-/usr/lib/postgresql/15/bin}
-RUNS=5
+RUNS=${RUNS:-7}
 MEMORY_BYTES=$((1024 * 1024 * 1024))
 PGPID=""
 
@@ -27,10 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now_ms() { date +%s%3N; }
 mbps() { awk -v b="$1" -v ms="$2" 'BEGIN {printf "%.0f", b / 1e6 / (ms / 1000)}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 echo "== build (bench module)"
 (cd "$ROOT" && ./mvnw -B -q -pl bench -am package -DskipTests 2>&1 | grep -v '^WARNING' || true)
@@ -73,21 +71,7 @@ WAL_BYTES=$(cat "${FILES[@]}" | wc -c)
 echo "segments: ${#FILES[@]} ($WAL_BYTES bytes)"
 [ "${#FILES[@]}" -ge 10 ] || { echo "too few WAL segments" >&2; exit 1; }
 
-echo "== zstd CLI ($(zstd --version | grep -oE 'v[0-9.]+'), -T1) vs ZstdCodec (zstd-jni, JMH)"
-cat "${FILES[@]}" >/dev/null
-declare -A CLI_MBPS CLI_SIZE
-for level in 1 3; do
-  times=()
-  for _ in $(seq $RUNS); do
-    t0=$(now_ms); zstd -q -"$level" -T1 -c "${FILES[@]}" >/dev/null; t1=$(now_ms)
-    times+=($((t1 - t0)))
-  done
-  ms=$(printf '%s\n' "${times[@]}" | median)
-  CLI_MBPS[$level]=$(mbps "$WAL_BYTES" "$ms")
-  CLI_SIZE[$level]=$(zstd -q -"$level" -T1 -c "${FILES[@]}" | wc -c)
-done
-"${JAVA[@]}" -cp "$CP" org.openjdk.jmh.Main ZstdBench -p walDir="$WORK/wal" -p level=1,3 \
-  -rf json -rff "$WORK/zstd.json" >"$WORK/zstd-jmh.log" 2>&1 || { tail -30 "$WORK/zstd-jmh.log"; exit 1; }
+RESULTS=()
 jmh_ms() { # json file, level or "" -> ms/op
   python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -96,33 +80,35 @@ for r in json.load(open(sys.argv[1])):
         print(r["primaryMetric"]["score"]); break
 PY
 }
+
+echo "== zstd CLI ($(zstd --version | grep -oE 'v[0-9.]+'), -T1) vs ZstdCodec (zstd-jni $(ls "$ROOT/bench/target/lib" | grep -oP 'zstd-jni-\K[0-9.-]+(?=\.jar)'))"
+cat "${FILES[@]}" >/dev/null
 for level in 1 3; do
-  ours=$(mbps "$WAL_BYTES" "$(jmh_ms "$WORK/zstd.json" $level)")
-  ours_size=$("${JAVA[@]}" -cp "$CP" io.pgsidecar.bench.StoredSize "$WORK/wal" zstd $level)
-  printf 'zstd -%s: CLI %s MB/s (%s bytes stored), ours %s MB/s (%s bytes stored), ratio ours/CLI %s (target >= 0.9)\n' \
-    "$level" "${CLI_MBPS[$level]}" "${CLI_SIZE[$level]}" "$ours" "$ours_size" "$(ratio "$ours" "${CLI_MBPS[$level]}")"
+  line=$("${JAVA[@]}" -cp "$CP" io.pgsidecar.bench.Duel zstd "$level" "$RUNS" "$WORK/wal")
+  echo "interleaved: $line"
+  cli_size=$(zstd -q -"$level" -T1 -c "${FILES[@]}" | wc -c)
+  ours_size=$("${JAVA[@]}" -cp "$CP" io.pgsidecar.bench.StoredSize "$WORK/wal" zstd "$level")
+  echo "stored: CLI $cli_size bytes, ours $ours_size bytes of $WAL_BYTES"
+  RESULTS+=("zstd -$level ours/CLI $(grep -oP 'ratio=\K[0-9.]+' <<<"$line") (target >= 0.9)")
+done
+"${JAVA[@]}" -cp "$CP" org.openjdk.jmh.Main ZstdBench -p walDir="$WORK/wal" -p level=1,3 \
+  -rf json -rff "$WORK/zstd.json" >"$WORK/zstd-jmh.log" 2>&1 || { tail -30 "$WORK/zstd-jmh.log"; exit 1; }
+for level in 1 3; do
+  echo "JMH ZstdBench level $level: $(mbps "$WAL_BYTES" "$(jmh_ms "$WORK/zstd.json" $level)") MB/s"
 done
 
-echo "== gpg --symmetric AES256 vs PgpCodec passphrase (JMH), 256 MiB of WAL"
+echo "== gpg --symmetric AES256 --compress-algo none vs PgpCodec passphrase, 256 MiB of WAL"
 cat "${FILES[@]:0:16}" >"$WORK/pgp-input"
 PGP_BYTES=$(stat -c %s "$WORK/pgp-input")
 export GNUPGHOME="$WORK/gnupg"
 mkdir -m 700 "$GNUPGHOME"
-times=()
-for _ in $(seq $RUNS); do
-  t0=$(now_ms)
-  gpg --batch --yes --pinentry-mode loopback --passphrase 'bench passphrase' --symmetric \
-    --cipher-algo AES256 --compress-algo none -o /dev/null "$WORK/pgp-input" 2>/dev/null
-  t1=$(now_ms)
-  times+=($((t1 - t0)))
-done
-GPG_MBPS=$(mbps "$PGP_BYTES" "$(printf '%s\n' "${times[@]}" | median)")
+line=$("${JAVA[@]}" -cp "$CP" io.pgsidecar.bench.Duel pgp - "$RUNS" "$WORK/pgp-input")
+echo "interleaved: $line"
+RESULTS+=("pgp ours/gpg $(grep -oP 'ratio=\K[0-9.]+' <<<"$line") (target >= 1.0)")
 gpgconf --kill gpg-agent
 "${JAVA[@]}" -cp "$CP" org.openjdk.jmh.Main PgpBench -p input="$WORK/pgp-input" \
   -rf json -rff "$WORK/pgp.json" >"$WORK/pgp-jmh.log" 2>&1 || { tail -30 "$WORK/pgp-jmh.log"; exit 1; }
-OURS_PGP=$(mbps "$PGP_BYTES" "$(jmh_ms "$WORK/pgp.json" "")")
-printf 'pgp passphrase: gpg %s MB/s, ours %s MB/s, ratio ours/gpg %s (target >= 1.0)\n' \
-  "$GPG_MBPS" "$OURS_PGP" "$(ratio "$OURS_PGP" "$GPG_MBPS")"
+echo "JMH PgpBench: $(mbps "$PGP_BYTES" "$(jmh_ms "$WORK/pgp.json" "")") MB/s"
 rm -f "$WORK/pgp-input"
 
 echo "== memory: 1 GiB generated object through zstd+pgp to a file and back, -Xmx64m"
@@ -133,3 +119,5 @@ mkdir -p "$WORK/mem"
 # Heap in use before each collection, from the GC log ("Pause Young ... 40M->3M(64M)").
 echo "memory.gc_log_peak_before_gc_mib=$(grep -oE '[0-9]+M->[0-9]+M' "$WORK/gc.log" | cut -dM -f1 | sort -n | tail -1)"
 echo "memory.gc_count=$(grep -c 'Pause' "$WORK/gc.log")"
+echo "== ratios (median of per-round ratios, interleaved runs)"
+printf '%s\n' "${RESULTS[@]}"

@@ -3,7 +3,7 @@ package io.pgsidecar.bench;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
-import java.io.IOException;
+import io.pgsidecar.testkit.WalLikeData;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -52,13 +51,12 @@ public final class MemoryRun {
 
     long start = System.nanoTime();
     MessageDigest written = MessageDigest.getInstance("SHA-256");
-    byte[] block = block();
-    try (OutputStream out = pipeline.encode(Files.newOutputStream(object))) {
-      for (long sent = 0; sent < size; sent += block.length) {
-        block[(int) ((sent / block.length) % block.length)] ^= 1;
-        int n = (int) Math.min(block.length, size - sent);
-        written.update(block, 0, n);
-        out.write(block, 0, n);
+    byte[] chunk = new byte[BenchFiles.BUFFER];
+    try (InputStream data = new WalLikeData(size, 1);
+        OutputStream out = pipeline.encode(Files.newOutputStream(object))) {
+      for (int n; (n = data.read(chunk)) != -1; ) {
+        written.update(chunk, 0, n);
+        out.write(chunk, 0, n);
       }
     }
     double encodeSeconds = (System.nanoTime() - start) / 1e9;
@@ -98,29 +96,5 @@ public final class MemoryRun {
     if (!same) {
       System.exit(1);
     }
-  }
-
-  /** 1 MiB shaped like WAL: random pages, repeated records, zero runs. */
-  private static byte[] block() {
-    Random random = new Random(1);
-    byte[] data = new byte[1 << 20];
-    for (int pos = 0; pos < data.length; ) {
-      int len = Math.min(data.length - pos, 512 + random.nextInt(8192));
-      switch (random.nextInt(3)) {
-        case 0 -> {
-          byte[] page = new byte[len];
-          random.nextBytes(page);
-          System.arraycopy(page, 0, data, pos, len);
-        }
-        case 1 -> {
-          for (int i = 0; i < len; i++) {
-            data[pos + i] = (byte) ('a' + (i * 7 + pos) % 26);
-          }
-        }
-        default -> { } // zeros
-      }
-      pos += len;
-    }
-    return data;
   }
 }
