@@ -96,9 +96,10 @@ final class BackupRun {
       WalRange first = s.ranges().getFirst();
       WalRange last = s.ranges().getLast();
       LOG.log(Level.INFO, "base backup {0}: data stored as {1} ({2} bytes plain, {3} stored); "
-          + "WAL {4} to {5} on timeline {6}", id, dataKey, s.rawSize(), s.info().storedSize(),
+          + "WAL {4} to {5} on timeline {6}", id, dataKey, Long.toString(s.rawSize()),
+          Long.toString(s.info().storedSize()),
           WalPositions.formatLsn(first.startLsn()), WalPositions.formatLsn(last.endLsn()),
-          last.timeline());
+          Long.toString(last.timeline()));
       // 5. The WAL that makes the data consistent.
       backup.phase = RunningBackup.Phase.WAITING_FOR_WAL;
       List<String> segments = s.ranges().stream()

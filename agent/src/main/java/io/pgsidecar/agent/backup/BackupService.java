@@ -147,8 +147,10 @@ public final class BackupService implements AutoCloseable {
         Optional.ofNullable(error).map(t -> t.getMessage() == null ? t.toString() : t.getMessage()));
     if (error == null) {
       LOG.log(Level.INFO, "base backup {0} complete: {1} bytes plain, {2} stored, {3} s, "
-          + "LSN {4} to {5}", backup.id(), manifest.rawSize(), manifest.storedSize(),
-          result.duration().toMillis() / 1000.0, manifest.startLsn(), manifest.stopLsn());
+          + "LSN {4} to {5}", backup.id(), Long.toString(manifest.rawSize()),
+          Long.toString(manifest.storedSize()),
+          Double.toString(result.duration().toMillis() / 1000.0), manifest.startLsn(),
+          manifest.stopLsn());
     } else {
       LOG.log(Level.ERROR, "base backup " + backup.id() + " failed: " + result.error().get()
           + "; it is not listed", error instanceof IOException || error instanceof
