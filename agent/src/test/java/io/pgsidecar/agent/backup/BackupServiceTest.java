@@ -318,4 +318,66 @@ class BackupServiceTest {
       PG.sql("DROP TABLESPACE extra");
     }
   }
+
+  @Test
+  void stoppingTheServiceCancelsTheRunningBackupAndNothingIsListed() throws Exception {
+    CodecPipeline pipeline = Pipelines.zstd(1);
+    MemoryStorage storage = new MemoryStorage();
+    BackupService service = service(storage, pipeline, Duration.ofSeconds(60));
+    RunningBackup b = service.start("cancelled");
+    while (b.progress().rawBytes() < 10_000_000) {
+      Thread.sleep(20);
+    }
+    service.close();
+    var e = assertThrows(ExecutionException.class, () -> b.result().get());
+    assertEquals("base backup " + b.id() + " cancelled (agent stopping or asked to cancel)",
+        e.getCause().getMessage());
+    assertEquals(List.of(), storage.list(LAYOUT.baseRoot()).toList());
+    assertTrue(ProcessHandle.current().descendants().noneMatch(p -> p.info().command()
+        .orElse("").endsWith("pg_basebackup")), "pg_basebackup was stopped");
+  }
+
+  @Test
+  void agentKilledMidBackupLeavesNothingListedAndTheNextBackupWorks() throws Exception {
+    Path repo = Files.createDirectories(tmp.resolve("repo"));
+    String javaBin = ProcessHandle.current().info().command().orElseThrow();
+    Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
+        System.getProperty("java.class.path"), BackupChild.class.getName(), repo.toString(),
+        Integer.toString(PG.port()), PG.binDir().toString())
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try {
+      var out = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream()));
+      String started = out.readLine();
+      assertTrue(started != null && started.startsWith("STARTED "), String.valueOf(started));
+      // wait until the stored stream is well under way (FsStorage's temp file grows)
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (storedSoFar(repo) < 1_000_000) {
+        assertTrue(System.nanoTime() < deadline, "the child's backup never got going");
+        assertTrue(child.isAlive(), "the child ended before it was killed");
+        Thread.sleep(10);
+      }
+      List<ProcessHandle> pgBasebackup = child.descendants().toList();
+      child.destroyForcibly(); // SIGKILL
+      child.waitFor();
+      for (ProcessHandle p : pgBasebackup) {
+        p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS); // dies on the broken pipe
+      }
+    } finally {
+      child.destroyForcibly();
+    }
+    CodecPipeline pipeline = Pipelines.zstd(1);
+    Storage storage = new FsStorage(repo);
+    BackupService service = service(storage, pipeline, Duration.ofSeconds(60));
+    assertEquals(List.of(), service.list());
+    assertEquals(List.of(), storage.list(LAYOUT.baseRoot()).toList(), "no object appeared");
+    shipper(storage, pipeline);
+    BackupManifest next = service.create("after kill");
+    assertEquals(List.of(next), service.list());
+  }
+
+  private static long storedSoFar(Path repo) throws IOException {
+    try (var files = Files.walk(repo)) {
+      return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+    }
+  }
 }
