@@ -182,7 +182,7 @@ public final class BackupCommand implements Callable<Integer> {
     try {
       return body.run();
     } catch (Unreachable e) {
-      err().println("pgsidecar backup: cannot reach the agent: " + e.getMessage()
+      err().println("pgsidecar backup: " + e.getMessage()
           + " (is the agent running, and is --socket right?)");
       err().flush();
       return 3;

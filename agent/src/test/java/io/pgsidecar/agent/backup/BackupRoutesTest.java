@@ -11,7 +11,9 @@ import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.storage.MemoryStorage;
 import io.pgsidecar.testkit.PostgresCluster;
 import io.vertx.core.Vertx;
+import io.pgsidecar.walarchiver.AgentConnection;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -30,8 +32,8 @@ import picocli.CommandLine;
 
 /**
  * The HTTP routes and the {@code pgsidecar backup} command against a real agent-side service
- * and PostgreSQL. The routes listen on TCP here; the agent serves the same router on its unix
- * socket.
+ * and PostgreSQL. Raw requests go over TCP; the CLI goes through the unix socket with
+ * wal-archiver's AgentConnection, as it does in the pod.
  */
 class BackupRoutesTest {
 
@@ -43,6 +45,8 @@ class BackupRoutesTest {
 
   static Vertx vertx;
   static HttpServer server;
+  static HttpServer unixServer;
+  static Path socket;
   static BackupService service;
   static WalShipper shipper;
   static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -59,11 +63,17 @@ class BackupRoutesTest {
     new BackupRoutes(service).register(router);
     server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1")
         .toCompletionStage().toCompletableFuture().get();
+    // the CLI talks to the same routes over a unix socket, as in the pod
+    socket = java.nio.file.Files.createTempDirectory("pgsidecar-sock-").resolve("agent.sock");
+    unixServer = vertx.createHttpServer().requestHandler(router)
+        .listen(SocketAddress.domainSocketAddress(socket.toString()))
+        .toCompletionStage().toCompletableFuture().get();
   }
 
   @AfterAll
   static void stop() throws Exception {
     server.close().toCompletionStage().toCompletableFuture().get();
+    unixServer.close().toCompletionStage().toCompletableFuture().get();
     vertx.close().toCompletionStage().toCompletableFuture().get();
     service.close();
     shipper.close();
@@ -83,15 +93,8 @@ class BackupRoutesTest {
   static Run cli(String... args) {
     var out = new StringWriter();
     var err = new StringWriter();
-    var cmd = new CommandLine(new BackupCommand(() -> (m, p, b) -> {
-      try {
-        return send(m, p, b);
-      } catch (java.io.IOException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new java.io.IOException(e);
-      }
-    }, Duration.ofMillis(100)));
+    var cmd = new CommandLine(new BackupCommand(
+        () -> AgentClient.over(AgentConnection.unixSocket(socket)), Duration.ofMillis(100)));
     cmd.setOut(new PrintWriter(out));
     cmd.setErr(new PrintWriter(err));
     int exit = cmd.execute(args);
@@ -182,12 +185,13 @@ class BackupRoutesTest {
   @Test
   void cliSaysWhenTheAgentCannotBeReached() {
     var err = new StringWriter();
-    var cmd = new CommandLine(new BackupCommand(() -> (m, p, b) -> {
-      throw new java.io.IOException("connect to /run/pgsidecar/agent.sock: No such file");
-    }));
+    Path missing = socket.resolveSibling("missing.sock");
+    var cmd = new CommandLine(new BackupCommand(
+        () -> AgentClient.over(AgentConnection.unixSocket(missing))));
     cmd.setErr(new PrintWriter(err));
     assertEquals(3, cmd.execute("list"));
-    assertEquals("pgsidecar backup: cannot reach the agent: connect to /run/pgsidecar/agent.sock: "
-        + "No such file (is the agent running, and is --socket right?)\n", err.toString());
+    assertTrue(err.toString().startsWith("pgsidecar backup: cannot connect to the agent at "
+        + missing + ": "), err.toString());
+    assertTrue(err.toString().endsWith(" (is the agent running, and is --socket right?)\n"));
   }
 }
