@@ -42,6 +42,7 @@ public final class Azurite implements AutoCloseable {
   private final int port;
   private final String container;
   private Process process;
+  private Thread shutdownHook;
 
   private Azurite(Path main, Path location, int port, String container) {
     this.main = main;
@@ -62,7 +63,7 @@ public final class Azurite implements AutoCloseable {
     try {
       azurite.start();
       azurite.createContainer(container);
-    } catch (IOException | RuntimeException e) {
+    } catch (Throwable e) {
       azurite.close();
       throw e;
     }
@@ -74,13 +75,17 @@ public final class Azurite implements AutoCloseable {
     if (process != null && process.isAlive()) {
       return;
     }
-    Path log = location.resolveSibling(location.getFileName() + ".log");
+    Path log = location.resolve("azurite.log");
     process = new ProcessBuilder("node", main.toString(), "--blobHost", "127.0.0.1",
         "--blobPort", Integer.toString(port), "--location", location.toString(),
         "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent")
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .start();
+    // A test JVM that dies without close() must not leave a server behind.
+    Process started = process;
+    shutdownHook = new Thread(started::destroyForcibly, "azurite-stop-" + port);
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (!answers()) {
       if (!process.isAlive()) {
@@ -111,6 +116,11 @@ public final class Azurite implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     process = null;
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException ignored) {
+      // already shutting down: the hook does the same
+    }
   }
 
   /** Stops the service and deletes its data. */

@@ -6,6 +6,7 @@ import com.azure.identity.WorkloadIdentityCredentialBuilder;
 import com.azure.storage.blob.BlobContainerClient;
 import com.azure.storage.blob.BlobContainerClientBuilder;
 import com.azure.storage.common.StorageSharedKeyCredential;
+import com.azure.storage.common.policy.RequestRetryOptions;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
@@ -25,9 +26,13 @@ final class AzureClients {
 
   private AzureClients() {}
 
-  static BlobContainerClient build(PgsidecarConfig.Azure cfg, String container)
-      throws StorageException {
+  /** {@code retry} null keeps the SDK's defaults. */
+  static BlobContainerClient build(PgsidecarConfig.Azure cfg, String container,
+      RequestRetryOptions retry) throws StorageException {
     var builder = new BlobContainerClientBuilder().containerName(container);
+    if (retry != null) {
+      builder.retryOptions(retry);
+    }
     switch (cfg.auth()) {
       case CONNECTION_STRING -> {
         String cs = cfg.connectionString()

@@ -8,6 +8,8 @@ import com.azure.storage.blob.models.BlobItem;
 import com.azure.storage.blob.models.BlobListDetails;
 import com.azure.storage.blob.models.BlobProperties;
 import com.azure.storage.blob.models.ListBlobsOptions;
+import com.azure.storage.common.policy.RequestRetryOptions;
+import com.azure.storage.common.policy.RetryPolicyType;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.storage.ObjectInfo;
@@ -17,6 +19,7 @@ import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -69,7 +72,7 @@ public final class AzureStorage implements Storage {
     this.errors = new AzureErrors(container.getAccountName(), container.getBlobContainerName(), auth);
   }
 
-  /** The driver for {@code cfg} and its container. */
+  /** The driver for {@code cfg} and its container, with the SDK's default retries. */
   public static AzureStorage open(PgsidecarConfig.Azure cfg) throws StorageException {
     return open(cfg, cfg.container());
   }
@@ -77,12 +80,27 @@ public final class AzureStorage implements Storage {
   /** The driver for {@code cfg} with another container (e.g. a restore from elsewhere). */
   public static AzureStorage open(PgsidecarConfig.Azure cfg, String containerOverride)
       throws StorageException {
+    return open(cfg, containerOverride, null);
+  }
+
+  /**
+   * The driver for {@code storage.azure}, each HTTP try bounded by {@code storage.timeout} and
+   * retried {@code storage.retries} times with exponential back-off (1 s doubling, at most 30 s).
+   */
+  public static AzureStorage open(PgsidecarConfig.StorageConfig storage) throws StorageException {
+    var retry = new RequestRetryOptions(RetryPolicyType.EXPONENTIAL, storage.retries() + 1,
+        storage.timeout(), Duration.ofSeconds(1), Duration.ofSeconds(30), null);
+    return open(storage.azure(), storage.azure().container(), retry);
+  }
+
+  private static AzureStorage open(PgsidecarConfig.Azure cfg, String containerOverride,
+      RequestRetryOptions retry) throws StorageException {
     String container = containerOverride == null ? cfg.container() : containerOverride;
     if (cfg.blockSize() > Integer.MAX_VALUE - 64) {
       throw new StorageException("storage.azure.blockSize " + cfg.blockSize()
           + " is too large: use at most 2000 MiB (Azure allows 4000 MiB, one buffer per block)");
     }
-    return new AzureStorage(AzureClients.build(cfg, container), (int) cfg.blockSize(),
+    return new AzureStorage(AzureClients.build(cfg, container, retry), (int) cfg.blockSize(),
         cfg.concurrency(), cfg.auth());
   }
 
