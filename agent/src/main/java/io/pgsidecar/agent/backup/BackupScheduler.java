@@ -64,19 +64,22 @@ public final class BackupScheduler implements AutoCloseable {
   /** The scheduler of {@code schedule.baseBackup}, or empty when no schedule is configured. */
   public static Optional<BackupScheduler> forConfig(PgsidecarConfig.Schedule config,
       BackupService service) {
-    return config.baseBackup().filter(s -> !s.isBlank()).map(expr ->
-        new BackupScheduler(expr, config.timezone(), Clock.systemUTC(), new Target() {
-          @Override
-          public Optional<Instant> lastBackupStart() throws IOException {
-            return service.list().stream().map(BackupManifest::startTime)
-                .max(Comparator.naturalOrder());
-          }
+    return config.baseBackup().filter(s -> !s.isBlank()).map(expr -> {
+      var scheduler = new BackupScheduler(expr, config.timezone(), Clock.systemUTC(), new Target() {
+        @Override
+        public Optional<Instant> lastBackupStart() throws IOException {
+          return service.list().stream().map(BackupManifest::startTime)
+              .max(Comparator.naturalOrder());
+        }
 
-          @Override
-          public String startBackup(String label) throws IOException {
-            return service.start(label).id();
-          }
-        }));
+        @Override
+        public String startBackup(String label) throws IOException {
+          return service.start(label).id();
+        }
+      });
+      service.nextScheduledRunFrom(scheduler::nextRun);
+      return scheduler;
+    });
   }
 
   /**
