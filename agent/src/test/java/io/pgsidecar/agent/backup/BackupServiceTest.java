@@ -375,6 +375,29 @@ class BackupServiceTest {
     assertEquals(List.of(next), service.list());
   }
 
+  @Test
+  void backupRunsInA64MiBHeapWhateverTheDatabaseSize() throws Exception {
+    Path repo = Files.createDirectories(tmp.resolve("repo"));
+    Storage storage = new FsStorage(repo);
+    shipper(storage, Pipelines.zstd(1));
+    String javaBin = ProcessHandle.current().info().command().orElseThrow();
+    Process child = new ProcessBuilder(javaBin, "-Xmx64m", "--enable-native-access=ALL-UNNAMED",
+        "-cp", System.getProperty("java.class.path"), BackupChild.class.getName(),
+        repo.toString(), Integer.toString(PG.port()), PG.binDir().toString())
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try {
+      String out = new String(child.getInputStream().readAllBytes());
+      assertEquals(0, child.waitFor(), out);
+      assertTrue(out.lines().anyMatch(l -> l.startsWith("FINISHED ")), out);
+      System.out.println("base backup of pgbench -s 10 with -Xmx64m: " + out.strip());
+    } finally {
+      child.destroyForcibly();
+    }
+    BackupManifest m = service(storage, Pipelines.zstd(1), Duration.ofSeconds(5)).list()
+        .getFirst();
+    assertTrue(m.rawSize() > 100_000_000L, "more data than heap: " + m.rawSize());
+  }
+
   private static long storedSoFar(Path repo) throws IOException {
     try (var files = Files.walk(repo)) {
       return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
