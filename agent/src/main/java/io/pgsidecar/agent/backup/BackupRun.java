@@ -24,10 +24,12 @@ import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -48,6 +50,8 @@ final class BackupRun {
 
   private static final System.Logger LOG = System.getLogger(BackupRun.class.getName());
   private static final int STDERR_LINES_KEPT = 20;
+  private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
+  private static final Pattern CODEC_SUFFIX = Pattern.compile("(\\.[a-z][a-z0-9]*)*");
 
   private final RunningBackup backup;
   private final RepositoryLayout layout;
@@ -257,12 +261,13 @@ final class BackupRun {
       Map<String, List<String>> byDir = missing.stream()
           .collect(Collectors.groupingBy(s -> s.substring(0, 16)));
       for (var e : byDir.entrySet()) {
-        Set<String> keys = new HashSet<>();
-        try (var listing = storage.list(layout.walRoot() + e.getKey() + "/")) {
-          listing.forEach(o -> keys.add(o.key()));
+        String dir = layout.walRoot() + e.getKey() + "/";
+        Set<String> stored = new HashSet<>();
+        try (var listing = storage.list(dir)) {
+          listing.forEach(o -> storedSegment(o.key().substring(dir.length())).ifPresent(stored::add));
         }
         e.getValue().forEach(seg -> {
-          if (keys.contains(layout.walKey(seg, pipeline.suffix()))) {
+          if (stored.contains(seg)) {
             missing.remove(seg);
           }
         });
@@ -283,6 +288,21 @@ final class BackupRun {
       Thread.sleep(sleepMs);
       sleepMs = Math.min(sleepMs * 2, 2000);
     }
+  }
+
+  /**
+   * The segment name of a stored WAL object name, whatever codec suffix it was pushed with: a
+   * segment is stored once, so one pushed before encryption was enabled keeps its {@code .zst}
+   * (the rule of the WAL push's WalObjects). {@code .partial} and {@code .backup} files are not
+   * segments.
+   */
+  static Optional<String> storedSegment(String objectName) {
+    if (objectName.length() < 24 || !SEGMENT.matcher(objectName.substring(0, 24)).matches()) {
+      return Optional.empty();
+    }
+    String rest = objectName.substring(24);
+    return !rest.startsWith(".partial") && CODEC_SUFFIX.matcher(rest).matches()
+        ? Optional.of(objectName.substring(0, 24)) : Optional.empty();
   }
 
   private void captureStderr(InputStream err) {
