@@ -1,10 +1,13 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.walarchiver.AgentConnection;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * The CLI's view of the running agent: one HTTP request, one answer. Production uses the agent's
- * unix socket (io.pgsidecar.walarchiver.AgentConnection); tests may use TCP.
+ * unix socket through {@link #over(AgentConnection)}; tests may use anything else.
  */
 @FunctionalInterface
 public interface AgentClient {
@@ -19,4 +22,16 @@ public interface AgentClient {
    * @throws IOException when the agent cannot be reached (message says which socket)
    */
   Response send(String method, String path, String jsonBody) throws IOException;
+
+  /** Requests through wal-archiver's JDK-only HTTP client (unix socket, or TCP with a token). */
+  static AgentClient over(AgentConnection connection) {
+    return (method, path, jsonBody) -> {
+      Map<String, String> headers = jsonBody == null ? Map.of()
+          : Map.of("Content-Type", "application/json");
+      try (AgentConnection.Response r = connection.request(method, path, headers,
+          jsonBody == null ? null : jsonBody.getBytes(StandardCharsets.UTF_8))) {
+        return new Response(r.status(), new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
+      }
+    };
+  }
 }

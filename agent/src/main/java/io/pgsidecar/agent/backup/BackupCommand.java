@@ -57,80 +57,88 @@ public final class BackupCommand implements Callable<Integer> {
       @Option(names = "--wait", description = "Wait until the backup is complete.") boolean wait,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
       Output output) throws IOException, InterruptedException {
-    ObjectNode body = JSON.createObjectNode();
-    if (label != null) {
-      body.put("label", label);
-    }
-    AgentClient.Response r = call("POST", "/v1/backups", body.toString());
-    if (r.status() != 202) {
-      return fail(r);
-    }
-    String id = JSON.readTree(r.body()).path("id").asText();
-    if (!wait) {
-      print(output, r.body(), "base backup " + id + " started");
-      return 0;
-    }
-    Progress progress = new Progress(out(), System.console() != null);
-    while (true) {
-      AgentClient.Response s = call("GET", "/v1/backups/" + id, null);
-      if (s.status() == 202) {
-        progress.update(JSON.readTree(s.body()));
-        Thread.sleep(pollInterval);
-        continue;
+    return guarded(() -> {
+      ObjectNode body = JSON.createObjectNode();
+      if (label != null) {
+        body.put("label", label);
       }
-      progress.finish();
-      if (s.status() != 200) {
-        return fail(s);
+      AgentClient.Response r = call("POST", "/v1/backups", body.toString());
+      if (r.status() != 202) {
+        return fail(r);
       }
-      print(output, s.body(), describe(JSON.readTree(s.body())));
-      return 0;
-    }
+      String id = JSON.readTree(r.body()).path("id").asText();
+      if (!wait) {
+        print(output, r.body(), "base backup " + id + " started");
+        return 0;
+      }
+      // json output keeps stdout one JSON document: progress goes to stderr then
+      Progress progress = new Progress(output == Output.json ? err() : out(),
+          System.console() != null);
+      while (true) {
+        AgentClient.Response s = call("GET", "/v1/backups/" + id, null);
+        if (s.status() == 202) {
+          progress.update(JSON.readTree(s.body()));
+          Thread.sleep(pollInterval);
+          continue;
+        }
+        progress.finish();
+        if (s.status() != 200) {
+          return fail(s);
+        }
+        print(output, s.body(), describe(JSON.readTree(s.body())));
+        return 0;
+      }
+    });
   }
 
   @Command(name = "list", description = "List the complete base backups, oldest first.")
   int list(@Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException {
-    AgentClient.Response r = call("GET", "/v1/backups", null);
-    if (r.status() != 200) {
-      return fail(r);
-    }
-    if (output == Output.json) {
-      out().println(r.body());
-    } else {
-      out().printf("%-20s %-25s %-3s %-12s %-12s %10s %10s  %s%n", "ID", "STOP TIME", "TL",
-          "START LSN", "STOP LSN", "SIZE", "STORED", "LABEL");
-      for (JsonNode b : JSON.readTree(r.body())) {
-        out().printf("%-20s %-25s %-3s %-12s %-12s %10s %10s  %s%n", b.path("id").asText(),
-            b.path("stopTime").asText(), b.path("timeline").asText(), b.path("startLsn").asText(),
-            b.path("stopLsn").asText(), size(b.path("rawSize").asLong()),
-            size(b.path("storedSize").asLong()), b.path("label").asText());
+      Output output) throws IOException, InterruptedException {
+    return guarded(() -> {
+      AgentClient.Response r = call("GET", "/v1/backups", null);
+      if (r.status() != 200) {
+        return fail(r);
       }
-    }
-    out().flush();
-    return 0;
+      if (output == Output.json) {
+        out().println(r.body());
+      } else {
+        out().printf("%-20s %-25s %-3s %-12s %-12s %10s %10s  %s%n", "ID", "STOP TIME", "TL",
+            "START LSN", "STOP LSN", "SIZE", "STORED", "LABEL");
+        for (JsonNode b : JSON.readTree(r.body())) {
+          out().printf("%-20s %-25s %-3s %-12s %-12s %10s %10s  %s%n", b.path("id").asText(),
+              b.path("stopTime").asText(), b.path("timeline").asText(), b.path("startLsn").asText(),
+              b.path("stopLsn").asText(), size(b.path("rawSize").asLong()),
+              size(b.path("storedSize").asLong()), b.path("label").asText());
+        }
+      }
+      out().flush();
+      return 0;
+    });
   }
 
   @Command(name = "show", description = "Show one base backup's manifest.")
   int show(@Parameters(paramLabel = "ID") String id,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException {
-    AgentClient.Response r = call("GET", "/v1/backups/" + id, null);
-    if (r.status() == 202) {
-      print(output, r.body(), "base backup " + id + " is running");
+      Output output) throws IOException, InterruptedException {
+    return guarded(() -> {
+      AgentClient.Response r = call("GET", "/v1/backups/" + id, null);
+      if (r.status() == 202) {
+        print(output, r.body(), "base backup " + id + " is running");
+        return 0;
+      }
+      if (r.status() != 200) {
+        return fail(r);
+      }
+      if (output == Output.json) {
+        out().println(r.body());
+      } else {
+        JsonNode m = JSON.readTree(r.body());
+        m.fields().forEachRemaining(f -> out().printf("%-17s %s%n", f.getKey() + ":",
+            f.getValue().asText()));
+      }
+      out().flush();
       return 0;
-    }
-    if (r.status() != 200) {
-      return fail(r);
-    }
-    if (output == Output.json) {
-      out().println(r.body());
-    } else {
-      JsonNode m = JSON.readTree(r.body());
-      m.fields().forEachRemaining(f -> out().printf("%-17s %s%n", f.getKey() + ":",
-          f.getValue().asText()));
-    }
-    out().flush();
-    return 0;
+    });
   }
 
   @Command(name = "delete", description = "Delete a base backup (the only complete one only "
@@ -139,18 +147,46 @@ public final class BackupCommand implements Callable<Integer> {
       @Option(names = "--force", description = "Delete even the only complete backup.")
       boolean force,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException {
-    AgentClient.Response r = call("DELETE", "/v1/backups/" + id + (force ? "?force=true" : ""),
-        null);
-    if (r.status() != 200) {
-      return fail(r);
-    }
-    print(output, r.body(), "base backup " + id + " deleted");
-    return 0;
+      Output output) throws IOException, InterruptedException {
+    return guarded(() -> {
+      AgentClient.Response r = call("DELETE", "/v1/backups/" + id + (force ? "?force=true" : ""),
+          null);
+      if (r.status() != 200) {
+        return fail(r);
+      }
+      print(output, r.body(), "base backup " + id + " deleted");
+      return 0;
+    });
   }
 
-  private AgentClient.Response call(String method, String path, String body) throws IOException {
-    return agent.get().send(method, path, body);
+  private AgentClient.Response call(String method, String path, String body) {
+    try {
+      return agent.get().send(method, path, body);
+    } catch (IOException e) {
+      throw new Unreachable(e);
+    }
+  }
+
+  /** The agent did not answer: exit code 3, distinct from "the agent said no". */
+  private static final class Unreachable extends RuntimeException {
+    Unreachable(IOException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
+  private interface Body {
+    int run() throws IOException, InterruptedException;
+  }
+
+  private int guarded(Body body) throws IOException, InterruptedException {
+    try {
+      return body.run();
+    } catch (Unreachable e) {
+      err().println("pgsidecar backup: " + e.getMessage()
+          + " (is the agent running, and is --socket right?)");
+      err().flush();
+      return 3;
+    }
   }
 
   private int fail(AgentClient.Response r) {

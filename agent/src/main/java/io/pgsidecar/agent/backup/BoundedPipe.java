@@ -22,12 +22,14 @@ final class BoundedPipe {
   private final int chunkSize;
   private volatile Throwable writerFailure;
   private volatile Throwable readerFailure;
-  private final Sink sink = new Sink();
-  private final Source source = new Source();
+  private final Sink sink;
+  private final Source source;
 
   BoundedPipe(int chunkSize, int chunks) {
     this.chunkSize = chunkSize;
     this.queue = new ArrayBlockingQueue<>(chunks + 1);
+    this.sink = new Sink();
+    this.source = new Source();
   }
 
   OutputStream sink() {

@@ -38,7 +38,7 @@ import java.util.Objects;
  * @param storedSize bytes of the stored (compressed, maybe encrypted) data object
  * @param storedSha256 SHA-256 (hex, lower case) of the stored bytes of the data object
  * @param plainSha256 SHA-256 (hex, lower case) of the plain tar stream
- * @param codec codec chain of the data object, e.g. {@code zstd} or {@code zstd+pgp} ("" for none)
+ * @param codec codec chain of the data object: {@code zstd}, {@code zstd+pgp}, {@code none}...
  * @param keyFingerprint fingerprint of the encryption key, "" when not encrypted
  * @param dataKey full storage key of the data object, e.g. {@code db1/base/<id>/data.tar.zst}
  * @param agentVersion version of the agent that wrote the backup
