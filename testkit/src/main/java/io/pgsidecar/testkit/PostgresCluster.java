@@ -381,6 +381,27 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     }
   }
 
+  /**
+   * Waits until the server has left recovery ({@code pg_is_in_recovery()} is false). pg_ctl
+   * returns as soon as a restored server accepts read-only connections, which is before the
+   * archived WAL has been replayed; call this before looking at restored data.
+   */
+  public void awaitEndOfRecovery(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!"f".equals(sql("SELECT pg_is_in_recovery()"))) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("server on " + pgdata + " still in recovery after "
+            + timeout + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the end of recovery", e);
+      }
+    }
+  }
+
   // ---- where things are --------------------------------------------------------------------
 
   public Path pgdata() {
