@@ -49,16 +49,23 @@ declare -A CMD=(
   [5-bin/wal-archiver]="bin/wal-archiver push $SEG"
   [6-curl]="curl -s --unix-socket $PGSIDECAR_SOCKET -o /dev/null -d {} http://x/v1/wal/push"
 )
-declare -A T
+[ -n "${EXTRA:-}" ] && CMD[7-extra]="$J ${FAST[*]} $EXTRA -cp $JAR $MAIN push $SEG"
+declare -A T C
 for _ in $(seq "$RUNS"); do
   for k in "${!CMD[@]}"; do
-    s=$(date +%s%N); ${CMD[$k]} >/dev/null || { echo "$k failed" >&2; exit 1; }; e=$(date +%s%N)
+    s=$(date +%s%N)
+    /usr/bin/time -f '%U %S' -o "$work/cpu" ${CMD[$k]} >/dev/null || { echo "$k failed" >&2; exit 1; }
+    e=$(date +%s%N)
     T[$k]+="$(( (e - s) / 1000 )) "
+    read -r u sy < "$work/cpu"
+    C[$k]+="$(awk -v u="$u" -v s="$sy" 'BEGIN {print (u + s) * 1000000}') "
   done
 done
 echo "wal-archiver push start-up, $RUNS runs each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $($J -version 2>&1 | head -1)"
-printf '%-24s %8s %8s %8s\n' variant "median" "p10" "p90"
+echo "wall: median p10 p90 of the elapsed time; cpu: median user+sys (10 ms resolution)"
+printf '%-24s %8s %8s %8s %8s\n' variant "wall" "p10" "p90" "cpu"
 for k in $(printf '%s\n' "${!CMD[@]}" | sort); do
-  printf '%s\n' ${T[$k]} | sort -n | awk -v k="$k" '{a[NR]=$1} END {
-    printf "%-24s %6.1fms %6.1fms %6.1fms\n", k, a[int((NR+1)/2)]/1000, a[int(NR*0.1)+1]/1000, a[int(NR*0.9)]/1000 }'
+  cpu=$(printf '%s\n' ${C[$k]} | sort -n | awk '{a[NR]=$1} END {printf "%.0f", a[int((NR+1)/2)]/1000}')
+  printf '%s\n' ${T[$k]} | sort -n | awk -v k="$k" -v cpu="$cpu" '{a[NR]=$1} END {
+    printf "%-24s %6.1fms %6.1fms %6.1fms %6sms\n", k, a[int((NR+1)/2)]/1000, a[int(NR*0.1)+1]/1000, a[int(NR*0.9)]/1000, cpu }'
 done

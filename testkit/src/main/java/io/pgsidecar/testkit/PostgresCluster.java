@@ -137,7 +137,8 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
         continue;
       }
       throw new IllegalStateException("PostgreSQL did not start on " + pgdata + " (pg_ctl exit "
-          + r.exitCode() + ")\n" + r.output() + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
+          + r.exitCode() + ")\n" + r.output() + "\n--- server log tail ---\n"
+          + logTail(LOG_TAIL_LINES));
     }
   }
 
@@ -242,7 +243,8 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
       Files.writeString(pgdata.resolve("postgresql.conf"), sb, StandardCharsets.UTF_8,
           StandardOpenOption.APPEND);
     } catch (IOException e) {
-      throw new UncheckedIOException("could not write settings to " + pgdata + "/postgresql.conf", e);
+      throw new UncheckedIOException("could not write settings to " + pgdata
+          + "/postgresql.conf", e);
     }
   }
 
@@ -481,7 +483,8 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     if (tail.isEmpty()) {
       return;
     }
-    String text = "PostgreSQL server log (" + pgdata + "), last " + LOG_TAIL_LINES + " lines:\n" + tail;
+    String text = "PostgreSQL server log (" + pgdata + "), last " + LOG_TAIL_LINES
+        + " lines:\n" + tail;
     System.err.println(text);
     failure.addSuppressed(new ServerLog(text));
   }
