@@ -87,7 +87,9 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
   /**
    * A builder for a server on a data directory another component filled (a restore). The
    * directory is chowned to postgres and given mode 0700 (0750 with group access) at start,
-   * since PostgreSQL refuses anything else; it is kept on close unless asked otherwise.
+   * since PostgreSQL refuses anything else; it is kept on close unless asked otherwise. With a
+   * {@code recovery.signal} in it, {@code start()} returns once the server takes read-only
+   * connections, before the archived WAL is replayed: call {@link #awaitEndOfRecovery} next.
    */
   public static Builder fromExistingDataDir(Path dataDir) {
     return new Builder(dataDir, true);
