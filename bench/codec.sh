@@ -117,8 +117,7 @@ gpgconf --kill gpg-agent
 echo "JMH PgpBench: $(mbps "$PGP_BYTES" "$(jmh_ms "$WORK/pgp.json" "")") MB/s"
 rm -f "$WORK/pgp-input"
 
-echo "== memory: 1 GiB generated object through zstd+pgp to a file and back, -Xmx64m"
-echo "   (FileOutputStream in a temp dir until FsStorage is merged)"
+echo "== memory: 1 GiB generated object through zstd+pgp into FsStorage and back, -Xmx64m"
 mkdir -p "$WORK/mem"
 "${JAVA[@]}" -Xmx64m -Xlog:gc:file="$WORK/gc.log" -cp "$CP" io.pgsidecar.bench.MemoryRun \
   "$MEMORY_BYTES" "$WORK/mem"

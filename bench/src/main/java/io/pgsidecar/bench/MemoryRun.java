@@ -3,9 +3,13 @@ package io.pgsidecar.bench;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.testkit.WalLikeData;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -21,8 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * file, reads it back through the decoder, compares SHA-256, and prints the peak heap in use
  * (sampled every 2 ms, and the heap pools' own peaks). Run under a small {@code -Xmx}.
  *
- * <p>Usage: {@code MemoryRun <bytes> <dir>}. Until FsStorage is merged it writes with a plain
- * FileOutputStream in {@code dir}; the codec path, which holds the buffers, is the same.
+ * <p>Usage: {@code MemoryRun <bytes> <dir>}. The encoded stream goes through a pipe into
+ * {@link FsStorage#create} (temp file, fsync, link) under {@code dir}, as a backup's would.
  */
 public final class MemoryRun {
 
@@ -34,7 +38,9 @@ public final class MemoryRun {
     Path pass = Files.writeString(dir.resolve("passphrase"), "memory run passphrase\n");
     CodecPipeline pipeline = Pipelines.forConfig(new PgsidecarConfig.Compression("zstd", 3, 0),
         new PgsidecarConfig.Encryption(List.of(), Optional.of(pass), List.of(), Optional.empty()));
-    Path object = dir.resolve("object" + pipeline.suffix());
+    FsStorage storage = new FsStorage(dir.resolve("repo"));
+    Files.createDirectories(dir.resolve("repo"));
+    String key = "memory/object" + pipeline.suffix();
 
     AtomicLong peak = new AtomicLong();
     Thread sampler = Thread.ofPlatform().daemon().start(() -> {
@@ -52,21 +58,27 @@ public final class MemoryRun {
     long start = System.nanoTime();
     MessageDigest written = MessageDigest.getInstance("SHA-256");
     byte[] chunk = new byte[BenchFiles.BUFFER];
-    try (InputStream data = new WalLikeData(size, 1);
-        OutputStream out = pipeline.encode(Files.newOutputStream(object))) {
-      for (int n; (n = data.read(chunk)) != -1; ) {
-        written.update(chunk, 0, n);
-        out.write(chunk, 0, n);
+    PipedInputStream pipeIn = new PipedInputStream(1 << 20);
+    PipedOutputStream pipeOut = new PipedOutputStream(pipeIn);
+    Thread encoder = Thread.ofPlatform().start(() -> {
+      try (InputStream data = new WalLikeData(size, 1); OutputStream out = pipeline.encode(pipeOut)) {
+        for (int n; (n = data.read(chunk)) != -1; ) {
+          written.update(chunk, 0, n);
+          out.write(chunk, 0, n);
+        }
+      } catch (Exception e) {
+        throw new RuntimeException(e);
       }
-    }
+    });
+    storage.create(key, pipeIn, () -> new ObjectMetadata("", size, pipeline.name(), ""));
+    encoder.join();
     double encodeSeconds = (System.nanoTime() - start) / 1e9;
 
     start = System.nanoTime();
     MessageDigest read = MessageDigest.getInstance("SHA-256");
     long total = 0;
     byte[] buffer = new byte[1 << 16];
-    try (InputStream in = pipeline.decode(Files.newInputStream(object), pipeline.name(),
-        object.toString())) {
+    try (InputStream in = pipeline.decode(storage.open(key).orElseThrow(), pipeline.name(), key)) {
       for (int n; (n = in.read(buffer)) != -1; total += n) {
         read.update(buffer, 0, n);
       }
@@ -83,7 +95,7 @@ public final class MemoryRun {
     }
     boolean same = MessageDigest.isEqual(written.digest(), read.digest()) && total == size;
     System.out.printf("memory.bytes=%d%n", size);
-    System.out.printf("memory.stored_bytes=%d%n", Files.size(object));
+    System.out.printf("memory.stored_bytes=%d%n", storage.stat(key).orElseThrow().storedSize());
     System.out.printf("memory.sha256_match=%s%n", same);
     System.out.printf("memory.encode_mb_s=%.1f%n", size / 1e6 / encodeSeconds);
     System.out.printf("memory.decode_mb_s=%.1f%n", size / 1e6 / decodeSeconds);
@@ -91,7 +103,7 @@ public final class MemoryRun {
         Runtime.getRuntime().maxMemory() / 1048576.0);
     System.out.printf("memory.peak_heap_used_sampled_mib=%.1f%n", peak.get() / 1048576.0);
     System.out.printf("memory.peak_heap_pools_sum_mib=%.1f%n", poolPeaks / 1048576.0);
-    Files.delete(object);
+    storage.delete(key);
     Files.delete(pass);
     if (!same) {
       System.exit(1);
