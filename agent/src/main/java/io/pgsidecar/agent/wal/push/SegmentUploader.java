@@ -1,0 +1,112 @@
+package io.pgsidecar.agent.wal.push;
+
+import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.agent.storage.EncodingPipe;
+import io.pgsidecar.agent.storage.Retry;
+import io.pgsidecar.agent.wal.WalObjects;
+import io.pgsidecar.core.codec.CodecPipeline;
+import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.storage.ObjectExistsException;
+import io.pgsidecar.core.storage.ObjectInfo;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.wal.WalFileName;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * The per-file work of a WAL push: store one file from pg_wal under its repository key, or prove
+ * that the archive already holds the same content. Nothing is ever overwritten: an object with
+ * the same name and other content is a conflict (409), which an operator must look at, because
+ * one of the two copies is not the history this server wrote.
+ */
+public final class SegmentUploader {
+
+  private static final Logger LOG = Logger.getLogger(SegmentUploader.class.getName());
+
+  private final Storage storage;
+  private final CodecPipeline pipeline;
+  private final RepositoryLayout layout;
+  private final Retry retry;
+
+  public SegmentUploader(Storage storage, CodecPipeline pipeline, RepositoryLayout layout, Retry retry) {
+    this.storage = storage;
+    this.pipeline = pipeline;
+    this.layout = layout;
+    this.retry = retry;
+  }
+
+  /**
+   * Makes {@code file} (the agent's view of {@code pg_wal/<name>}) durable, returning only once
+   * the storage has acknowledged the object.
+   *
+   * @throws HttpProblem 409 when the archive holds other content under this name
+   * @throws IOException when storage fails after the configured retries
+   */
+  public Stored upload(WalFileName name, Path file) throws IOException {
+    String key = layout.walKey(name.name(), pipeline.suffix());
+    Optional<ObjectInfo> existing = retry.call("look up " + key,
+        () -> WalObjects.find(storage, layout, name, pipeline.suffix()));
+    if (existing.isPresent()) {
+      return compare(name, file, existing.get());
+    }
+    try {
+      ObjectInfo info = retry.call("store " + key, () -> create(key, file));
+      return new Stored(name.name(), key, info.metadata().plainSha256(), info.metadata().plainSize(),
+          info.storedSize(), false, false);
+    } catch (ObjectExistsException e) {
+      // a concurrent push, or an attempt that timed out but did finish, stored it first
+      ObjectInfo info = retry.call("stat " + key, () -> storage.stat(key))
+          .orElseThrow(() -> new IOException("store " + key + " reported 'exists' but the object"
+              + " cannot be found; check that nothing deletes from the archive"));
+      return compare(name, file, info);
+    }
+  }
+
+  private ObjectInfo create(String key, Path file) throws IOException {
+    try (InputStream plain = Files.newInputStream(file);
+        EncodingPipe encoded = EncodingPipe.start(plain, pipeline, key)) {
+      return storage.create(key, encoded, () -> new ObjectMetadata(
+          encoded.plainSha256(), encoded.plainSize(), pipeline.name(), pipeline.keyFingerprint()));
+    }
+  }
+
+  private Stored compare(WalFileName name, Path file, ObjectInfo stored) throws IOException {
+    String local = sha256(file);
+    String archived = stored.metadata().plainSha256();
+    if (local.equals(archived)) {
+      LOG.info(name + " is already archived as " + stored.key() + " with the same SHA-256 " + local);
+      return new Stored(name.name(), stored.key(), local, Files.size(file), stored.storedSize(), true, false);
+    }
+    String what = name.isHistory() ? "timeline history file " : "WAL file ";
+    String message = "refusing to archive " + what + name + ": the archive already holds "
+        + stored.key() + " with SHA-256 " + archived + " but " + file + " has SHA-256 " + local
+        + "; nothing was overwritten. Another server may be archiving into this path, or this"
+        + " server's history diverged: keep both copies and investigate before archiving resumes";
+    LOG.severe(message);
+    throw new HttpProblem(409, message, Map.of("name", name.name(), "key", stored.key(),
+        "archivedSha256", archived, "localSha256", local));
+  }
+
+  static String sha256(Path file) throws IOException {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+}

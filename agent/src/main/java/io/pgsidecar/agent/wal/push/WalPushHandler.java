@@ -1,0 +1,92 @@
+package io.pgsidecar.agent.wal.push;
+
+import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.agent.http.Responses;
+import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.core.wal.WalFileName;
+import java.time.Duration;
+import java.time.Instant;
+import io.vertx.core.Future;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * HTTP adapter of {@code POST /v1/wal/push} with body {@code {"path":"pg_wal/<file>"}}: parses
+ * the request on the event loop, runs the push on a virtual thread, answers 200 with the stored
+ * key and SHA-256 only after the object is durable.
+ */
+public final class WalPushHandler {
+
+  private final WalPushService service;
+  private final Executor blocking;
+  private final String cluster;
+
+  private final WalEvents events;
+
+  /** {@code cluster}: the only cluster this agent archives into. */
+  public WalPushHandler(WalPushService service, Executor blocking, String cluster, WalEvents events) {
+    this.events = events;
+    this.service = service;
+    this.blocking = blocking;
+    this.cluster = cluster;
+  }
+
+  public void push(RoutingContext ctx) {
+    String path;
+    String asked;
+    try {
+      JsonObject body = ctx.body().asJsonObject();
+      path = body == null ? null : body.getString("path");
+      asked = body == null ? null : body.getString("cluster");
+    } catch (DecodeException | ClassCastException e) {
+      Responses.json(ctx, 400, Map.of("error", "the request body is not JSON of the form"
+          + " {\"path\":\"pg_wal/<file>\"}: " + e.getMessage()));
+      return;
+    }
+    if (asked != null && !asked.equals(cluster)) {
+      Responses.json(ctx, 400, Map.of("error", "this agent archives only into cluster '" + cluster
+          + "', not '" + asked + "'; push without --cluster (it is for fetching another"
+          + " cluster's WAL)"));
+      return;
+    }
+    String requested = path;
+    long t0 = System.nanoTime();
+    Future.fromCompletionStage(
+            CompletableFuture.supplyAsync(() -> {
+              try {
+                return service.push(requested);
+              } catch (java.io.IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            }, blocking),
+            ctx.vertx().getOrCreateContext())
+        .onSuccess(s -> {
+          report(s, t0);
+          Responses.json(ctx, 200, Map.of(
+              "name", s.name(), "key", s.key(), "sha256", s.plainSha256(),
+              "status", s.alreadyThere() ? "already-archived" : "stored"));
+        })
+        .onFailure(t -> {
+          Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+              ? t.getCause() : t;
+          boolean conflict = c instanceof HttpProblem p && p.status() == 409;
+          events.pushed(conflict ? WalEvents.Outcome.CONFLICT : WalEvents.Outcome.ERROR, 0, 0,
+              Duration.ofNanos(System.nanoTime() - t0));
+          Responses.failure(ctx, "archiving " + requested, t);
+        });
+  }
+
+  private void report(Stored s, long t0) {
+    events.pushed(WalEvents.Outcome.OK, s.plainSize(), s.storedSize(), Duration.ofNanos(System.nanoTime() - t0));
+    if (s.fromLookAhead()) {
+      events.lookaheadHit();
+    }
+    if (WalFileName.parse(s.name()).isSegment()) {
+      events.archived(s.name(), Instant.now());
+    }
+  }
+}

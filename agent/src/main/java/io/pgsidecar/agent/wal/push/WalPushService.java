@@ -1,0 +1,163 @@
+package io.pgsidecar.agent.wal.push;
+
+import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.core.wal.WalFileName;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What {@code POST /v1/wal/push} does, in order:
+ * <ol>
+ *   <li>validate the path PostgreSQL passed as {@code %p}: a WAL file name, inside PGDATA even
+ *       after resolving symlinks (400 with the reason otherwise);</li>
+ *   <li>check that this server may archive into the path ({@link ClusterGuard});</li>
+ *   <li>answer at once when the look-ahead already made the file durable; join an upload of the
+ *       same name already under way; otherwise upload it now;</li>
+ *   <li>meanwhile let the look-ahead pick up the next {@code .ready} segments.</li>
+ * </ol>
+ * A success is returned only once the object is durable. During shutdown new pushes get 503
+ * (PostgreSQL retries them later) while pushes under way may finish.
+ */
+public final class WalPushService {
+
+  private final Path pgdata;
+  private final ClusterGuard guard;
+  private final SegmentUploader uploader;
+  private final LookAhead lookAhead;
+  private final AtomicInteger active = new AtomicInteger();
+  private volatile boolean shuttingDown;
+
+  public WalPushService(Path pgdata, ClusterGuard guard, SegmentUploader uploader, LookAhead lookAhead) {
+    this.pgdata = pgdata;
+    this.guard = guard;
+    this.uploader = uploader;
+    this.lookAhead = lookAhead;
+  }
+
+  /** Archives the file at {@code relativePath} (PostgreSQL's {@code %p}, relative to PGDATA). */
+  public Stored push(String relativePath) throws IOException {
+    active.incrementAndGet();
+    try {
+      if (shuttingDown) {
+        throw new HttpProblem(503, "the agent is shutting down and takes no new WAL pushes;"
+            + " PostgreSQL will retry " + relativePath + " once the agent is back");
+      }
+      WalFileName name = nameOf(relativePath);
+      Path file = resolveInsidePgdata(relativePath);
+      guard.check();
+      return store(name, file);
+    } finally {
+      active.decrementAndGet();
+    }
+  }
+
+  private Stored store(WalFileName name, Path file) throws IOException {
+    while (true) {
+      Optional<Stored> ahead = lookAhead.claim(name.name());
+      if (ahead.isPresent()) {
+        lookAhead.answered(name.name());
+        lookAhead.trigger();
+        return ahead.get().answeredFromLookAhead();
+      }
+      CompletableFuture<Stored> mine = new CompletableFuture<>();
+      CompletableFuture<Stored> other = lookAhead.running().putIfAbsent(name.name(), mine);
+      if (other != null) {
+        try {
+          Stored s = other.join();
+          lookAhead.answered(name.name());
+          return s.answeredFromLookAhead();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+          // the other upload failed (or was a look-ahead that stopped): try ourselves
+          continue;
+        }
+      }
+      try {
+        lookAhead.trigger();
+        Optional<Stored> raced = lookAhead.claim(name.name());
+        Stored s = raced.isPresent() ? raced.get().answeredFromLookAhead() : uploader.upload(name, file);
+        lookAhead.pushSucceeded();
+        lookAhead.answered(name.name());
+        mine.complete(s);
+        return s;
+      } catch (IOException | RuntimeException e) {
+        mine.completeExceptionally(e);
+        throw e;
+      } finally {
+        lookAhead.running().remove(name.name(), mine);
+      }
+    }
+  }
+
+  static WalFileName nameOf(String relativePath) {
+    if (relativePath == null || relativePath.isEmpty()) {
+      throw new HttpProblem(400, "the request names no file: send {\"path\":\"pg_wal/<file>\"}"
+          + " with archive_command's %p");
+    }
+    String fileName = relativePath.substring(relativePath.lastIndexOf('/') + 1);
+    try {
+      return WalFileName.parse(fileName);
+    } catch (IllegalArgumentException e) {
+      throw new HttpProblem(400, e.getMessage());
+    }
+  }
+
+  private Path resolveInsidePgdata(String relativePath) throws IOException {
+    Path rel = Path.of(relativePath);
+    if (rel.isAbsolute()) {
+      throw new HttpProblem(400, "path '" + relativePath + "' is absolute; send archive_command's"
+          + " %p, which is relative to the data directory (the agent sees PGDATA at " + pgdata + ")");
+    }
+    Path root = pgdata.toAbsolutePath().normalize();
+    Path file = root.resolve(rel).normalize();
+    if (!file.startsWith(root)) {
+      throw new HttpProblem(400, "path '" + relativePath + "' leaves PGDATA (" + root + ");"
+          + " send archive_command's %p, a path inside the data directory");
+    }
+    Path real;
+    try {
+      real = file.toRealPath();
+    } catch (NoSuchFileException e) {
+      throw new HttpProblem(404, "WAL file " + file + " does not exist in the agent's view of"
+          + " PGDATA; check that the agent's pgdata setting mounts the server's data directory");
+    }
+    Path realRoot = root.toRealPath();
+    if (!real.startsWith(realRoot)) {
+      throw new HttpProblem(400, "path '" + relativePath + "' resolves through a symbolic link"
+          + " to " + real + ", outside PGDATA (" + realRoot + "); the agent only archives files"
+          + " inside the data directory");
+    }
+    if (!Files.isRegularFile(real)) {
+      throw new HttpProblem(400, "path '" + relativePath + "' is not a regular file");
+    }
+    return real;
+  }
+
+  /** Refuses new pushes from now on; pushes under way continue. */
+  public void beginShutdown() {
+    shuttingDown = true;
+    lookAhead.close();
+  }
+
+  /** Waits until no push is running or {@code grace} has passed; {@code true} when idle. */
+  public boolean awaitIdle(Duration grace) throws InterruptedException {
+    long deadline = System.nanoTime() + grace.toNanos();
+    while (active.get() > 0) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      Thread.sleep(20);
+    }
+    return true;
+  }
+
+  public int activePushes() {
+    return active.get();
+  }
+}

@@ -1,0 +1,298 @@
+package io.pgsidecar.agent.wal.push;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgsidecar.agent.Agent;
+import io.pgsidecar.agent.support.EventLoopGuard;
+import io.pgsidecar.agent.support.FakePgdata;
+import io.pgsidecar.agent.support.RecordingEvents;
+import io.pgsidecar.agent.support.TestConfig;
+import io.pgsidecar.agent.support.UnixHttp;
+import io.pgsidecar.agent.support.XorPipeline;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.storage.MemoryStorage;
+import io.pgsidecar.core.storage.ObjectInfo;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.StorageException;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WalPushTest {
+
+  static final String SEG1 = "000000010000000000000001";
+  static final String SEG2 = "000000010000000000000002";
+  static final String KEY1 = "prod/db1/wal/0000000100000000/" + SEG1 + ".xor";
+  static final long SYSID = 7311234567890123456L;
+
+  @TempDir Path work;
+  FakePgdata pg;
+  MemoryStorage storage = new MemoryStorage();
+  PgsidecarConfig config;
+  Agent agent;
+  EventLoopGuard eventLoops = new EventLoopGuard();
+  RecordingEvents events = new RecordingEvents();
+
+  @BeforeEach
+  void start() throws IOException {
+    pg = new FakePgdata(work.resolve("pgdata"), SYSID);
+    config = TestConfig.of(pg.root(), work);
+    agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions(), events);
+    agent.start();
+  }
+
+  @AfterEach
+  void stop() {
+    agent.close();
+    eventLoops.assertNoBlocking();
+  }
+
+  UnixHttp.Response push(String path) throws IOException {
+    return UnixHttp.post(config.socket(), "/v1/wal/push", new JsonObject().put("path", path).encode());
+  }
+
+  @Test
+  void segmentIsStoredEncodedWithItsPlainChecksumBefore200() throws Exception {
+    byte[] plain = pg.wal(SEG1, 1 << 20, 1);
+    UnixHttp.Response r = push("pg_wal/" + SEG1);
+    assertEquals(200, r.status(), r.text());
+    JsonObject body = new JsonObject(r.text());
+    assertEquals(KEY1, body.getString("key"));
+    assertEquals(sha256(plain), body.getString("sha256"));
+    assertEquals("stored", body.getString("status"));
+    ObjectInfo info = storage.stat(KEY1).orElseThrow();
+    assertEquals(new ObjectMetadata(sha256(plain), plain.length, "xor", ""), info.metadata());
+    try (InputStream in = storage.open(KEY1).orElseThrow()) {
+      assertArrayEquals(XorPipeline.encoded(plain), in.readAllBytes());
+    }
+  }
+
+  @Test
+  void pushingTheSameSegmentTwiceSucceedsAndStoresOneObject() throws Exception {
+    pg.wal(SEG1, 4096, 1);
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+    UnixHttp.Response again = push("pg_wal/" + SEG1);
+    assertEquals(200, again.status(), again.text());
+    assertEquals("already-archived", new JsonObject(again.text()).getString("status"));
+    assertEquals(1, keys("prod/db1/wal/0000000100000000/").size());
+  }
+
+  @Test
+  void pushOfExistingSegmentWithOtherContentIsRefusedAndTheArchiveIsUntouched() throws Exception {
+    byte[] first = pg.wal(SEG1, 4096, 1);
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+    byte[] second = pg.wal(SEG1, 4096, 2);
+    UnixHttp.Response r = push("pg_wal/" + SEG1);
+    assertEquals(409, r.status());
+    JsonObject body = new JsonObject(r.text());
+    assertEquals(sha256(first), body.getString("archivedSha256"));
+    assertEquals(sha256(second), body.getString("localSha256"));
+    assertEquals("refusing to archive WAL file " + SEG1 + ": the archive already holds " + KEY1
+        + " with SHA-256 " + sha256(first) + " but " + pg.root().toRealPath().resolve("pg_wal/" + SEG1)
+        + " has SHA-256 " + sha256(second) + "; nothing was overwritten. Another server may be"
+        + " archiving into this path, or this server's history diverged: keep both copies and"
+        + " investigate before archiving resumes", body.getString("error"));
+    try (InputStream in = storage.open(KEY1).orElseThrow()) {
+      assertArrayEquals(XorPipeline.encoded(first), in.readAllBytes());
+    }
+    assertEquals(List.of("OK 4096", "CONFLICT 0"), events.pushes);
+    assertEquals(List.of(SEG1), events.archived);
+  }
+
+  @Test
+  void timelineHistoryFileIsNeverReplaced() throws Exception {
+    Files.writeString(pg.root().resolve("pg_wal/00000002.history"), "1\t0/3000000\tno recovery target\n");
+    assertEquals(200, push("pg_wal/00000002.history").status());
+    Files.writeString(pg.root().resolve("pg_wal/00000002.history"), "1\t0/5000000\tother history\n");
+    UnixHttp.Response r = push("pg_wal/00000002.history");
+    assertEquals(409, r.status());
+    assertTrue(new JsonObject(r.text()).getString("error")
+        .startsWith("refusing to archive timeline history file 00000002.history: the archive"
+            + " already holds prod/db1/wal/00000002.history.xor with SHA-256 "), r.text());
+    try (InputStream in = storage.open("prod/db1/wal/00000002.history.xor").orElseThrow()) {
+      assertEquals("1\t0/3000000\tno recovery target\n",
+          new String(XorPipeline.encoded(in.readAllBytes()), StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void partialAndBackupHistoryFilesAreStoredUnderTheirSegmentsFolder() throws Exception {
+    pg.wal(SEG1 + ".partial", 100, 1);
+    pg.wal(SEG1 + ".00000028.backup", 100, 2);
+    assertEquals(200, push("pg_wal/" + SEG1 + ".partial").status());
+    assertEquals(200, push("pg_wal/" + SEG1 + ".00000028.backup").status());
+    assertEquals(List.of(
+        "prod/db1/wal/0000000100000000/" + SEG1 + ".00000028.backup.xor",
+        "prod/db1/wal/0000000100000000/" + SEG1 + ".partial.xor"),
+        keys("prod/db1/wal/"));
+  }
+
+  @Test
+  void nameThatIsNotAWalFileIs400WithTheAcceptedForms() throws Exception {
+    UnixHttp.Response r = push("../x");
+    assertEquals(400, r.status());
+    assertEquals("'x' is not a WAL file name: expected 24 hex digits (segment), XXXXXXXX.history,"
+        + " <segment>.partial or <segment>.XXXXXXXX.backup (upper-case hex)",
+        new JsonObject(r.text()).getString("error"));
+    UnixHttp.Response ready = push("pg_wal/archive_status/" + SEG1 + ".ready");
+    assertEquals(400, ready.status());
+  }
+
+  @Test
+  void pushIntoAnotherClusterIs400() throws Exception {
+    pg.wal(SEG1, 100, 1);
+    UnixHttp.Response r = UnixHttp.post(config.socket(), "/v1/wal/push",
+        new JsonObject().put("path", "pg_wal/" + SEG1).put("cluster", "db2").encode());
+    assertEquals(400, r.status());
+    assertEquals("this agent archives only into cluster 'db1', not 'db2'; push without --cluster"
+        + " (it is for fetching another cluster's WAL)", new JsonObject(r.text()).getString("error"));
+    UnixHttp.Response own = UnixHttp.post(config.socket(), "/v1/wal/push",
+        "{\"path\":\"pg_wal/" + SEG1 + "\",\"cluster\":null}");
+    assertEquals(200, own.status(), own.text());
+  }
+
+  @Test
+  void pathLeavingPgdataIs400() throws Exception {
+    UnixHttp.Response r = push("pg_wal/../../elsewhere/" + SEG1);
+    assertEquals(400, r.status());
+    assertEquals("path 'pg_wal/../../elsewhere/" + SEG1 + "' leaves PGDATA (" + pg.root()
+        + "); send archive_command's %p, a path inside the data directory",
+        new JsonObject(r.text()).getString("error"));
+    UnixHttp.Response abs = push("/etc/" + SEG1);
+    assertEquals(400, abs.status());
+    assertEquals("path '/etc/" + SEG1 + "' is absolute; send archive_command's %p, which is"
+        + " relative to the data directory (the agent sees PGDATA at " + pg.root() + ")",
+        new JsonObject(abs.text()).getString("error"));
+  }
+
+  @Test
+  void symbolicLinkOutOfPgdataIs400AndNothingIsStored() throws Exception {
+    Path outside = Files.createDirectories(work.resolve("outside"));
+    Files.write(outside.resolve(SEG2), new byte[] {1, 2, 3});
+    Files.createSymbolicLink(pg.root().resolve("pg_wal/" + SEG2), outside.resolve(SEG2));
+    UnixHttp.Response r = push("pg_wal/" + SEG2);
+    assertEquals(400, r.status());
+    assertEquals("path 'pg_wal/" + SEG2 + "' resolves through a symbolic link to "
+        + outside.toRealPath().resolve(SEG2) + ", outside PGDATA (" + pg.root().toRealPath()
+        + "); the agent only archives files inside the data directory",
+        new JsonObject(r.text()).getString("error"));
+    assertEquals(List.of(), keys("prod/db1/wal/"));
+  }
+
+  @Test
+  void firstPushRecordsTheServerInClusterJson() throws Exception {
+    pg.wal(SEG1, 100, 1);
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+    try (InputStream in = storage.open("prod/db1/cluster.json").orElseThrow()) {
+      JsonObject doc = new JsonObject(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      assertEquals(Long.toUnsignedString(SYSID), doc.getString("systemIdentifier"));
+      assertEquals(15, doc.getInteger("pgMajorVersion"));
+      assertEquals(1, doc.getInteger("formatVersion"));
+    }
+  }
+
+  @Test
+  void serverWithAnotherSystemIdentifierIsRefusedOnEveryPush() throws Exception {
+    byte[] other = "{\"formatVersion\":1,\"systemIdentifier\":\"42\",\"pgMajorVersion\":15}"
+        .getBytes(StandardCharsets.UTF_8);
+    storage.create("prod/db1/cluster.json", new ByteArrayInputStream(other),
+        () -> new ObjectMetadata("x", other.length, "", ""));
+    pg.wal(SEG1, 100, 1);
+    for (int i = 0; i < 2; i++) {
+      UnixHttp.Response r = push("pg_wal/" + SEG1);
+      assertEquals(409, r.status());
+      assertEquals("refusing to archive into memory:// prod/db1/cluster.json: it belongs to the"
+          + " PostgreSQL server with system identifier 42, but the server in " + pg.root()
+          + " has system identifier " + SYSID + "; two servers must never archive into one path"
+          + " (PostgreSQL's \"Expected empty archive\" accident): give this server its own"
+          + " cluster name or an empty path", new JsonObject(r.text()).getString("error"));
+    }
+    assertEquals(List.of("prod/db1/cluster.json"), keys("prod/"));
+  }
+
+  @Test
+  void storageFailureIs503AndNothingIsAcknowledged() throws Exception {
+    pg.wal(SEG1, 100, 1);
+    storage.failWith(new StorageException("create prod/db1/...: connection refused; check the endpoint"));
+    UnixHttp.Response r = push("pg_wal/" + SEG1);
+    assertEquals(503, r.status());
+    assertTrue(new JsonObject(r.text()).getString("error").contains("connection refused"), r.text());
+    storage.failWith(null);
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+  }
+
+  @Test
+  void lookAheadUploadsReadySegmentsSoLaterPushesAreAnsweredFromMemory() throws Exception {
+    List<String> names = List.of(SEG1, SEG2, "000000010000000000000003", "000000010000000000000004");
+    for (int i = 0; i < names.size(); i++) {
+      pg.wal(names.get(i), 64 * 1024, i);
+      pg.ready(names.get(i));
+    }
+    List<String> statusBefore = list(pg.root().resolve("pg_wal/archive_status"));
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (keys("prod/db1/wal/").size() < 4 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    assertEquals(4, keys("prod/db1/wal/").size());
+    // the storage is now down: the look-ahead's work answers the next pushes
+    storage.failWith(new StorageException("storage down"));
+    for (String n : names.subList(1, 4)) {
+      UnixHttp.Response r = push("pg_wal/" + n);
+      assertEquals(200, r.status(), r.text());
+    }
+    assertEquals(statusBefore, list(pg.root().resolve("pg_wal/archive_status")));
+    assertEquals(3, events.lookaheadHits.get());
+    assertEquals(names, events.archived);
+  }
+
+  @Test
+  void lookAheadSkipsHistoryAndPartialFiles() throws Exception {
+    pg.wal(SEG1, 100, 1);
+    pg.ready(SEG1);
+    Files.writeString(pg.root().resolve("pg_wal/00000002.history"), "1\t0/3000000\tx\n");
+    pg.ready("00000002.history");
+    pg.wal(SEG2 + ".partial", 100, 2);
+    pg.ready(SEG2 + ".partial");
+    pg.wal("000000020000000000000002", 100, 3);
+    pg.ready("000000020000000000000002");
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+    long deadline = System.currentTimeMillis() + 5_000;
+    while (keys("prod/db1/wal/").size() < 2 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    Thread.sleep(200);
+    assertEquals(List.of(KEY1, "prod/db1/wal/0000000200000000/000000020000000000000002.xor"),
+        keys("prod/db1/wal/"));
+  }
+
+  List<String> keys(String prefix) throws IOException {
+    try (Stream<ObjectInfo> s = storage.list(prefix)) {
+      return s.map(ObjectInfo::key).toList();
+    }
+  }
+
+  static List<String> list(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  static String sha256(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+}

@@ -1,0 +1,122 @@
+package io.pgsidecar.core.wal;
+
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A file name PostgreSQL hands to archive_command or asks of restore_command, validated once so
+ * that nothing else has to trust a name: a 24-hex-digit segment ({@code 000000010000000000000003}),
+ * a timeline history file ({@code 00000002.history}), a partial segment left at a timeline switch
+ * ({@code ...003.partial}) or a backup history file ({@code ...003.00000028.backup}).
+ *
+ * <p>Segment numbers assume PostgreSQL's default 16 MiB segment size (256 segments per log id).
+ */
+public record WalFileName(String name, Kind kind, long timeline, long log, long segment) {
+
+  /** What kind of WAL archive file a name denotes. */
+  public enum Kind { SEGMENT, HISTORY, PARTIAL, BACKUP }
+
+  /** Segments per log id with 16 MiB segments: 0x1_0000_0000 / 0x100_0000. */
+  public static final long SEGMENTS_PER_LOG = 0x100L;
+  public static final long SEGMENT_SIZE = 16L * 1024 * 1024;
+
+  private static final Pattern SEGMENT = Pattern.compile("([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})");
+  private static final Pattern HISTORY = Pattern.compile("([0-9A-F]{8})\\.history");
+  private static final Pattern PARTIAL = Pattern.compile("([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})\\.partial");
+  private static final Pattern BACKUP =
+      Pattern.compile("([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})\\.[0-9A-F]{8}\\.backup");
+
+  /**
+   * Parses {@code name} (a bare file name, no directory).
+   *
+   * @throws IllegalArgumentException naming the input and every accepted form
+   */
+  public static WalFileName parse(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("null is not a WAL file name");
+    }
+    Matcher m;
+    if ((m = SEGMENT.matcher(name)).matches()) {
+      return of(name, Kind.SEGMENT, m);
+    }
+    if ((m = HISTORY.matcher(name)).matches()) {
+      return new WalFileName(name, Kind.HISTORY, Long.parseLong(m.group(1), 16), 0, 0);
+    }
+    if ((m = PARTIAL.matcher(name)).matches()) {
+      return of(name, Kind.PARTIAL, m);
+    }
+    if ((m = BACKUP.matcher(name)).matches()) {
+      return of(name, Kind.BACKUP, m);
+    }
+    throw new IllegalArgumentException("'" + name + "' is not a WAL file name: expected 24 hex digits"
+        + " (segment), XXXXXXXX.history, <segment>.partial or <segment>.XXXXXXXX.backup"
+        + " (upper-case hex)");
+  }
+
+  /** {@code true} when {@code name} would {@link #parse} without an exception. */
+  public static boolean isValid(String name) {
+    try {
+      parse(name);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** The segment on {@code timeline} with the given log id and segment number. */
+  public static WalFileName segment(long timeline, long log, long segment) {
+    if (segment < 0 || segment >= SEGMENTS_PER_LOG) {
+      throw new IllegalArgumentException("segment number " + segment + " is outside 0.."
+          + (SEGMENTS_PER_LOG - 1) + " (16 MiB segments)");
+    }
+    String name = String.format(Locale.ROOT, "%08X%08X%08X", timeline, log, segment);
+    return new WalFileName(name, Kind.SEGMENT, timeline, log, segment);
+  }
+
+  private static WalFileName of(String name, Kind kind, Matcher m) {
+    long seg = Long.parseLong(m.group(3), 16);
+    if (seg >= SEGMENTS_PER_LOG) {
+      throw new IllegalArgumentException("'" + name + "' is not a WAL file name: segment number "
+          + m.group(3) + " exceeds FF (16 MiB segments)");
+    }
+    return new WalFileName(name, kind, Long.parseLong(m.group(1), 16),
+        Long.parseLong(m.group(2), 16), seg);
+  }
+
+  public boolean isSegment() {
+    return kind == Kind.SEGMENT;
+  }
+
+  public boolean isHistory() {
+    return kind == Kind.HISTORY;
+  }
+
+  /** The 24-hex-digit segment this file belongs to (for a history file: not defined). */
+  public String segmentName() {
+    if (kind == Kind.HISTORY) {
+      throw new IllegalStateException(name + " is a timeline history file, not part of a segment");
+    }
+    return name.substring(0, 24);
+  }
+
+  /** The segment after this one on the same timeline (only for segments). */
+  public WalFileName next() {
+    if (kind != Kind.SEGMENT) {
+      throw new IllegalStateException(name + " is not a segment; only segments have a next one");
+    }
+    return segment + 1 == SEGMENTS_PER_LOG
+        ? segment(timeline, log + 1, 0)
+        : segment(timeline, log, segment + 1);
+  }
+
+  /** Byte position in the WAL stream where this segment begins. */
+  public Lsn startLsn() {
+    return new Lsn(log * SEGMENTS_PER_LOG * SEGMENT_SIZE + segment * SEGMENT_SIZE);
+  }
+
+  @Override
+  public String toString() {
+    return name;
+  }
+}

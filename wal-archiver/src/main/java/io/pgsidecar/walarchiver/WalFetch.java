@@ -1,0 +1,169 @@
+package io.pgsidecar.walarchiver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URLEncoder;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * restore_command: fetches one WAL file from the agent into {@code %p}.
+ *
+ * <p>The file appears at {@code %p} whole or not at all: the body goes to a temp file beside it
+ * ({@code .<name>.pgsidecar-tmp}), is checked against Content-Length and the
+ * {@code X-Pgsidecar-Sha256} header, fsynced, then renamed. Only a 404 means "not in the
+ * archive" (exit 1, which PostgreSQL takes as the end of the WAL it can replay); every other
+ * failure, after a few retries, exits 255 so that recovery stops instead of ending too early.
+ */
+final class WalFetch {
+  /** Attempts for failures after the agent answered (5xx, broken or bad body). */
+  static final int ATTEMPTS = 3;
+  private static final long RETRY_PAUSE_MILLIS = 250;
+
+  private final Exchange exchange;
+  private final Path workDir;
+  private final PrintStream err;
+
+  WalFetch(Exchange exchange, Path workDir, PrintStream err) {
+    this.exchange = exchange;
+    this.workDir = workDir;
+    this.err = err;
+  }
+
+  int fetch(String name, String path, String cluster) {
+    if (!WalName.isValid(name)) {
+      err.println("wal-archiver: fetch: " + name + " is not a WAL file name (expected a segment,"
+          + " a .history, .partial or .backup file); restore_command should pass %f %p");
+      return WalArchiver.USAGE;
+    }
+    String target = "/v1/wal/" + name
+        + (cluster == null ? "" : "?cluster=" + URLEncoder.encode(cluster, StandardCharsets.UTF_8));
+    Path dest = workDir.resolve(path);
+    String last = null;
+    for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      if (attempt > 1 && !sleep(RETRY_PAUSE_MILLIS << (attempt - 2))) {
+        break;
+      }
+      try (AgentConnection.Response r = exchange.send("GET", target, Exchange.NONE, null)) {
+        int status = r.status();
+        if (status == 200) {
+          write(r, dest);
+          return WalArchiver.OK;
+        }
+        String message = Json.errorMessage(r.bodyText(4096));
+        if (status == 404) {
+          err.println("wal-archiver: fetch: " + name + " is not in the archive"
+              + (cluster == null ? "" : " of cluster " + cluster) + " (" + message + ")");
+          return WalArchiver.NOT_FOUND;
+        }
+        last = "the agent at " + exchange.agent().description() + " answered HTTP " + status
+            + ": " + message;
+        if (status < 500) {
+          break; // a refusal (bad request, unauthorized) does not change by asking again
+        }
+      } catch (AgentConnection.Unavailable e) {
+        last = e.getMessage();
+        break; // Exchange already waited for it
+      } catch (IOException e) {
+        last = e.getMessage();
+      }
+    }
+    err.println("wal-archiver: fetch of " + name + " into " + path + " failed: " + last
+        + "; exiting 255 so that PostgreSQL stops recovery rather than end it at the wrong"
+        + " point (fix the agent or its storage, then start PostgreSQL again)");
+    return WalArchiver.FETCH_FAILED;
+  }
+
+  /** Body to a temp file, verified, fsynced, renamed over {@code dest}. */
+  private static void write(AgentConnection.Response r, Path dest) throws IOException {
+    String expectedLength = r.header("content-length");
+    String expectedSha = r.header("x-pgsidecar-sha256");
+    MessageDigest sha = expectedSha == null ? null : sha256();
+    Path dir = dest.toAbsolutePath().getParent();
+    Path tmp = dir.resolve("." + dest.getFileName() + ".pgsidecar-tmp");
+    boolean renamed = false;
+    try {
+      long written = 0;
+      try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE,
+          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        InputStream in = r.body();
+        byte[] buf = new byte[128 * 1024];
+        int n;
+        while ((n = in.read(buf)) != -1) {
+          if (sha != null) {
+            sha.update(buf, 0, n);
+          }
+          ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+          while (bb.hasRemaining()) {
+            out.write(bb);
+          }
+          written += n;
+        }
+        if (expectedLength != null
+            && written != AgentConnection.parseLong(expectedLength, "Content-Length")) {
+          throw new IOException("got " + written + " bytes, the agent announced "
+              + expectedLength);
+        }
+        if (sha != null) {
+          String actual = hex(sha.digest());
+          if (!actual.equalsIgnoreCase(expectedSha)) {
+            throw new IOException("SHA-256 of the received " + written + " bytes is " + actual
+                + ", the agent announced " + expectedSha);
+          }
+        }
+        out.force(true);
+      }
+      Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      renamed = true;
+      fsyncDirectory(dir);
+    } finally {
+      if (!renamed) {
+        Files.deleteIfExists(tmp);
+      }
+    }
+  }
+
+  /** Makes the rename durable; a file system that cannot fsync a directory is tolerated. */
+  private static void fsyncDirectory(Path dir) {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException ignored) {
+      // not all file systems allow opening a directory; the file itself is fsynced
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("this JDK has no SHA-256", e);
+    }
+  }
+
+  private static String hex(byte[] bytes) {
+    char[] out = new char[bytes.length * 2];
+    for (int i = 0; i < bytes.length; i++) {
+      out[2 * i] = Character.forDigit((bytes[i] >> 4) & 15, 16);
+      out[2 * i + 1] = Character.forDigit(bytes[i] & 15, 16);
+    }
+    return new String(out);
+  }
+
+  private boolean sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+}
