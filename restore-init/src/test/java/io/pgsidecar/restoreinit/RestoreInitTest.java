@@ -71,7 +71,7 @@ class RestoreInitTest {
   void anEmptyArchiveFailsTheRestoreWithoutWritingAnything() throws Exception {
     Files.createDirectories(dir.resolve("repo"));
     assertEquals(1, run("PGSIDECAR_RESTORE_ENABLED", "true"));
-    assertEquals("restore-init: restore failed: no complete base backup in fs://" + dir.resolve("repo")
+    assertEquals("restore-init: restore failed: no complete base backup in file://" + dir.resolve("repo")
         + "/db1/: take one (pgsidecar backup create), or restore another cluster's archive"
         + " (--from-cluster)\n", err());
     assertTrue(Files.notExists(dir.resolve("pgdata")));
