@@ -81,9 +81,9 @@ public final class Restorer {
     Instant started = Instant.now();
     Plan plan = plan(request.target(), request.backupId());
     BackupManifest backup = plan.backup();
-    LOG.log(System.Logger.Level.INFO, "restoring backup {0} ({1} bytes) from {2} into {3};"
-        + " the archive covers {4}", backup.id(), backup.rawSize(), catalog.describe(),
-        request.pgdata().path(), plan.window().describe());
+    LOG.log(System.Logger.Level.INFO, () -> "restoring backup " + backup.id() + " ("
+        + backup.rawSize() + " bytes) from " + catalog.describe() + " into "
+        + request.pgdata().path() + "; the archive covers " + plan.window().describe());
 
     request.pgdata().prepare();
     TarExtractor.Result unpacked = unpack(backup, request.pgdata());
@@ -91,8 +91,8 @@ public final class Restorer {
     request.settings().write(request.pgdata().path(), request.target());
     request.pgdata().finish();
     Duration took = Duration.between(started, Instant.now());
-    LOG.log(System.Logger.Level.INFO, "restored backup {0}: {1} files, {2} bytes in {3} ms",
-        backup.id(), unpacked.files(), unpacked.bytes(), took.toMillis());
+    LOG.log(System.Logger.Level.INFO, () -> "restored backup " + backup.id() + ": "
+        + unpacked.files() + " files, " + unpacked.bytes() + " bytes in " + took.toMillis() + " ms");
     return new Result(backup, plan.window(), unpacked.files(), unpacked.bytes(), took);
   }
 
