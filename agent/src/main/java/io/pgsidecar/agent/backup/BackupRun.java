@@ -19,16 +19,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /**
  * One base backup, start to end, on threads of its own (never the WAL push's: pg_basebackup
@@ -104,7 +100,8 @@ final class BackupRun {
       backup.phase = RunningBackup.Phase.WAITING_FOR_WAL;
       List<String> segments = s.ranges().stream()
           .flatMap(r -> r.segments(facts.walSegmentSize()).stream()).distinct().toList();
-      waitForWal(segments);
+      new WalArrival(storage, layout, walWaitTimeout, clock).await(segments, id,
+          () -> backup.cancelled);
       // 6. backup.json last: from now on the backup exists.
       backup.phase = RunningBackup.Phase.WRITING_MANIFEST;
       BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT_VERSION, id,
@@ -247,42 +244,6 @@ final class BackupRun {
       }
     }
     throw new IOException("no START WAL LOCATION in the tar's backup_label");
-  }
-
-  private void waitForWal(List<String> segments) throws IOException, InterruptedException {
-    Instant deadline = clock.instant().plus(walWaitTimeout);
-    Set<String> missing = new LinkedHashSet<>(segments);
-    long sleepMs = 100;
-    while (true) {
-      Map<String, List<String>> byDir = missing.stream()
-          .collect(Collectors.groupingBy(s -> s.substring(0, 16)));
-      for (var e : byDir.entrySet()) {
-        Set<String> keys = new HashSet<>();
-        try (var listing = storage.list(layout.walRoot() + e.getKey() + "/")) {
-          listing.forEach(o -> keys.add(o.key()));
-        }
-        e.getValue().forEach(seg -> {
-          if (keys.contains(layout.walKey(seg, pipeline.suffix()))) {
-            missing.remove(seg);
-          }
-        });
-      }
-      if (missing.isEmpty()) {
-        return;
-      }
-      if (backup.cancelled) {
-        throw new IOException("base backup " + backup.id() + " cancelled while waiting for WAL");
-      }
-      if (clock.instant().isAfter(deadline)) {
-        throw new IOException("WAL segment " + missing.iterator().next() + " needed by base "
-            + "backup " + backup.id() + " was not archived within " + walWaitTimeout + " ("
-            + missing.size() + " of " + segments.size() + " segments missing); check "
-            + "archive_command and the agent's WAL push log. The data stays unlisted and is "
-            + "removed by the orphan cleanup");
-      }
-      Thread.sleep(sleepMs);
-      sleepMs = Math.min(sleepMs * 2, 2000);
-    }
   }
 
   private void captureStderr(InputStream err) {

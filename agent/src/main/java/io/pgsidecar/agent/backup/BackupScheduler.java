@@ -61,22 +61,25 @@ public final class BackupScheduler implements AutoCloseable {
     });
   }
 
-  /** The scheduler of {@code schedule.baseBackup}, or empty when no schedule is configured. */
+  /** The scheduler of {@code schedule.base-backup}, or empty when no schedule is configured. */
   public static Optional<BackupScheduler> forConfig(PgsidecarConfig.Schedule config,
       BackupService service) {
-    return config.baseBackup().filter(s -> !s.isBlank()).map(expr ->
-        new BackupScheduler(expr, config.timezone(), Clock.systemUTC(), new Target() {
-          @Override
-          public Optional<Instant> lastBackupStart() throws IOException {
-            return service.list().stream().map(BackupManifest::startTime)
-                .max(Comparator.naturalOrder());
-          }
+    return config.baseBackup().filter(s -> !s.isBlank()).map(expr -> {
+      var scheduler = new BackupScheduler(expr, config.timezone(), Clock.systemUTC(), new Target() {
+        @Override
+        public Optional<Instant> lastBackupStart() throws IOException {
+          return service.list().stream().map(BackupManifest::startTime)
+              .max(Comparator.naturalOrder());
+        }
 
-          @Override
-          public String startBackup(String label) throws IOException {
-            return service.start(label).id();
-          }
-        }));
+        @Override
+        public String startBackup(String label) throws IOException {
+          return service.start(label).id();
+        }
+      });
+      service.nextScheduledRunFrom(scheduler::nextRun);
+      return scheduler;
+    });
   }
 
   /**
@@ -90,7 +93,7 @@ public final class BackupScheduler implements AutoCloseable {
           .parse(expression.trim());
       return ExecutionTime.forCron(cron.validate());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("schedule.baseBackup '" + expression + "' is not a "
+      throw new IllegalArgumentException("schedule.base-backup '" + expression + "' is not a "
           + "5-field cron expression (minute hour day-of-month month day-of-week, e.g. "
           + "'0 1 * * *'): " + e.getMessage(), e);
     }

@@ -22,6 +22,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Base backups of this agent's cluster: start one (at most one at a time), list, show and delete
@@ -45,7 +46,8 @@ public final class BackupService implements AutoCloseable {
   private final String agentVersion;
   private final AtomicReference<RunningBackup> running = new AtomicReference<>();
   private final AtomicReference<BackupResult> last = new AtomicReference<>();
-  private final List<Consumer<BackupResult>> listeners = new CopyOnWriteArrayList<>();
+  private final List<BackupListener> listeners = new CopyOnWriteArrayList<>();
+  private volatile Supplier<Optional<Instant>> nextScheduledRun = Optional::empty;
   private volatile boolean closed;
 
   public BackupService(RepositoryLayout layout, Storage storage, CodecPipeline pipeline,
@@ -67,9 +69,14 @@ public final class BackupService implements AutoCloseable {
         storage, pipeline, config.postgres(), config.backup(), Clock.systemUTC());
   }
 
-  /** Called with every finished backup, success or failure (metrics, scheduler). */
-  public void addListener(Consumer<BackupResult> listener) {
+  /** Told of every backup that starts and ends (metrics). */
+  public void addListener(BackupListener listener) {
     listeners.add(listener);
+  }
+
+  /** Where {@link #status()} learns the next scheduled run (set by {@link BackupScheduler}). */
+  void nextScheduledRunFrom(Supplier<Optional<Instant>> source) {
+    nextScheduledRun = source;
   }
 
   /**
@@ -92,6 +99,7 @@ public final class BackupService implements AutoCloseable {
     String id = BackupIds.next(now, this::idTaken);
     RunningBackup backup = new RunningBackup(id, label == null ? "" : label, now);
     running.set(backup);
+    notify(l -> l.started(backup));
     Thread.ofVirtual().name("backup-" + id).start(() -> execute(backup));
     LOG.log(Level.INFO, "base backup {0} started{1}", id,
         backup.label().isEmpty() ? "" : " (label " + backup.label() + ")");
@@ -124,7 +132,8 @@ public final class BackupService implements AutoCloseable {
   }
 
   public BackupStatus status() {
-    return new BackupStatus(running().map(RunningBackup::progress), Optional.ofNullable(last.get()));
+    return new BackupStatus(running().map(RunningBackup::progress), Optional.ofNullable(last.get()),
+        nextScheduledRun.get());
   }
 
   /** The last backup this agent finished (since it started), success or failure. */
@@ -158,13 +167,7 @@ public final class BackupService implements AutoCloseable {
     }
     last.set(result);
     running.set(null);
-    listeners.forEach(l -> {
-      try {
-        l.accept(result);
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "backup listener failed", e);
-      }
-    });
+    notify(l -> l.finished(result));
     if (error == null) {
       backup.result.complete(manifest);
       try {
@@ -174,6 +177,16 @@ public final class BackupService implements AutoCloseable {
       }
     } else {
       backup.result.completeExceptionally(error);
+    }
+  }
+
+  private void notify(Consumer<BackupListener> event) {
+    for (BackupListener l : listeners) {
+      try {
+        event.accept(l);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "backup listener failed", e);
+      }
     }
   }
 

@@ -9,8 +9,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * A stand-in agent process for the SIGKILL test: runs one base backup into an FsStorage and
- * prints {@code STARTED <id>}; the test kills it mid-stream.
+ * A stand-in agent process: runs one base backup into an FsStorage, prints {@code STARTED <id>},
+ * and at the end {@code FINISHED <id> peak RSS <n> kB}. Tests kill it mid-stream, or run it in a
+ * small heap to show that memory does not grow with the database.
  * Arguments: storage root, PostgreSQL port, PostgreSQL bin directory.
  */
 public final class BackupChild {
@@ -24,6 +25,9 @@ public final class BackupChild {
     System.out.println("STARTED " + b.id());
     System.out.flush();
     b.result().get();
-    System.out.println("FINISHED");
+    String hwm = java.nio.file.Files.readAllLines(Path.of("/proc/self/status")).stream()
+        .filter(l -> l.startsWith("VmHWM:")).findFirst().orElse("VmHWM: ?");
+    System.out.println("FINISHED " + b.id() + " peak RSS " + hwm.substring(6).trim());
+    System.exit(0);
   }
 }

@@ -88,7 +88,7 @@ class BackupSchedulerTest {
   @Test
   void badExpressionNamesTheKey() {
     var e = assertThrows(IllegalArgumentException.class, () -> BackupScheduler.parse("0 1 * *"));
-    assertTrue(e.getMessage().startsWith("schedule.baseBackup '0 1 * *' is not a 5-field cron "
+    assertTrue(e.getMessage().startsWith("schedule.base-backup '0 1 * *' is not a 5-field cron "
         + "expression (minute hour day-of-month month day-of-week, e.g. '0 1 * * *'): "),
         e.getMessage());
   }

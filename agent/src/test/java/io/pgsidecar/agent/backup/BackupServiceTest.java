@@ -375,6 +375,98 @@ class BackupServiceTest {
     assertEquals(List.of(next), service.list());
   }
 
+  @Test
+  void backupRunsInA64MiBHeapWhateverTheDatabaseSize() throws Exception {
+    Path repo = Files.createDirectories(tmp.resolve("repo"));
+    Storage storage = new FsStorage(repo);
+    shipper(storage, Pipelines.zstd(1));
+    String javaBin = ProcessHandle.current().info().command().orElseThrow();
+    Process child = new ProcessBuilder(javaBin, "-Xmx64m", "--enable-native-access=ALL-UNNAMED",
+        "-cp", System.getProperty("java.class.path"), BackupChild.class.getName(),
+        repo.toString(), Integer.toString(PG.port()), PG.binDir().toString())
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try {
+      String out = new String(child.getInputStream().readAllBytes());
+      assertEquals(0, child.waitFor(), out);
+      assertTrue(out.lines().anyMatch(l -> l.startsWith("FINISHED ")), out);
+      System.out.println("base backup of pgbench -s 10 with -Xmx64m: " + out.strip());
+    } finally {
+      child.destroyForcibly();
+    }
+    BackupManifest m = service(storage, Pipelines.zstd(1), Duration.ofSeconds(5)).list()
+        .getFirst();
+    assertTrue(m.rawSize() > 100_000_000L, "more data than heap: " + m.rawSize());
+  }
+
+  @Test
+  void passwordReachesPgBasebackupOnlyThroughItsEnvironment() throws Exception {
+    // scram for this one role (first matching pg_hba line wins), trust for the rest
+    Path hba = PG.pgdata().resolve("pg_hba.conf");
+    String rules = "host all pwuser 127.0.0.1/32 scram-sha-256\n"
+        + "host replication pwuser 127.0.0.1/32 scram-sha-256\n";
+    if (!Files.readString(hba).startsWith(rules)) {
+      Files.writeString(hba, rules + Files.readString(hba));
+    }
+    PG.sql("SELECT pg_reload_conf()");
+    PG.sql("DROP ROLE IF EXISTS pwuser");
+    PG.sql("CREATE ROLE pwuser LOGIN REPLICATION PASSWORD 'S3cret-pw'");
+    Path passfile = tmp.resolve("pgpass");
+    Files.writeString(passfile, "127.0.0.1:" + PG.port() + ":*:pwuser:S3cret-pw\n");
+    Files.setPosixFilePermissions(passfile,
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    CodecPipeline pipeline = Pipelines.zstd(1);
+    MemoryStorage storage = new MemoryStorage();
+    shipper(storage, pipeline);
+    var logged = new java.util.concurrent.ConcurrentLinkedQueue<String>();
+    var handler = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        logged.add(new java.util.logging.SimpleFormatter().formatMessage(r));
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    var logger = java.util.logging.Logger.getLogger("io.pgsidecar.agent.backup");
+    logger.addHandler(handler);
+    try {
+      var viaPassfile = new PgsidecarConfig.Postgres("127.0.0.1", PG.port(), "pwuser", "postgres",
+          Optional.of(passfile), PG.binDir());
+      BackupService s1 = new BackupService(LAYOUT, storage, pipeline, viaPassfile,
+          new PgsidecarConfig.Backup(Duration.ofSeconds(60), Duration.ofSeconds(1)),
+          Clock.systemUTC());
+      toClose.add(s1);
+      assertEquals("pwuser-passfile", s1.create("pwuser-passfile").label());
+
+      var viaEnv = new PgsidecarConfig.Postgres("127.0.0.1", PG.port(), "pwuser", "postgres",
+          Optional.empty(), PG.binDir(), Optional.of("S3cret-pw"));
+      BackupService s2 = new BackupService(LAYOUT, storage, pipeline, viaEnv,
+          new PgsidecarConfig.Backup(Duration.ofSeconds(60), Duration.ofSeconds(1)),
+          Clock.systemUTC());
+      toClose.add(s2);
+      assertEquals("pwuser-env", s2.create("pwuser-env").label());
+
+      var wrong = new PgsidecarConfig.Postgres("127.0.0.1", PG.port(), "pwuser", "postgres",
+          Optional.empty(), PG.binDir(), Optional.of("not-it"));
+      BackupService s3 = new BackupService(LAYOUT, storage, pipeline, wrong,
+          new PgsidecarConfig.Backup(Duration.ofSeconds(60), Duration.ofSeconds(1)),
+          Clock.systemUTC());
+      toClose.add(s3);
+      var e = assertThrows(IOException.class, () -> s3.create("wrong"));
+      assertTrue(e.getMessage().contains("password authentication failed for user \"pwuser\""),
+          e.getMessage());
+    } finally {
+      logger.removeHandler(handler);
+    }
+    assertTrue(logged.stream().anyMatch(l -> l.contains("starting ") && l.contains("pg_basebackup")),
+        "the command line is logged: " + logged);
+    assertTrue(logged.stream().noneMatch(l -> l.contains("S3cret-pw") || l.contains("not-it")),
+        "no password in any log line: " + logged);
+  }
+
   private static long storedSoFar(Path repo) throws IOException {
     try (var files = Files.walk(repo)) {
       return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();

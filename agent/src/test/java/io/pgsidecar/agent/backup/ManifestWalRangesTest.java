@@ -69,4 +69,18 @@ class ManifestWalRangesTest {
     assertEquals("1/2", WalPositions.formatLsn(0x100000002L));
     assertEquals("0/2000028", WalPositions.formatLsn(WalPositions.parseLsn("0/2000028")));
   }
+
+  @Test
+  void aSegmentCountsAsArchivedWhateverCodecItWasStoredWith() {
+    assertEquals(java.util.Optional.of("000000010000000000000002"),
+        WalArrival.storedSegment("000000010000000000000002.zst"));
+    assertEquals(java.util.Optional.of("000000010000000000000002"),
+        WalArrival.storedSegment("000000010000000000000002.zst.pgp"));
+    assertEquals(java.util.Optional.of("000000010000000000000002"),
+        WalArrival.storedSegment("000000010000000000000002"));
+    assertEquals(java.util.Optional.empty(),
+        WalArrival.storedSegment("000000010000000000000002.partial.zst"));
+    assertEquals(java.util.Optional.empty(),
+        WalArrival.storedSegment("000000010000000000000002.00000028.backup.zst"));
+  }
 }

@@ -44,14 +44,16 @@ final class WalShipper implements AutoCloseable {
     try {
       while (!Thread.currentThread().isInterrupted()) {
         if (!paused) {
-          shipNew();
+          try {
+            shipNew();
+          } catch (IOException e) {
+            // storage down: try again, as PostgreSQL retries a failed archive_command
+          }
         }
         Thread.sleep(50);
       }
     } catch (InterruptedException e) {
       // closed
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 
