@@ -65,6 +65,7 @@ public final class Agent implements AutoCloseable {
   private final PrefetchSpool spool;
   private final Router router;
   private final List<HttpServer> servers = new ArrayList<>();
+  private final Retry retry;
   private volatile boolean ready;
   private volatile int tcpPort = -1;
 
@@ -85,7 +86,7 @@ public final class Agent implements AutoCloseable {
     this.config = config;
     this.vertx = Vertx.builder().with(options).build();
     RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
-    Retry retry = new Retry(config.storage().timeout(), config.storage().retries());
+    this.retry = new Retry(config.storage().timeout(), config.storage().retries());
     PgsidecarConfig.Wal wal = config.wal();
 
     SegmentUploader uploader = new SegmentUploader(storage, pipeline, layout, retry);
@@ -104,7 +105,10 @@ public final class Agent implements AutoCloseable {
     WalFetchHandler fetch = new WalFetchHandler(fetchService, blocking, config.storage().timeout(), events);
     router.get("/healthz").handler(health::healthz);
     router.get("/readyz").handler(health::readyz);
-    router.post("/v1/wal/push").handler(BodyHandler.create().setBodyLimit(64 * 1024)).handler(push::push);
+    // no file uploads: BodyHandler would otherwise create ./file-uploads, and the agent's working
+    // directory may be read-only
+    router.post("/v1/wal/push").handler(BodyHandler.create(false).setBodyLimit(64 * 1024))
+        .handler(push::push);
     router.get("/v1/wal/:name").handler(fetch::fetch);
     router.route().last().handler(ctx -> Responses.json(ctx, 404,
         Map.of("error", "no route " + ctx.request().method() + " " + ctx.request().path())));
@@ -206,6 +210,7 @@ public final class Agent implements AutoCloseable {
     }
     spool.close();
     blocking.shutdownNow();
+    retry.close();
     try {
       await(vertx.close(), "stop Vert.x");
       Files.deleteIfExists(config.socket());

@@ -23,7 +23,7 @@ import java.util.logging.Logger;
  * failed attempt is retried after an exponential backoff. Outcomes that another attempt cannot
  * change ({@link ObjectExistsException}, a missing or unreadable local file) are not retried.
  */
-public final class Retry {
+public final class Retry implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(Retry.class.getName());
 
@@ -115,5 +115,11 @@ public final class Retry {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while waiting to retry");
     }
+  }
+
+  /** Interrupts attempts still running (after a shutdown grace has passed). */
+  @Override
+  public void close() {
+    attempts.shutdownNow();
   }
 }

@@ -21,11 +21,22 @@ public final class GatedStorage implements Storage {
   public final MemoryStorage inner = new MemoryStorage();
   public final CountDownLatch entered = new CountDownLatch(1);
   public final CountDownLatch gate = new CountDownLatch(1);
+  private final java.util.function.Predicate<String> gated;
+
+  /** Gates every WAL create. */
+  public GatedStorage() {
+    this(key -> key.contains("/wal/"));
+  }
+
+  /** Gates the creates whose key matches. */
+  public GatedStorage(java.util.function.Predicate<String> gated) {
+    this.gated = gated;
+  }
 
   @Override
   public ObjectInfo create(String key, InputStream content, Supplier<ObjectMetadata> metadata)
       throws IOException {
-    if (key.contains("/wal/")) {
+    if (gated.test(key)) {
       entered.countDown();
       try {
         gate.await();

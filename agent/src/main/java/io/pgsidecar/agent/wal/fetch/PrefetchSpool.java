@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal.fetch;
 
+import io.pgsidecar.agent.storage.StallGuard;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
@@ -139,7 +140,10 @@ public final class PrefetchSpool {
         Path clusterDir = Files.createDirectories(dir.resolve(from.cluster()));
         tmp = Files.createTempFile(clusterDir, name.name(), ".tmp");
         MessageDigest md = MessageDigest.getInstance("SHA-256");
-        long n = copy(s.plain(), tmp, md);
+        long n;
+        try (StallGuard stall = StallGuard.watch(s.plain(), waitForInFlight, "prefetching " + s.origin())) {
+          n = copy(s.plain(), tmp, md, stall);
+        }
         String sha = HexFormat.of().formatHex(md.digest());
         if (!sha.equals(s.sha256()) || (s.size() >= 0 && n != s.size())) {
           LOG.warning("prefetch of " + s.origin() + " got " + n + " bytes with SHA-256 " + sha
@@ -170,12 +174,14 @@ public final class PrefetchSpool {
     }
   }
 
-  private static long copy(InputStream in, Path to, MessageDigest md) throws IOException {
+  private static long copy(InputStream in, Path to, MessageDigest md, StallGuard stall)
+      throws IOException {
     long n = 0;
     byte[] buf = new byte[64 * 1024];
     try (OutputStream out = Files.newOutputStream(to)) {
       int k;
       while ((k = in.read(buf)) > 0) {
+        stall.progress();
         md.update(buf, 0, k);
         out.write(buf, 0, k);
         n += k;

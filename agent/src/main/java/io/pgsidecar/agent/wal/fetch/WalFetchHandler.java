@@ -2,6 +2,7 @@ package io.pgsidecar.agent.wal.fetch;
 
 import io.pgsidecar.agent.http.HttpProblem;
 import io.pgsidecar.agent.http.Responses;
+import io.pgsidecar.agent.storage.StallGuard;
 import io.pgsidecar.agent.wal.WalEvents;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
@@ -103,16 +104,19 @@ public final class WalFetchHandler {
     Buffer pending = null;
     long total = 0;
     int n;
-    while ((n = s.plain().read(buf)) >= 0) {
-      if (n == 0) {
-        continue;
+    try (StallGuard stall = StallGuard.watch(s.plain(), writeTimeout, "reading " + s.origin())) {
+      while ((n = s.plain().read(buf)) >= 0) {
+        stall.progress();
+        if (n == 0) {
+          continue;
+        }
+        md.update(buf, 0, n);
+        total += n;
+        if (pending != null) {
+          write(resp, pending);
+        }
+        pending = Buffer.buffer(n).appendBytes(buf, 0, n);
       }
-      md.update(buf, 0, n);
-      total += n;
-      if (pending != null) {
-        write(resp, pending);
-      }
-      pending = Buffer.buffer(n).appendBytes(buf, 0, n);
     }
     String sha = HexFormat.of().formatHex(md.digest());
     if (!sha.equals(s.sha256()) || (s.size() >= 0 && total != s.size())) {

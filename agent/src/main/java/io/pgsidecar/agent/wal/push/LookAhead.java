@@ -47,6 +47,8 @@ public final class LookAhead {
   private final Semaphore slots;
   private final Map<String, CompletableFuture<Stored>> running = new ConcurrentHashMap<>();
   private final Map<String, Stored> durable = new ConcurrentHashMap<>();
+  /** Scheduled look-ahead uploads that have not started; a push may take them over. */
+  private final Map<String, CompletableFuture<Stored>> waiting = new ConcurrentHashMap<>();
   private final AtomicInteger scheduled = new AtomicInteger();
   /**
    * Names PostgreSQL was recently told are archived. A scan that listed archive_status just
@@ -70,7 +72,9 @@ public final class LookAhead {
     this.pgWal = pgWal;
     this.uploader = uploader;
     this.max = Math.max(0, max);
-    this.slots = new Semaphore(Math.max(1, concurrency));
+    // fair: slots go to uploads in the order they were scheduled, which is the order
+    // PostgreSQL will ask for them
+    this.slots = new Semaphore(Math.max(1, concurrency), true);
   }
 
   /** The stored result for {@code name} if the look-ahead made it durable; forgets it. */
@@ -81,6 +85,20 @@ public final class LookAhead {
   /** Uploads in progress by name, shared by pushes and the look-ahead so no name runs twice. */
   Map<String, CompletableFuture<Stored>> running() {
     return running;
+  }
+
+  /**
+   * Cancels the look-ahead upload of {@code name} if it is still waiting for a slot, so that the
+   * push PostgreSQL is blocked on uploads it at once instead of queueing behind later segments.
+   */
+  boolean takeOver(String name) {
+    CompletableFuture<Stored> f = waiting.remove(name);
+    if (f == null) {
+      return false;
+    }
+    running.remove(name, f);
+    f.completeExceptionally(new CancellationException("taken over by the push of " + name));
+    return true;
   }
 
   /** A push stored a file: the storage works again, so look-ahead may resume. */
@@ -144,6 +162,7 @@ public final class LookAhead {
         continue;
       }
       scheduled.incrementAndGet();
+      waiting.put(name, f);
       Thread.ofVirtual().name("wal-lookahead-" + name).start(() -> uploadAhead(name, f));
     }
   }
@@ -171,11 +190,15 @@ public final class LookAhead {
     try {
       slots.acquire();
     } catch (InterruptedException e) {
+      waiting.remove(name, f);
       giveUp(name, f, new CancellationException("interrupted"));
       scheduled.decrementAndGet();
       return;
     }
     try {
+      if (!waiting.remove(name, f)) {
+        return; // a push took it over
+      }
       if (closed || stoppedByError) {
         giveUp(name, f, new CancellationException("look-ahead stopped"));
         return;

@@ -69,8 +69,12 @@ public final class WalPushService {
       CompletableFuture<Stored> mine = new CompletableFuture<>();
       CompletableFuture<Stored> other = lookAhead.running().putIfAbsent(name.name(), mine);
       if (other != null) {
+        if (lookAhead.takeOver(name.name())) {
+          continue;
+        }
         try {
           Stored s = other.join();
+          lookAhead.claim(name.name()); // a look-ahead also left it in its durable set
           lookAhead.answered(name.name());
           return s.answeredFromLookAhead();
         } catch (CompletionException | java.util.concurrent.CancellationException e) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.agent.Agent;
 import io.pgsidecar.agent.support.EventLoopGuard;
 import io.pgsidecar.agent.support.FakePgdata;
+import io.pgsidecar.agent.support.HangingReadStorage;
 import io.pgsidecar.agent.support.RecordingEvents;
 import io.pgsidecar.agent.support.TestConfig;
 import io.pgsidecar.agent.support.UnixHttp;
@@ -121,6 +122,34 @@ class WalFetchTest {
     assertEquals(200, r.status());
     assertEquals(Integer.toString(plain.length), r.headers().get("content-length"));
     assertTrue(r.body().length < plain.length, "got " + r.body().length + " bytes");
+  }
+
+  @Test
+  void downloadThatHangsMidObjectIsCutOffAfterTheStorageTimeout() throws Exception {
+    agent.close();
+    HangingReadStorage hanging = new HangingReadStorage(100_000);
+    PgsidecarConfig quick = TestConfig.with(config.pgdata(), work,
+        new PgsidecarConfig.Wal(1, 1, 0, work.resolve("spool"), 1 << 20), java.util.Optional.empty(),
+        java.time.Duration.ofSeconds(1), 0);
+    agent = new Agent(quick, hanging, new XorPipeline());
+    agent.start();
+    byte[] plain = new byte[300_000];
+    new Random(4).nextBytes(plain);
+    String sha = sha256(plain);
+    hanging.create("prod/db1/wal/0000000100000000/" + SEG1 + ".xor",
+        new ByteArrayInputStream(XorPipeline.encoded(plain)),
+        () -> new ObjectMetadata(sha, plain.length, "xor", ""));
+    long t0 = System.nanoTime();
+    UnixHttp.Response r = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return UnixHttp.get(quick.socket(), "/v1/wal/" + SEG1);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }).get(20, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(200, r.status());
+    assertTrue(r.body().length < plain.length, "truncated, got " + r.body().length);
+    assertTrue(System.nanoTime() - t0 < 10_000_000_000L);
   }
 
   @Test

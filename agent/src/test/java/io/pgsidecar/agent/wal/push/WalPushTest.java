@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.agent.Agent;
 import io.pgsidecar.agent.support.EventLoopGuard;
 import io.pgsidecar.agent.support.FakePgdata;
+import io.pgsidecar.agent.support.GatedStorage;
 import io.pgsidecar.agent.support.RecordingEvents;
 import io.pgsidecar.agent.support.TestConfig;
 import io.pgsidecar.agent.support.UnixHttp;
@@ -25,7 +26,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -258,6 +261,39 @@ class WalPushTest {
     assertEquals(statusBefore, list(pg.root().resolve("pg_wal/archive_status")));
     assertEquals(3, events.lookaheadHits.get());
     assertEquals(names, events.archived);
+  }
+
+  @Test
+  void pushOfASegmentStillQueuedForLookAheadIsUploadedAtOnce() throws Exception {
+    agent.close();
+    GatedStorage gated = new GatedStorage(key -> key.contains(SEG2));
+    PgsidecarConfig one = TestConfig.with(pg.root(), work,
+        new PgsidecarConfig.Wal(1, 8, 0, work.resolve("spool"), 1 << 20), Optional.empty(),
+        Duration.ofSeconds(30), 0);
+    agent = new Agent(one, gated, new XorPipeline());
+    agent.start();
+    String seg3 = "000000010000000000000003";
+    String seg4 = "000000010000000000000004";
+    for (String n : List.of(SEG1, SEG2, seg3, seg4)) {
+      pg.wal(n, 1000, 1);
+      pg.ready(n);
+    }
+    try {
+      assertEquals(200, UnixHttp.post(one.socket(), "/v1/wal/push", "{\"path\":\"pg_wal/" + SEG1 + "\"}").status());
+      // the only look-ahead slot hangs on segment 2; segments 3 and 4 wait behind it
+      assertTrue(gated.entered.await(10, java.util.concurrent.TimeUnit.SECONDS));
+      UnixHttp.Response r = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return UnixHttp.post(one.socket(), "/v1/wal/push", "{\"path\":\"pg_wal/" + seg4 + "\"}");
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(200, r.status(), r.text());
+      assertTrue(gated.inner.stat("prod/db1/wal/0000000100000000/" + seg4 + ".xor").isPresent());
+    } finally {
+      gated.gate.countDown();
+    }
   }
 
   @Test

@@ -1,0 +1,87 @@
+package io.pgsidecar.agent.support;
+
+import io.pgsidecar.core.storage.MemoryStorage;
+import io.pgsidecar.core.storage.ObjectInfo;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.Storage;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * A {@link MemoryStorage} whose downloads hang after {@code bytesBeforeHang} bytes until the
+ * stream is closed, like a storage connection that stops sending mid-object.
+ */
+public final class HangingReadStorage implements Storage {
+
+  public final MemoryStorage inner = new MemoryStorage();
+  private final int bytesBeforeHang;
+
+  public HangingReadStorage(int bytesBeforeHang) {
+    this.bytesBeforeHang = bytesBeforeHang;
+  }
+
+  @Override
+  public Optional<InputStream> open(String key) throws IOException {
+    return inner.open(key).map(in -> new FilterInputStream(in) {
+      private final CountDownLatch closed = new CountDownLatch(1);
+      private int sent;
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (sent >= bytesBeforeHang) {
+          try {
+            closed.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          throw new IOException("stream closed while reading");
+        }
+        int n = super.read(b, off, Math.min(len, bytesBeforeHang - sent));
+        sent += Math.max(0, n);
+        return n;
+      }
+
+      @Override
+      public void close() throws IOException {
+        closed.countDown();
+        super.close();
+      }
+    });
+  }
+
+  @Override
+  public ObjectInfo create(String key, InputStream content, Supplier<ObjectMetadata> metadata)
+      throws IOException {
+    return inner.create(key, content, metadata);
+  }
+
+  @Override
+  public Optional<ObjectInfo> stat(String key) throws IOException {
+    return inner.stat(key);
+  }
+
+  @Override
+  public Stream<ObjectInfo> list(String prefix) throws IOException {
+    return inner.list(prefix);
+  }
+
+  @Override
+  public boolean delete(String key) throws IOException {
+    return inner.delete(key);
+  }
+
+  @Override
+  public void probe() throws IOException {
+    inner.probe();
+  }
+
+  @Override
+  public String describe() {
+    return "hanging-memory://";
+  }
+}
