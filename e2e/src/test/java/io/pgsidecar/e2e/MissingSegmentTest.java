@@ -1,12 +1,16 @@
 package io.pgsidecar.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.core.codec.Pipelines;
+import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.restoreinit.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,8 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A segment missing in the middle of the range a restore needs. wal-archiver answers "not in the
- * archive" (exit 1) for it, which PostgreSQL 15 takes as the end of the archive; with a recovery
+ * A segment missing in the middle of the range a restore needs. Missing before the restore, it is
+ * refused up front, naming the segment. Lost after the backup was laid down, wal-archiver answers
+ * "not in the archive" (exit 1) for it, which PostgreSQL 15 takes as the end of the archive; with a recovery
  * target set beyond the gap it must then stop with FATAL "recovery ended before configured
  * recovery target was reached", never promote at the gap.
  */
@@ -43,11 +48,23 @@ class MissingSegmentTest {
       String beyondTheGap = pg.sql("SELECT pg_current_wal_lsn()");
       pod.archiveCurrentSegment();
       String missing = segments.get(1);
-      assertTrue(storage.delete(pod.layout().walKey(missing, pod.pipeline.suffix())));
+      PgsidecarConfig.Restore toBeyondTheGap = pod.restore(Optional.empty(), Optional.of(beyondTheGap),
+          Optional.empty(), Optional.empty(), false, Optional.empty());
 
+      // Lost after the backup was laid down (during replay): PostgreSQL must stop at the gap.
       Path target = PostgresCluster.emptyDataDirectory();
-      RestoreJob.run(pod.config, pod.restore(Optional.empty(), Optional.of(beyondTheGap),
-          Optional.empty(), Optional.empty(), false, Optional.empty()), target, storage, pod.pipeline);
+      RestoreJob.run(pod.config, toBeyondTheGap, target, storage, pod.pipeline);
+      assertTrue(storage.delete(pod.layout().walKey(missing, pod.pipeline.suffix())));
+      // Lost before: the restore is refused before anything is written, naming the segment.
+      Path second = PostgresCluster.emptyDataDirectory();
+      IOException refused = assertThrows(IOException.class,
+          () -> RestoreJob.run(pod.config, toBeyondTheGap, second, storage, pod.pipeline));
+      assertTrue(refused.getMessage().startsWith("WAL segment " + missing + " is missing from "),
+          refused.getMessage());
+      try (var left = Files.list(second)) {
+        assertEquals(0, left.count());
+      }
+      Pod.deleteTree(second);
       try (PostgresCluster restored = PostgresCluster.fromExistingDataDir(target)
           .setting("archive_mode", "off").deleteDataDirOnClose().build()) {
         try {

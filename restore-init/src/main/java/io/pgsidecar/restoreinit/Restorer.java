@@ -74,6 +74,7 @@ public final class Restorer {
     checkReachable(target, window);
     BackupManifest backup = choose(backups, target, backupId, window);
     checkBackupWal(backup, segments);
+    checkNoGapBeforeTarget(backup, target, segments);
     return new Plan(backup, window);
   }
 
@@ -170,6 +171,42 @@ public final class Restorer {
       if (s.name().equals(last.name()) || s.startLsn().compareTo(last.startLsn()) > 0) {
         return;
       }
+    }
+  }
+
+  /**
+   * A segment missing between the backup and the target would end replay there: PostgreSQL
+   * takes "not in the archive" as the end of the archive, and without a target it would promote
+   * at the gap. Checked on the backup's own timeline (later timelines start mid-way and are
+   * followed through their history files).
+   */
+  private void checkNoGapBeforeTarget(BackupManifest b, RecoveryTarget target,
+      List<ArchiveCatalog.WalEntry> segments) throws IOException {
+    if (target.kind() == RecoveryTarget.Kind.IMMEDIATE) {
+      return;
+    }
+    Lsn from = WalFileName.parse(b.walStartSegment()).startLsn();
+    List<ArchiveCatalog.WalEntry> path = segments.stream()
+        .filter(s -> s.name().timeline() == b.timeline() && s.name().startLsn().compareTo(from) >= 0)
+        .toList();
+    for (int i = 1; i < path.size(); i++) {
+      ArchiveCatalog.WalEntry before = path.get(i - 1);
+      WalFileName expected = before.name().next();
+      if (expected.name().equals(path.get(i).name().name())) {
+        continue;
+      }
+      boolean beforeTarget = switch (target.kind()) {
+        case LSN -> expected.startLsn().compareTo(Lsn.parse(target.value())) <= 0;
+        case TIME -> before.storedAt().isBefore(target.time().orElseThrow());
+        default -> true;
+      };
+      if (beforeTarget) {
+        throw new IOException("WAL segment " + expected.name() + " is missing from "
+            + catalog.describe() + " (the archive jumps from " + before.name() + " to "
+            + path.get(i).name() + "): replay from backup " + b.id() + " would stop there,"
+            + " before the target; choose a target before it, or put the segment back");
+      }
+      return;
     }
   }
 
