@@ -90,15 +90,41 @@ final class Pod implements AutoCloseable {
     return new RepositoryLayout(PREFIX, cluster);
   }
 
-  /** wal-archiver as PostgreSQL runs it: java on its classes directory (or jar), this socket. */
-  static String walArchiver() {
+  private static Path walArchiverCopy;
+
+  /**
+   * wal-archiver as PostgreSQL runs it: java on a copy of its classes (directory or jar) in the
+   * temp dir, because the build tree may sit where the postgres user cannot read (/root/...).
+   */
+  static synchronized String walArchiver() {
     try {
-      Path classes = Path.of(WalArchiver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      if (walArchiverCopy == null) {
+        Path built = Path.of(WalArchiver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path dir = Files.createTempDirectory("pgsidecar-e2e-wal-archiver-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path copy = dir.resolve(built.getFileName());
+        try (var files = Files.walk(built)) {
+          for (Path f : (Iterable<Path>) files::iterator) {
+            Path to = copy.resolve(built.relativize(f).toString());
+            Files.copy(f, to);
+            Files.setPosixFilePermissions(to, PosixFilePermissions.fromString(
+                Files.isDirectory(to) ? "rwxr-xr-x" : "rw-r--r--"));
+          }
+        }
+        walArchiverCopy = copy;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          try {
+            deleteTree(dir);
+          } catch (IOException ignored) {
+            // temp dir: best effort
+          }
+        }));
+      }
       return String.join(" ", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", classes.toString(),
-          WalArchiver.class.getName());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
+          "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp",
+          walArchiverCopy.toString(), WalArchiver.class.getName());
+    } catch (URISyntaxException | IOException e) {
+      throw new IllegalStateException("cannot prepare wal-archiver for PostgreSQL: " + e, e);
     }
   }
 
