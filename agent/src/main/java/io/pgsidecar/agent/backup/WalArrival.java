@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
 /**
  * Waits until WAL segments are in the repository, pushed by the agent's WAL push (not by us):
  * a base backup is usable only with the WAL from its start to its stop LSN, so backup.json waits
- * for it. Polls one listing per 16-hex WAL directory, backing off from 100 ms to 2 s.
+ * for it. Polls one listing per 16-hex WAL directory, backing off from 50 ms to 1 s.
  */
 final class WalArrival {
 
@@ -43,7 +43,7 @@ final class WalArrival {
       throws IOException, InterruptedException {
     Instant deadline = clock.instant().plus(walWaitTimeout);
     Set<String> missing = new LinkedHashSet<>(segments);
-    long sleepMs = 100;
+    long sleepMs = 50;
     while (true) {
       Map<String, List<String>> byDir = missing.stream()
           .collect(Collectors.groupingBy(s -> s.substring(0, 16)));
@@ -73,7 +73,7 @@ final class WalArrival {
             + "removed by the orphan cleanup");
       }
       Thread.sleep(sleepMs);
-      sleepMs = Math.min(sleepMs * 2, 2000);
+      sleepMs = Math.min(sleepMs * 2, 1000);
     }
   }
 

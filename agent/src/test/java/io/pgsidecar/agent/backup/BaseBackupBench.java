@@ -19,7 +19,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Side by side, same cluster, same run, interleaved: our base backup into a filesystem
  * repository vs {@code pgbackrest backup --type=full} into a posix repository, both zstd level 3
- * with two workers ({@code process-max=2}). Not part of the test suite (the class name does not
+ * with two workers ({@code process-max=2}); plus bare {@code pg_basebackup > /dev/null}, the
+ * floor of our approach. Not part of the test suite (the class name does not
  * end in Test); run it with
  * {@code ./mvnw -pl agent -am verify -Dtest=BaseBackupBench -Dsurefire.failIfNoSpecifiedTests=false
  * -Dbench.scale=20}. Results go to the test output.
@@ -58,9 +59,16 @@ class BaseBackupBench {
           pgbackrest(conf, "backup", "--type=full");
           double theirs = (System.nanoTime() - t1) / 1e9;
           long theirsSize = pgbackrestLastBackupSize(work.resolve("pgbr"));
-          System.out.printf(Locale.ROOT, "round %d: pgsidecar %.2f s (%d MB raw, %d MB stored), "
-              + "pgbackrest %.2f s (%d MB stored)%n", round, ours, m.rawSize() / 1_000_000,
-              m.storedSize() / 1_000_000, theirs, theirsSize / 1_000_000);
+          long t2 = System.nanoTime();
+          PG.runAsPostgres(List.of("sh", "-c", PG.bin("pg_basebackup") + " -D - -Ft -X none "
+              + "--checkpoint=fast -h 127.0.0.1 -p " + PG.port() + " > /dev/null")).orThrow();
+          double bare = (System.nanoTime() - t2) / 1e9;
+          double streamed = Duration.between(m.startTime(), m.stopTime()).toMillis() / 1000.0;
+          System.out.printf(Locale.ROOT, "round %d: pgsidecar %.2f s (data stored after %.2f s; "
+              + "%d MB raw, %d MB stored), "
+              + "pgbackrest %.2f s (%d MB stored), bare pg_basebackup > /dev/null %.2f s%n", round,
+              ours, streamed, m.rawSize() / 1_000_000, m.storedSize() / 1_000_000, theirs,
+              theirsSize / 1_000_000, bare);
           oursSum += ours;
           theirsSum += theirs;
           oursStored = m.storedSize();
