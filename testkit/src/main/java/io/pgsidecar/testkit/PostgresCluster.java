@@ -123,14 +123,32 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     if (running) {
       return this;
     }
-    if (base == null) {
-      prepare();
+    boolean fresh = base == null;
+    try {
+      if (fresh) {
+        prepare();
+      }
+      startServer();
+      return this;
+    } catch (RuntimeException e) {
+      // `try (var pg = builder.build().start())` never closes what a failed start created.
+      if (fresh) {
+        try {
+          close();
+        } catch (RuntimeException cleanup) {
+          e.addSuppressed(cleanup);
+        }
+      }
+      throw e;
     }
+  }
+
+  private void startServer() {
     for (int attempt = 1; ; attempt++) {
       CommandResult r = pgCtl("-l", logFile().toString(), "-w", "-t", "120", "start");
       if (r.ok()) {
         running = true;
-        return this;
+        return;
       }
       // Another process took the free port between our probe and the bind: pick another.
       if (attempt < 3 && logTail(20).contains("could not bind")) {
