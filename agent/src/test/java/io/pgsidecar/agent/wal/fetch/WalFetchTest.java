@@ -159,12 +159,14 @@ class WalFetchTest {
     byte[] three = store("db1", SEG3, 1000, 3);
     assertEquals(200, UnixHttp.get(config.socket(), "/v1/wal/" + SEG1).status());
     Path spool = config.wal().spoolDir().resolve("db1");
-    long deadline = System.currentTimeMillis() + 5_000;
+    // generous: on a loaded 2-core machine the prefetch threads may wait for CPU a while
+    long deadline = System.currentTimeMillis() + 30_000;
     while (!(Files.exists(spool.resolve(SEG2)) && Files.exists(spool.resolve(SEG3)))
         && System.currentTimeMillis() < deadline) {
       Thread.sleep(20);
     }
     assertTrue(Files.exists(spool.resolve(SEG2)), "segment 2 spooled");
+    assertTrue(Files.exists(spool.resolve(SEG3)), "segment 3 spooled");
     // storage is down now: the spool still answers, and forgets what it served
     storage.failWith(new StorageException("storage down"));
     UnixHttp.Response r2 = UnixHttp.get(config.socket(), "/v1/wal/" + SEG2);
