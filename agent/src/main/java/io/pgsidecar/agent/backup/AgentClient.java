@@ -1,0 +1,37 @@
+package io.pgsidecar.agent.backup;
+
+import io.pgsidecar.walarchiver.AgentConnection;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * The CLI's view of the running agent: one HTTP request, one answer. Production uses the agent's
+ * unix socket through {@link #over(AgentConnection)}; tests may use anything else.
+ */
+@FunctionalInterface
+public interface AgentClient {
+
+  /** A status code and a JSON body. */
+  record Response(int status, String body) {}
+
+  /**
+   * @param method {@code GET}, {@code POST}, {@code DELETE}
+   * @param path with query, e.g. {@code /v1/backups?wait=true}
+   * @param jsonBody request body, or null for none
+   * @throws IOException when the agent cannot be reached (message says which socket)
+   */
+  Response send(String method, String path, String jsonBody) throws IOException;
+
+  /** Requests through wal-archiver's JDK-only HTTP client (unix socket, or TCP with a token). */
+  static AgentClient over(AgentConnection connection) {
+    return (method, path, jsonBody) -> {
+      Map<String, String> headers = jsonBody == null ? Map.of()
+          : Map.of("Content-Type", "application/json");
+      try (AgentConnection.Response r = connection.request(method, path, headers,
+          jsonBody == null ? null : jsonBody.getBytes(StandardCharsets.UTF_8))) {
+        return new Response(r.status(), new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
+      }
+    };
+  }
+}

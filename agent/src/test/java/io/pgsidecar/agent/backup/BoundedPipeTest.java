@@ -1,0 +1,65 @@
+package io.pgsidecar.agent.backup;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class BoundedPipeTest {
+
+  @Test
+  void bytesArriveInOrderThroughASmallPipe() throws Exception {
+    byte[] data = new byte[5_000_003];
+    new Random(7).nextBytes(data);
+    var pipe = new BoundedPipe(4096, 2);
+    var reader = CompletableFuture.supplyAsync(() -> {
+      try {
+        return pipe.source().readAllBytes();
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+    try (OutputStream out = pipe.sink()) {
+      for (int off = 0; off < data.length; off += 1000) {
+        out.write(data, off, Math.min(1000, data.length - off));
+      }
+    }
+    assertArrayEquals(data, reader.get());
+  }
+
+  @Test
+  void writerFailureReachesTheReaderInsteadOfAnEndOfStream() throws Exception {
+    var pipe = new BoundedPipe(4096, 2);
+    pipe.sink().write(new byte[10_000]);
+    pipe.failWriter(new IOException("pg_basebackup failed"));
+    var e = assertThrows(IOException.class, () -> pipe.source().readAllBytes());
+    assertEquals("backup stream aborted: pg_basebackup failed", e.getMessage());
+  }
+
+  @Test
+  void readerFailureUnblocksAWriterOnAFullPipe() {
+    var pipe = new BoundedPipe(1024, 1);
+    CompletableFuture.runAsync(() -> {
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException ignored) {
+        // test
+      }
+      pipe.failReader(new IOException("upload refused"));
+    });
+    var e = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThrows(IOException.class,
+        () -> {
+          for (int i = 0; i < 100; i++) {
+            pipe.sink().write(new byte[1024]);
+          }
+        }));
+    assertEquals("storage stopped reading the backup stream: upload refused", e.getMessage());
+  }
+}
