@@ -1,0 +1,350 @@
+package io.pgsidecar.agent.dump;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgsidecar.agent.backup.AgentClient;
+import io.pgsidecar.agent.cli.Main;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code pgsidecar dump create|list|show|delete|restore}. Create, list, show and delete ask the
+ * running agent (through its unix socket), so they need no storage credentials. Restore runs in
+ * this process: it reads storage with the configuration and feeds pg_restore on this machine,
+ * which is what moving a database to a new server needs. Exit codes: 0 done, 1 the agent said no
+ * or the work failed, 2 usage error, 3 the agent cannot be reached.
+ */
+@Command(name = "dump", mixinStandardHelpOptions = true,
+    description = "Logical dumps (pg_dump): create, list, show, delete, restore.")
+public final class DumpCommand implements Callable<Integer> {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** How the output looks: {@code text} for people, {@code json} for scripts. */
+  public enum Output { text, json }
+
+  /** Opens a restorer on the repository the configuration names. */
+  @FunctionalInterface
+  public interface Restorers {
+    DumpRestorer open(Supplier<PgsidecarConfig> config) throws IOException;
+  }
+
+  private final Supplier<AgentClient> agent;
+  private final Restorers restorers;
+  private final Duration pollInterval;
+
+  @Spec
+  CommandSpec spec;
+
+  /** The production wiring: the agent client from the caller, restorers from the config. */
+  public DumpCommand(Supplier<AgentClient> agent) {
+    this(agent, config -> DumpRestorer.forConfig(config.get()), Duration.ofSeconds(1));
+  }
+
+  DumpCommand(Supplier<AgentClient> agent, Restorers restorers, Duration pollInterval) {
+    this.agent = agent;
+    this.restorers = restorers;
+    this.pollInterval = pollInterval;
+  }
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(out());
+    return 2;
+  }
+
+  @Command(name = "create", description = "Dump globals and databases (default: every"
+      + " connectable database, minus dump.exclude); with --wait, wait until it is complete.")
+  int create(
+      @Option(names = "--db", paramLabel = "NAME", description = "Database to dump (repeatable).")
+      List<String> databases,
+      @Option(names = "--label", description = "Free text stored with the dump.") String label,
+      @Option(names = "--wait", description = "Wait until the dump is complete.") boolean wait,
+      @Option(names = "--output", defaultValue = "text", description = "text or json")
+      Output output) throws IOException, InterruptedException {
+    ObjectNode body = JSON.createObjectNode();
+    if (label != null) {
+      body.put("label", label);
+    }
+    if (databases != null) {
+      databases.forEach(body.putArray("databases")::add);
+    }
+    AgentClient.Response r = agent.get().send("POST", "/v1/dumps", body.toString());
+    if (r.status() != 202) {
+      return fail(r);
+    }
+    String id = JSON.readTree(r.body()).path("id").asText();
+    if (!wait) {
+      print(output, r.body(), "dump " + id + " started");
+      return 0;
+    }
+    while (true) {
+      AgentClient.Response s = agent.get().send("GET", "/v1/dumps/" + id, null);
+      if (s.status() == 202) {
+        Thread.sleep(pollInterval);
+        continue;
+      }
+      if (s.status() != 200) {
+        return fail(s);
+      }
+      JsonNode status = JSON.readTree(s.body());
+      if (!"COMPLETE".equals(status.path("state").asText())) {
+        err().println("pgsidecar dump: " + status.path("failure").path("message")
+            .asText("dump " + id + " did not complete: " + status.path("state").asText()));
+        String stderr = status.path("failure").path("stderr").asText("");
+        if (!stderr.isEmpty()) {
+          err().println(stderr);
+        }
+        err().flush();
+        if (output == Output.json) {
+          out().println(s.body());
+          out().flush();
+        }
+        return 1;
+      }
+      print(output, s.body(), describe(status));
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "List the dumps, oldest first, with their state.")
+  int list(@Option(names = "--output", defaultValue = "text", description = "text or json")
+      Output output) throws IOException {
+    AgentClient.Response r = agent.get().send("GET", "/v1/dumps", null);
+    if (r.status() != 200) {
+      return fail(r);
+    }
+    if (output == Output.json) {
+      out().println(r.body());
+    } else {
+      String format = "%-20s %-10s %-25s %10s %10s  %-30s %s%n";
+      out().printf(format, "ID", "STATE", "START TIME", "SIZE", "STORED", "DATABASES", "LABEL");
+      for (JsonNode d : JSON.readTree(r.body())) {
+        JsonNode m = d.path("manifest");
+        out().printf(format, d.path("id").asText(), d.path("state").asText(),
+            m.path("startTime").asText(d.path("failure").path("startTime").asText("")),
+            m.isMissingNode() ? "" : size(total(m, "rawSize")),
+            m.isMissingNode() ? "" : size(total(m, "storedSize")),
+            String.join(",", names(m)), d.path("label").asText());
+      }
+    }
+    out().flush();
+    return 0;
+  }
+
+  @Command(name = "show", description = "Show one dump: its databases, sizes and checksums,"
+      + " or why it failed.")
+  int show(@Parameters(paramLabel = "ID") String id,
+      @Option(names = "--output", defaultValue = "text", description = "text or json")
+      Output output) throws IOException {
+    AgentClient.Response r = agent.get().send("GET", "/v1/dumps/" + id, null);
+    if (r.status() != 200 && r.status() != 202) {
+      return fail(r);
+    }
+    if (output == Output.json) {
+      out().println(r.body());
+      out().flush();
+      return 0;
+    }
+    JsonNode d = JSON.readTree(r.body());
+    out().printf("%-15s %s%n", "id:", d.path("id").asText());
+    out().printf("%-15s %s%n", "state:", d.path("state").asText());
+    out().printf("%-15s %s%n", "label:", d.path("label").asText());
+    JsonNode m = d.path("manifest");
+    if (!m.isMissingNode()) {
+      out().printf("%-15s %s%n", "server:", m.path("serverVersion").asText());
+      out().printf("%-15s %s .. %s%n", "time:", m.path("startTime").asText(),
+          m.path("stopTime").asText());
+      out().printf("  %-24s %10s %10s  %-10s %s%n", "OBJECT", "SIZE", "STORED", "CODEC", "SHA-256");
+      for (JsonNode e : entries(m)) {
+        out().printf("  %-24s %10s %10s  %-10s %s%n", e.path("name").asText(),
+            size(e.path("rawSize").asLong()), size(e.path("storedSize").asLong()),
+            e.path("codec").asText(), e.path("plainSha256").asText());
+      }
+    }
+    JsonNode f = d.path("failure");
+    if (!f.isMissingNode()) {
+      out().printf("%-15s %s%n", "failed at:", f.path("failTime").asText());
+      out().printf("%-15s %s%n", "error:", f.path("message").asText());
+    }
+    out().flush();
+    return 0;
+  }
+
+  @Command(name = "delete", description = "Delete a dump and every object it holds.")
+  int delete(@Parameters(paramLabel = "ID") String id,
+      @Option(names = "--output", defaultValue = "text", description = "text or json")
+      Output output) throws IOException {
+    AgentClient.Response r = agent.get().send("DELETE", "/v1/dumps/" + id, null);
+    if (r.status() != 200) {
+      return fail(r);
+    }
+    print(output, r.body(), "dump " + id + " deleted");
+    return 0;
+  }
+
+  /** {@code --schema-only} and {@code --data-only} exclude each other. */
+  static final class Section {
+    @Option(names = "--schema-only", description = "Restore only the definitions.")
+    boolean schemaOnly;
+
+    @Option(names = "--data-only", description = "Restore only the rows.")
+    boolean dataOnly;
+  }
+
+  @Command(name = "restore", description = "Restore one database of a dump into a server with"
+      + " pg_restore (runs here, reading storage directly); --list prints the archive's table of"
+      + " contents for --use-list.")
+  int restore(
+      @Parameters(paramLabel = "ID") String id,
+      @Option(names = "--db", paramLabel = "NAME",
+          description = "Database of the dump (may be left out when the dump holds one).")
+      String database,
+      @Option(names = "--target", paramLabel = "URL", description = "postgresql://user@host:port/"
+          + "maintenance-db (password: PGPASSWORD or PGPASSFILE rather than the URL).")
+      String target,
+      @Option(names = "--list", description = "Print the table of contents and restore nothing.")
+      boolean list,
+      @Option(names = "--as", paramLabel = "NEWNAME", description = "Create NEWNAME and restore"
+          + " into it.") String as,
+      @Option(names = "--globals", description = "First recreate roles (with their password"
+          + " hashes) and tablespaces; roles that exist on the target are left unchanged.")
+      boolean globals,
+      @Option(names = "--create", description = "Let pg_restore create the database under its"
+          + " dumped name.") boolean create,
+      @Option(names = "--clean", description = "Drop dumped objects before recreating them."
+          + " Nothing is dropped without it.") boolean clean,
+      @ArgGroup(exclusive = true) Section section,
+      @Option(names = "--no-owner", description = "Do not restore object ownership.")
+      boolean noOwner,
+      @Option(names = "--table", paramLabel = "T", description = "Restore only table T"
+          + " (repeatable).") List<String> tables,
+      @Option(names = "--jobs", defaultValue = "1", description = "Parallel pg_restore jobs; above"
+          + " 1 the dump is decoded to a temp file first.") int jobs,
+      @Option(names = "--use-list", paramLabel = "FILE", description = "Restore only the entries"
+          + " of FILE (an edited --list output).") Path useList,
+      @Option(names = "--temp-dir", paramLabel = "DIR", description = "Where --jobs puts its temp"
+          + " file (default: java.io.tmpdir).") Path tempDir,
+      @Option(names = "--from-cluster", paramLabel = "NAME", description = "Read the dump of"
+          + " another cluster of the repository.") String fromCluster,
+      @Option(names = "--output", defaultValue = "text", description = "text or json")
+      Output output) throws IOException {
+    DumpIds.require(id);
+    try (DumpRestorer opened = restorers.open(() -> Main.of(spec).config())) {
+      DumpRestorer restorer = fromCluster == null ? opened : opened.forCluster(fromCluster);
+      String db = database != null ? database : restorer.onlyDatabase(id);
+      if (list) {
+        restorer.list(id, db, out());
+        return 0;
+      }
+      if (target == null) {
+        err().println("pgsidecar dump restore: --target URL is required (or --list)");
+        err().flush();
+        return 2;
+      }
+      RestoreOptions options = new RestoreOptions(Optional.ofNullable(as), globals, create, clean,
+          section != null && section.schemaOnly, section != null && section.dataOnly, noOwner,
+          tables, jobs, Optional.ofNullable(useList), tempDir);
+      DumpRestorer.Result result = restorer.restore(id, db, PgConnection.fromUrl(target), options);
+      result.warnings().forEach(w -> err().println("pgsidecar dump restore: globals: " + w));
+      err().flush();
+      if (output == Output.json) {
+        out().println(JSON.writeValueAsString(result));
+      } else {
+        out().println("restored database " + db + " of dump " + id + " into " + result.database()
+            + " (" + size(result.bytes()) + " of archive, checksum verified)"
+            + (result.keptRoles().isEmpty() ? ""
+                : "; roles left unchanged on the target: " + String.join(", ", result.keptRoles())));
+      }
+      out().flush();
+      return 0;
+    } catch (IllegalArgumentException e) {
+      err().println("pgsidecar dump restore: " + e.getMessage());
+      err().flush();
+      return 2;
+    } catch (IOException e) {
+      err().println("pgsidecar dump restore: " + e.getMessage());
+      err().flush();
+      return 1;
+    }
+  }
+
+  private int fail(AgentClient.Response r) {
+    String message;
+    try {
+      message = JSON.readTree(r.body()).path("error").asText(r.body());
+    } catch (IOException e) {
+      message = r.body();
+    }
+    err().println("pgsidecar dump: " + message + " (HTTP " + r.status() + ")");
+    err().flush();
+    return 1;
+  }
+
+  private void print(Output output, String json, String text) {
+    out().println(output == Output.json ? json : text);
+    out().flush();
+  }
+
+  private static List<JsonNode> entries(JsonNode manifest) {
+    List<JsonNode> all = new java.util.ArrayList<>();
+    if (manifest.has("globals")) {
+      all.add(manifest.path("globals"));
+    }
+    manifest.path("databases").forEach(all::add);
+    return all;
+  }
+
+  private static long total(JsonNode manifest, String field) {
+    return entries(manifest).stream().mapToLong(e -> e.path(field).asLong()).sum();
+  }
+
+  private static List<String> names(JsonNode manifest) {
+    List<String> names = new java.util.ArrayList<>();
+    manifest.path("databases").forEach(e -> names.add(e.path("name").asText()));
+    return names;
+  }
+
+  private static String describe(JsonNode status) {
+    JsonNode m = status.path("manifest");
+    return "dump " + status.path("id").asText() + " complete: " + String.join(", ", names(m))
+        + ", " + size(total(m, "rawSize")) + " (" + size(total(m, "storedSize")) + " stored)";
+  }
+
+  static String size(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double v = bytes;
+    int u = -1;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+
+  private PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
+  private PrintWriter err() {
+    return spec.commandLine().getErr();
+  }
+}

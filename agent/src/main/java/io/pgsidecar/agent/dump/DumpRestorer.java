@@ -1,0 +1,400 @@
+package io.pgsidecar.agent.dump;
+
+import io.pgsidecar.core.codec.CodecPipeline;
+import io.pgsidecar.core.codec.Pipelines;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.repo.DumpManifest;
+import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.storage.azure.AzureStorage;
+import io.pgsidecar.core.storage.fs.FsStorage;
+import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Restores one database of a dump into a PostgreSQL server with {@code pg_restore}, streaming the
+ * decoded archive into its stdin (a temp file only for {@code --jobs} above 1: parallel
+ * pg_restore needs a seekable file). Runs in the CLI process, reading storage directly.
+ *
+ * <p>Steps, in this order so that a wrong key or a damaged object fails before anything on the
+ * target changes:
+ * <ol>
+ *   <li>read {@code dump.json} and find the database;</li>
+ *   <li>open and decode the archive, and check it starts with pg_dump's {@code PGDMP} magic
+ *       (decryption with a wrong key fails here, naming the object);</li>
+ *   <li>with {@code --globals}, decode globals.sql the same way, then apply it through psql;</li>
+ *   <li>with {@code --as}, create the new database;</li>
+ *   <li>run pg_restore and feed it; then compare size and SHA-256 of what was decoded with
+ *       dump.json.</li>
+ * </ol>
+ */
+public final class DumpRestorer implements AutoCloseable {
+
+  private static final byte[] MAGIC = "PGDMP".getBytes(StandardCharsets.US_ASCII);
+
+  private final Storage storage;
+  private final CodecPipeline pipeline;
+  private final RepositoryLayout layout;
+  private final PgTool tool;
+
+  public DumpRestorer(Storage storage, CodecPipeline pipeline, RepositoryLayout layout, PgTool tool) {
+    this.storage = storage;
+    this.pipeline = pipeline;
+    this.layout = layout;
+    this.tool = tool;
+  }
+
+  /**
+   * The restorer of the repository {@code config} names: its storage, the codec pipeline with
+   * the configured decryption keys, the client programs of {@code postgres.binDir}.
+   * Merge note: opening storage from the config belongs in one shared factory.
+   */
+  public static DumpRestorer forConfig(PgsidecarConfig config) throws IOException {
+    Storage storage = switch (config.storage().type()) {
+      case FS -> new FsStorage(config.storage().path().orElseThrow(() -> new IOException(
+          "storage.type is fs but storage.path is not set; set it to the repository folder")));
+      case AZURE -> AzureStorage.open(config.storage().azure());
+    };
+    return new DumpRestorer(storage, Pipelines.forConfig(config.compression(), config.encryption()),
+        new RepositoryLayout(config.storage().prefix(), config.cluster()),
+        new PgTool(config.postgres().binDir()));
+  }
+
+  /** The same repository, the dumps of another cluster (restore elsewhere what it dumped). */
+  public DumpRestorer forCluster(String cluster) {
+    return new DumpRestorer(storage, pipeline, layout.forCluster(cluster), tool);
+  }
+
+  /** The database of a dump that holds exactly one; otherwise says which to choose from. */
+  public String onlyDatabase(String id) throws IOException {
+    List<String> names = manifest(id).databases().stream().map(DumpManifest.Entry::name).toList();
+    if (names.size() != 1) {
+      throw new IllegalArgumentException("dump " + id + " holds " + names.size()
+          + " databases " + names + "; choose one with --db NAME");
+    }
+    return names.get(0);
+  }
+
+  @Override
+  public void close() throws IOException {
+    storage.close();
+  }
+
+  /**
+   * What a restore did.
+   *
+   * @param database the database on the target that received the restore
+   * @param keptRoles roles of the dump that already existed on the target and were left unchanged
+   * @param warnings errors psql reported while applying globals (the restore went on)
+   */
+  public record Result(String database, long bytes, List<String> keptRoles, List<String> warnings) {}
+
+  /**
+   * Restores database {@code database} of dump {@code id} into {@code target}. The target's
+   * database part is the maintenance database used to create databases and apply globals
+   * ({@code postgres} when the URL names none).
+   */
+  public Result restore(String id, String database, PgConnection target, RestoreOptions options)
+      throws IOException {
+    DumpManifest manifest = manifest(id);
+    DumpManifest.Entry entry = entry(manifest, database);
+    PgConnection maintenance = target.database().isEmpty() ? target.withDatabase("postgres") : target;
+    String into = options.as().orElse(database);
+
+    try (Decoded archive = open(entry, "pg_dump archive")) {
+      checkMagic(archive, entry);
+      List<String> kept = List.of();
+      List<String> warnings = List.of();
+      if (options.globals()) {
+        if (manifest.globals() == null) {
+          throw new IOException("dump " + id + " has no globals entry; restore without --globals");
+        }
+        try (Decoded globals = open(manifest.globals(), "globals script")) {
+          Set<String> existing = existingRoles(maintenance);
+          kept = rolesIn(manifest.globals(), existing);
+          warnings = applyGlobals(globals, maintenance, existing);
+        }
+      }
+      if (options.as().isPresent()) {
+        prepareNewDatabase(maintenance, into, options.clean());
+      }
+      List<String> args = restoreArgs(options, options.create() ? maintenance.database() : into);
+      if (options.jobs() > 1) {
+        restoreParallel(archive, entry, maintenance, args, options);
+      } else {
+        restoreStreaming(archive, entry, maintenance, args);
+      }
+      return new Result(into, entry.rawSize(), kept, warnings);
+    }
+  }
+
+  /** Writes the archive's table of contents ({@code pg_restore --list}) to {@code out}. */
+  public void list(String id, String database, java.io.Writer out) throws IOException {
+    DumpManifest.Entry entry = entry(manifest(id), database);
+    try (Decoded archive = open(entry, "pg_dump archive")) {
+      checkMagic(archive, entry);
+      try (PgTool.Child child = tool.start("pg_restore", PgConnection.local(), List.of("--list"))) {
+        Thread feeder = Thread.ofVirtual().name("pg_restore-list-feed").start(() -> {
+          try (OutputStream stdin = child.process().getOutputStream()) {
+            archive.in().transferTo(stdin);
+          } catch (IOException ignored) {
+            // pg_restore --list stops reading after the table of contents: a closed pipe is fine
+          }
+        });
+        new InputStreamReader(child.process().getInputStream(), StandardCharsets.UTF_8)
+            .transferTo(out);
+        out.flush();
+        child.checkSuccess("listing the table of contents of " + entry.key());
+        feeder.interrupt();
+      }
+    }
+  }
+
+  private DumpManifest manifest(String id) throws IOException {
+    String key = layout.dumpManifest(DumpIds.require(id));
+    Optional<InputStream> in = storage.open(key);
+    if (in.isEmpty()) {
+      throw new IOException("dump " + id + " not found in " + storage.describe() + " (no " + key
+          + "); it does not exist or did not complete: see 'pgsidecar dump list'");
+    }
+    try (InputStream json = in.get()) {
+      return DumpManifest.fromJson(json.readAllBytes(), key);
+    }
+  }
+
+  private static DumpManifest.Entry entry(DumpManifest manifest, String database) throws IOException {
+    return manifest.database(database).orElseThrow(() -> new IOException("dump " + manifest.id()
+        + " holds no database " + database + "; it holds "
+        + manifest.databases().stream().map(DumpManifest.Entry::name).toList()));
+  }
+
+  /** A decoded object with its running checksum. */
+  private record Decoded(BufferedInputStream in, PlainDigest digest, DumpManifest.Entry entry)
+      implements AutoCloseable {
+    @Override
+    public void close() throws IOException {
+      in.close();
+    }
+
+    /** Reads what is left and fails unless size and SHA-256 match dump.json. */
+    void verifyToEnd() throws IOException {
+      in.transferTo(OutputStream.nullOutputStream());
+      String sha = digest.sha256Hex();
+      if (digest.size() != entry.rawSize() || !sha.equals(entry.plainSha256())) {
+        throw new IOException(entry.key() + " decoded to " + digest.size() + " bytes with SHA-256 "
+            + sha + " but dump.json says " + entry.rawSize() + " bytes with SHA-256 "
+            + entry.plainSha256() + "; the stored object is damaged: do not trust this restore");
+      }
+    }
+  }
+
+  private Decoded open(DumpManifest.Entry entry, String what) throws IOException {
+    InputStream stored = storage.open(entry.key()).orElseThrow(() -> new IOException(
+        "the " + what + " " + entry.key() + " listed in dump.json is missing from "
+            + storage.describe() + "; the dump is damaged, pick another one"));
+    try {
+      PlainDigest digest = new PlainDigest(pipeline.decode(stored, entry.codec(), entry.key()));
+      return new Decoded(new BufferedInputStream(digest, 1 << 16), digest, entry);
+    } catch (IOException | RuntimeException e) {
+      stored.close();
+      throw e;
+    }
+  }
+
+  /** Decodes the first bytes: a wrong key or a foreign object fails here, before any change. */
+  private static void checkMagic(Decoded archive, DumpManifest.Entry entry) throws IOException {
+    archive.in().mark(MAGIC.length);
+    byte[] head = archive.in().readNBytes(MAGIC.length);
+    archive.in().reset();
+    if (!Arrays.equals(head, MAGIC)) {
+      throw new IOException(entry.key() + " does not decode to a pg_dump custom-format archive"
+          + " (no PGDMP header); the object is damaged or not a pgsidecar dump");
+    }
+  }
+
+  private Set<String> existingRoles(PgConnection maintenance) throws IOException {
+    String out = tool.run("psql", maintenance,
+        List.of("-XAtq0", "-c", "select rolname from pg_roles"),
+        "listing the roles of " + maintenance.describe());
+    return new HashSet<>(Arrays.stream(out.split("\0")).map(s -> s.replaceFirst("\n$", ""))
+        .filter(s -> !s.isEmpty()).toList());
+  }
+
+  private List<String> rolesIn(DumpManifest.Entry globals, Set<String> existing) throws IOException {
+    List<String> kept = new ArrayList<>();
+    try (Decoded again = open(globals, "globals script");
+        BufferedReader reader = new BufferedReader(
+            new InputStreamReader(again.in(), StandardCharsets.UTF_8))) {
+      for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+        if (line.startsWith("CREATE ROLE ")) {
+          String role = GlobalsFilter.roleOf(line);
+          if (existing.contains(role)) {
+            kept.add(role);
+          }
+        }
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * Applies globals.sql through psql with {@code ON_ERROR_STOP=0}: a tablespace whose directory
+   * does not exist on the target, or a membership granted by a role that was kept, must not stop
+   * the database restore that follows. psql's errors are returned as warnings for the operator.
+   */
+  private List<String> applyGlobals(Decoded globals, PgConnection maintenance, Set<String> existing)
+      throws IOException {
+    GlobalsFilter filter = new GlobalsFilter(existing);
+    try (PgTool.Child psql = tool.start("psql", maintenance,
+        List.of("-X", "-q", "-v", "ON_ERROR_STOP=0"))) {
+      psql.discardStdout();
+      // The reader is not closed here: that would close the decoded stream before its check.
+      BufferedReader reader = new BufferedReader(
+          new InputStreamReader(globals.in(), StandardCharsets.UTF_8));
+      try (BufferedWriter writer = new BufferedWriter(
+              new OutputStreamWriter(psql.process().getOutputStream(), StandardCharsets.UTF_8))) {
+        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+          if (filter.keep(line)) {
+            writer.write(line);
+            writer.write('\n');
+          }
+        }
+      } catch (IOException e) {
+        psql.checkSuccess("applying the globals of " + globals.entry().key() + " to "
+            + maintenance.describe());
+        throw e;
+      }
+      globals.verifyToEnd();
+      psql.checkSuccess("applying the globals of " + globals.entry().key() + " to "
+          + maintenance.describe());
+      return psql.stderr().lines().filter(l -> l.contains("ERROR:")).toList();
+    }
+  }
+
+  private void prepareNewDatabase(PgConnection maintenance, String name, boolean clean)
+      throws IOException {
+    String exists = tool.run("psql", maintenance, List.of("-XAtq", "-c",
+        "select count(*) from pg_database where datname = " + literal(name)),
+        "looking for database " + name + " on " + maintenance.describe()).strip();
+    if (!"0".equals(exists)) {
+      if (!clean) {
+        throw new IOException("database " + name + " already exists on " + maintenance.describe()
+            + "; restore with --clean to replace the dumped objects in it, or choose another --as"
+            + " name");
+      }
+      return;
+    }
+    tool.run("psql", maintenance, List.of("-Xq", "-v", "ON_ERROR_STOP=1", "-c",
+        "CREATE DATABASE " + identifier(name) + " TEMPLATE template0"),
+        "creating database " + name + " on " + maintenance.describe());
+  }
+
+  private static List<String> restoreArgs(RestoreOptions options, String database) {
+    List<String> args = new ArrayList<>();
+    // A conninfo keeps any database name literal (a bare name with '=' would be parsed as one).
+    args.add("--dbname=dbname=" + conninfoValue(database));
+    args.add("--exit-on-error");
+    args.add("--no-password");
+    if (options.create()) {
+      args.add("--create");
+    }
+    if (options.clean()) {
+      args.add("--clean");
+      args.add("--if-exists");
+    }
+    if (options.schemaOnly()) {
+      args.add("--schema-only");
+    }
+    if (options.dataOnly()) {
+      args.add("--data-only");
+    }
+    if (options.noOwner()) {
+      args.add("--no-owner");
+    }
+    for (String table : options.tables()) {
+      args.add("--table=" + table);
+    }
+    options.useList().ifPresent(list -> args.add("--use-list=" + list));
+    if (options.jobs() > 1) {
+      args.add("--jobs=" + options.jobs());
+    }
+    return args;
+  }
+
+  private void restoreStreaming(Decoded archive, DumpManifest.Entry entry, PgConnection target,
+      List<String> args) throws IOException {
+    String what = "restoring " + entry.key() + " into " + target.describe();
+    try (PgTool.Child child = tool.start("pg_restore", target, args)) {
+      child.discardStdout();
+      OutputStream stdin = child.process().getOutputStream();
+      byte[] buffer = new byte[1 << 16];
+      // A read failure (decoding, storage) ends the restore with its own message; a write failure
+      // means pg_restore stopped reading (it has what it needs, or it failed): its status decides.
+      for (int n = archive.in().read(buffer); n >= 0; n = archive.in().read(buffer)) {
+        try {
+          stdin.write(buffer, 0, n);
+        } catch (IOException pipeClosed) {
+          break;
+        }
+      }
+      try {
+        stdin.close();
+      } catch (IOException pipeClosed) {
+        // same as above
+      }
+      child.checkSuccess(what);
+    }
+    archive.verifyToEnd();
+  }
+
+  private void restoreParallel(Decoded archive, DumpManifest.Entry entry, PgConnection target,
+      List<String> args, RestoreOptions options) throws IOException {
+    Files.createDirectories(options.tempDir());
+    Path file = Files.createTempFile(options.tempDir(), "pgsidecar-restore-", ".dump",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    try {
+      try (OutputStream out = Files.newOutputStream(file)) {
+        archive.in().transferTo(out);
+      }
+      archive.verifyToEnd();
+      List<String> withFile = new ArrayList<>(args);
+      withFile.add(file.toString());
+      try (PgTool.Child child = tool.start("pg_restore", target, withFile)) {
+        child.process().getOutputStream().close();
+        child.discardStdout();
+        child.checkSuccess("restoring " + entry.key() + " into " + target.describe()
+            + " with " + options.jobs() + " jobs");
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  static String identifier(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  static String literal(String value) {
+    return "'" + value.replace("'", "''") + "'";
+  }
+
+  private static String conninfoValue(String value) {
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
+  }
+}

@@ -1,0 +1,84 @@
+package io.pgsidecar.agent.dump;
+
+import io.pgsidecar.core.codec.CodecPipeline;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * Turns the codec pipeline's push model ({@link CodecPipeline#encode} wraps a sink) into the pull
+ * model {@link io.pgsidecar.core.storage.Storage#create} reads from, on the caller's thread: each
+ * read pulls one chunk from the source through the encoder and serves what came out. Memory stays
+ * at one chunk plus what the codecs emit for it; no pipe thread, no temp file.
+ *
+ * <p>Merge note: the base-backup path needs the same adapter; keep one copy (e.g. in core.codec).
+ */
+final class EncodingInputStream extends InputStream {
+
+  private static final int CHUNK = 256 * 1024;
+
+  /** Exposes its buffer so encoded bytes are served without another copy. */
+  private static final class Buffer extends ByteArrayOutputStream {
+    Buffer() {
+      super(CHUNK);
+    }
+
+    byte[] bytes() {
+      return buf;
+    }
+
+    int size0() {
+      return count;
+    }
+  }
+
+  private final InputStream source;
+  private final Buffer encoded = new Buffer();
+  private final OutputStream encoder;
+  private final byte[] chunk = new byte[CHUNK];
+  private int position;
+  private boolean finished;
+
+  EncodingInputStream(InputStream source, CodecPipeline pipeline) throws IOException {
+    this.source = source;
+    this.encoder = pipeline.encode(encoded);
+  }
+
+  @Override
+  public int read() throws IOException {
+    byte[] one = new byte[1];
+    int n = read(one, 0, 1);
+    return n < 0 ? -1 : one[0] & 0xff;
+  }
+
+  @Override
+  public int read(byte[] b, int off, int len) throws IOException {
+    if (len == 0) {
+      return 0;
+    }
+    while (position >= encoded.size0()) {
+      if (finished) {
+        return -1;
+      }
+      encoded.reset();
+      position = 0;
+      int n = source.read(chunk);
+      if (n < 0) {
+        finished = true;
+        encoder.close();
+      } else if (n > 0) {
+        encoder.write(chunk, 0, n);
+      }
+    }
+    int n = Math.min(len, encoded.size0() - position);
+    System.arraycopy(encoded.bytes(), position, b, off, n);
+    position += n;
+    return n;
+  }
+
+  @Override
+  public void close() throws IOException {
+    source.close();
+  }
+}
