@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,5 +1,7 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.agent.postgres.PgTool;
+import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
