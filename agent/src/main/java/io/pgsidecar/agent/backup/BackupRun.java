@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.storage.DigestingInputStream;
 import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.nio.file.Path;
@@ -125,7 +126,7 @@ final class BackupRun {
           pipeline.keyFingerprint(), dataKey, agentVersion, segments.getFirst(),
           segments.getLast());
       byte[] json = manifest.toJson();
-      String sha = HexFormat.of().formatHex(HashingInputStream.sha256().digest(json));
+      String sha = HexFormat.of().formatHex(DigestingInputStream.sha256().digest(json));
       storage.create(layout.baseManifest(id), new ByteArrayInputStream(json),
           () -> new ObjectMetadata(sha, json.length, "", "", Map.of("backup-id", id)));
       return manifest;
@@ -161,8 +162,8 @@ final class BackupRun {
         .start(() -> captureStderr(process.getErrorStream()));
 
     BoundedPipe pipe = new BoundedPipe(1 << 20, 8);
-    HashingInputStream stored = new HashingInputStream(pipe.source(), backup.storedBytes);
-    MessageDigest plain = HashingInputStream.sha256();
+    DigestingInputStream stored = new DigestingInputStream(pipe.source(), backup.storedBytes::addAndGet);
+    MessageDigest plain = DigestingInputStream.sha256();
     String[] plainHex = new String[1];
     CompletableFuture<ObjectInfo> upload = new CompletableFuture<>();
     Thread.ofVirtual().name("backup-upload-" + backup.id()).start(() -> {
