@@ -227,6 +227,12 @@ final class BackupRun {
       } catch (Exception ignored) {
         // the upload fails now that the stream is aborted; its own error is looked at below
       }
+      if (backup.cancelled && !(t instanceof IOException && String.valueOf(t.getMessage())
+          .endsWith("cancelled (agent stopping or asked to cancel)"))) {
+        // a destroyed pg_basebackup may end its stdout with "Stream closed" instead of EOF
+        throw new IOException("base backup " + backup.id() + " cancelled (agent stopping or "
+            + "asked to cancel)", t);
+      }
       if (upload.isCompletedExceptionally() && isStorageSide(t)) {
         Throwable cause = upload.exceptionNow();
         throw new IOException("storing base backup data " + dataKey + " failed: "
