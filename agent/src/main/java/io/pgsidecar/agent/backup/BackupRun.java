@@ -24,18 +24,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * One base backup, start to end, on threads of its own (never the WAL push's: pg_basebackup
@@ -55,8 +49,6 @@ final class BackupRun {
 
   private static final System.Logger LOG = System.getLogger(BackupRun.class.getName());
   private static final int STDERR_LINES_KEPT = 20;
-  private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
-  private static final Pattern CODEC_SUFFIX = Pattern.compile("(\\.[a-z][a-z0-9]*)*");
 
   private final RunningBackup backup;
   private final RepositoryLayout layout;
@@ -115,7 +107,8 @@ final class BackupRun {
       backup.phase = RunningBackup.Phase.WAITING_FOR_WAL;
       List<String> segments = s.ranges().stream()
           .flatMap(r -> r.segments(facts.walSegmentSize()).stream()).distinct().toList();
-      waitForWal(segments);
+      new WalArrival(storage, layout, walWaitTimeout, clock).await(segments, id,
+          () -> backup.cancelled);
       // 6. backup.json last: from now on the backup exists.
       backup.phase = RunningBackup.Phase.WRITING_MANIFEST;
       BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT_VERSION, id,
@@ -269,58 +262,6 @@ final class BackupRun {
       }
     }
     throw new IOException("no START WAL LOCATION in the tar's backup_label");
-  }
-
-  private void waitForWal(List<String> segments) throws IOException, InterruptedException {
-    Instant deadline = clock.instant().plus(walWaitTimeout);
-    Set<String> missing = new LinkedHashSet<>(segments);
-    long sleepMs = 100;
-    while (true) {
-      Map<String, List<String>> byDir = missing.stream()
-          .collect(Collectors.groupingBy(s -> s.substring(0, 16)));
-      for (var e : byDir.entrySet()) {
-        String dir = layout.walRoot() + e.getKey() + "/";
-        Set<String> stored = new HashSet<>();
-        try (var listing = storage.list(dir)) {
-          listing.forEach(o -> storedSegment(o.key().substring(dir.length())).ifPresent(stored::add));
-        }
-        e.getValue().forEach(seg -> {
-          if (stored.contains(seg)) {
-            missing.remove(seg);
-          }
-        });
-      }
-      if (missing.isEmpty()) {
-        return;
-      }
-      if (backup.cancelled) {
-        throw new IOException("base backup " + backup.id() + " cancelled while waiting for WAL");
-      }
-      if (clock.instant().isAfter(deadline)) {
-        throw new IOException("WAL segment " + missing.iterator().next() + " needed by base "
-            + "backup " + backup.id() + " was not archived within " + walWaitTimeout + " ("
-            + missing.size() + " of " + segments.size() + " segments missing); check "
-            + "archive_command and the agent's WAL push log. The data stays unlisted and is "
-            + "removed by the orphan cleanup");
-      }
-      Thread.sleep(sleepMs);
-      sleepMs = Math.min(sleepMs * 2, 2000);
-    }
-  }
-
-  /**
-   * The segment name of a stored WAL object name, whatever codec suffix it was pushed with: a
-   * segment is stored once, so one pushed before encryption was enabled keeps its {@code .zst}
-   * (the rule of the WAL push's WalObjects). {@code .partial} and {@code .backup} files are not
-   * segments.
-   */
-  static Optional<String> storedSegment(String objectName) {
-    if (objectName.length() < 24 || !SEGMENT.matcher(objectName.substring(0, 24)).matches()) {
-      return Optional.empty();
-    }
-    String rest = objectName.substring(24);
-    return !rest.startsWith(".partial") && CODEC_SUFFIX.matcher(rest).matches()
-        ? Optional.of(objectName.substring(0, 24)) : Optional.empty();
   }
 
   private void captureStderr(InputStream err) {

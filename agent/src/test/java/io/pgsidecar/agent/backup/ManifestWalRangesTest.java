@@ -73,14 +73,14 @@ class ManifestWalRangesTest {
   @Test
   void aSegmentCountsAsArchivedWhateverCodecItWasStoredWith() {
     assertEquals(java.util.Optional.of("000000010000000000000002"),
-        BackupRun.storedSegment("000000010000000000000002.zst"));
+        WalArrival.storedSegment("000000010000000000000002.zst"));
     assertEquals(java.util.Optional.of("000000010000000000000002"),
-        BackupRun.storedSegment("000000010000000000000002.zst.pgp"));
+        WalArrival.storedSegment("000000010000000000000002.zst.pgp"));
     assertEquals(java.util.Optional.of("000000010000000000000002"),
-        BackupRun.storedSegment("000000010000000000000002"));
+        WalArrival.storedSegment("000000010000000000000002"));
     assertEquals(java.util.Optional.empty(),
-        BackupRun.storedSegment("000000010000000000000002.partial.zst"));
+        WalArrival.storedSegment("000000010000000000000002.partial.zst"));
     assertEquals(java.util.Optional.empty(),
-        BackupRun.storedSegment("000000010000000000000002.00000028.backup.zst"));
+        WalArrival.storedSegment("000000010000000000000002.00000028.backup.zst"));
   }
 }
