@@ -54,8 +54,14 @@ public final class RestoreInit {
       err.println("restore-init: " + e.getMessage());
       return 2;
     }
-    return run(config, out, err, () -> StorageFactory.open(config.storage()),
-        Pipelines.forConfig(config.compression(), config.encryption()));
+    CodecPipeline pipeline;
+    try {
+      pipeline = Pipelines.forConfig(config.compression(), config.encryption());
+    } catch (RuntimeException e) { // an unreadable key or passphrase file
+      err.println("restore-init: " + e.getMessage());
+      return 2;
+    }
+    return run(config, out, err, () -> StorageFactory.open(config.storage()), pipeline);
   }
 
   /** Opens storage lazily: nothing is contacted when there is nothing to do. */

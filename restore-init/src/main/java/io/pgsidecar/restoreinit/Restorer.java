@@ -74,6 +74,7 @@ public final class Restorer {
     checkReachable(target, window);
     BackupManifest backup = choose(backups, target, backupId, window);
     checkBackupWal(backup, segments);
+    checkNoGapBeforeTarget(backup, target, segments);
     return new Plan(backup, window);
   }
 
@@ -81,9 +82,9 @@ public final class Restorer {
     Instant started = Instant.now();
     Plan plan = plan(request.target(), request.backupId());
     BackupManifest backup = plan.backup();
-    LOG.log(System.Logger.Level.INFO, "restoring backup {0} ({1} bytes) from {2} into {3};"
-        + " the archive covers {4}", backup.id(), backup.rawSize(), catalog.describe(),
-        request.pgdata().path(), plan.window().describe());
+    LOG.log(System.Logger.Level.INFO, () -> "restoring backup " + backup.id() + " ("
+        + backup.rawSize() + " bytes) from " + catalog.describe() + " into "
+        + request.pgdata().path() + "; the archive covers " + plan.window().describe());
 
     request.pgdata().prepare();
     TarExtractor.Result unpacked = unpack(backup, request.pgdata());
@@ -91,8 +92,8 @@ public final class Restorer {
     request.settings().write(request.pgdata().path(), request.target());
     request.pgdata().finish();
     Duration took = Duration.between(started, Instant.now());
-    LOG.log(System.Logger.Level.INFO, "restored backup {0}: {1} files, {2} bytes in {3} ms",
-        backup.id(), unpacked.files(), unpacked.bytes(), took.toMillis());
+    LOG.log(System.Logger.Level.INFO, () -> "restored backup " + backup.id() + ": "
+        + unpacked.files() + " files, " + unpacked.bytes() + " bytes in " + took.toMillis() + " ms");
     return new Result(backup, plan.window(), unpacked.files(), unpacked.bytes(), took);
   }
 
@@ -170,6 +171,42 @@ public final class Restorer {
       if (s.name().equals(last.name()) || s.startLsn().compareTo(last.startLsn()) > 0) {
         return;
       }
+    }
+  }
+
+  /**
+   * A segment missing between the backup and the target would end replay there: PostgreSQL
+   * takes "not in the archive" as the end of the archive, and without a target it would promote
+   * at the gap. Checked on the backup's own timeline (later timelines start mid-way and are
+   * followed through their history files).
+   */
+  private void checkNoGapBeforeTarget(BackupManifest b, RecoveryTarget target,
+      List<ArchiveCatalog.WalEntry> segments) throws IOException {
+    if (target.kind() == RecoveryTarget.Kind.IMMEDIATE) {
+      return;
+    }
+    Lsn from = WalFileName.parse(b.walStartSegment()).startLsn();
+    List<ArchiveCatalog.WalEntry> path = segments.stream()
+        .filter(s -> s.name().timeline() == b.timeline() && s.name().startLsn().compareTo(from) >= 0)
+        .toList();
+    for (int i = 1; i < path.size(); i++) {
+      ArchiveCatalog.WalEntry before = path.get(i - 1);
+      WalFileName expected = before.name().next();
+      if (expected.name().equals(path.get(i).name().name())) {
+        continue;
+      }
+      boolean beforeTarget = switch (target.kind()) {
+        case LSN -> expected.startLsn().compareTo(Lsn.parse(target.value())) <= 0;
+        case TIME -> before.storedAt().isBefore(target.time().orElseThrow());
+        default -> true;
+      };
+      if (beforeTarget) {
+        throw new IOException("WAL segment " + expected.name() + " is missing from "
+            + catalog.describe() + " (the archive jumps from " + before.name() + " to "
+            + path.get(i).name() + "): replay from backup " + b.id() + " would stop there,"
+            + " before the target; choose a target before it, or put the segment back");
+      }
+      return;
     }
   }
 

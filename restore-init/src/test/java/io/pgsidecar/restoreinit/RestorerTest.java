@@ -213,4 +213,31 @@ class RestorerTest {
     assertFalse(Files.exists(pgdata.resolve("recovery.signal")));
     assertEquals(DataDirectory.State.UNFINISHED_RESTORE, new DataDirectory(pgdata).state());
   }
+
+  @Test
+  void aSegmentMissingBetweenTheBackupAndTheTargetIsRefusedNamingIt() throws Exception {
+    archive();
+    storage.delete(layout.walKey("000000010000000000000005", pipeline.suffix()));
+    IOException e = assertThrows(IOException.class,
+        () -> restorer.restore(request(target(Kind.LSN, "0/6000000"), "20261122T010000Z")));
+    assertEquals("WAL segment 000000010000000000000005 is missing from memory://db1/ (the archive"
+        + " jumps from 000000010000000000000004 to 000000010000000000000006): replay from backup"
+        + " 20261122T010000Z would stop there, before the target; choose a target before it, or"
+        + " put the segment back", e.getMessage());
+    assertFalse(Files.exists(dir.resolve("pgdata")));
+    IOException latest = assertThrows(IOException.class,
+        () -> restorer.plan(RecoveryTarget.latest(), Optional.of("20261122T010000Z")));
+    assertTrue(latest.getMessage().startsWith("WAL segment 000000010000000000000005 is missing"),
+        latest.getMessage());
+  }
+
+  @Test
+  void aGapAfterAnLsnTargetOrAnImmediateTargetDoesNotMatter() throws Exception {
+    archive();
+    storage.delete(layout.walKey("000000010000000000000005", pipeline.suffix()));
+    assertEquals("20261122T010000Z", restorer.plan(target(Kind.LSN, "0/4FFFFFF"),
+        Optional.empty()).backup().id());
+    assertEquals("20261122T010000Z", restorer.plan(target(Kind.IMMEDIATE, null),
+        Optional.of("20261122T010000Z")).backup().id());
+  }
 }
