@@ -34,7 +34,7 @@ class MainTest {
     assertEquals(0, r.code());
     assertTrue(r.out().startsWith("Usage: pgsidecar [-hV] [--config=FILE] COMMAND"), r.out());
     assertTrue(r.out().matches("(?s).*\nCommands:\n  agent +Run the sidecar daemon.*"), r.out());
-    assertTrue(r.out().matches("(?s).*\n  config +Show or check the effective configuration\.\n.*"),
+    assertTrue(r.out().matches("(?s).*\n  config +Show or check the effective configuration\\.\n.*"),
         r.out());
     for (String command : List.of("backup", "dump", "wal", "restore")) {
       assertTrue(r.out().contains("\n  " + command + " "), command + " missing in " + r.out());
