@@ -53,7 +53,8 @@ public final class BackupRoutes {
   }
 
   public void register(Router router) {
-    router.post("/v1/backups").handler(BodyHandler.create().setBodyLimit(16 * 1024));
+    // no upload directory: the agent's working directory may be read-only
+    router.post("/v1/backups").handler(BodyHandler.create(false).setBodyLimit(16 * 1024));
     router.post("/v1/backups").handler(this::create);
     router.get("/v1/backups").handler(this::list);
     router.get("/v1/backups/:id").handler(this::show);
