@@ -7,8 +7,9 @@
 # Run by hand as root (not in the tests):
 #   bench/backup.sh                          # -s 100, 2 rounds each; memory at -s 50 and -s 200
 #   SCALE=20 MEM_SCALES= ROUNDS=1 bench/backup.sh   # quick check
-#   WORKERS=2 BLOCK_SIZE=16MiB CONCURRENCY=4 bench/backup.sh   # our knobs (defaults shown below)
-#   AGENT_JAVA_OPTS='-XX:StartFlightRecording=filename=/tmp/b.jfr' KEEP_WORK=1 bench/backup.sh
+#   WORKERS=0 BLOCK_SIZE=16MiB CONCURRENCY=4 bench/backup.sh   # our knobs (defaults below)
+#   AGENT_JAVA_OPTS='-XX:StartFlightRecording=filename=/tmp/b.jfr -XX:NativeMemoryTracking=summary' \
+#     KEEP_WORK=1 bench/backup.sh            # profile (jfr view hot-methods), native memory per backup
 # Needs: PostgreSQL 15 binaries, pgbackrest, node + Azurite (.cache/azurite), JDK 21+, curl.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +19,11 @@ SCALE=${SCALE:-100}
 ROUNDS=${ROUNDS:-2}
 MEM_SCALES=${MEM_SCALES-50 200}
 LEVEL=${LEVEL:-3}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-2}          # backup.compression-workers: zstd workers of the backup stream
+WAL_WORKERS=${WAL_WORKERS:-0}  # compression.workers: WAL segments (the default)
+# As in a pod with a 512 MiB memory limit: the JVM's container ergonomics then pick SerialGC and
+# a 128 MiB heap (a 24 GiB machine would otherwise give G1 a 384 MiB initial heap).
+AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS--XX:MaxRAM=512m}
 BLOCK_SIZE=${BLOCK_SIZE:-8MiB}
 CONCURRENCY=${CONCURRENCY:-4}
 
@@ -71,9 +76,10 @@ storage:
 compression:
   algorithm: zstd
   level: $LEVEL
-  workers: $WORKERS
+  workers: $WAL_WORKERS
 backup:
   progress-interval: 10s
+  compression-workers: $WORKERS
 metrics:
   port: 0
 wal:
@@ -87,10 +93,11 @@ GC_LOG="$WORK/gc.log"
   >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=("$AGENT_PID")
-for _ in $(seq 300); do [ -S "$SOCK" ] && break; sleep 0.1; done
-[ -S "$SOCK" ] || { cat "$WORK/agent.log"; echo "agent did not start" >&2; exit 1; }
+# the agent sets the socket's mode (0660) after binding: open it to postgres only after that
+for _ in $(seq 600); do grep -q 'bench agent started' "$WORK/agent.log" && break; sleep 0.1; done
+grep -q 'bench agent started' "$WORK/agent.log" || { cat "$WORK/agent.log"; echo "agent did not start" >&2; exit 1; }
 chmod 777 "$SOCK"
-echo "== agent pid $AGENT_PID: zstd $LEVEL workers $WORKERS, block $BLOCK_SIZE x $CONCURRENCY"
+echo "== agent pid $AGENT_PID: zstd $LEVEL, backup workers $WORKERS, WAL workers $WAL_WORKERS, block $BLOCK_SIZE x $CONCURRENCY, JVM ${AGENT_JAVA_OPTS:-defaults}"
 
 archive_with() { # ours|theirs|none
   local cmd
@@ -112,10 +119,11 @@ load() { # scale
   echo "== pgbench -s $1: database $(pg_psql db "select pg_size_pretty(pg_database_size('postgres'))")"
 }
 
-rss_peak() { # pid outfile: peak RSS (kB) until killed
+rss_peak() { # pid outfile: peak RSS (kB) while $WORK/sampling exists
   local peak=0 r
-  while true; do
-    r=$(rss_kb "$1"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$2"
+  while [ -e "$WORK/sampling" ]; do
+    r=$(rss_kb "$1"); r=${r:-0}
+    if [ "$r" -gt "$peak" ]; then peak=$r; echo "$peak" >"$2"; fi
     sleep 0.2
   done
 }
@@ -124,6 +132,8 @@ rss_peak() { # pid outfile: peak RSS (kB) until killed
 heap_after_gc_mb() {
   tail -n +"$(( $1 + 1 ))" "$GC_LOG" | sed -n 's/.*->\([0-9]*\)M([0-9]*M).*/\1/p' | sort -n | tail -1
 }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user+system, in clock ticks
 
 RESULTS="$WORK/results"
 : >"$RESULTS"
@@ -134,22 +144,27 @@ ours() { # scale round
   before=$(az_prefix_bytes pgsidecar bench/base/)
   gc0=$(wc -l <"$GC_LOG")
   echo 0 >"$WORK/rss"
+  touch "$WORK/sampling"
   rss_peak "$AGENT_PID" "$WORK/rss" & sampler=$!
+  local c0; c0=$(cpu_ticks "$AGENT_PID")
   t0=$(now_ms)
   code=$(curl -s -o "$WORK/ours.json" -w '%{http_code}' --max-time 3600 --unix-socket "$SOCK" \
     -X POST -H 'Content-Type: application/json' -d '{"label":"bench"}' \
     'http://agent/v1/backups?wait=true')
   t1=$(now_ms)
-  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  local c1; c1=$(cpu_ticks "$AGENT_PID")
+  rm -f "$WORK/sampling"; wait "$sampler" || true
   [ "$code" = 200 ] || { cat "$WORK/ours.json"; tail -30 "$WORK/agent.log"; echo "our backup failed ($code)" >&2; exit 1; }
   after=$(az_prefix_bytes pgsidecar bench/base/)
   local during; during=$(heap_after_gc_mb "$gc0"); during=${during:-none}
+  # native memory by category, when the agent runs with -XX:NativeMemoryTracking=summary
+  "$JAVA_HOME/bin/jcmd" "$AGENT_PID" VM.native_memory summary >"$WORK/nmt-$1-$2.txt" 2>&1 || true
   local gc1; gc1=$(wc -l <"$GC_LOG")
   "$JAVA_HOME/bin/jcmd" "$AGENT_PID" GC.run >/dev/null
   sleep 0.5
   local live; live=$(heap_after_gc_mb "$gc1")
   local raw; raw=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rawSize'])" "$WORK/ours.json")
-  echo "ours $1 $2 $(( t1 - t0 )) $(( after - before )) $raw $(( $(cat "$WORK/rss") / 1024 )) $during $live" | tee -a "$RESULTS"
+  echo "ours $1 $2 $(( t1 - t0 )) $(( after - before )) $raw $(( $(cat "$WORK/rss") / 1024 )) $during $live $(( (c1 - c0) * 100 / $(getconf CLK_TCK) ))" | tee -a "$RESULTS"
 }
 
 theirs() { # scale round
@@ -163,7 +178,7 @@ theirs() { # scale round
   echo "theirs $1 $2 $(( t1 - t0 )) $(( after - before ))" | tee -a "$RESULTS"
 }
 
-echo "columns: tool scale round wall_ms stored_bytes [raw_bytes rss_peak_MiB heap_after_gc_during_MiB heap_live_after_MiB]"
+echo "columns: tool scale round wall_ms stored_bytes [raw_bytes rss_peak_MiB heap_after_gc_during_MiB heap_live_after_MiB agent_cpu_centiseconds]"
 for s in $MEM_SCALES; do
   [ "$s" -lt "$SCALE" ] || continue
   load "$s"; ours "$s" 1
@@ -194,5 +209,6 @@ if o and t:
 for r in rows:
     if r[0] == "ours":
         print(f"memory at -s {r[1]} round {r[2]}: raw {int(r[5])/1e6:.0f} MB, agent peak RSS {r[6]} MiB,"
-              f" heap after GC during backup max {r[7]} MiB, live heap after backup {r[8]} MiB")
+              f" heap after GC during backup max {r[7]} MiB, live heap after backup {r[8]} MiB,"
+              f" agent CPU {int(r[9])/100:.1f} s")
 PY
