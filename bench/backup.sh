@@ -21,9 +21,14 @@ MEM_SCALES=${MEM_SCALES-50 200}
 LEVEL=${LEVEL:-3}
 WORKERS=${WORKERS:-2}          # backup.compression-workers: zstd workers of the backup stream
 WAL_WORKERS=${WAL_WORKERS:-0}  # compression.workers: WAL segments (the default)
-# As in a pod with a 512 MiB memory limit: the JVM's container ergonomics then pick SerialGC and
-# a 128 MiB heap (a 24 GiB machine would otherwise give G1 a 384 MiB initial heap).
-AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS--XX:MaxRAM=512m}
+# The agent's JVM as a small pod would size it: a 128 MiB heap (-XX:MaxRAM=512m: a quarter of
+# it) and SerialGC (G1's own structures took 39 MiB here; the JVM picks Serial by itself on
+# fewer than 2 CPUs or under 1792 MiB), and glibc limited to 2 malloc arenas (zstd workers and
+# the TLS engine malloc outside the heap). Without these, on a 24 GiB machine, G1 starts with a
+# 384 MiB heap and the agent's RSS reached 304-346 MiB.
+AGENT_JAVA_OPTS=${AGENT_JAVA_OPTS--XX:MaxRAM=512m -XX:+UseSerialGC}
+AGENT_MALLOC_ARENA_MAX=${AGENT_MALLOC_ARENA_MAX-2}  # the agent's only, not the peers'
+
 BLOCK_SIZE=${BLOCK_SIZE:-8MiB}
 CONCURRENCY=${CONCURRENCY:-4}
 
@@ -87,7 +92,7 @@ wal:
 YAML
 GC_LOG="$WORK/gc.log"
 # shellcheck disable=SC2086 # AGENT_JAVA_OPTS is a list of flags
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xlog:gc:file="$GC_LOG":uptime \
+MALLOC_ARENA_MAX=$AGENT_MALLOC_ARENA_MAX "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xlog:gc:file="$GC_LOG":uptime \
   -Djavax.net.ssl.trustStore="$AZ_TRUSTSTORE" -Djavax.net.ssl.trustStorePassword=changeit \
   ${AGENT_JAVA_OPTS:-} -cp "$WORK/classes:$JAR:agent/target/lib/*" BackupAgent "$WORK/agent.yaml" \
   >"$WORK/agent.log" 2>&1 &
@@ -97,7 +102,7 @@ PIDS+=("$AGENT_PID")
 for _ in $(seq 600); do grep -q 'bench agent started' "$WORK/agent.log" && break; sleep 0.1; done
 grep -q 'bench agent started' "$WORK/agent.log" || { cat "$WORK/agent.log"; echo "agent did not start" >&2; exit 1; }
 chmod 777 "$SOCK"
-echo "== agent pid $AGENT_PID: zstd $LEVEL, backup workers $WORKERS, WAL workers $WAL_WORKERS, block $BLOCK_SIZE x $CONCURRENCY, JVM ${AGENT_JAVA_OPTS:-defaults}"
+echo "== agent pid $AGENT_PID: zstd $LEVEL, backup workers $WORKERS, WAL workers $WAL_WORKERS, block $BLOCK_SIZE x $CONCURRENCY, JVM ${AGENT_JAVA_OPTS:-defaults}, MALLOC_ARENA_MAX=${AGENT_MALLOC_ARENA_MAX:-unset}"
 
 archive_with() { # ours|theirs|none
   local cmd
