@@ -65,8 +65,10 @@ public final class BackupService implements AutoCloseable {
   /** The service for the agent's configuration. */
   public static BackupService fromConfig(PgsidecarConfig config, Storage storage,
       CodecPipeline pipeline) {
+    // one long stream: zstd workers of its own (backup.compression-workers), WAL keeps its own
     return new BackupService(new RepositoryLayout(config.storage().prefix(), config.cluster()),
-        storage, pipeline, config.postgres(), config.backup(), Clock.systemUTC());
+        storage, pipeline.withCompressionWorkers(config.backup().compressionWorkers()),
+        config.postgres(), config.backup(), Clock.systemUTC());
   }
 
   /** Told of every backup that starts and ends (metrics). */

@@ -13,12 +13,17 @@ import java.util.concurrent.TimeUnit;
  * stays constant whatever the backup size. Either side can fail the pipe; the other side then
  * gets an {@link IOException} instead of blocking forever or seeing a clean end of stream (a
  * clean end would let storage commit a truncated object).
+ *
+ * <p>Full chunks go back to the writer once read: the pipe allocates about {@code chunks + 2}
+ * arrays for a whole backup instead of one per chunk (a 1 MiB array is a "humongous" object for
+ * G1 on a small heap, each one taking whole regions and prompting collections).
  */
 final class BoundedPipe {
 
   private static final byte[] EOF = new byte[0];
 
   private final ArrayBlockingQueue<byte[]> queue;
+  private final ArrayBlockingQueue<byte[]> free;
   private final int chunkSize;
   private volatile Throwable writerFailure;
   private volatile Throwable readerFailure;
@@ -28,6 +33,7 @@ final class BoundedPipe {
   BoundedPipe(int chunkSize, int chunks) {
     this.chunkSize = chunkSize;
     this.queue = new ArrayBlockingQueue<>(chunks + 1);
+    this.free = new ArrayBlockingQueue<>(chunks + 2);
     this.sink = new Sink();
     this.source = new Source();
   }
@@ -73,7 +79,8 @@ final class BoundedPipe {
         len -= n;
         if (fill == chunkSize) {
           push(buf);
-          buf = new byte[chunkSize];
+          byte[] recycled = free.poll();
+          buf = recycled != null ? recycled : new byte[chunkSize];
           fill = 0;
         }
       }
@@ -136,6 +143,10 @@ final class BoundedPipe {
           checkWriter();
           return -1;
         }
+        if (chunk != null && chunk.length == chunkSize) {
+          free.offer(chunk); // fully read: the writer may fill it again
+        }
+        chunk = null;
         try {
           chunk = queue.take();
         } catch (InterruptedException e) {

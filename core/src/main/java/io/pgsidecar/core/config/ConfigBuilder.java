@@ -126,7 +126,7 @@ final class ConfigBuilder {
         new PgsidecarConfig.Wal((Integer) get("wal.lookahead-concurrency"), (Integer) get("wal.lookahead-max"),
             (Integer) get("wal.prefetch-count"), get("wal.spool-dir"), (Long) get("wal.spool-max-size")),
         new PgsidecarConfig.Backup(this.<Duration>get("backup.wal-wait-timeout"),
-            get("backup.progress-interval")),
+            get("backup.progress-interval"), (Integer) get("backup.compression-workers")),
         new PgsidecarConfig.Dump(list("dump.include"), list("dump.exclude"),
             (Boolean) get("dump.allow-overlap-with-backup")),
         new PgsidecarConfig.Metrics((Integer) get("metrics.port"), get("metrics.host")),

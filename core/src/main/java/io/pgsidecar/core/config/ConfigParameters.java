@@ -140,6 +140,10 @@ public final class ConfigParameters {
           c -> c.backup().walWaitTimeout()).defaultValue("10m"),
       Param.of("backup.progress-interval", duration(), "Interval of progress log lines.",
           c -> c.backup().progressInterval()).defaultValue("30s"),
+      Param.of("backup.compression-workers", integer(0, 64),
+          "zstd worker threads of the base backup stream (WAL uses compression.workers); 0 compresses on the reading thread.",
+          c -> c.backup().compressionWorkers())
+          .defaultValue(Integer.toString(PgsidecarConfig.Backup.DEFAULT_COMPRESSION_WORKERS)),
 
       Param.of("dump.include", stringList(), "Databases to dump; empty means all.", c -> c.dump().include()),
       Param.of("dump.exclude", stringList(), "Databases never dumped.", c -> c.dump().exclude()),

@@ -114,8 +114,19 @@ public record PgsidecarConfig(
   public record Wal(int lookaheadConcurrency, int lookaheadMax, int prefetchCount,
       Path spoolDir, long spoolMaxBytes) {}
 
-  /** Keys {@code backup.*}. */
-  public record Backup(Duration walWaitTimeout, Duration progressInterval) {}
+  /**
+   * Keys {@code backup.*}; {@code compressionWorkers} are the zstd workers of the base backup
+   * stream (WAL keeps {@code compression.workers}).
+   */
+  public record Backup(Duration walWaitTimeout, Duration progressInterval, int compressionWorkers) {
+
+    /** Default zstd workers of a base backup stream: what keeps pace with pgBackRest's process-max=2. */
+    public static final int DEFAULT_COMPRESSION_WORKERS = 2;
+
+    public Backup(Duration walWaitTimeout, Duration progressInterval) {
+      this(walWaitTimeout, progressInterval, DEFAULT_COMPRESSION_WORKERS);
+    }
+  }
 
   /** Keys {@code dump.*}: databases to include/exclude (empty include = all), overlap policy. */
   public record Dump(List<String> include, List<String> exclude, boolean allowOverlapWithBackup) {}

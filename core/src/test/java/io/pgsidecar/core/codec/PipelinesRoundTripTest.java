@@ -52,6 +52,20 @@ class PipelinesRoundTripTest {
   }
 
   @Test
+  void pipelineWithCompressionWorkersKeepsItsNameAndKeyAndReadsBackTheSame() throws Exception {
+    // the base backup stream is encoded with workers, WAL without: one repository, one format
+    byte[] big = CodecTestData.sample(24 << 20, 9);
+    CodecPipeline wal = Pipelines.forConfig(zstd(), keys.alice());
+    CodecPipeline backup = wal.withCompressionWorkers(2);
+    assertEquals(wal.name(), backup.name());
+    assertEquals(wal.suffix(), backup.suffix());
+    assertEquals(wal.keyFingerprint(), backup.keyFingerprint());
+    assertEquals("ZstdCodec[level=3, workers=2]", backup.codecs().getFirst().toString());
+    assertArrayEquals(big, decode(wal, encode(backup, big), backup.name(), KEY));
+    assertEquals(Pipelines.plain().name(), Pipelines.plain().withCompressionWorkers(2).name());
+  }
+
+  @Test
   void zstdWithWorkersRoundTrips() throws Exception {
     byte[] big = CodecTestData.sample(24 << 20, 7);
     CodecPipeline pipeline = Pipelines.forConfig(new PgsidecarConfig.Compression("zstd", 3, 2),

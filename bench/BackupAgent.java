@@ -1,0 +1,40 @@
+// The agent with base backups wired in, for bench/backup.sh: the real Agent (WAL push on its unix
+// socket, reached by bin/wal-archiver from archive_command) plus BackupModule's /v1/backups routes,
+// exactly as BackupModule's Javadoc tells the agent to wire them. Stands in for
+// `pgsidecar agent` until the agent wires backups itself; then backup.sh can start that instead.
+// Compiled by backup.sh against the agent jar and its lib/. Runs until SIGTERM.
+
+import io.pgsidecar.agent.Agent;
+import io.pgsidecar.agent.backup.BackupModule;
+import io.pgsidecar.core.codec.Pipelines;
+import io.pgsidecar.core.config.ConfigLoader;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.storage.azure.AzureStorage;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+
+public class BackupAgent {
+  public static void main(String[] args) throws Exception {
+    PgsidecarConfig cfg = ConfigLoader.load(Optional.of(Path.of(args[0])), System.getenv());
+    var storage = AzureStorage.open(cfg.storage());
+    var pipeline = Pipelines.forConfig(cfg.compression(), cfg.encryption());
+    var agent = new Agent(cfg, storage, pipeline);
+    var backups = BackupModule.create(cfg, storage, pipeline);
+    backups.register(agent.router(), agent.blockingExecutor());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      backups.close();
+      agent.close();
+      try {
+        storage.close();
+      } catch (Exception e) {
+        System.err.println("closing storage: " + e);
+      }
+      stopped.countDown();
+    }));
+    agent.start();
+    System.err.println("bench agent started: " + storage.describe() + ", " + pipeline);
+    stopped.await();
+  }
+}
