@@ -13,7 +13,7 @@ AZ_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOt
 PIDS=()
 
 bench_init() { # creates $WORK owned by postgres
-  WORK=$(mktemp -d /tmp/pgsidecar-bench.XXXXXX)
+  WORK=$(mktemp -d "/tmp/pgsidecar-bench-$(basename "$0" .sh).XXXXXX")
   chmod 755 "$WORK"
   chown postgres "$WORK"
   trap bench_cleanup EXIT

@@ -70,8 +70,8 @@ class LaunchersTest {
   void pgsidecarRunsTheAgentJarWithNativeAccessAndPassesArgumentsThrough() throws Exception {
     Result r = run(Map.of("JAVA_HOME", jdk.toString(), "PGSIDECAR_JAVA_OPTS", "-Xmx64m -Dx=y"),
         root.resolve("bin/pgsidecar").toString(), "config", "show", "two words");
-    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED", "-Xmx64m",
-        "-Dx=y", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "config",
+    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
+        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx64m", "-Dx=y", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "config",
         "show", "two words") + "\n", ""), r);
   }
 
