@@ -76,8 +76,27 @@ public final class Main {
   public static CommandLine commandLine(Map<String, String> env) {
     CommandLine cl = new CommandLine(new Main(env));
     COMMANDS.forEach(cl::addSubcommand);
+    addHelpOptions(cl);
     cl.setExecutionExceptionHandler(Main::handle);
     return cl;
+  }
+
+  /** Every command and subcommand answers {@code -h/--help}, whoever declared it. */
+  private static void addHelpOptions(CommandLine cl) {
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      if (sub.getCommandSpec().optionsMap().get("--help") == null) {
+        sub.getCommandSpec().addOption(CommandSpec.forAnnotatedObject(new HelpOption())
+            .findOption("--help"));
+      }
+      addHelpOptions(sub);
+    }
+  }
+
+  /** The {@code --help} option added to commands that do not declare one. */
+  private static final class HelpOption {
+    @picocli.CommandLine.Option(names = {"-h", "--help"}, usageHelp = true,
+        description = "Show this help message and exit.")
+    boolean help;
   }
 
   /** The root command of the tree {@code spec} belongs to: how subcommands reach the config. */

@@ -43,6 +43,18 @@ class MainTest {
   }
 
   @Test
+  void everySubcommandAnswersHelp() {
+    for (String[] args : List.of(new String[] {"backup", "create", "--help"},
+        new String[] {"dump", "restore", "-h"}, new String[] {"wal", "list", "--help"},
+        new String[] {"restore", "--help"}, new String[] {"agent", "--help"})) {
+      Run r = run(Map.of(), args);
+      String name = String.join(" ", java.util.Arrays.copyOf(args, args.length - 1));
+      assertEquals(0, r.code(), name + ": " + r.err());
+      assertTrue(r.out().startsWith("Usage: pgsidecar " + name + " "), r.out());
+    }
+  }
+
+  @Test
   void everyDeclaredCommandIsRegistered() {
     var names = Main.commandLine(Map.of()).getSubcommands().keySet();
     assertEquals(Main.COMMANDS.size(), names.size(), names.toString());
