@@ -26,13 +26,36 @@ public record RecoverySettings(String walArchiver, Optional<String> socket,
     return c.toString();
   }
 
+  /**
+   * Writes the settings. Recovery lines already in {@code postgresql.auto.conf} are dropped
+   * first: a backup taken after an earlier point-in-time restore carries that restore's target,
+   * and two target kinds side by side make PostgreSQL refuse to start.
+   */
   public void write(Path pgdata, RecoveryTarget target) throws IOException {
-    StringBuilder s = new StringBuilder("\n# written by pgsidecar restore\n");
+    Path auto = pgdata.resolve("postgresql.auto.conf");
+    StringBuilder s = new StringBuilder();
+    if (Files.exists(auto)) {
+      for (String line : Files.readAllLines(auto, StandardCharsets.UTF_8)) {
+        if (!isOurs(line)) {
+          s.append(line).append('\n');
+        }
+      }
+      while (s.length() >= 2 && s.charAt(s.length() - 1) == '\n' && s.charAt(s.length() - 2) == '\n') {
+        s.setLength(s.length() - 1);
+      }
+    }
+    s.append("\n# written by pgsidecar restore\n");
     RecoveryTarget.line(s, "restore_command", restoreCommand());
     s.append(target.settings());
-    Files.writeString(pgdata.resolve("postgresql.auto.conf"), s.toString(), StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.SYNC);
+    Files.writeString(auto, s.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
     Files.write(pgdata.resolve("recovery.signal"), new byte[0], StandardOpenOption.CREATE,
         StandardOpenOption.SYNC);
+  }
+
+  private static boolean isOurs(String line) {
+    String t = line.strip();
+    return t.equals("# written by pgsidecar restore") || t.startsWith("restore_command")
+        || t.startsWith("recovery_target");
   }
 }

@@ -44,6 +44,17 @@ public record RecoveryTarget(Kind kind, String value, boolean exclusive, Action 
     return kind == Kind.TIME ? Optional.of(TargetTimes.parse(value)) : Optional.empty();
   }
 
+  /** For messages: {@code time 2026-11-22T02:15:00Z (inclusive), then promote}. */
+  public String describe() {
+    String k = kind.name().toLowerCase(java.util.Locale.ROOT);
+    return switch (kind) {
+      case LATEST -> "latest (end of the archive)";
+      case IMMEDIATE -> "immediate (end of the backup), then " + action.setting();
+      default -> k + " " + value + (exclusive ? " (exclusive)" : " (inclusive)") + ", then "
+          + action.setting();
+    } + (timeline.equals("latest") ? "" : ", timeline " + timeline);
+  }
+
   /** Lines for postgresql.auto.conf (without restore_command). */
   public String settings() {
     StringBuilder s = new StringBuilder();

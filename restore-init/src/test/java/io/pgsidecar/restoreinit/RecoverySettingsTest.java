@@ -59,4 +59,23 @@ class RecoverySettingsTest {
     assertEquals("target time 'yesterday': expected e.g. 2026-11-22T02:15:00Z or"
         + " '2026-11-22 02:15:00+01' (no offset = UTC)", e2.getMessage());
   }
+
+  @Test
+  void settingsOfAnEarlierRestoreInTheBackupAreReplacedNotStacked() throws Exception {
+    Files.writeString(pgdata.resolve("postgresql.auto.conf"), "work_mem = '8MB'\n\n"
+        + "# written by pgsidecar restore\nrestore_command = 'old fetch %f %p'\n"
+        + "recovery_target_time = '2026-11-22 01:15:00+00'\nrecovery_target_action = 'promote'\n");
+    new RecoverySettings("/w", Optional.of("/run/a.sock"), Optional.empty())
+        .write(pgdata, new RecoveryTarget(Kind.LSN, "0/5000000", false, Action.PROMOTE, "latest"));
+    assertEquals("""
+        work_mem = '8MB'
+
+        # written by pgsidecar restore
+        restore_command = '/w fetch %f %p --socket /run/a.sock'
+        recovery_target_lsn = '0/5000000'
+        recovery_target_inclusive = 'on'
+        recovery_target_action = 'promote'
+        recovery_target_timeline = 'latest'
+        """, Files.readString(pgdata.resolve("postgresql.auto.conf")));
+  }
 }

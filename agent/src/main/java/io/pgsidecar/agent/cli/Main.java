@@ -37,7 +37,9 @@ public final class Main {
    * package, e.g. {@code io.pgsidecar.agent.backup.BackupCommand.class}.
    */
   static final List<Class<?>> COMMANDS = List.of(
-      ConfigCommand.class);
+      ConfigCommand.class,
+      io.pgsidecar.agent.wal.WalCommand.class,
+      io.pgsidecar.agent.restore.RestoreCommand.class);
 
   @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
       description = "YAML configuration file (default: $PGSIDECAR_CONFIG; without either, "

@@ -32,7 +32,7 @@ class MainTest {
     Run r = run(Map.of(), "--help");
     assertEquals(0, r.code());
     assertTrue(r.out().startsWith("Usage: pgsidecar [-hV] [--config=FILE] COMMAND"), r.out());
-    assertTrue(r.out().contains("\nCommands:\n  config  Show or check the effective configuration.\n"),
+    assertTrue(r.out().matches("(?s).*\nCommands:\n  config +Show or check the effective configuration\\.\n.*"),
         r.out());
     assertEquals("", r.err());
   }

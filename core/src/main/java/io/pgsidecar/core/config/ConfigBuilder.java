@@ -52,8 +52,18 @@ final class ConfigBuilder {
         checkAzureAuth(errors, auth);
       }
     }
+    List<String> targets = RESTORE_TARGETS.stream()
+        .filter(k -> k.equals("restore.target-immediate") ? Boolean.TRUE.equals(values.typed().get(k)) : has(k))
+        .toList();
+    if (targets.size() > 1) {
+      errors.add(String.join(" and ", targets) + " are both set: a restore has at most one"
+          + " recovery target; keep one (none replays to the end of the archive)");
+    }
     return errors;
   }
+
+  private static final List<String> RESTORE_TARGETS = List.of("restore.target-time",
+      "restore.target-lsn", "restore.target-xid", "restore.target-name", "restore.target-immediate");
 
   private void checkAzureAuth(List<String> errors, AzureAuth auth) {
     String when = " when storage.azure.auth is " + ParamType.kebab(auth);
@@ -121,7 +131,13 @@ final class ConfigBuilder {
             (Boolean) get("dump.allow-overlap-with-backup")),
         new PgsidecarConfig.Metrics((Integer) get("metrics.port"), get("metrics.host")),
         new PgsidecarConfig.Schedule(opt("schedule.base-backup"), opt("schedule.dump"),
-            this.<ZoneId>get("schedule.timezone")));
+            this.<ZoneId>get("schedule.timezone")),
+        new PgsidecarConfig.Restore((Boolean) get("restore.enabled"), get("restore.backup"),
+            opt("restore.target-time"), opt("restore.target-lsn"), opt("restore.target-xid"),
+            opt("restore.target-name"), (Boolean) get("restore.target-immediate"),
+            (Boolean) get("restore.target-exclusive"), get("restore.target-action"),
+            get("restore.target-timeline"), opt("restore.from-cluster"), get("restore.wal-archiver"),
+            opt("restore.socket")));
   }
 
   private PgsidecarConfig.Azure azure() {

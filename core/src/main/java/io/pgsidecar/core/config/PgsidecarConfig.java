@@ -29,7 +29,16 @@ public record PgsidecarConfig(
     Backup backup,
     Dump dump,
     Metrics metrics,
-    Schedule schedule) {
+    Schedule schedule,
+    Restore restore) {
+
+  /** Without restore settings (restore disabled): how tests and older callers build a config. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, Restore.disabled());
+  }
 
   /** Optional TCP listener on 127.0.0.1 guarded by a bearer token (keys {@code http.*}). */
   public record Http(Optional<Integer> tcpPort, Optional<Path> tokenFile, Duration shutdownGrace) {}
@@ -116,4 +125,32 @@ public record PgsidecarConfig(
 
   /** Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone}. */
   public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {}
+
+  /**
+   * Keys {@code restore.*}: what restore-init does when PGDATA is empty. At most one
+   * {@code target*} kind is set (checked at load); none means "replay to the end of the archive".
+   *
+   * @param enabled restore-init does nothing unless this is true
+   * @param backup a backup id, or {@code latest} for the newest that ends before the target
+   * @param targetAction {@code promote}, {@code pause} or {@code shutdown}
+   * @param targetTimeline {@code latest}, {@code current} or a timeline number
+   * @param fromCluster restore another cluster's archive (WAL fetched with {@code --cluster})
+   * @param walArchiver path of wal-archiver as the PostgreSQL container sees it
+   * @param socket the agent's socket as the PostgreSQL container sees it, when not the default
+   */
+  public record Restore(boolean enabled, String backup, Optional<String> targetTime,
+      Optional<String> targetLsn, Optional<String> targetXid, Optional<String> targetName,
+      boolean targetImmediate, boolean targetExclusive, String targetAction,
+      String targetTimeline, Optional<String> fromCluster, String walArchiver,
+      Optional<String> socket) {
+
+    public static final String DEFAULT_WAL_ARCHIVER = "/pgsidecar/bin/wal-archiver";
+
+    /** Restore not requested; every other key at its default. */
+    public static Restore disabled() {
+      return new Restore(false, "latest", Optional.empty(), Optional.empty(), Optional.empty(),
+          Optional.empty(), false, false, "promote", "latest", Optional.empty(),
+          DEFAULT_WAL_ARCHIVER, Optional.empty());
+    }
+  }
 }
