@@ -66,6 +66,7 @@ public final class Agent implements AutoCloseable {
   private final Router router;
   private final List<HttpServer> servers = new ArrayList<>();
   private final Retry retry;
+  private final Health health;
   private volatile boolean ready;
   private volatile int tcpPort = -1;
 
@@ -100,7 +101,7 @@ public final class Agent implements AutoCloseable {
     WalFetchService fetchService = WalFetchService.withSpool(storage, pipeline, layout, retry, spool);
 
     this.router = Router.router(vertx);
-    Health health = new Health(() -> ready);
+    this.health = new Health(() -> ready, blocking);
     WalPushHandler push = new WalPushHandler(pushService, blocking, config.cluster(), events);
     WalFetchHandler fetch = new WalFetchHandler(fetchService, blocking, config.storage().timeout(), events);
     router.get("/healthz").handler(health::healthz);
@@ -117,6 +118,16 @@ public final class Agent implements AutoCloseable {
   /** Routes so that other services (backups, dumps, status) can be added before {@link #start()}. */
   public Router router() {
     return router;
+  }
+
+  /** Liveness and readiness; add readiness checks (storage, PostgreSQL) before {@link #start()}. */
+  public Health health() {
+    return health;
+  }
+
+  /** The Vert.x instance the servers run on (the metrics port shares it). */
+  public Vertx vertx() {
+    return vertx;
   }
 
   /** The pool for blocking work of request handlers: a virtual thread per task. */

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.cli.AgentClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -34,6 +35,12 @@ public final class BackupCommand implements Callable<Integer> {
 
   @Spec
   CommandSpec spec;
+
+  /** The production wiring: the agent of the configuration's socket. */
+  public BackupCommand() {
+    this.agent = () -> AgentClient.forCommand(spec);
+    this.pollInterval = Duration.ofSeconds(1);
+  }
 
   public BackupCommand(Supplier<AgentClient> agent) {
     this(agent, Duration.ofSeconds(1));

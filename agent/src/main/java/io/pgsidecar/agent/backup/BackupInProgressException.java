@@ -1,7 +1,8 @@
 package io.pgsidecar.agent.backup;
 
 /** A base backup was asked for (or a delete of the running one) while one runs: HTTP 409. */
-public final class BackupInProgressException extends RuntimeException {
+public final class BackupInProgressException extends RuntimeException
+    implements io.pgsidecar.agent.schedule.CronScheduler.Busy {
   private final String runningId;
 
   public BackupInProgressException(String runningId, String message) {

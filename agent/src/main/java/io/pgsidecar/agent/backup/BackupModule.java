@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.schedule.CronScheduler;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.Storage;
@@ -22,9 +23,9 @@ import java.util.concurrent.Executor;
 public final class BackupModule implements AutoCloseable {
 
   private final BackupService service;
-  private final Optional<BackupScheduler> scheduler;
+  private final Optional<CronScheduler> scheduler;
 
-  private BackupModule(BackupService service, Optional<BackupScheduler> scheduler) {
+  private BackupModule(BackupService service, Optional<CronScheduler> scheduler) {
     this.service = service;
     this.scheduler = scheduler;
   }
@@ -40,7 +41,7 @@ public final class BackupModule implements AutoCloseable {
     return service;
   }
 
-  public Optional<BackupScheduler> scheduler() {
+  public Optional<CronScheduler> scheduler() {
     return scheduler;
   }
 
@@ -51,12 +52,12 @@ public final class BackupModule implements AutoCloseable {
 
   /** Runs a missed backup (if any) and arms the timer; a no-op without a schedule. */
   public void startSchedule() {
-    scheduler.ifPresent(BackupScheduler::start);
+    scheduler.ifPresent(CronScheduler::start);
   }
 
   @Override
   public void close() {
-    scheduler.ifPresent(BackupScheduler::close);
+    scheduler.ifPresent(CronScheduler::close);
     service.close();
   }
 }

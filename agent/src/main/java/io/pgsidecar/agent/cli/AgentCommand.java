@@ -1,64 +1,60 @@
 package io.pgsidecar.agent.cli;
 
-import io.pgsidecar.agent.Agent;
-import io.pgsidecar.core.codec.CodecPipeline;
+import io.pgsidecar.agent.Sidecar;
 import io.pgsidecar.core.config.PgsidecarConfig;
-import io.pgsidecar.core.storage.Storage;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code pgsidecar agent}: runs the sidecar daemon until SIGTERM/SIGINT, then shuts it down
- * gracefully (pushes under way finish within {@code http.shutdownGrace}). The root command loads
- * the configuration ({@code --config FILE} plus environment) and hands it over with the factories
- * that open the storage and build the codec pipeline from it.
+ * {@code pgsidecar agent}: runs the sidecar daemon ({@link Sidecar}: WAL push/fetch, backups,
+ * dumps, status on the unix socket; metrics and probes on the metrics port) until SIGTERM/SIGINT,
+ * then shuts it down gracefully (pushes under way finish within {@code http.shutdownGrace}).
  */
 @Command(name = "agent", mixinStandardHelpOptions = true,
-    description = "Run the sidecar daemon: WAL push/fetch on the agent's unix socket.")
+    description = "Run the sidecar daemon: WAL push/fetch, base backups, dumps and status on the"
+        + " agent's unix socket; /metrics, /healthz and /readyz on metrics.port.")
 public final class AgentCommand implements Callable<Integer> {
 
   private static final Logger LOG = Logger.getLogger(AgentCommand.class.getName());
 
-  private final Supplier<PgsidecarConfig> config;
-  private final Function<PgsidecarConfig, Storage> storage;
-  private final Function<PgsidecarConfig, CodecPipeline> pipeline;
+  @Spec
+  CommandSpec spec;
 
-  /**
-   * @param config the loaded configuration (called once, when the command runs)
-   * @param storage opens the configured storage
-   * @param pipeline builds the configured codec pipeline (compression, encryption)
-   */
-  public AgentCommand(Supplier<PgsidecarConfig> config, Function<PgsidecarConfig, Storage> storage,
-      Function<PgsidecarConfig, CodecPipeline> pipeline) {
+  private final Supplier<PgsidecarConfig> config;
+
+  /** The production wiring: the configuration of the root command. */
+  public AgentCommand() {
+    this.config = () -> Main.of(spec).config();
+  }
+
+  /** @param config the loaded configuration (called once, when the command runs) */
+  public AgentCommand(Supplier<PgsidecarConfig> config) {
     this.config = config;
-    this.storage = storage;
-    this.pipeline = pipeline;
   }
 
   @Override
   public Integer call() throws Exception {
     PgsidecarConfig cfg = config.get();
-    Storage store = storage.apply(cfg);
-    Agent agent = new Agent(cfg, store, pipeline.apply(cfg));
+    Sidecar sidecar = Sidecar.open(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("agent-shutdown").unstarted(() -> {
       LOG.info("signal received: shutting down (grace " + cfg.http().shutdownGrace() + ")");
       try {
-        agent.close();
-        store.close();
-      } catch (Exception e) {
+        sidecar.close();
+      } catch (RuntimeException e) {
         LOG.warning("shutdown: " + e.getMessage());
       } finally {
         stopped.countDown();
       }
     }));
-    agent.start();
+    sidecar.start();
     LOG.info("agent started for cluster " + cfg.cluster() + ", PGDATA " + cfg.pgdata()
-        + ", storage " + store.describe());
+        + ", socket " + cfg.socket());
     stopped.await();
     return 0;
   }

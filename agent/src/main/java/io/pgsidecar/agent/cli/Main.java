@@ -37,6 +37,9 @@ public final class Main {
    * package, e.g. {@code io.pgsidecar.agent.backup.BackupCommand.class}.
    */
   static final List<Class<?>> COMMANDS = List.of(
+      AgentCommand.class,
+      io.pgsidecar.agent.backup.BackupCommand.class,
+      io.pgsidecar.agent.dump.DumpCommand.class,
       ConfigCommand.class,
       io.pgsidecar.agent.wal.WalCommand.class,
       io.pgsidecar.agent.restore.RestoreCommand.class);

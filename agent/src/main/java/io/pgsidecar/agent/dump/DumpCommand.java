@@ -3,7 +3,7 @@ package io.pgsidecar.agent.dump;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgsidecar.agent.backup.AgentClient;
+import io.pgsidecar.agent.cli.AgentClient;
 import io.pgsidecar.agent.cli.Main;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.io.IOException;
@@ -51,7 +51,14 @@ public final class DumpCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  /** The production wiring: the agent client from the caller, restorers from the config. */
+  /** The production wiring: the agent of the configuration's socket, restorers from the config. */
+  public DumpCommand() {
+    this.agent = () -> AgentClient.forCommand(spec);
+    this.restorers = config -> DumpRestorer.forConfig(config.get());
+    this.pollInterval = Duration.ofSeconds(1);
+  }
+
+  /** With the agent client from the caller, restorers from the config. */
   public DumpCommand(Supplier<AgentClient> agent) {
     this(agent, config -> DumpRestorer.forConfig(config.get()), Duration.ofSeconds(1));
   }

@@ -1,7 +1,8 @@
 package io.pgsidecar.agent.dump;
 
 /** A dump was asked for while another one (or a base backup, when overlap is off) is running. */
-public final class DumpRunningException extends RuntimeException {
+public final class DumpRunningException extends RuntimeException
+    implements io.pgsidecar.agent.schedule.CronScheduler.Busy {
   private final String runningId;
 
   DumpRunningException(String message, String runningId) {

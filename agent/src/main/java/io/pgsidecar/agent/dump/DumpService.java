@@ -57,6 +57,9 @@ public final class DumpService {
 
   /** Told how each run ends: the seam for metrics (last success/failure, duration, sizes). */
   public interface Listener {
+    /** A run was reserved and starts now (the {@code running} gauge). */
+    default void started(DumpStatus status) {}
+
     default void succeeded(DumpManifest manifest, java.time.Duration took) {}
 
     default void failed(DumpStatus.Failure failure, java.time.Duration took) {}
@@ -233,6 +236,7 @@ public final class DumpService {
       throw new DumpRunningException("dump " + otherId + " is running; one dump runs at a time,"
           + " retry after it has finished", otherId);
     }
+    notify(() -> listener.started(run));
     return run;
   }
 

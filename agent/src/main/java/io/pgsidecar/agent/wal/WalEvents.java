@@ -32,4 +32,10 @@ public interface WalEvents {
 
   /** A fetch was served from the prefetch spool. */
   default void prefetchHit() {}
+
+  /**
+   * A push or fetch failed (not a plain "not in the archive"): {@code operation} names what and
+   * on which file, {@code message} why. Feeds the bounded list of last errors in /v1/status.
+   */
+  default void failed(String operation, String message) {}
 }

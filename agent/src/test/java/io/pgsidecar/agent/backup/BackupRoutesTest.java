@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.cli.AgentClient;
 import static io.pgsidecar.agent.backup.BackupFixtures.LAYOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

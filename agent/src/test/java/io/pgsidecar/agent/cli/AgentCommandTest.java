@@ -14,7 +14,7 @@ class AgentCommandTest {
   void helpNamesTheSubcommandAndWhatItDoesWithoutStartingAnything() {
     AgentCommand cmd = new AgentCommand(() -> {
       throw new AssertionError("--help must not load the configuration");
-    }, cfg -> null, cfg -> null);
+    });
     StringWriter out = new StringWriter();
     CommandLine cli = new CommandLine(cmd);
     cli.setOut(new PrintWriter(out));

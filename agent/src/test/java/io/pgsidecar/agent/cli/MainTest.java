@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,8 +33,10 @@ class MainTest {
     Run r = run(Map.of(), "--help");
     assertEquals(0, r.code());
     assertTrue(r.out().startsWith("Usage: pgsidecar [-hV] [--config=FILE] COMMAND"), r.out());
-    assertTrue(r.out().matches("(?s).*\nCommands:\n  config +Show or check the effective configuration\\.\n.*"),
-        r.out());
+    assertTrue(r.out().contains("\nCommands:\n  agent    Run the sidecar daemon"), r.out());
+    for (String command : List.of("backup", "dump", "config", "wal", "restore")) {
+      assertTrue(r.out().contains("\n  " + command + " "), command + " missing in " + r.out());
+    }
     assertEquals("", r.err());
   }
 

@@ -3,7 +3,7 @@ package io.pgsidecar.agent.dump;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.agent.backup.AgentClient;
+import io.pgsidecar.agent.cli.AgentClient;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;

@@ -77,8 +77,12 @@ public final class WalFetchHandler {
           }
         }
       } catch (IOException | RuntimeException e) {
-        events.fetched(e instanceof HttpProblem p && p.status() < 500 ? WalEvents.Outcome.NOT_FOUND
-            : WalEvents.Outcome.ERROR, 0, 0, Duration.ofNanos(System.nanoTime() - t0));
+        boolean clientError = e instanceof HttpProblem p && p.status() < 500;
+        events.fetched(clientError ? WalEvents.Outcome.NOT_FOUND : WalEvents.Outcome.ERROR, 0, 0,
+            Duration.ofNanos(System.nanoTime() - t0));
+        if (!clientError) {
+          events.failed("fetching " + rawName, String.valueOf(e.getMessage()));
+        }
         if (ctx.response().headWritten()) {
           LOG.warning("serving " + rawName + " failed midway, connection reset: " + e.getMessage());
           ctx.response().reset();

@@ -15,8 +15,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * What {@code POST /v1/wal/push} does, in order:
  * <ol>
- *   <li>validate the path PostgreSQL passed as {@code %p}: a WAL file name, inside PGDATA even
- *       after resolving symlinks (400 with the reason otherwise);</li>
+ *   <li>validate the path PostgreSQL passed as {@code %p}: a WAL file name, inside PGDATA, or inside
+ *       the real {@code pg_wal} when that is a link to a WAL volume, after resolving symlinks
+ *       (400 with the reason otherwise);</li>
  *   <li>check that this server may archive into the path ({@link ClusterGuard});</li>
  *   <li>answer at once when the look-ahead already made the file durable; join an upload of the
  *       same name already under way; otherwise upload it now;</li>
@@ -132,15 +133,29 @@ public final class WalPushService {
           + " PGDATA; check that the agent's pgdata setting mounts the server's data directory");
     }
     Path realRoot = root.toRealPath();
-    if (!real.startsWith(realRoot)) {
+    Path realWal = realWalDir(root);
+    if (!real.startsWith(realRoot) && !real.startsWith(realWal)) {
       throw new HttpProblem(400, "path '" + relativePath + "' resolves through a symbolic link"
-          + " to " + real + ", outside PGDATA (" + realRoot + "); the agent only archives files"
-          + " inside the data directory");
+          + " to " + real + ", outside PGDATA (" + realRoot + ") and outside its WAL directory ("
+          + realWal + "); the agent only archives files inside the data directory or pg_wal");
     }
     if (!Files.isRegularFile(real)) {
       throw new HttpProblem(400, "path '" + relativePath + "' is not a regular file");
     }
     return real;
+  }
+
+  /**
+   * Where {@code PGDATA/pg_wal} really is. {@code initdb --waldir} (common on Kubernetes with a
+   * separate WAL volume) makes pg_wal a symbolic link to another volume: files there are the
+   * server's own WAL and are archived; any other link out of PGDATA is still refused.
+   */
+  private static Path realWalDir(Path root) throws IOException {
+    try {
+      return root.resolve("pg_wal").toRealPath();
+    } catch (NoSuchFileException e) {
+      return root.resolve("pg_wal");
+    }
   }
 
   /** Refuses new pushes from now on; pushes under way continue. */

@@ -191,7 +191,8 @@ class WalPushTest {
     assertEquals(400, r.status());
     assertEquals("path 'pg_wal/" + SEG2 + "' resolves through a symbolic link to "
         + outside.toRealPath().resolve(SEG2) + ", outside PGDATA (" + pg.root().toRealPath()
-        + "); the agent only archives files inside the data directory",
+        + ") and outside its WAL directory (" + pg.root().resolve("pg_wal").toRealPath()
+        + "); the agent only archives files inside the data directory or pg_wal",
         new JsonObject(r.text()).getString("error"));
     assertEquals(List.of(), keys("prod/db1/wal/"));
   }

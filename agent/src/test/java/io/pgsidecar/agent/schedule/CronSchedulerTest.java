@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.backup;
+package io.pgsidecar.agent.schedule;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,32 +14,44 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
-class BackupSchedulerTest {
+/** The one cron scheduler of base backups and dumps. */
+class CronSchedulerTest {
 
   private static final Instant NOW = Instant.parse("2026-11-22T02:15:00Z");
 
-  private static final class FakeTarget implements BackupScheduler.Target {
+  private static final class Busy extends RuntimeException implements CronScheduler.Busy {
+    Busy() {
+      super("a run is under way");
+    }
+  }
+
+  private static final class FakeTarget implements CronScheduler.Target {
     final List<String> started = new CopyOnWriteArrayList<>();
-    Optional<Instant> last;
+    final Optional<Instant> last;
+    boolean busy;
 
     FakeTarget(Optional<Instant> last) {
       this.last = last;
     }
 
     @Override
-    public Optional<Instant> lastBackupStart() {
+    public Optional<Instant> lastStart() {
       return last;
     }
 
     @Override
-    public String startBackup(String label) {
+    public String start(String label) {
+      if (busy) {
+        throw new Busy();
+      }
       started.add(label);
       return "id";
     }
   }
 
-  private static BackupScheduler scheduler(String cron, ZoneId zone, FakeTarget t) {
-    return new BackupScheduler(cron, zone, Clock.fixed(NOW, ZoneOffset.UTC), t);
+  private static CronScheduler scheduler(String cron, ZoneId zone, FakeTarget t) {
+    return new CronScheduler("base backup", cron, CronScheduler.parse("schedule.x", "0 1 * * *", cron),
+        zone, Clock.fixed(NOW, ZoneOffset.UTC), t);
   }
 
   @Test
@@ -49,19 +61,23 @@ class BackupSchedulerTest {
       assertEquals(Optional.of(Instant.parse("2026-11-23T00:00:00Z")), s.nextAfter(NOW));
       assertEquals(Optional.of(Instant.parse("2026-11-22T00:00:00Z")), s.previousAt(NOW));
     }
+    try (var s = scheduler("0 3 1 * *", ZoneId.of("Europe/Berlin"), new FakeTarget(Optional.empty()))) {
+      assertEquals(Optional.of(Instant.parse("2026-12-01T02:00:00Z")), s.nextAfter(NOW));
+    }
   }
 
   @Test
-  void missedRunIsDetectedFromTheLastBackupStart() {
+  void missedRunComparesTheLastStartWithThePreviousScheduledTime() {
     try (var s = scheduler("0 1 * * *", ZoneOffset.UTC, new FakeTarget(Optional.empty()))) {
       assertTrue(s.missedRun(NOW, Optional.of(Instant.parse("2026-11-21T01:00:05Z"))));
       assertFalse(s.missedRun(NOW, Optional.of(Instant.parse("2026-11-22T01:00:01Z"))));
+      assertFalse(s.missedRun(NOW, Optional.of(Instant.parse("2026-11-22T01:00:00Z"))));
       assertTrue(s.missedRun(NOW, Optional.empty()));
     }
   }
 
   @Test
-  void startRunsAMissedBackupOnceAndArmsTheNextRun() {
+  void startRunsAMissedRunOnceAndArmsTheNextRun() {
     var t = new FakeTarget(Optional.of(Instant.parse("2026-11-21T01:00:05Z")));
     try (var s = scheduler("0 1 * * *", ZoneOffset.UTC, t)) {
       s.start();
@@ -71,7 +87,7 @@ class BackupSchedulerTest {
   }
 
   @Test
-  void noMissedRunWhenTheLastBackupIsRecent() {
+  void noMissedRunWhenTheLastRunIsRecent() {
     var t = new FakeTarget(Optional.of(Instant.parse("2026-11-22T01:00:02Z")));
     try (var s = scheduler("*/30 * * * *", ZoneOffset.UTC, t)) {
       s.start();
@@ -86,10 +102,35 @@ class BackupSchedulerTest {
   }
 
   @Test
-  void badExpressionNamesTheKey() {
-    var e = assertThrows(IllegalArgumentException.class, () -> BackupScheduler.parse("0 1 * *"));
-    assertTrue(e.getMessage().startsWith("schedule.base-backup '0 1 * *' is not a 5-field cron "
+  void aBusyTargetIsSkippedAndTheTimerStillArmed() {
+    var t = new FakeTarget(Optional.empty());
+    t.busy = true;
+    try (var s = scheduler("0 1 * * *", ZoneOffset.UTC, t)) {
+      s.start();
+      assertEquals(List.of(), t.started);
+      assertEquals(Optional.of(Instant.parse("2026-11-23T01:00:00Z")), s.nextRun());
+    }
+  }
+
+  @Test
+  void closeForgetsTheNextRun() {
+    var s = scheduler("0 1 * * *", ZoneOffset.UTC, new FakeTarget(Optional.of(NOW)));
+    s.start();
+    s.close();
+    assertEquals(Optional.empty(), s.nextRun());
+  }
+
+  @Test
+  void aBadExpressionNamesTheKeyOfEachSchedule() {
+    var base = assertThrows(IllegalArgumentException.class,
+        () -> io.pgsidecar.agent.backup.BackupScheduler.parse("0 1 * *"));
+    assertTrue(base.getMessage().startsWith("schedule.base-backup '0 1 * *' is not a 5-field cron "
         + "expression (minute hour day-of-month month day-of-week, e.g. '0 1 * * *'): "),
-        e.getMessage());
+        base.getMessage());
+    var dump = assertThrows(IllegalArgumentException.class,
+        () -> CronScheduler.parse("schedule.dump", "0 3 1 * *", "every day"));
+    assertTrue(dump.getMessage().startsWith("schedule.dump 'every day' is not a 5-field cron"
+        + " expression (minute hour day-of-month month day-of-week, e.g. '0 3 1 * *'): "),
+        dump.getMessage());
   }
 }

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.backup;
+package io.pgsidecar.agent.cli;
 
 import io.pgsidecar.walarchiver.AgentConnection;
 import java.io.IOException;
@@ -6,8 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
- * The CLI's view of the running agent: one HTTP request, one answer. Production uses the agent's
- * unix socket through {@link #over(AgentConnection)}; tests may use anything else.
+ * The CLI's view of the running agent: one HTTP request, one answer. Production goes through
+ * wal-archiver's {@link AgentConnection} (the one HTTP-over-unix-socket client of the project)
+ * to the socket the configuration names; tests may answer with anything else.
  */
 @FunctionalInterface
 public interface AgentClient {
@@ -22,6 +23,19 @@ public interface AgentClient {
    * @throws IOException when the agent cannot be reached (message says which socket)
    */
   Response send(String method, String path, String jsonBody) throws IOException;
+
+  /**
+   * The agent of the command line's configuration: its {@code socket}, or {@code PGSIDECAR_URL}
+   * with {@code PGSIDECAR_TOKEN} when set (the TCP listener, as wal-archiver reads them).
+   */
+  static AgentClient forCommand(picocli.CommandLine.Model.CommandSpec spec) {
+    Main main = Main.of(spec);
+    String url = main.env().get("PGSIDECAR_URL");
+    if (url != null && !url.isBlank()) {
+      return over(AgentConnection.tcp(url, main.env().get("PGSIDECAR_TOKEN")));
+    }
+    return over(AgentConnection.unixSocket(main.config().socket()));
+  }
 
   /** Requests through wal-archiver's JDK-only HTTP client (unix socket, or TCP with a token). */
   static AgentClient over(AgentConnection connection) {
