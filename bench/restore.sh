@@ -25,6 +25,8 @@ trap "exit 143" TERM INT
 start_azurite_https
 az_create_container pgbr
 az_create_container pgsidecar
+# wal-archiver's class-data archive, as an image build makes it (postgres cannot write target/)
+"$ROOT/bin/wal-archiver" prepare-cache >/dev/null
 printf '%s' "$AZ_KEY" >"$WORK/az.key"
 chown postgres "$WORK/az.key" "$AZ_TRUSTSTORE"
 JAVA_TLS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit"
@@ -69,10 +71,11 @@ wal:
   spool-dir: $WORK/spool
 YAML
 chown postgres "$WORK/agent.yaml"
-as_pg env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" "$ROOT/bin/pgsidecar" agent --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
-AGENT_PID=$!
-PIDS+=($AGENT_PID)
+# the JVM's own PID (runuser does not pass SIGTERM on), so that bench_cleanup stops the agent
+as_pg bash -c 'echo $$ >"$1"; shift; exec "$@"' agent "$WORK/agent.pid" env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" \
+  "$ROOT/bin/pgsidecar" agent --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
 for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.1; done
+PIDS+=("$(cat "$WORK/agent.pid")")
 [ -S "$SOCK" ] || { echo "the agent did not start:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
 
 pg_psql src "alter system set archive_command = '$ROOT/bin/wal-archiver push %p --socket $SOCK && pgbackrest --config=$PGBACKREST_CONF --stanza=bench archive-push %p'"
