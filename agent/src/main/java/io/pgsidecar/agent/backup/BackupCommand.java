@@ -1,6 +1,7 @@
 package io.pgsidecar.agent.backup;
 
 import io.pgsidecar.agent.cli.AgentClient;
+import io.pgsidecar.agent.cli.CliText;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -197,13 +198,7 @@ public final class BackupCommand implements Callable<Integer> {
   }
 
   private int fail(AgentClient.Response r) {
-    String message;
-    try {
-      message = JSON.readTree(r.body()).path("error").asText(r.body());
-    } catch (IOException e) {
-      message = r.body();
-    }
-    err().println("pgsidecar backup: " + message + " (HTTP " + r.status() + ")");
+    err().println("pgsidecar backup: " + CliText.refusal(r));
     err().flush();
     return 1;
   }
@@ -220,17 +215,7 @@ public final class BackupCommand implements Callable<Integer> {
   }
 
   static String size(long bytes) {
-    if (bytes < 1024) {
-      return bytes + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = bytes;
-    int u = -1;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    return CliText.size(bytes);
   }
 
   private PrintWriter out() {

@@ -1,6 +1,10 @@
 package io.pgsidecar.agent.backup;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import static io.pgsidecar.agent.http.JsonWork.error;
+import static io.pgsidecar.agent.http.JsonWork.message;
+
+import io.pgsidecar.agent.http.JsonWork;
+import io.pgsidecar.agent.http.JsonWork.Reply;
 import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.vertx.core.Context;
@@ -14,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 
@@ -50,14 +53,21 @@ public final class BackupRoutes {
   }
 
   public void register(Router router) {
-    router.post("/v1/backups").handler(BodyHandler.create().setBodyLimit(16 * 1024));
+    // no upload directory: the agent's working directory may be read-only
+    router.post("/v1/backups").handler(BodyHandler.create(false).setBodyLimit(16 * 1024));
     router.post("/v1/backups").handler(this::create);
     router.get("/v1/backups").handler(this::list);
     router.get("/v1/backups/:id").handler(this::show);
     router.delete("/v1/backups/:id").handler(this::delete);
   }
 
-  private record Reply(int status, Object body) {}
+  private void run(RoutingContext ctx, Callable<Reply> work) {
+    JsonWork.run(ctx, blocking, work, BackupRoutes::failure, BackupManifest.mapper());
+  }
+
+  private static void send(RoutingContext ctx, Reply reply) {
+    JsonWork.send(ctx, reply, BackupManifest.mapper());
+  }
 
   private void create(RoutingContext ctx) {
     String label;
@@ -153,24 +163,6 @@ public final class BackupRoutes {
     return s;
   }
 
-  /** Runs {@code work} on a virtual thread; a null reply means the work answers by itself. */
-  private void run(RoutingContext ctx, Callable<Reply> work) {
-    Context vctx = ctx.vertx().getOrCreateContext();
-    CompletableFuture.supplyAsync(() -> {
-      try {
-        return work.call();
-      } catch (Exception e) {
-        return failure(e);
-      }
-    }, blocking).whenComplete((reply, t) -> vctx.runOnContext(v -> {
-      if (t != null) {
-        send(ctx, new Reply(500, error(message(t))));
-      } else if (reply != null) {
-        send(ctx, reply);
-      }
-    }));
-  }
-
   private static Reply failure(Exception e) {
     if (e instanceof BackupInProgressException p) {
       Map<String, Object> err = error(p.getMessage());
@@ -190,30 +182,4 @@ public final class BackupRoutes {
     return new Reply(500, error(message(e)));
   }
 
-  private static String message(Throwable t) {
-    Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
-        ? t.getCause() : t;
-    return c.getMessage() == null ? c.toString() : c.getMessage();
-  }
-
-  private static Map<String, Object> error(String message) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("error", message);
-    return m;
-  }
-
-  private static void send(RoutingContext ctx, Reply reply) {
-    if (ctx.response().ended() || ctx.response().closed()) {
-      return;
-    }
-    String json;
-    try {
-      json = BackupManifest.mapper().writeValueAsString(reply.body());
-    } catch (JsonProcessingException e) {
-      ctx.response().setStatusCode(500).end();
-      return;
-    }
-    ctx.response().setStatusCode(reply.status())
-        .putHeader("content-type", "application/json").end(json);
-  }
 }

@@ -1,5 +1,10 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.storage.DigestingInputStream;
+import io.pgsidecar.agent.postgres.PgConnection;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import java.nio.file.Path;
+
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
@@ -49,7 +54,8 @@ final class BackupRun {
   private final RepositoryLayout layout;
   private final Storage storage;
   private final CodecPipeline pipeline;
-  private final PgConnection pg;
+  private final PgsidecarConfig.Postgres postgres;
+  private PgConnection pg;
   private final Duration walWaitTimeout;
   private final Duration progressInterval;
   private final Clock clock;
@@ -57,13 +63,13 @@ final class BackupRun {
   private final ArrayDeque<String> stderrTail = new ArrayDeque<>();
 
   BackupRun(RunningBackup backup, RepositoryLayout layout, Storage storage, CodecPipeline pipeline,
-      PgConnection pg, Duration walWaitTimeout, Duration progressInterval, Clock clock,
+      PgsidecarConfig.Postgres postgres, Duration walWaitTimeout, Duration progressInterval, Clock clock,
       String agentVersion) {
     this.backup = backup;
     this.layout = layout;
     this.storage = storage;
     this.pipeline = pipeline;
-    this.pg = pg;
+    this.postgres = postgres;
     this.walWaitTimeout = walWaitTimeout;
     this.progressInterval = progressInterval;
     this.clock = clock;
@@ -76,7 +82,8 @@ final class BackupRun {
     try {
       // 1. The server, before anything is written.
       backup.phase = RunningBackup.Phase.CHECKING_SERVER;
-      PgConnection.ServerFacts facts = pg.serverFacts();
+      pg = PgConnection.fromConfig(postgres);
+      ServerFacts facts = ServerFacts.read(program("psql"), pg);
       if (!facts.extraTablespaces().isEmpty()) {
         throw new BackupRefusedException("base backup " + id + " refused: the cluster has "
             + "tablespaces other than pg_default and pg_global (" + String.join(", ",
@@ -112,7 +119,7 @@ final class BackupRun {
           pipeline.keyFingerprint(), dataKey, agentVersion, segments.getFirst(),
           segments.getLast());
       byte[] json = manifest.toJson();
-      String sha = HexFormat.of().formatHex(HashingInputStream.sha256().digest(json));
+      String sha = HexFormat.of().formatHex(DigestingInputStream.sha256().digest(json));
       storage.create(layout.baseManifest(id), new ByteArrayInputStream(json),
           () -> new ObjectMetadata(sha, json.length, "", "", Map.of("backup-id", id)));
       return manifest;
@@ -121,18 +128,23 @@ final class BackupRun {
     }
   }
 
+  private Path program(String name) {
+    return postgres.binDir() == null ? Path.of(name) : postgres.binDir().resolve(name);
+  }
+
   private record Streamed(ObjectInfo info, long rawSize, String plainSha256, String storedSha256,
       List<WalRange> ranges) {}
 
   private Streamed stream(String dataKey) throws Exception {
     var cmd = new ArrayList<String>();
-    cmd.add(pg.program("pg_basebackup").toString());
+    cmd.add(program("pg_basebackup").toString());
     cmd.addAll(List.of("--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast",
         "--label=pgsidecar " + backup.id()));
-    cmd.addAll(pg.connectionArgs());
+    cmd.add("--no-password"); // never prompt: the password comes from the environment only
     var pb = new ProcessBuilder(cmd);
-    pg.applyEnv(pb.environment());
-    LOG.log(Level.INFO, "base backup {0}: starting {1}", backup.id(), String.join(" ", cmd));
+    pg.applyTo(pb.environment());
+    LOG.log(Level.INFO, "base backup {0}: starting {1} against {2}", backup.id(),
+        String.join(" ", cmd), pg.describe());
     Process process = pb.start();
     backup.process = process;
     if (backup.cancelled) {
@@ -143,8 +155,8 @@ final class BackupRun {
         .start(() -> captureStderr(process.getErrorStream()));
 
     BoundedPipe pipe = new BoundedPipe(1 << 20, 8);
-    HashingInputStream stored = new HashingInputStream(pipe.source(), backup.storedBytes);
-    MessageDigest plain = HashingInputStream.sha256();
+    DigestingInputStream stored = new DigestingInputStream(pipe.source(), backup.storedBytes::addAndGet);
+    MessageDigest plain = DigestingInputStream.sha256();
     String[] plainHex = new String[1];
     CompletableFuture<ObjectInfo> upload = new CompletableFuture<>();
     Thread.ofVirtual().name("backup-upload-" + backup.id()).start(() -> {
@@ -207,6 +219,12 @@ final class BackupRun {
         upload.get(30, TimeUnit.SECONDS);
       } catch (Exception ignored) {
         // the upload fails now that the stream is aborted; its own error is looked at below
+      }
+      if (backup.cancelled && !(t instanceof IOException && String.valueOf(t.getMessage())
+          .endsWith("cancelled (agent stopping or asked to cancel)"))) {
+        // a destroyed pg_basebackup may end its stdout with "Stream closed" instead of EOF
+        throw new IOException("base backup " + backup.id() + " cancelled (agent stopping or "
+            + "asked to cancel)", t);
       }
       if (upload.isCompletedExceptionally() && isStorageSide(t)) {
         Throwable cause = upload.exceptionNow();

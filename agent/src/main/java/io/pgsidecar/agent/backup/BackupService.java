@@ -40,7 +40,7 @@ public final class BackupService implements AutoCloseable {
   private final RepositoryLayout layout;
   private final Storage storage;
   private final CodecPipeline pipeline;
-  private final PgConnection pg;
+  private final PgsidecarConfig.Postgres postgres;
   private final PgsidecarConfig.Backup settings;
   private final Clock clock;
   private final String agentVersion;
@@ -55,7 +55,7 @@ public final class BackupService implements AutoCloseable {
     this.layout = layout;
     this.storage = storage;
     this.pipeline = pipeline;
-    this.pg = new PgConnection(postgres);
+    this.postgres = postgres;
     this.settings = settings;
     this.clock = clock;
     String v = BackupService.class.getPackage().getImplementationVersion();
@@ -145,7 +145,7 @@ public final class BackupService implements AutoCloseable {
     BackupManifest manifest = null;
     Throwable error = null;
     try {
-      manifest = new BackupRun(backup, layout, storage, pipeline, pg, settings.walWaitTimeout(),
+      manifest = new BackupRun(backup, layout, storage, pipeline, postgres, settings.walWaitTimeout(),
           settings.progressInterval(), clock, agentVersion).run();
     } catch (Throwable t) {
       error = t;

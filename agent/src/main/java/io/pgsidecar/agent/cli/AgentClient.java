@@ -25,16 +25,15 @@ public interface AgentClient {
   Response send(String method, String path, String jsonBody) throws IOException;
 
   /**
-   * The agent of the command line's configuration: its {@code socket}, or {@code PGSIDECAR_URL}
-   * with {@code PGSIDECAR_TOKEN} when set (the TCP listener, as wal-archiver reads them).
+   * The agent of the command line: {@code PGSIDECAR_URL} with {@code PGSIDECAR_TOKEN} when set
+   * (the TCP listener), else the configuration's {@code socket}; the same rules as wal-archiver
+   * ({@link AgentConnection#resolve}).
    */
   static AgentClient forCommand(picocli.CommandLine.Model.CommandSpec spec) {
     Main main = Main.of(spec);
     String url = main.env().get("PGSIDECAR_URL");
-    if (url != null && !url.isBlank()) {
-      return over(AgentConnection.tcp(url, main.env().get("PGSIDECAR_TOKEN")));
-    }
-    return over(AgentConnection.unixSocket(main.config().socket()));
+    String socket = url != null && !url.isEmpty() ? null : main.config().socket().toString();
+    return over(AgentConnection.resolve(socket, null, main.env()));
   }
 
   /** Requests through wal-archiver's JDK-only HTTP client (unix socket, or TCP with a token). */

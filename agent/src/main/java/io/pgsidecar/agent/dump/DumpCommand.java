@@ -1,9 +1,11 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgsidecar.agent.cli.AgentClient;
+import io.pgsidecar.agent.cli.CliText;
 import io.pgsidecar.agent.cli.Main;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.io.IOException;
@@ -292,13 +294,7 @@ public final class DumpCommand implements Callable<Integer> {
   }
 
   private int fail(AgentClient.Response r) {
-    String message;
-    try {
-      message = JSON.readTree(r.body()).path("error").asText(r.body());
-    } catch (IOException e) {
-      message = r.body();
-    }
-    err().println("pgsidecar dump: " + message + " (HTTP " + r.status() + ")");
+    err().println("pgsidecar dump: " + CliText.refusal(r));
     err().flush();
     return 1;
   }
@@ -334,17 +330,7 @@ public final class DumpCommand implements Callable<Integer> {
   }
 
   static String size(long bytes) {
-    if (bytes < 1024) {
-      return bytes + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = bytes;
-    int u = -1;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    return CliText.size(bytes);
   }
 
   private PrintWriter out() {

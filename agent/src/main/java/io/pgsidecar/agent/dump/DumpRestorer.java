@@ -1,5 +1,8 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.agent.storage.DigestingInputStream;
+import io.pgsidecar.agent.postgres.PgTool;
+import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
@@ -185,7 +188,7 @@ public final class DumpRestorer implements AutoCloseable {
   }
 
   /** A decoded object with its running checksum. */
-  private record Decoded(BufferedInputStream in, PlainDigest digest, DumpManifest.Entry entry)
+  private record Decoded(BufferedInputStream in, DigestingInputStream digest, DumpManifest.Entry entry)
       implements AutoCloseable {
     @Override
     public void close() throws IOException {
@@ -209,7 +212,7 @@ public final class DumpRestorer implements AutoCloseable {
         "the " + what + " " + entry.key() + " listed in dump.json is missing from "
             + storage.describe() + "; the dump is damaged, pick another one"));
     try {
-      PlainDigest digest = new PlainDigest(pipeline.decode(stored, entry.codec(), entry.key()));
+      DigestingInputStream digest = new DigestingInputStream(pipeline.decode(stored, entry.codec(), entry.key()));
       return new Decoded(new BufferedInputStream(digest, 1 << 16), digest, entry);
     } catch (IOException | RuntimeException e) {
       stored.close();

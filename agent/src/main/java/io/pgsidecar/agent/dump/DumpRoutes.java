@@ -1,6 +1,10 @@
 package io.pgsidecar.agent.dump;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import static io.pgsidecar.agent.http.JsonWork.error;
+import static io.pgsidecar.agent.http.JsonWork.message;
+
+import io.pgsidecar.agent.http.JsonWork;
+import io.pgsidecar.agent.http.JsonWork.Reply;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -16,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 
@@ -63,7 +65,13 @@ public final class DumpRoutes {
     router.delete("/v1/dumps/:id").handler(this::delete);
   }
 
-  private record Reply(int status, Object body) {}
+  private void run(RoutingContext ctx, Callable<Reply> work) {
+    JsonWork.run(ctx, blocking, work, DumpRoutes::failure, JSON);
+  }
+
+  private static void send(RoutingContext ctx, Reply reply) {
+    JsonWork.send(ctx, reply, JSON);
+  }
 
   /** What a POST asks for. */
   record Request(List<String> databases, String label) {}
@@ -164,24 +172,6 @@ public final class DumpRoutes {
     return new Request(databases, label == null ? "" : (String) label);
   }
 
-  /** Runs {@code work} on a virtual thread; a null reply means the work answers by itself. */
-  private void run(RoutingContext ctx, Callable<Reply> work) {
-    Context vctx = ctx.vertx().getOrCreateContext();
-    CompletableFuture.supplyAsync(() -> {
-      try {
-        return work.call();
-      } catch (Exception e) {
-        return failure(e);
-      }
-    }, blocking).whenComplete((reply, t) -> vctx.runOnContext(v -> {
-      if (t != null) {
-        send(ctx, new Reply(500, error(message(t))));
-      } else if (reply != null) {
-        send(ctx, reply);
-      }
-    }));
-  }
-
   private static Reply failure(Exception e) {
     if (e instanceof DumpRunningException r) {
       Map<String, Object> err = error(r.getMessage());
@@ -195,29 +185,4 @@ public final class DumpRoutes {
     return new Reply(500, error(message(e)));
   }
 
-  private static String message(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    return c.getMessage() == null ? c.toString() : c.getMessage();
-  }
-
-  private static Map<String, Object> error(String message) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("error", message);
-    return m;
-  }
-
-  private static void send(RoutingContext ctx, Reply reply) {
-    if (ctx.response().ended() || ctx.response().closed()) {
-      return;
-    }
-    String json;
-    try {
-      json = JSON.writeValueAsString(reply.body());
-    } catch (JsonProcessingException e) {
-      ctx.response().setStatusCode(500).end();
-      return;
-    }
-    ctx.response().setStatusCode(reply.status())
-        .putHeader("content-type", "application/json").end(json);
-  }
 }

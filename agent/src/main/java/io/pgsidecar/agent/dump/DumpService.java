@@ -1,8 +1,13 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.agent.storage.EncodingInputStream;
+import io.pgsidecar.agent.storage.DigestingInputStream;
+import io.pgsidecar.agent.postgres.PgTool;
+import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.DumpManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectInfo;
@@ -143,12 +148,12 @@ public final class DumpService {
 
   /** Every dump in the repository, oldest first, complete or not. */
   public List<DumpStatus> list() throws IOException {
-    TreeSet<String> ids = new TreeSet<>(DumpIds.ORDER);
+    TreeSet<String> ids = new TreeSet<>(BackupIds.ORDER);
     try (Stream<ObjectInfo> objects = storage.list(layout.dumpRoot())) {
       objects.forEach(o -> {
         String rest = o.key().substring(layout.dumpRoot().length());
         int slash = rest.indexOf('/');
-        if (slash > 0 && DumpIds.isValid(rest.substring(0, slash))) {
+        if (slash > 0 && BackupIds.isValid(rest.substring(0, slash))) {
           ids.add(rest.substring(0, slash));
         }
       });
@@ -228,7 +233,7 @@ public final class DumpService {
             + " dump.allowOverlapWithBackup is false; retry after it has finished", backup.get());
       }
     }
-    String id = DumpIds.next(clock.instant(), this::taken);
+    String id = BackupIds.next(clock.instant(), this::taken);
     DumpStatus run = DumpStatus.running(id, label == null ? "" : label);
     if (!running.compareAndSet(null, run)) {
       DumpStatus other = running.get();
@@ -296,7 +301,7 @@ public final class DumpService {
     try (PgTool.Child child = tool.start(program, connection, args)) {
       child.process().getOutputStream().close();
       String what = "dumping " + name + " of " + connection.describe();
-      PlainDigest plain = new PlainDigest(new ExitCheckingInputStream(child, what));
+      DigestingInputStream plain = new DigestingInputStream(new ExitCheckingInputStream(child, what));
       ObjectInfo info;
       try (InputStream encoded = new EncodingInputStream(plain, pipeline)) {
         info = storage.create(key, encoded, () -> new ObjectMetadata(plain.sha256Hex(),

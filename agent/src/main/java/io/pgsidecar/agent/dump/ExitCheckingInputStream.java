@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.agent.postgres.PgTool;
 import java.io.FilterInputStream;
 import java.io.IOException;
 

@@ -86,16 +86,20 @@ public final class StatusRoutes {
     if (w.isEmpty()) {
       return null;
     }
+    // the repository was read after the last backup; segments archived since extend the window
     Instant to = w.get().lastTime();
+    String lastSegment = w.get().lastSegment();
     Instant archived = activity.lastArchivedAt();
-    if (archived != null && archived.isAfter(to)) {
+    Object archivedName = activity.wal().get("lastArchivedSegment");
+    if (archived != null && archived.isAfter(to) && archivedName != null) {
       to = archived;
+      lastSegment = archivedName.toString();
     }
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("from", w.get().firstTime().toString());
     r.put("to", to.toString());
     r.put("firstBackup", w.get().firstBackup());
-    r.put("lastSegment", w.get().lastSegment());
+    r.put("lastSegment", lastSegment);
     return r;
   }
 }

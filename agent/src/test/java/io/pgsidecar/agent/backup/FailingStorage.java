@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.support.ForwardingStorage;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.Storage;
@@ -11,13 +12,12 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /** Test double around a real storage: the next create of a base backup data object fails midway. */
-final class FailingStorage implements Storage {
+final class FailingStorage extends ForwardingStorage {
 
-  private final Storage delegate;
   private volatile long failAfter = -1;
 
   FailingStorage(Storage delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   /** The next data upload throws after {@code bytes} stored bytes were read. */
@@ -47,31 +47,6 @@ final class FailingStorage implements Storage {
       }
     };
     return delegate.create(key, failing, metadata);
-  }
-
-  @Override
-  public Optional<ObjectInfo> stat(String key) throws IOException {
-    return delegate.stat(key);
-  }
-
-  @Override
-  public Optional<InputStream> open(String key) throws IOException {
-    return delegate.open(key);
-  }
-
-  @Override
-  public Stream<ObjectInfo> list(String prefix) throws IOException {
-    return delegate.list(prefix);
-  }
-
-  @Override
-  public boolean delete(String key) throws IOException {
-    return delegate.delete(key);
-  }
-
-  @Override
-  public void probe() throws IOException {
-    delegate.probe();
   }
 
   @Override

@@ -1,5 +1,7 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.agent.postgres.PgTool;
+import io.pgsidecar.agent.postgres.PgConnection;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

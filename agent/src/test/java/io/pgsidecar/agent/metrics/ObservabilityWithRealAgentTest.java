@@ -177,7 +177,8 @@ class ObservabilityWithRealAgentTest {
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
         "io.pgsidecar.agent.cli.Main", "--config", yaml.toString(), "agent")
-        .redirectErrorStream(true).redirectOutput(work.resolve("agent.log").toFile());
+        .redirectErrorStream(true).redirectOutput(work.resolve("agent.log").toFile())
+        .directory(Files.createDirectories(work.resolve("cwd")).toFile());
     // the agent refuses PGSIDECAR_* variables it does not know, and would take PG* as fallbacks
     pb.environment().keySet().removeIf(k -> k.startsWith("PGSIDECAR_") || k.startsWith("PG"));
     agent = pb.start();
@@ -203,6 +204,12 @@ class ObservabilityWithRealAgentTest {
       throw new AssertionError("the agent did not stop within 60 s of SIGTERM");
     }
     assertTrue(Files.notExists(socket), "the agent removes its socket on shutdown");
+    try (var left = Files.list(work.resolve("cwd"))) {
+      // in a pod the working directory may be read-only: nothing may be written there
+      assertEquals(List.of(), left.toList(), "files the agent left in its working directory");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private HttpResponse<String> get(String path) {

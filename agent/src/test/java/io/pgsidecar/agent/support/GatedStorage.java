@@ -16,9 +16,9 @@ import java.util.stream.Stream;
  * A {@link MemoryStorage} whose WAL creates wait at a gate until the test opens it, to hold an
  * upload "in flight" (a slow or hung storage) at a moment the test chooses.
  */
-public final class GatedStorage implements Storage {
+public final class GatedStorage extends ForwardingStorage {
 
-  public final MemoryStorage inner = new MemoryStorage();
+  public final MemoryStorage inner;
   public final CountDownLatch entered = new CountDownLatch(1);
   public final CountDownLatch gate = new CountDownLatch(1);
   private final java.util.function.Predicate<String> gated;
@@ -30,6 +30,12 @@ public final class GatedStorage implements Storage {
 
   /** Gates the creates whose key matches. */
   public GatedStorage(java.util.function.Predicate<String> gated) {
+    this(new MemoryStorage(), gated);
+  }
+
+  private GatedStorage(MemoryStorage inner, java.util.function.Predicate<String> gated) {
+    super(inner);
+    this.inner = inner;
     this.gated = gated;
   }
 
@@ -45,31 +51,6 @@ public final class GatedStorage implements Storage {
       }
     }
     return inner.create(key, content, metadata);
-  }
-
-  @Override
-  public Optional<ObjectInfo> stat(String key) throws IOException {
-    return inner.stat(key);
-  }
-
-  @Override
-  public Optional<InputStream> open(String key) throws IOException {
-    return inner.open(key);
-  }
-
-  @Override
-  public Stream<ObjectInfo> list(String prefix) throws IOException {
-    return inner.list(prefix);
-  }
-
-  @Override
-  public boolean delete(String key) throws IOException {
-    return inner.delete(key);
-  }
-
-  @Override
-  public void probe() throws IOException {
-    inner.probe();
   }
 
   @Override

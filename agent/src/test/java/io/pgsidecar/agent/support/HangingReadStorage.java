@@ -16,12 +16,18 @@ import java.util.stream.Stream;
  * A {@link MemoryStorage} whose downloads hang after {@code bytesBeforeHang} bytes until the
  * stream is closed, like a storage connection that stops sending mid-object.
  */
-public final class HangingReadStorage implements Storage {
+public final class HangingReadStorage extends ForwardingStorage {
 
-  public final MemoryStorage inner = new MemoryStorage();
+  public final MemoryStorage inner;
   private final int bytesBeforeHang;
 
   public HangingReadStorage(int bytesBeforeHang) {
+    this(new MemoryStorage(), bytesBeforeHang);
+  }
+
+  private HangingReadStorage(MemoryStorage inner, int bytesBeforeHang) {
+    super(inner);
+    this.inner = inner;
     this.bytesBeforeHang = bytesBeforeHang;
   }
 
@@ -52,32 +58,6 @@ public final class HangingReadStorage implements Storage {
         super.close();
       }
     });
-  }
-
-  @Override
-  public ObjectInfo create(String key, InputStream content, Supplier<ObjectMetadata> metadata)
-      throws IOException {
-    return inner.create(key, content, metadata);
-  }
-
-  @Override
-  public Optional<ObjectInfo> stat(String key) throws IOException {
-    return inner.stat(key);
-  }
-
-  @Override
-  public Stream<ObjectInfo> list(String prefix) throws IOException {
-    return inner.list(prefix);
-  }
-
-  @Override
-  public boolean delete(String key) throws IOException {
-    return inner.delete(key);
-  }
-
-  @Override
-  public void probe() throws IOException {
-    inner.probe();
   }
 
   @Override

@@ -1,7 +1,8 @@
 package io.pgsidecar.agent.wal.push;
 
 import io.pgsidecar.agent.http.HttpProblem;
-import io.pgsidecar.agent.storage.EncodingPipe;
+import io.pgsidecar.agent.storage.DigestingInputStream;
+import io.pgsidecar.agent.storage.EncodingInputStream;
 import io.pgsidecar.agent.storage.Retry;
 import io.pgsidecar.agent.wal.WalObjects;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -73,10 +74,11 @@ public final class SegmentUploader {
   }
 
   private ObjectInfo create(String key, Path file) throws IOException {
-    try (InputStream plain = Files.newInputStream(file);
-        EncodingPipe encoded = EncodingPipe.start(plain, pipeline, key)) {
+    try (DigestingInputStream plain = new DigestingInputStream(Files.newInputStream(file));
+        InputStream encoded = new EncodingInputStream(plain, pipeline)) {
+      // the metadata supplier runs after the content is read to its end: the digest is final
       return storage.create(key, encoded, () -> new ObjectMetadata(
-          encoded.plainSha256(), encoded.plainSize(), pipeline.name(), pipeline.keyFingerprint()));
+          plain.sha256Hex(), plain.size(), pipeline.name(), pipeline.keyFingerprint()));
     }
   }
 

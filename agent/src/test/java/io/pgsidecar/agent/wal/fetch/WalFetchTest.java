@@ -178,6 +178,11 @@ class WalFetchTest {
     assertFalse(Files.exists(spool.resolve(SEG2)), "served spool file deleted");
     UnixHttp.Response r3 = UnixHttp.get(config.socket(), "/v1/wal/" + SEG3);
     assertArrayEquals(three, r3.body());
+    // the hit is reported once the response has ended, which the client may beat too
+    deadline = System.currentTimeMillis() + 2_000;
+    while (events.prefetchHits.get() < 2 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(10);
+    }
     assertEquals(2, events.prefetchHits.get());
     assertEquals(java.util.List.of("OK 1000", "OK 1000", "OK 1000"), events.fetches);
   }

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.dump;
+package io.pgsidecar.agent.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.dump;
+package io.pgsidecar.agent.postgres;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

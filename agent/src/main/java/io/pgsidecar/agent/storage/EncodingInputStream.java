@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.dump;
+package io.pgsidecar.agent.storage;
 
 import io.pgsidecar.core.codec.CodecPipeline;
 import java.io.ByteArrayOutputStream;
@@ -10,11 +10,10 @@ import java.io.OutputStream;
  * Turns the codec pipeline's push model ({@link CodecPipeline#encode} wraps a sink) into the pull
  * model {@link io.pgsidecar.core.storage.Storage#create} reads from, on the caller's thread: each
  * read pulls one chunk from the source through the encoder and serves what came out. Memory stays
- * at one chunk plus what the codecs emit for it; no pipe thread, no temp file.
- *
- * <p>Merge note: the base-backup path needs the same adapter; keep one copy (e.g. in core.codec).
+ * at one chunk plus what the codecs emit for it; no pipe thread, no temp file. WAL pushes and
+ * dumps store through it; the base backup, whose tar scanner writes, uses a pipe instead.
  */
-final class EncodingInputStream extends InputStream {
+public final class EncodingInputStream extends InputStream {
 
   private static final int CHUNK = 256 * 1024;
 
@@ -40,7 +39,7 @@ final class EncodingInputStream extends InputStream {
   private int position;
   private boolean finished;
 
-  EncodingInputStream(InputStream source, CodecPipeline pipeline) throws IOException {
+  public EncodingInputStream(InputStream source, CodecPipeline pipeline) throws IOException {
     this.source = source;
     this.encoder = pipeline.encode(encoded);
   }
@@ -77,8 +76,20 @@ final class EncodingInputStream extends InputStream {
     return n;
   }
 
+  /** Closes the source; an encoder cut off early is closed too (it may hold native memory). */
   @Override
   public void close() throws IOException {
-    source.close();
+    try {
+      source.close();
+    } finally {
+      if (!finished) {
+        finished = true;
+        try {
+          encoder.close();
+        } catch (IOException | RuntimeException ignored) {
+          // the object is abandoned: what the encoder would still emit goes nowhere
+        }
+      }
+    }
   }
 }

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.dump;
+package io.pgsidecar.agent.storage;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -6,20 +6,35 @@ import java.io.InputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.function.LongConsumer;
 
 /**
- * Counts and hashes (SHA-256) the plain bytes read through it: what pg_dump wrote on the way in,
- * what the decoder produced on the way out. The two must match for a restore to be trusted.
+ * Counts and hashes (SHA-256) the bytes read through it: the plain content on its way into the
+ * encoder (WAL, pg_dump output), the stored form on its way to storage (a base backup's data
+ * object), or what a decoder produced on the way out. The checksums recorded at store time must
+ * match those computed at restore for a restore to be trusted. Skipping reads through, so every
+ * byte passes the digest.
  */
-final class PlainDigest extends FilterInputStream {
+public final class DigestingInputStream extends FilterInputStream {
 
-  private final MessageDigest sha256;
+  private final MessageDigest sha256 = sha256();
+  private final LongConsumer progress;
   private long size;
 
-  PlainDigest(InputStream in) {
+  public DigestingInputStream(InputStream in) {
+    this(in, n -> {});
+  }
+
+  /** {@code progress} is told every count of bytes read (e.g. a backup's stored-bytes counter). */
+  public DigestingInputStream(InputStream in, LongConsumer progress) {
     super(in);
+    this.progress = progress;
+  }
+
+  /** A fresh SHA-256 digest. */
+  public static MessageDigest sha256() {
     try {
-      this.sha256 = MessageDigest.getInstance("SHA-256");
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JDK has no SHA-256", e);
     }
@@ -31,6 +46,7 @@ final class PlainDigest extends FilterInputStream {
     if (b >= 0) {
       sha256.update((byte) b);
       size++;
+      progress.accept(1);
     }
     return b;
   }
@@ -41,6 +57,7 @@ final class PlainDigest extends FilterInputStream {
     if (n > 0) {
       sha256.update(b, off, n);
       size += n;
+      progress.accept(n);
     }
     return n;
   }
@@ -64,12 +81,12 @@ final class PlainDigest extends FilterInputStream {
     return false;
   }
 
-  long size() {
+  public long size() {
     return size;
   }
 
   /** Hex SHA-256 of everything read so far; call once, at the end. */
-  String sha256Hex() {
+  public String sha256Hex() {
     return HexFormat.of().formatHex(sha256.digest());
   }
 }
