@@ -119,8 +119,8 @@ SRC_BYTES=$(pg_psql src "select pg_database_size('postgres')")
 say "source: $WAL_WRITTEN MB of WAL after the backups; history rows, sum(abalance) = $EXPECT"
 as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_src" -m fast stop >/dev/null
 STORED_PGBR=$(az_prefix_bytes pgbr pgbackrest/backup)
-STORED_OURS=$(az_prefix_bytes pgsidecar "")
-say "stored: pgBackRest backup objects $((STORED_PGBR / 1048576)) MiB; pgsidecar container (backup + WAL) $((STORED_OURS / 1048576)) MiB"
+STORED_OURS=$(az_prefix_bytes pgsidecar bench/base)
+say "stored backup: pgBackRest $((STORED_PGBR / 1048576)) MiB, pgsidecar $((STORED_OURS / 1048576)) MiB"
 
 # Starts PostgreSQL on a restored directory and waits until recovery has ended; sets REPLAY_MS.
 replay() { # dir log
