@@ -217,6 +217,17 @@ class WalArchiverTest {
   }
 
   @Test
+  void fetchFromAnAgentThatVerifiedTheChecksumDoesNotHashTheSegmentAgain() throws Exception {
+    byte[] wal = segmentBytes(5000);
+    String wrong = sha256("something else".getBytes());
+    agent((r, out) -> FakeAgent.respond(out, 200,
+        Map.of("X-Pgsidecar-Sha256", wrong, "X-Pgsidecar-Verified", "sha256"), wal));
+    Run run = run("fetch", SEGMENT, "RECOVERYXLOG");
+    assertEquals(0, run.exit(), run.stderr());
+    assertArrayEquals(wal, Files.readAllBytes(dir.resolve("RECOVERYXLOG")));
+  }
+
+  @Test
   void fetchRetriesAServerErrorThenSucceeds() throws Exception {
     byte[] wal = segmentBytes(2000);
     AtomicInteger calls = new AtomicInteger();

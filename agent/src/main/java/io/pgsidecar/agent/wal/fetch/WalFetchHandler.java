@@ -24,7 +24,8 @@ import java.util.logging.Logger;
 /**
  * HTTP adapter of {@code GET /v1/wal/{name}?cluster=NAME}: streams the plain file with
  * {@code Content-Length} (plain size) and {@code X-Pgsidecar-Sha256} (the recorded checksum),
- * verifying the checksum while streaming. The last chunk is held back until the checksum
+ * verifying the checksum while streaming ({@code X-Pgsidecar-Verified: sha256} says so, and
+ * wal-archiver then skips its own digest). The last chunk is held back until the checksum
  * matches; on a mismatch the connection is reset so the client sees a truncated body and never
  * a complete but wrong segment. 404 only when the archive does not have the file; a storage
  * failure is a 503.
@@ -97,7 +98,9 @@ public final class WalFetchHandler {
   private boolean stream(HttpServerResponse resp, Source s) throws IOException {
     resp.setStatusCode(200)
         .putHeader("Content-Type", "application/octet-stream")
-        .putHeader("X-Pgsidecar-Sha256", s.sha256());
+        .putHeader("X-Pgsidecar-Sha256", s.sha256())
+        // the last chunk waits for the checksum below: wal-archiver need not hash it again
+        .putHeader("X-Pgsidecar-Verified", "sha256");
     if (s.size() >= 0) {
       resp.putHeader("Content-Length", Long.toString(s.size()));
     } else {

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Restore, side by side: pgBackRest and pgsidecar restore the same database, each from its own
+# base backup taken at the same moment and its own WAL archive, against the same Azurite (HTTPS).
+#   bench/restore.sh [scale=100] [wal_mb=1024] [order=pgbackrest-first|pgsidecar-first]
+# One source cluster (pgbench -s SCALE) archives every segment both ways (archive_command runs
+# wal-archiver push, then pgbackrest archive-push); a pgBackRest full backup and a pgsidecar
+# backup are taken one after the other, then pgbench writes WAL_MB of WAL, which both archives
+# receive. The source is stopped. Each tool then restores into an empty directory, and
+# PostgreSQL starts there and replays the archive to its end (promotes).
+# Prints, per tool: restore wall time (download + decode + unpack) and MB/s of restored data,
+# WAL replay wall time (pg_ctl start to pg_is_in_recovery() = false), total; ratios
+# pgsidecar/pgbackrest (target <= 1.0); and checks both restored servers hold the source's
+# final rows.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+SCALE=${1:-100}
+WAL_MB=${2:-1024}
+ORDER=${3:-pgbackrest-first}
+
+say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+secs() { python3 -c "print(f'{($2 - $1) / 1000:.1f}')"; }
+
+bench_init
+trap "exit 143" TERM INT
+start_azurite_https
+az_create_container pgbr
+az_create_container pgsidecar
+# wal-archiver's class-data archive, as an image build makes it (postgres cannot write target/)
+"$ROOT/bin/wal-archiver" prepare-cache >/dev/null
+printf '%s' "$AZ_KEY" >"$WORK/az.key"
+chown postgres "$WORK/az.key" "$AZ_TRUSTSTORE"
+JAVA_TLS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit"
+as_pg() { runuser -u postgres -- "$@"; }
+# pgsidecar's CLI and agent as postgres (the restored directory must be postgres's own)
+pgsc() { as_pg env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" "$@"; }
+
+# --- the source cluster, archiving both ways -------------------------------------------------
+pg_start src <<CONF
+archive_mode = on
+wal_level = replica
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+synchronous_commit = off
+shared_buffers = 256MB
+CONF
+pgbackrest_conf bench src pgbr
+SOCK="$WORK/agent.sock"
+cat >"$WORK/agent.yaml" <<YAML
+cluster: bench
+pgdata: $PGDATA_src
+socket: $SOCK
+postgres:
+  host: 127.0.0.1
+  port: $PGPORT_src
+  user: postgres
+  bin-dir: $PG_BIN
+storage:
+  type: azure
+  azure:
+    auth: shared-key
+    endpoint: $(az_endpoint)
+    account: $AZ_ACCOUNT
+    key-file: $WORK/az.key
+    container: pgsidecar
+compression:
+  algorithm: zstd
+  level: 3
+metrics:
+  port: 0
+wal:
+  spool-dir: $WORK/spool
+YAML
+chown postgres "$WORK/agent.yaml"
+# the JVM's own PID (runuser does not pass SIGTERM on), so that bench_cleanup stops the agent
+as_pg bash -c 'echo $$ >"$1"; shift; exec "$@"' agent "$WORK/agent.pid" env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" \
+  "$ROOT/bin/pgsidecar" agent --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
+for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.1; done
+PIDS+=("$(cat "$WORK/agent.pid")")
+[ -S "$SOCK" ] || { echo "the agent did not start:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
+
+pg_psql src "alter system set archive_command = '$ROOT/bin/wal-archiver push %p --socket $SOCK && pgbackrest --config=$PGBACKREST_CONF --stanza=bench archive-push %p'"
+pg_psql src "select pg_reload_conf()" >/dev/null
+pgbr --stanza=bench stanza-create >/dev/null
+
+say "pgbench -i -s $SCALE"
+as_pg "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PGPORT_src" -U postgres -i -s "$SCALE" -q postgres >/dev/null 2>&1
+
+wait_archived() { # every segment up to the current one is in both archives
+  local last
+  pg_psql src "select pg_switch_wal()" >/dev/null
+  last=$(pg_psql src "select pg_walfile_name(pg_current_wal_lsn() - 1)")
+  for _ in $(seq 3600); do
+    [[ "$(pg_psql src "select coalesce(last_archived_wal, '') from pg_stat_archiver")" > "$last" ||
+       "$(pg_psql src "select coalesce(last_archived_wal, '') from pg_stat_archiver")" == "$last" ]] && return 0
+    sleep 0.5
+  done
+  echo "archiving did not catch up to $last" >&2; return 1
+}
+wait_archived
+
+say "pgBackRest full backup"
+t0=$(now_ms)
+pgbr --stanza=bench --type=full backup
+say "  took $(secs "$t0" "$(now_ms)") s"
+say "pgsidecar backup"
+t0=$(now_ms)
+pgsc backup create --wait >/dev/null
+say "  took $(secs "$t0" "$(now_ms)") s"
+
+say "pgbench until $WAL_MB MB of WAL"
+l0=$(pg_psql src "select pg_current_wal_lsn() - '0/0'")
+while [ $(( ($(pg_psql src "select pg_current_wal_lsn() - '0/0'") - l0) / 1048576 )) -lt "$WAL_MB" ]; do
+  as_pg "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PGPORT_src" -U postgres -c 4 -j 2 -T 10 -N postgres >/dev/null 2>&1
+done
+WAL_WRITTEN=$(( ($(pg_psql src "select pg_current_wal_lsn() - '0/0'") - l0) / 1048576 ))
+wait_archived
+EXPECT=$(pg_psql src "select (select count(*) from pgbench_history) || ' ' || (select sum(abalance) from pgbench_accounts)")
+SRC_BYTES=$(pg_psql src "select pg_database_size('postgres')")
+say "source: $WAL_WRITTEN MB of WAL after the backups; history rows, sum(abalance) = $EXPECT"
+as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_src" -m fast stop >/dev/null
+STORED_PGBR=$(az_prefix_bytes pgbr pgbackrest/backup)
+STORED_OURS=$(az_prefix_bytes pgsidecar bench/base)
+say "stored backup: pgBackRest $((STORED_PGBR / 1048576)) MiB, pgsidecar $((STORED_OURS / 1048576)) MiB"
+
+# Starts PostgreSQL on a restored directory and waits until recovery has ended; sets REPLAY_MS.
+replay() { # dir log
+  local dir=$1 port t0
+  port=$(free_port)
+  cat >>"$dir/postgresql.auto.conf" <<CONF
+port = $port
+unix_socket_directories = '$(dirname "$dir")'
+archive_mode = off
+CONF
+  chown -R postgres "$dir"
+  PGDATA_DIRS="${PGDATA_DIRS:-} $dir"
+  t0=$(now_ms)
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$2" -t 3600 -w start >/dev/null
+  until [ "$(as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -XAtqc 'select pg_is_in_recovery()' postgres 2>/dev/null)" = f ]; do
+    sleep 0.1
+  done
+  REPLAY_MS=$(( $(now_ms) - t0 ))
+  GOT=$(as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -XAtqc "select (select count(*) from pgbench_history) || ' ' || (select sum(abalance) from pgbench_accounts)" postgres)
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast stop >/dev/null
+}
+
+run_pgbackrest() {
+  local dir="$WORK/r-pgbr/data" t0
+  mkdir -p "$dir" && chown -R postgres "$WORK/r-pgbr" && chmod 700 "$dir"
+  say "pgbackrest restore"
+  t0=$(now_ms)
+  pgbr --stanza=bench --pg1-path="$dir" --type=default restore
+  R_MS_pgbr=$(( $(now_ms) - t0 ))
+  R_BYTES_pgbr=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
+  replay "$dir" "$WORK/r-pgbr/server.log"
+  P_MS_pgbr=$REPLAY_MS GOT_pgbr=$GOT
+  SEGS_pgbr=$(grep -c 'restored log file "[0-9A-F]\{24\}"' "$WORK/r-pgbr/server.log" || true)
+  rm -rf "$dir"
+}
+
+run_pgsidecar() {
+  local dir="$WORK/r-ours/data" t0
+  mkdir -p "$WORK/r-ours" && chown -R postgres "$WORK/r-ours"
+  say "pgsidecar restore"
+  t0=$(now_ms)
+  pgsc restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" --socket "$SOCK" >"$WORK/r-ours.out"
+  R_MS_ours=$(( $(now_ms) - t0 ))
+  R_BYTES_ours=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
+  replay "$dir" "$WORK/r-ours/server.log"
+  P_MS_ours=$REPLAY_MS GOT_ours=$GOT
+  SEGS_ours=$(grep -c 'restored log file "[0-9A-F]\{24\}"' "$WORK/r-ours/server.log" || true)
+  rm -rf "$dir"
+}
+
+if [ "$ORDER" = pgsidecar-first ]; then run_pgsidecar; run_pgbackrest; else run_pgbackrest; run_pgsidecar; fi
+
+echo
+echo "restore of pgbench -s $SCALE ($((SRC_BYTES / 1048576)) MiB database) + $WAL_WRITTEN MB of WAL, $(date -u +%FT%TZ), order $ORDER"
+python3 - "$R_MS_pgbr" "$R_BYTES_pgbr" "$P_MS_pgbr" "$SEGS_pgbr" "$R_MS_ours" "$R_BYTES_ours" "$P_MS_ours" "$SEGS_ours" "$WAL_WRITTEN" <<'PY'
+import sys
+rp, bp, pp, sp, ro, bo, po, so, wal = map(int, sys.argv[1:])
+def line(name, r, b, p, s):
+    print(f"  {name:10s} restore {r/1000:7.1f} s  {b/1e6/(r/1000):6.1f} MB/s ({b/1e6:.0f} MB)   "
+          f"replay {p/1000:7.1f} s  ({s} segments, {wal/(p/1000):5.1f} MB/s of WAL)   total {(r+p)/1000:7.1f} s")
+line("pgbackrest", rp, bp, pp, sp)
+line("pgsidecar", ro, bo, po, so)
+print(f"  ratio pgsidecar/pgbackrest: restore {ro/rp:.2f}  replay {po/pp:.2f}  total {(ro+po)/(rp+pp):.2f}  (target <= 1.0)")
+PY
+echo "  rows (history count, sum(abalance)): source $EXPECT | pgbackrest $GOT_pgbr | pgsidecar $GOT_ours"
+[ "$GOT_pgbr" = "$EXPECT" ] && [ "$GOT_ours" = "$EXPECT" ] || { echo "MISMATCH: a restored server differs from the source" >&2; exit 1; }
+echo "  both restored servers hold the source's final rows"
