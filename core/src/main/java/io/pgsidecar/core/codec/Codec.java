@@ -20,4 +20,12 @@ public interface Codec {
   OutputStream encoder(OutputStream sink) throws IOException;
 
   InputStream decoder(InputStream source) throws IOException;
+
+  /**
+   * Like {@link #decoder(InputStream)}, naming {@code objectKey} in every error it raises so an
+   * operator knows which stored object is damaged or needs which key.
+   */
+  default InputStream decoder(InputStream source, String objectKey) throws IOException {
+    return decoder(source);
+  }
 }

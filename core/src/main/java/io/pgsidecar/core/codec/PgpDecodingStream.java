@@ -1,0 +1,82 @@
+package io.pgsidecar.core.codec;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import org.bouncycastle.openpgp.PGPEncryptedData;
+import org.bouncycastle.openpgp.PGPException;
+
+/**
+ * The plain bytes of an OpenPGP message; at their end it checks the integrity packet (MDC), so a
+ * flipped or missing byte fails the last read instead of returning a silently wrong stream.
+ */
+final class PgpDecodingStream extends InputStream {
+  private final InputStream literal;
+  private final PGPEncryptedData encrypted;
+  private final String objectKey;
+  private boolean verified;
+
+  PgpDecodingStream(InputStream literal, PGPEncryptedData encrypted, String objectKey) {
+    this.literal = literal;
+    this.encrypted = encrypted;
+    this.objectKey = objectKey;
+  }
+
+  @Override
+  public int read() throws IOException {
+    byte[] one = new byte[1];
+    int n = read(one, 0, 1);
+    return n == -1 ? -1 : one[0] & 0xff;
+  }
+
+  @Override
+  public int read(byte[] b, int off, int len) throws IOException {
+    if (len == 0) {
+      return 0;
+    }
+    int n;
+    try {
+      n = literal.read(b, off, len);
+    } catch (EOFException e) {
+      throw truncated(e);
+    } catch (IOException e) {
+      throw CodecException.damaged(objectKey, "its OpenPGP data is unreadable ("
+          + e.getMessage() + ")", e);
+    }
+    if (n == -1 && !verified) {
+      verify();
+      verified = true;
+    }
+    return n;
+  }
+
+  private void verify() throws IOException {
+    boolean ok;
+    try {
+      ok = encrypted.verify();
+    } catch (EOFException e) {
+      throw truncated(e);
+    } catch (PGPException | IOException e) {
+      throw CodecException.damaged(objectKey, "the OpenPGP integrity check (MDC) failed ("
+          + e.getMessage() + "): it was altered or cut short", e);
+    }
+    if (!ok) {
+      throw CodecException.damaged(objectKey, "the OpenPGP integrity check (MDC) failed: it was"
+          + " altered or cut short", null);
+    }
+  }
+
+  private CodecException truncated(EOFException e) {
+    return CodecException.damaged(objectKey, "the OpenPGP stream ends early (truncated)", e);
+  }
+
+  @Override
+  public int available() throws IOException {
+    return literal.available();
+  }
+
+  @Override
+  public void close() throws IOException {
+    literal.close();
+  }
+}
