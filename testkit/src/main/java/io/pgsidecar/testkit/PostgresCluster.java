@@ -137,7 +137,8 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
         continue;
       }
       throw new IllegalStateException("PostgreSQL did not start on " + pgdata + " (pg_ctl exit "
-          + r.exitCode() + ")\n" + r.output() + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
+          + r.exitCode() + ")\n" + r.output() + "\n--- server log tail ---\n"
+          + logTail(LOG_TAIL_LINES));
     }
   }
 
@@ -242,7 +243,8 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
       Files.writeString(pgdata.resolve("postgresql.conf"), sb, StandardCharsets.UTF_8,
           StandardOpenOption.APPEND);
     } catch (IOException e) {
-      throw new UncheckedIOException("could not write settings to " + pgdata + "/postgresql.conf", e);
+      throw new UncheckedIOException("could not write settings to " + pgdata
+          + "/postgresql.conf", e);
     }
   }
 
@@ -381,6 +383,27 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     }
   }
 
+  /**
+   * Waits until the server has left recovery ({@code pg_is_in_recovery()} is false). pg_ctl
+   * returns as soon as a restored server accepts read-only connections, which is before the
+   * archived WAL has been replayed; call this before looking at restored data.
+   */
+  public void awaitEndOfRecovery(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!"f".equals(sql("SELECT pg_is_in_recovery()"))) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("server on " + pgdata + " still in recovery after "
+            + timeout + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the end of recovery", e);
+      }
+    }
+  }
+
   // ---- where things are --------------------------------------------------------------------
 
   public Path pgdata() {
@@ -460,7 +483,8 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     if (tail.isEmpty()) {
       return;
     }
-    String text = "PostgreSQL server log (" + pgdata + "), last " + LOG_TAIL_LINES + " lines:\n" + tail;
+    String text = "PostgreSQL server log (" + pgdata + "), last " + LOG_TAIL_LINES
+        + " lines:\n" + tail;
     System.err.println(text);
     failure.addSuppressed(new ServerLog(text));
   }

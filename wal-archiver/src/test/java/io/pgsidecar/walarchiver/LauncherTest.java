@@ -1,0 +1,120 @@
+package io.pgsidecar.walarchiver;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarOutputStream;
+import java.util.zip.ZipEntry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bin/wal-archiver, run for real in the image layout (bin/ + lib/wal-archiver.jar) against a
+ * fake agent: exit codes reach the shell, the class-data archive is made once and follows the
+ * jar, and a missing jar fails a fetch with 255.
+ */
+class LauncherTest {
+  static final Path LAUNCHER = Path.of(System.getProperty("user.dir")).getParent()
+      .resolve("bin/wal-archiver");
+  static final String SEGMENT = "000000010000000000000003";
+
+  @TempDir Path root;
+
+  record Result(int exit, String stderr) {}
+
+  Result launch(String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of(root.resolve("bin/wal-archiver").toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    Map<String, String> env = pb.environment();
+    env.put("JAVA_HOME", System.getProperty("java.home"));
+    env.put("PGSIDECAR_SOCKET", root.resolve("agent.sock").toString());
+    env.put("PGSIDECAR_WAIT", "1");
+    env.remove("PGSIDECAR_JAVA");
+    Process p = pb.start();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    return new Result(p.exitValue(), err);
+  }
+
+  void installLauncherAndJar() throws IOException {
+    Files.createDirectories(root.resolve("bin"));
+    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    Files.createDirectories(root.resolve("lib"));
+    writeJar(root.resolve("lib/wal-archiver.jar"));
+  }
+
+  /** A jar of this build's main classes. */
+  static void writeJar(Path jar) throws IOException {
+    Path classes = Path.of(System.getProperty("user.dir"), "target", "classes");
+    try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar));
+        var files = Files.walk(classes)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        out.putNextEntry(new ZipEntry(classes.relativize(f).toString()));
+        Files.copy(f, out);
+        out.closeEntry();
+      }
+    }
+  }
+
+  List<String> archives() throws IOException {
+    try (var s = Files.list(root.resolve("lib"))) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("wal-archiver.jdk"))
+          .sorted().toList();
+    }
+  }
+
+  @Test
+  void exitCodesReachTheShellAndTheClassDataArchiveFollowsTheJar() throws Exception {
+    installLauncherAndJar();
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
+      if (r.method().equals("POST")) {
+        FakeAgent.json(out, 200, "{}");
+      } else {
+        FakeAgent.json(out, 404, "{\"message\":\"no\"}");
+      }
+    })) {
+      assertEquals(new Result(0, ""), launch("push", "pg_wal/" + SEGMENT));
+      List<String> first = archives();
+      assertEquals(1, first.size(), first.toString());
+      assertTrue(first.get(0).matches("wal-archiver\\.jdk\\d+-\\d+-\\d+\\.(aot|jsa)"), first.toString());
+
+      Result notFound = launch("fetch", SEGMENT, root.resolve("RECOVERYXLOG").toString());
+      assertEquals(1, notFound.exit());
+      assertEquals("wal-archiver: fetch: " + SEGMENT + " is not in the archive (no)\n",
+          notFound.stderr());
+      assertEquals(2, launch("fetch", "RECOVERYXLOG", "x").exit());
+
+      // A new build of the jar gets its own archive; the old one is removed.
+      Thread.sleep(1100); // a different mtime
+      writeJar(root.resolve("lib/wal-archiver.jar"));
+      try (OutputStream o = Files.newOutputStream(root.resolve("lib/wal-archiver.jar"),
+          java.nio.file.StandardOpenOption.APPEND)) {
+        o.write(0); // and a different size; trailing bytes after a zip are tolerated
+      }
+      assertEquals(0, launch("push", "pg_wal/" + SEGMENT).exit());
+      List<String> second = archives();
+      assertEquals(1, second.size(), second.toString());
+      assertTrue(!second.equals(first), second + " should replace " + first);
+    }
+  }
+
+  @Test
+  void aFetchWithoutAJarExits255AndAPushOne() throws Exception {
+    Files.createDirectories(root.resolve("bin"));
+    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    Result fetch = launch("fetch", SEGMENT, "RECOVERYXLOG");
+    assertEquals(255, fetch.exit());
+    assertTrue(fetch.stderr().startsWith("wal-archiver: no wal-archiver jar under " + root + "/lib"),
+        fetch.stderr());
+    assertEquals(1, launch("push", "pg_wal/" + SEGMENT).exit());
+  }
+}
