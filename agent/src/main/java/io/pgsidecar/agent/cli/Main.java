@@ -37,6 +37,7 @@ public final class Main {
    * package, e.g. {@code io.pgsidecar.agent.backup.BackupCommand.class}.
    */
   static final List<Class<?>> COMMANDS = List.of(
+      AgentCommand.class,
       ConfigCommand.class);
 
   @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
