@@ -14,6 +14,7 @@ SEG=$((16 * 1024 * 1024))
 # fast as the server can: archiving, not pgbench's commit rate, is what limits it. tpcb: pgbench's
 # simple-update transactions (-N), which on a busy 2-core machine write only ~1 MB/s of WAL.
 LOAD=${WAL_BENCH_LOAD:-bulk}
+DRAIN_LOAD=${WAL_BENCH_DRAIN_SECONDS:-20} # seconds of WAL written with archiving off, then drained
 
 bench_init
 echo "INSERT INTO walbench SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 20000) g;" >"$WORK/bulk.sql"
@@ -88,6 +89,31 @@ print(f"{label:10s} generated {gen:7.1f} MB/s  archived during load {arch_during
       f"peak .ready {peak:>3s}  segments {a2 - a0}  archive failures {failed}")
 open(f"/tmp/walbench.{label}", "w").write(f"{arch_total} {peak}\n")
 PY
+  drain_capacity "$name" "$label" "$pgdata" "$port"
+}
+
+ready_count() { ls "$1/pg_wal/archive_status" | grep -c '\.ready$' || true; }
+
+# Archiving capacity without pgbench competing for the CPU: archive_command = false while
+# pgbench writes DRAIN_LOAD seconds, then the real command again; MB/s of the backlog's drain.
+drain_capacity() { # name label pgdata port
+  local name=$1 label=$2 pgdata=$3 port=$4 cmd n t0 t1
+  cmd=$(pg_psql "$name" "show archive_command")
+  pg_psql "$name" "alter system set archive_command = 'false'" >/dev/null
+  pg_psql "$name" "select pg_reload_conf()" >/dev/null
+  runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 2 -j 2 -T "$DRAIN_LOAD" -n -f "$WORK/bulk.sql" postgres >/dev/null 2>&1
+  pg_psql "$name" "select pg_switch_wal()" >/dev/null
+  sleep 1
+  n=$(ready_count "$pgdata")
+  pg_psql "$name" "alter system set archive_command = '$cmd'" >/dev/null
+  t0=$(now_ms)
+  pg_psql "$name" "select pg_reload_conf()" >/dev/null
+  for _ in $(seq 2400); do [ "$(ready_count "$pgdata")" -eq 0 ] && break; sleep 0.25; done
+  t1=$(now_ms)
+  python3 -c "
+n, t = $n, ($t1 - $t0) / 1000
+print(f'{\"$label\":10s} drain of a {n}-segment backlog ({n * $SEG / 1e6:.0f} MB): {t:5.1f} s = {n * $SEG / 1e6 / t:6.1f} MB/s')
+open('/tmp/walbench.$label.drain', 'w').write(f'{n * $SEG / 1e6 / t}\n')"
 }
 
 # --- pgBackRest ---------------------------------------------------------------------------
@@ -152,7 +178,10 @@ pg_psql ours "select pg_reload_conf()" >/dev/null
 ( peak=0; while kill -0 $AGENT_PID 2>/dev/null; do r=$(rss_kb $AGENT_PID); [ "$r" -gt "$peak" ] && peak=$r && echo $peak >"$WORK/agent.rss"; sleep 0.5; done ) &
 RSSMON=$!
 : >"$WORK/push-times.log"
+cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+cpu0=$(cpu_s $AGENT_PID)
 run_load ours pgsidecar
+cpu1=$(cpu_s $AGENT_PID)
 kill $RSSMON 2>/dev/null || true
 
 # client start: wal-archiver against a route that touches no storage (push of a file that is
@@ -209,7 +238,9 @@ line("  (runuser -u postgres -- true, included in the two above)", [int(x) for x
 print(f"wal-archiver class-data archive used: {archive}")
 print(f"look-ahead answered {len(warm)} of {len(warm) + len(cold)} successful archive_command calls; failed calls {failed}")
 PY
-echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB"
+echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB; agent CPU during the load and the drain: $(python3 -c "print(round($cpu1 - $cpu0, 1))") s (JVM flags: ${AGENT_JAVA_OPTS:-defaults})"
 read -r ours_rate ours_peak </tmp/walbench.pgsidecar
 read -r peer_rate peer_peak </tmp/walbench.pgbackrest
-python3 -c "print(f'ratio archived MB/s pgsidecar/pgbackrest = {$ours_rate/$peer_rate:.2f}  (target >= 1.0); peak backlog {$ours_peak} vs {$peer_peak} (target <= 16)')"
+read -r ours_drain </tmp/walbench.pgsidecar.drain
+read -r peer_drain </tmp/walbench.pgbackrest.drain
+python3 -c "print(f'ratio archived MB/s pgsidecar/pgbackrest = {$ours_rate/$peer_rate:.2f} under load, {$ours_drain/$peer_drain:.2f} draining a backlog  (target >= 1.0); peak backlog {$ours_peak} vs {$peer_peak} (target <= 16)')"
