@@ -158,8 +158,9 @@ PGSIDECAR_JAVA_OPTS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.t
   "$ROOT/bin/pgsidecar" agent --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
-for _ in $(seq 300); do [ -S "$SOCK" ] && break; sleep 0.1; done
-[ -S "$SOCK" ] || { echo "the agent did not start:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
+# "agent started" is logged after the agent has set the socket's mode (0660): chmod after that
+for _ in $(seq 300); do grep -q "agent started" "$WORK/agent.log" && break; sleep 0.1; done
+grep -q "agent started" "$WORK/agent.log" || { echo "the agent did not start:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
 chmod 666 "$SOCK" # the agent runs as root here, PostgreSQL as postgres
 # archive_command through a wrapper that records each call's wall time (adds ~2 ms of sh+date)
 cat >"$WORK/timed-push" <<SH
