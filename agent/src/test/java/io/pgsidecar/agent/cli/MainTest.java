@@ -32,8 +32,8 @@ class MainTest {
     Run r = run(Map.of(), "--help");
     assertEquals(0, r.code());
     assertTrue(r.out().startsWith("Usage: pgsidecar [-hV] [--config=FILE] COMMAND"), r.out());
-    assertTrue(r.out().contains("\nCommands:\n  config  Show or check the effective configuration.\n"),
-        r.out());
+    assertTrue(r.out().contains("\nCommands:\n  agent   Run the sidecar daemon: WAL push/fetch on the"
+        + " agent's unix socket.\n  config  Show or check the effective configuration.\n"), r.out());
     assertEquals("", r.err());
   }
 
