@@ -2,8 +2,9 @@
 # Codec throughput against the reference tools, on the same input, plus a constant-memory run:
 #   1. real WAL: a throwaway PostgreSQL 15 cluster (as user postgres), pgbench -i -s 5 and a
 #      short pgbench run with checkpoints (full-page images), archived segments copied out;
-#   2. zstd CLI -1 / -3 (-T1) over those segments vs our ZstdCodec, interleaved round by round
-#      (Duel: the ratios), then JMH (ZstdBench) for our absolute figures;
+#   2. zstd CLI -1 / -3 over those segments vs our ZstdCodec, interleaved round by round (Duel:
+#      the ratios), single-threaded (CLI --single-thread) and with one compression worker (CLI
+#      -T1, its default; ours compression.workers=1), then JMH (ZstdBench, workers 0);
 #   3. gpg --symmetric --cipher-algo AES256 --compress-algo none vs our PgpCodec with a
 #      passphrase over 256 MiB of those segments, the same way (Duel, then JMH PgpBench);
 #   4. a 1 GiB generated object through zstd+pgp to a file and back under -Xmx64m: peak heap.
@@ -72,6 +73,7 @@ echo "segments: ${#FILES[@]} ($WAL_BYTES bytes)"
 [ "${#FILES[@]}" -ge 10 ] || { echo "too few WAL segments" >&2; exit 1; }
 
 RESULTS=()
+ratios_of() { grep -oP 'ratio=\K[0-9.]+' <<<"$1" | paste -sd' ' | sed 's/ /, cpu /'; }
 jmh_ms() { # json file, level or "" -> ms/op
   python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -81,15 +83,19 @@ for r in json.load(open(sys.argv[1])):
 PY
 }
 
-echo "== zstd CLI ($(zstd --version | grep -oE 'v[0-9.]+'), -T1) vs ZstdCodec (zstd-jni $(ls "$ROOT/bench/target/lib" | grep -oP 'zstd-jni-\K[0-9.-]+(?=\.jar)'))"
+echo "== zstd CLI ($(zstd --version | grep -oE 'v[0-9.]+')) vs ZstdCodec (zstd-jni $(ls "$ROOT/bench/target/lib" | grep -oP 'zstd-jni-\K[0-9.-]+(?=\.jar)'))"
 cat "${FILES[@]}" >/dev/null
 for level in 1 3; do
-  line=$("${JAVA[@]}" -cp "$CP" io.pgsidecar.bench.Duel zstd "$level" "$RUNS" "$WORK/wal")
-  echo "interleaved: $line"
+  # workers 0: both on one thread (CLI --single-thread --no-asyncio); workers 1: compression on
+  # one background thread while the caller reads, the CLI's default -T1 and our workers=1.
+  for workers in 0 1; do
+    line=$("${JAVA[@]}" -Dclk.tck="$(getconf CLK_TCK)" -cp "$CP" io.pgsidecar.bench.Duel zstd "$level" "$RUNS" "$WORK/wal" "$workers")
+    echo "interleaved: $line"
+    RESULTS+=("zstd -$level workers=$workers ours/CLI: wall $(ratios_of "$line") (target >= 0.9)")
+  done
   cli_size=$(zstd -q -"$level" -T1 -c "${FILES[@]}" | wc -c)
   ours_size=$("${JAVA[@]}" -cp "$CP" io.pgsidecar.bench.StoredSize "$WORK/wal" zstd "$level")
   echo "stored: CLI $cli_size bytes, ours $ours_size bytes of $WAL_BYTES"
-  RESULTS+=("zstd -$level ours/CLI $(grep -oP 'ratio=\K[0-9.]+' <<<"$line") (target >= 0.9)")
 done
 "${JAVA[@]}" -cp "$CP" org.openjdk.jmh.Main ZstdBench -p walDir="$WORK/wal" -p level=1,3 \
   -rf json -rff "$WORK/zstd.json" >"$WORK/zstd-jmh.log" 2>&1 || { tail -30 "$WORK/zstd-jmh.log"; exit 1; }
@@ -102,9 +108,9 @@ cat "${FILES[@]:0:16}" >"$WORK/pgp-input"
 PGP_BYTES=$(stat -c %s "$WORK/pgp-input")
 export GNUPGHOME="$WORK/gnupg"
 mkdir -m 700 "$GNUPGHOME"
-line=$("${JAVA[@]}" -cp "$CP" io.pgsidecar.bench.Duel pgp - "$RUNS" "$WORK/pgp-input")
+line=$("${JAVA[@]}" -Dclk.tck="$(getconf CLK_TCK)" -cp "$CP" io.pgsidecar.bench.Duel pgp - "$RUNS" "$WORK/pgp-input")
 echo "interleaved: $line"
-RESULTS+=("pgp ours/gpg $(grep -oP 'ratio=\K[0-9.]+' <<<"$line") (target >= 1.0)")
+RESULTS+=("pgp ours/gpg: wall $(ratios_of "$line") (target >= 1.0)")
 gpgconf --kill gpg-agent
 "${JAVA[@]}" -cp "$CP" org.openjdk.jmh.Main PgpBench -p input="$WORK/pgp-input" \
   -rf json -rff "$WORK/pgp.json" >"$WORK/pgp-jmh.log" 2>&1 || { tail -30 "$WORK/pgp-jmh.log"; exit 1; }
@@ -116,8 +122,10 @@ echo "   (FileOutputStream in a temp dir until FsStorage is merged)"
 mkdir -p "$WORK/mem"
 "${JAVA[@]}" -Xmx64m -Xlog:gc:file="$WORK/gc.log" -cp "$CP" io.pgsidecar.bench.MemoryRun \
   "$MEMORY_BYTES" "$WORK/mem"
-# Heap in use before each collection, from the GC log ("Pause Young ... 40M->3M(64M)").
+# From the GC log ("Pause Young ... 40M->3M(64M)"): heap in use before a collection (how full
+# G1 lets the young generation get) and after one (what is really live: the buffers).
 echo "memory.gc_log_peak_before_gc_mib=$(grep -oE '[0-9]+M->[0-9]+M' "$WORK/gc.log" | cut -dM -f1 | sort -n | tail -1)"
+echo "memory.gc_log_max_after_gc_mib=$(grep -oE '[0-9]+M->[0-9]+M' "$WORK/gc.log" | sed 's/.*->//; s/M//' | sort -n | tail -1)"
 echo "memory.gc_count=$(grep -c 'Pause' "$WORK/gc.log")"
-echo "== ratios (median of per-round ratios, interleaved runs)"
+echo "== ratios ours/theirs (median of per-round ratios of interleaved runs; wall time, CPU time)"
 printf '%s\n' "${RESULTS[@]}"

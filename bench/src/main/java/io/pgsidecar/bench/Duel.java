@@ -16,12 +16,16 @@ import java.util.Optional;
  * ours, CLI, ...) after warm-up rounds, so both see the same load on a shared machine. Prints,
  * for wall time and for CPU time, the median MB/s of each and the median of the per-round
  * ratios ours/CLI. On a busy machine wall time swings with the neighbours' load; CPU time (the
- * CLI's from {@code /proc/self/stat} cutime+cstime of the reaped child, ours from the calling
- * thread's CPU clock: both codecs are single-threaded) measures the work per byte and is the
- * figure to trust there. On an idle machine both agree for single-threaded codecs.
+ * CLI's from {@code /proc/self/stat} cutime+cstime of the reaped child, ours the process CPU
+ * time, which includes zstd's worker threads) measures the work per byte and is the figure to
+ * trust there.
  *
- * <p>Usage: {@code Duel zstd <level> <rounds> <dir>} (CLI: {@code zstd -q -<level> -T1 -c
- * <files>}) or {@code Duel pgp - <rounds> <file>} (CLI: {@code gpg --symmetric --cipher-algo
+ * <p>Usage: {@code Duel zstd <level> <rounds> <dir> <workers>} or {@code Duel pgp - <rounds>
+ * <file>}. With workers 0, ours compresses on the calling thread and the CLI runs {@code zstd -q
+ * -<level> --single-thread --no-asyncio -c <files>}; with workers n, ours sets zstd's
+ * {@code nbWorkers} to n (compression on n background threads while the caller reads, exactly
+ * what the CLI does by default) and the CLI runs {@code -T<n>} with its default async I/O.
+ * pgp (CLI: {@code gpg --symmetric --cipher-algo
  * AES256 --compress-algo none}, with {@code GNUPGHOME} from the environment). The CLI's output
  * and ours both go nowhere; process start-up is part of the CLI's time, as it is per object.
  */
@@ -44,9 +48,15 @@ public final class Duel {
     CodecPipeline ours;
     Path passphraseFile = null;
     if (mode.equals("zstd")) {
-      cli.addAll(List.of("zstd", "-q", "-" + args[1], "-T1", "-c"));
+      int workers = Integer.parseInt(args[4]);
+      cli.addAll(List.of("zstd", "-q", "-" + args[1], "-c"));
+      cli.addAll(workers == 0 ? List.of("--single-thread", "--no-asyncio")
+          : List.of("-T" + workers));
       files.forEach(f -> cli.add(f.toString()));
-      ours = Pipelines.zstd(Integer.parseInt(args[1]));
+      ours = Pipelines.forConfig(
+          new PgsidecarConfig.Compression("zstd", Integer.parseInt(args[1]), workers),
+          new PgsidecarConfig.Encryption(List.of(), Optional.empty(), List.of(),
+              Optional.empty()));
     } else {
       passphraseFile = Files.writeString(Files.createTempFile("duel", ""), "bench passphrase\n");
       cli.addAll(List.of("gpg", "--batch", "--yes", "--pinentry-mode", "loopback",
@@ -76,7 +86,7 @@ public final class Duel {
     if (passphraseFile != null) {
       Files.delete(passphraseFile);
     }
-    String name = mode.equals("zstd") ? "zstd-" + args[1] : "pgp";
+    String name = mode.equals("zstd") ? "zstd-" + args[1] + " workers=" + args[4] : "pgp";
     System.out.printf("%s bytes=%d rounds=%d wall: %s cpu: %s%n", name, bytes, rounds, wall,
         cpu);
   }
@@ -114,16 +124,20 @@ public final class Duel {
     return new double[] {wall, childCpuSeconds() - cpuBefore};
   }
 
-  /** {wall seconds, CPU seconds} of one run of ours on this thread. */
+  /**
+   * {wall seconds, CPU seconds} of one run of ours. CPU is the whole process's (zstd workers are
+   * native threads the thread MXBean cannot see), so JIT and GC threads count against us too.
+   */
   private static double[] runOurs(CodecPipeline pipeline, List<Path> files) throws IOException {
-    var threads = ManagementFactory.getThreadMXBean();
-    long cpuBefore = threads.getCurrentThreadCpuTime();
+    var os = (com.sun.management.OperatingSystemMXBean)
+        ManagementFactory.getOperatingSystemMXBean();
+    long cpuBefore = os.getProcessCpuTime();
     long start = System.nanoTime();
     for (Path f : files) {
       BenchFiles.encode(pipeline, f);
     }
     double wall = (System.nanoTime() - start) / 1e9;
-    return new double[] {wall, (threads.getCurrentThreadCpuTime() - cpuBefore) / 1e9};
+    return new double[] {wall, (os.getProcessCpuTime() - cpuBefore) / 1e9};
   }
 
   /** User + system time of this process's waited-for children (fields 16, 17 of stat). */

@@ -202,13 +202,13 @@ public final class PgpCodec implements Codec {
   private Opened open(String objectKey, List<PGPPublicKeyEncryptedData> toKeys,
       List<PGPPBEEncryptedData> toPassphrase) throws IOException, PGPException {
     for (PGPPublicKeyEncryptedData pk : toKeys) {
-      for (PgpKeys.Secret secret : candidates(pk.getKeyID())) {
+      for (PgpKeys.Secret secret : candidates(recipientId(pk))) {
         var factory = new JcePublicKeyDataDecryptorFactoryBuilder()
             .build(privateKey(secret, objectKey));
         try {
           return new Opened(pk, pk.getDataStream(factory));
         } catch (PGPException e) {
-          if (pk.getKeyID() != 0) {
+          if (recipientId(pk) != 0) {
             throw e;
           } // a hidden recipient: try the next key
         }
@@ -231,6 +231,11 @@ public final class PgpCodec implements Codec {
     throw cannotOpen(objectKey, toKeys, toPassphrase);
   }
 
+  /** The 64-bit key ID a message names (0 for a hidden recipient, gpg --throw-keyids). */
+  private static long recipientId(PGPPublicKeyEncryptedData pk) {
+    return pk.getKeyIdentifier().getKeyId();
+  }
+
   private List<PgpKeys.Secret> candidates(long keyId) {
     if (keyId == 0) {
       return List.copyOf(secretKeys.values());
@@ -250,7 +255,7 @@ public final class PgpCodec implements Codec {
           + " encryption.passphrase-file is not set: set it to the passphrase the object was"
           + " written with");
     }
-    String ids = toKeys.stream().map(pk -> PgpKeys.keyId(pk.getKeyID()))
+    String ids = toKeys.stream().map(pk -> PgpKeys.keyId(recipientId(pk)))
         .collect(Collectors.joining(", "));
     String to = "object " + objectKey + " is encrypted to key " + ids;
     String orPassphrase = toPassphrase.isEmpty() ? ""
