@@ -87,7 +87,9 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
   /**
    * A builder for a server on a data directory another component filled (a restore). The
    * directory is chowned to postgres and given mode 0700 (0750 with group access) at start,
-   * since PostgreSQL refuses anything else; it is kept on close unless asked otherwise.
+   * since PostgreSQL refuses anything else; it is kept on close unless asked otherwise. With a
+   * {@code recovery.signal} in it, {@code start()} returns once the server takes read-only
+   * connections, before the archived WAL is replayed: call {@link #awaitEndOfRecovery} next.
    */
   public static Builder fromExistingDataDir(Path dataDir) {
     return new Builder(dataDir, true);
@@ -121,14 +123,32 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     if (running) {
       return this;
     }
-    if (base == null) {
-      prepare();
+    boolean fresh = base == null;
+    try {
+      if (fresh) {
+        prepare();
+      }
+      startServer();
+      return this;
+    } catch (RuntimeException e) {
+      // `try (var pg = builder.build().start())` never closes what a failed start created.
+      if (fresh) {
+        try {
+          close();
+        } catch (RuntimeException cleanup) {
+          e.addSuppressed(cleanup);
+        }
+      }
+      throw e;
     }
+  }
+
+  private void startServer() {
     for (int attempt = 1; ; attempt++) {
       CommandResult r = pgCtl("-l", logFile().toString(), "-w", "-t", "120", "start");
       if (r.ok()) {
         running = true;
-        return this;
+        return;
       }
       // Another process took the free port between our probe and the bind: pick another.
       if (attempt < 3 && logTail(20).contains("could not bind")) {

@@ -2,6 +2,8 @@ package io.pgsidecar.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -99,5 +101,15 @@ class PostgresClusterTest {
       own.close();
     }
     assertFalse(Files.exists(data));
+  }
+
+  @Test
+  void aFailedStartLeavesNothingBehind() throws Exception {
+    Path missing = Path.of(System.getProperty("java.io.tmpdir"),
+        "pgsidecar-no-such-dir-" + System.nanoTime());
+    PostgresCluster broken = PostgresCluster.fromExistingDataDir(missing).build();
+    IllegalStateException e = assertThrows(IllegalStateException.class, broken::start);
+    assertEquals("data directory " + missing + " does not exist", e.getMessage());
+    assertNull(broken.pgdata(), "the temp directory was deleted again");
   }
 }

@@ -30,6 +30,9 @@ import java.util.Map;
  * segment is durable, which may take as long as the storage needs.
  */
 public final class AgentConnection {
+  /** Where the agent listens in a pod: the emptyDir shared by the containers. */
+  public static final String DEFAULT_SOCKET = "/pgsidecar/run/agent.sock";
+
   private static final int MAX_HEADER_LINE = 16 * 1024;
 
   private final SocketAddress address;
@@ -63,6 +66,31 @@ public final class AgentConnection {
     }
     return new AgentConnection(new InetSocketAddress(uri.getHost(), uri.getPort()),
         uri.getHost() + ":" + uri.getPort(), bearerToken, url);
+  }
+
+  /**
+   * The agent as a command line names it, the way wal-archiver and the pgsidecar CLI agree on:
+   * {@code --url} (else env {@code PGSIDECAR_URL}) for TCP with env {@code PGSIDECAR_TOKEN} as
+   * the bearer token; otherwise {@code --socket} (else env {@code PGSIDECAR_SOCKET}, else
+   * {@link #DEFAULT_SOCKET}). A flag given as a socket wins over a URL from the environment.
+   *
+   * @param socketFlag the --socket value or null
+   * @param urlFlag the --url value or null
+   * @throws IllegalArgumentException when the URL is not {@code http://HOST:PORT}
+   */
+  public static AgentConnection resolve(String socketFlag, String urlFlag, Map<String, String> env) {
+    String url = urlFlag;
+    if (url == null && socketFlag == null) {
+      url = env.get("PGSIDECAR_URL");
+    }
+    if (url != null && !url.isEmpty()) {
+      return tcp(url, env.get("PGSIDECAR_TOKEN"));
+    }
+    String socket = socketFlag;
+    if (socket == null || socket.isEmpty()) {
+      socket = env.get("PGSIDECAR_SOCKET");
+    }
+    return unixSocket(Path.of(socket == null || socket.isEmpty() ? DEFAULT_SOCKET : socket));
   }
 
   /** Where the agent is, for messages: the socket path or the URL. */

@@ -32,21 +32,29 @@ final class Json {
   }
 
   /**
-   * The {@code "message"} (or else {@code "error"}) string of a JSON object body; otherwise
-   * the body itself, trimmed; "(no message)" when empty.
+   * The {@code "error"} (or else {@code "message"}) string of a JSON object body, which is how
+   * the agent words a failure, followed by the whole body when it holds more (the agent adds
+   * details such as both checksums of a conflicting segment); otherwise the body itself,
+   * trimmed; "(no message)" when empty.
    */
   static String errorMessage(String body) {
     String t = body.trim();
     if (t.startsWith("{")) {
-      String m = stringField(t, "message");
+      String m = stringField(t, "error");
       if (m == null) {
-        m = stringField(t, "error");
+        m = stringField(t, "message");
       }
       if (m != null) {
-        return m;
+        return moreThanOneField(t) ? m + " " + t : m;
       }
     }
     return t.isEmpty() ? "(no message)" : t;
+  }
+
+  /** Roughly: a second {@code ":} (end of a key) appears outside the first value. */
+  private static boolean moreThanOneField(String json) {
+    int first = json.indexOf("\":");
+    return first >= 0 && json.indexOf(",\"", first) >= 0;
   }
 
   /** The string value of a top-level-looking {@code "key": "..."}, or null. */

@@ -28,7 +28,6 @@ public final class WalArchiver {
   static final int USAGE = 2;
   static final int FETCH_FAILED = 255;
 
-  static final String DEFAULT_SOCKET = "/pgsidecar/run/agent.sock";
   static final int DEFAULT_WAIT_SECONDS = 30;
 
   private static final String USAGE_TEXT = """
@@ -66,8 +65,7 @@ public final class WalArchiver {
     }
     AgentConnection agent;
     try {
-      agent = o.url != null ? AgentConnection.tcp(o.url, env.get("PGSIDECAR_TOKEN"))
-          : AgentConnection.unixSocket(Path.of(o.socket));
+      agent = AgentConnection.resolve(o.socket, o.url, env);
     } catch (IllegalArgumentException e) {
       err.println("wal-archiver: " + e.getMessage());
       return USAGE;
@@ -108,7 +106,7 @@ public final class WalArchiver {
     }
   }
 
-  /** Command line and environment, flags winning over env, env over defaults. */
+  /** The command line; PGSIDECAR_WAIT is read here, the agent's address by AgentConnection. */
   static final class Options {
     String command;
     String[] args;
@@ -120,8 +118,6 @@ public final class WalArchiver {
 
     /** Returns null when fine, else what is wrong. */
     String parse(String[] argv, Map<String, String> env) {
-      socket = orDefault(env.get("PGSIDECAR_SOCKET"), DEFAULT_SOCKET);
-      url = orDefault(env.get("PGSIDECAR_URL"), null);
       String waitText = env.get("PGSIDECAR_WAIT");
       String[] positional = new String[argv.length];
       int count = 0;
@@ -145,7 +141,6 @@ public final class WalArchiver {
             }
             if (flag.equals("--socket")) {
               socket = value;
-              url = null;
             } else if (flag.equals("--url")) {
               url = value;
             } else if (flag.equals("--wait")) {
@@ -195,10 +190,6 @@ public final class WalArchiver {
       args = new String[expected];
       System.arraycopy(positional, 1, args, 0, expected);
       return null;
-    }
-
-    private static String orDefault(String v, String dflt) {
-      return v == null || v.isEmpty() ? dflt : v;
     }
   }
 }

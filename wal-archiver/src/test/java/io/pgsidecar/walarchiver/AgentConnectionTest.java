@@ -65,4 +65,24 @@ class AgentConnectionTest {
     assertEquals("cannot connect to the agent at " + dir.resolve("none.sock")
         + ": No such file or directory", e.getMessage());
   }
+
+  @Test
+  void theAgentIsFoundFromFlagsThenEnvironmentThenTheDefault() {
+    assertEquals("/pgsidecar/run/agent.sock",
+        AgentConnection.resolve(null, null, Map.of()).description());
+    assertEquals("/env.sock",
+        AgentConnection.resolve(null, null, Map.of("PGSIDECAR_SOCKET", "/env.sock")).description());
+    assertEquals("http://127.0.0.1:9",
+        AgentConnection.resolve(null, null, Map.of("PGSIDECAR_SOCKET", "/env.sock",
+            "PGSIDECAR_URL", "http://127.0.0.1:9")).description());
+    assertEquals("/flag.sock",
+        AgentConnection.resolve("/flag.sock", null, Map.of("PGSIDECAR_URL", "http://127.0.0.1:9"))
+            .description());
+    assertEquals("http://127.0.0.1:8",
+        AgentConnection.resolve(null, "http://127.0.0.1:8", Map.of()).description());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> AgentConnection.resolve(null, "https://127.0.0.1:8", Map.of()));
+    assertEquals("agent URL https://127.0.0.1:8 is not of the form http://HOST:PORT (the agent's"
+        + " TCP listener speaks plain HTTP)", e.getMessage());
+  }
 }

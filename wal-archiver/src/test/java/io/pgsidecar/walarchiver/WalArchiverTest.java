@@ -84,13 +84,14 @@ class WalArchiverTest {
 
   @Test
   void pushOfAConflictingSegmentExitsOneWithTheAgentsMessage() throws Exception {
-    agent((r, out) -> FakeAgent.json(out, 409, "{\"error\":\"conflict\",\"message\":\"segment "
-        + SEGMENT + " is already archived with another content (sha256 ab.. vs cd..)\"}"));
+    String body = "{\"error\":\"segment " + SEGMENT + " is already archived with another"
+        + " content\",\"archivedSha256\":\"ab12\",\"localSha256\":\"cd34\"}";
+    agent((r, out) -> FakeAgent.json(out, 409, body));
     Run run = run("push", "pg_wal/" + SEGMENT);
     assertEquals(1, run.exit());
     assertEquals("wal-archiver: push of pg_wal/" + SEGMENT + " failed: the agent at " + socket()
-        + " answered HTTP 409: segment " + SEGMENT + " is already archived with another content"
-        + " (sha256 ab.. vs cd..) (PostgreSQL will retry the segment)\n", run.stderr());
+        + " answered HTTP 409: segment " + SEGMENT + " is already archived with another content "
+        + body + " (PostgreSQL will retry the segment)\n", run.stderr());
   }
 
   @Test
@@ -150,7 +151,7 @@ class WalArchiverTest {
 
   @Test
   void fetchOfAFileNotInTheArchiveExitsOne() throws Exception {
-    agent((r, out) -> FakeAgent.json(out, 404, "{\"message\":\"no such WAL file\"}"));
+    agent((r, out) -> FakeAgent.json(out, 404, "{\"error\":\"no such WAL file\"}"));
     Run run = run("fetch", "00000003.history", "pg_wal/RECOVERYHISTORY");
     assertEquals(1, run.exit());
     assertEquals("wal-archiver: fetch: 00000003.history is not in the archive (no such WAL"
