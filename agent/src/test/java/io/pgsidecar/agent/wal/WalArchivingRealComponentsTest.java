@@ -271,10 +271,10 @@ class WalArchivingRealComponentsTest {
         assertTrue(Files.notExists(into.resolve("RECOVERYXLOG")));
 
         try (PostgresCluster stopped = recoveringServer(restoredAgain, wa)) {
-          assertThrows(IllegalStateException.class, stopped::start);
-          assertTrue(logContains(stopped, "from archive: child process exited with exit code 255"),
-              stopped.logTail(40));
-          assertTrue(!logContains(stopped, "archive recovery complete"), stopped.logTail(40));
+          // pg_ctl start fails: the startup process died, its log tail is in the message
+          String refused = assertThrows(IllegalStateException.class, stopped::start).getMessage();
+          assertTrue(refused.contains("from archive: child process exited with exit code 255"), refused);
+          assertTrue(!refused.contains("archive recovery complete"), refused);
         }
       } finally {
         azurite.start();
