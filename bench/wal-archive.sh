@@ -2,7 +2,7 @@
 # Sustained WAL archiving, side by side: pgBackRest archive-push (archive-async=y, process-max=2,
 # zst level 3) and pgsidecar (wal-archiver -> agent), each on a fresh cluster, against the same
 # Azurite (HTTPS), while pgbench writes as fast as it can.
-#   bench/wal-archive.sh [seconds=60] [scale=10]
+#   bench/wal-archive.sh [seconds=60] [scale=10]     (WAL_BENCH_LOAD=bulk|tpcb, KEEP_WORK=1)
 # Prints WAL generated and archived MB/s, drain time, peak .ready backlog, agent RSS,
 # archive_command wall times (warm = already uploaded by look-ahead), and the ratios.
 set -euo pipefail
@@ -10,8 +10,15 @@ source "$(dirname "$0")/lib.sh"
 SECONDS_RUN=${1:-60}
 SCALE=${2:-10}
 SEG=$((16 * 1024 * 1024))
+# bulk (default): pgbench runs 2 clients of 20000-row INSERTs, ~3 MB of WAL per transaction, as
+# fast as the server can: archiving, not pgbench's commit rate, is what limits it. tpcb: pgbench's
+# simple-update transactions (-N), which on a busy 2-core machine write only ~1 MB/s of WAL.
+LOAD=${WAL_BENCH_LOAD:-bulk}
+DRAIN_LOAD=${WAL_BENCH_DRAIN_SECONDS:-20} # seconds of WAL written with archiving off, then drained
 
 bench_init
+echo "INSERT INTO walbench SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 20000) g;" >"$WORK/bulk.sql"
+chmod 644 "$WORK/bulk.sql"
 start_azurite_https
 az_create_container pgbr
 az_create_container pgsidecar
@@ -40,6 +47,7 @@ run_load() { # name label -> prints a result line, sets RESULT_<label>
   local name=$1 label=$2 pgdata_var="PGDATA_$1" port_var="PGPORT_$1"
   local pgdata=${!pgdata_var} port=${!port_var}
   runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -s "$SCALE" -q postgres >/dev/null 2>&1
+  pg_psql "$name" "create table walbench (id int, payload text)" >/dev/null
   pg_psql "$name" "select pg_switch_wal()" >/dev/null
   # let the initial load drain so both tools start the timed run from an empty backlog
   for _ in $(seq 600); do
@@ -51,7 +59,11 @@ run_load() { # name label -> prints a result line, sets RESULT_<label>
   l0=$(pg_psql "$name" "select pg_current_wal_lsn() - '0/0'")
   sample_backlog "$pgdata" "$peakf" & local sampler=$!
   t0=$(now_ms)
-  runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -T "$SECONDS_RUN" -N postgres >/dev/null 2>&1
+  if [ "$LOAD" = tpcb ]; then
+    runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -T "$SECONDS_RUN" -N postgres >"$WORK/$label.pgbench" 2>&1
+  else
+    runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 2 -j 2 -T "$SECONDS_RUN" -n -f "$WORK/bulk.sql" postgres >"$WORK/$label.pgbench" 2>&1
+  fi
   t1=$(now_ms)
   l1=$(pg_psql "$name" "select pg_current_wal_lsn() - '0/0'")
   a1=$(pg_psql "$name" "select archived_count from pg_stat_archiver")
@@ -77,10 +89,35 @@ print(f"{label:10s} generated {gen:7.1f} MB/s  archived during load {arch_during
       f"peak .ready {peak:>3s}  segments {a2 - a0}  archive failures {failed}")
 open(f"/tmp/walbench.{label}", "w").write(f"{arch_total} {peak}\n")
 PY
+  drain_capacity "$name" "$label" "$pgdata" "$port"
+}
+
+ready_count() { ls "$1/pg_wal/archive_status" | grep -c '\.ready$' || true; }
+
+# Archiving capacity without pgbench competing for the CPU: archive_command = false while
+# pgbench writes DRAIN_LOAD seconds, then the real command again; MB/s of the backlog's drain.
+drain_capacity() { # name label pgdata port
+  local name=$1 label=$2 pgdata=$3 port=$4 cmd n t0 t1
+  cmd=$(pg_psql "$name" "show archive_command")
+  pg_psql "$name" "alter system set archive_command = 'false'" >/dev/null
+  pg_psql "$name" "select pg_reload_conf()" >/dev/null
+  runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 2 -j 2 -T "$DRAIN_LOAD" -n -f "$WORK/bulk.sql" postgres >/dev/null 2>&1
+  pg_psql "$name" "select pg_switch_wal()" >/dev/null
+  sleep 1
+  n=$(ready_count "$pgdata")
+  pg_psql "$name" "alter system set archive_command = '$cmd'" >/dev/null
+  t0=$(now_ms)
+  pg_psql "$name" "select pg_reload_conf()" >/dev/null
+  for _ in $(seq 2400); do [ "$(ready_count "$pgdata")" -eq 0 ] && break; sleep 0.25; done
+  t1=$(now_ms)
+  python3 -c "
+n, t = $n, ($t1 - $t0) / 1000
+print(f'{\"$label\":10s} drain of a {n}-segment backlog ({n * $SEG / 1e6:.0f} MB): {t:5.1f} s = {n * $SEG / 1e6 / t:6.1f} MB/s')
+open('/tmp/walbench.$label.drain', 'w').write(f'{n * $SEG / 1e6 / t}\n')"
 }
 
 # --- pgBackRest ---------------------------------------------------------------------------
-common_conf | pg_start peer
+pg_start peer < <(common_conf) # not a pipe: pg_start sets PGDATA_peer in this shell
 pgbackrest_conf bench peer pgbr
 pg_psql peer "alter system set archive_command = 'pgbackrest --config=$PGBACKREST_CONF --stanza=bench archive-push %p'"
 pg_psql peer "select pg_reload_conf()" >/dev/null
@@ -89,8 +126,13 @@ run_load peer pgbackrest
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA_peer" -m fast stop >/dev/null
 
 # --- pgsidecar ----------------------------------------------------------------------------
-common_conf | pg_start ours
+# the AOT cache / CDS archive of wal-archiver lives beside its jar, which postgres cannot
+# write: make it now, as a packaged image would at build time
+"$ROOT/bin/wal-archiver" prepare-cache >"$WORK/prepare-cache.log" 2>&1 || cat "$WORK/prepare-cache.log" >&2
+WA_ARCHIVE=$(ls "$ROOT"/wal-archiver/target/wal-archiver.jdk*.aot "$ROOT"/wal-archiver/target/wal-archiver.jdk*.jsa 2>/dev/null | head -1 || true)
+pg_start ours < <(common_conf)
 SOCK="$WORK/agent.sock"
+printf '%s' "$AZ_KEY" >"$WORK/az.key"
 cat >"$WORK/agent.yaml" <<YAML
 cluster: bench
 pgdata: $PGDATA_ours
@@ -111,36 +153,95 @@ metrics:
 wal:
   spool-dir: $WORK/spool
 YAML
-printf '%s' "$AZ_KEY" >"$WORK/az.key"
-JAVA_OPTS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit" \
+# extra agent settings for a comparison run, e.g. PGSIDECAR_WAL_LOOKAHEAD_CONCURRENCY=2
+PGSIDECAR_JAVA_OPTS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit ${AGENT_JAVA_OPTS:-}" \
   "$ROOT/bin/pgsidecar" agent --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-chmod 777 "$SOCK"
-pg_psql ours "alter system set archive_command = 'PGSIDECAR_SOCKET=$SOCK $ROOT/bin/wal-archiver push %p'"
+# "agent started" is logged after the agent has set the socket's mode (0660): chmod after that
+for _ in $(seq 300); do grep -q "agent started" "$WORK/agent.log" && break; sleep 0.1; done
+grep -q "agent started" "$WORK/agent.log" || { echo "the agent did not start:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
+chmod 666 "$SOCK" # the agent runs as root here, PostgreSQL as postgres
+# archive_command through a wrapper that records each call's wall time (adds ~2 ms of sh+date)
+cat >"$WORK/timed-push" <<SH
+#!/bin/sh
+s=\$(date +%s%N)
+PGSIDECAR_SOCKET=$SOCK $ROOT/bin/wal-archiver push "\$1"
+rc=\$?
+e=\$(date +%s%N)
+echo "\${1##*/} \$(( (e - s) / 1000000 )) \$rc" >>$WORK/push-times.log
+exit \$rc
+SH
+chmod 755 "$WORK/timed-push"
+: >"$WORK/push-times.log"; chown postgres "$WORK/push-times.log"
+pg_psql ours "alter system set archive_command = '$WORK/timed-push %p'"
 pg_psql ours "select pg_reload_conf()" >/dev/null
 ( peak=0; while kill -0 $AGENT_PID 2>/dev/null; do r=$(rss_kb $AGENT_PID); [ "$r" -gt "$peak" ] && peak=$r && echo $peak >"$WORK/agent.rss"; sleep 0.5; done ) &
 RSSMON=$!
+: >"$WORK/push-times.log"
+cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+cpu0=$(cpu_s $AGENT_PID)
 run_load ours pgsidecar
+cpu1=$(cpu_s $AGENT_PID)
 kill $RSSMON 2>/dev/null || true
 
-# archive_command wall time, warm (look-ahead already stored it) and cold
-cd "$PGDATA_ours"
-warm=()
-for f in $(ls pg_wal/archive_status | grep -E '^[0-9A-F]{24}\.done$' | sed 's/\.done$//' | tail -30); do
-  s=$(date +%s%N); PGSIDECAR_SOCKET=$SOCK "$ROOT/bin/wal-archiver" push "pg_wal/$f" >/dev/null 2>&1 || true; e=$(date +%s%N)
-  warm+=($(( (e - s) / 1000000 )))
+# client start: wal-archiver against a route that touches no storage (push of a file that is
+# not in pg_wal: the agent answers 404 at once), as postgres, like PostgreSQL runs it
+client=()
+for _ in $(seq 20); do
+  s=$(date +%s%N)
+  (cd "$PGDATA_ours" && runuser -u postgres -- env PGSIDECAR_SOCKET="$SOCK" "$ROOT/bin/wal-archiver" push pg_wal/0000000100000000000000FF >/dev/null 2>&1) || true
+  e=$(date +%s%N); client+=($(( (e - s) / 1000000 )))
 done
-cd - >/dev/null
-python3 - "${warm[@]}" <<'PY'
-import sys, statistics
-v = sorted(int(x) for x in sys.argv[1:])
-if v:
-    p99 = v[min(len(v) - 1, int(len(v) * 0.99))]
-    print(f"archive_command wall time, segment already stored: p50 {statistics.median(v):.0f} ms  p99 {p99} ms  (n={len(v)})")
+nocds=()
+for _ in $(seq 10); do
+  s=$(date +%s%N)
+  (cd "$PGDATA_ours" && runuser -u postgres -- env PGSIDECAR_WAL_ARCHIVER_CDS=off PGSIDECAR_SOCKET="$SOCK" "$ROOT/bin/wal-archiver" push pg_wal/0000000100000000000000FF >/dev/null 2>&1) || true
+  e=$(date +%s%N); nocds+=($(( (e - s) / 1000000 )))
+done
+runs=()
+for _ in $(seq 10); do
+  s=$(date +%s%N); runuser -u postgres -- true; e=$(date +%s%N); runs+=($(( (e - s) / 1000000 )))
+done
+
+# archive_command wall times of the load, split by how the agent answered (its log line
+# "archived NAME (look-ahead|uploaded|already archived) in N ms")
+python3 - "$WORK/push-times.log" "$WORK/agent.log" "${client[*]}" "${nocds[*]}" "${runs[*]}" "${WA_ARCHIVE:-none}" <<'PY'
+import re, statistics, sys
+times_f, log_f, client, nocds, runs, archive = sys.argv[1:]
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))] if v else float("nan")
+def line(label, v):
+    if v:
+        print(f"{label}: p50 {statistics.median(v):.0f} ms  p99 {pct(v, 0.99):.0f} ms  max {max(v):.0f} ms  (n={len(v)})")
+    else:
+        print(f"{label}: none")
+how = {}
+for m in re.finditer(r"archived ([0-9A-F]{24}) \(([a-z -]+)\) in (\d+) ms", open(log_f).read()):
+    how[m.group(1)] = (m.group(2), int(m.group(3)))
+warm, cold, cold_agent, failed = [], [], [], 0
+for l in open(times_f):
+    name, ms, rc = l.split()
+    if rc != "0":
+        failed += 1; continue
+    kind = how.get(name, ("?", 0))
+    if kind[0] == "look-ahead":
+        warm.append(int(ms))
+    elif kind[0] == "uploaded":
+        cold.append(int(ms)); cold_agent.append(kind[1])
+line("archive_command wall time, segment already stored by look-ahead", warm)
+line("archive_command wall time, cold segment (uploaded during the call)", cold)
+line("  of which the agent's upload", cold_agent)
+c = [int(x) for x in client.split()]
+line("  wal-archiver start + round trip, no storage (client start)", c)
+line("  same without the AOT/CDS archive", [int(x) for x in nocds.split()])
+line("  (runuser -u postgres -- true, included in the two above)", [int(x) for x in runs.split()])
+print(f"wal-archiver class-data archive used: {archive}")
+print(f"look-ahead answered {len(warm)} of {len(warm) + len(cold)} successful archive_command calls; failed calls {failed}")
 PY
-echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB"
+echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB; agent CPU during the load and the drain: $(python3 -c "print(round($cpu1 - $cpu0, 1))") s (JVM flags: ${AGENT_JAVA_OPTS:-defaults})"
 read -r ours_rate ours_peak </tmp/walbench.pgsidecar
 read -r peer_rate peer_peak </tmp/walbench.pgbackrest
-python3 -c "print(f'ratio archived MB/s pgsidecar/pgbackrest = {$ours_rate/$peer_rate:.2f}  (target >= 1.0); peak backlog {$ours_peak} vs {$peer_peak} (target <= 16)')"
+read -r ours_drain </tmp/walbench.pgsidecar.drain
+read -r peer_drain </tmp/walbench.pgbackrest.drain
+python3 -c "print(f'ratio archived MB/s pgsidecar/pgbackrest = {$ours_rate/$peer_rate:.2f} under load, {$ours_drain/$peer_drain:.2f} draining a backlog  (target >= 1.0); peak backlog {$ours_peak} vs {$peer_peak} (target <= 16)')"

@@ -13,6 +13,7 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.logging.Logger;
 
 /**
  * HTTP adapter of {@code POST /v1/wal/push} with body {@code {"path":"pg_wal/<file>"}}: parses
@@ -20,6 +21,8 @@ import java.util.concurrent.Executor;
  * key and SHA-256 only after the object is durable.
  */
 public final class WalPushHandler {
+
+  private static final Logger LOG = Logger.getLogger(WalPushHandler.class.getName());
 
   private final WalPushService service;
   private final Executor blocking;
@@ -84,7 +87,12 @@ public final class WalPushHandler {
   }
 
   private void report(Stored s, long t0) {
-    events.pushed(WalEvents.Outcome.OK, s.plainSize(), s.storedSize(), Duration.ofNanos(System.nanoTime() - t0));
+    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+    events.pushed(WalEvents.Outcome.OK, s.plainSize(), s.storedSize(), took);
+    // one line per archived file, like PostgreSQL's own archiver would: how it was answered and
+    // how long the agent took (bench/wal-archive.sh splits archive_command's time with it)
+    LOG.info("archived " + s.name() + " (" + (s.fromLookAhead() ? "look-ahead"
+        : s.alreadyThere() ? "already archived" : "uploaded") + ") in " + took.toMillis() + " ms");
     if (s.fromLookAhead()) {
       events.lookaheadHit();
     }
