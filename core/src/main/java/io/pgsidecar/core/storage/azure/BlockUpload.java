@@ -67,8 +67,17 @@ final class BlockUpload {
   }
 
   ObjectInfo run(InputStream content, Supplier<ObjectMetadata> metadata) throws IOException {
-    byte[] first = new byte[blockSize];
-    int n = readFully(content, first);
+    // Most objects (compressed WAL segments, manifests) are far smaller than a block: read the
+    // first block with readNBytes, which grows with the data instead of allocating blockSize
+    // bytes up front for every create.
+    byte[] first;
+    try {
+      first = content.readNBytes(blockSize);
+    } catch (IOException e) {
+      throw new StorageException("create of " + key + " failed while reading its content: "
+          + e.getMessage() + "; nothing was stored", e);
+    }
+    int n = first.length;
     if (n < blockSize) {
       return single(first, n, metadata.get());
     }
