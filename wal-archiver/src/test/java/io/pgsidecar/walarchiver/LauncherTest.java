@@ -30,6 +30,9 @@ class LauncherTest {
 
   record Result(int exit, String stderr) {}
 
+  /** Whether {@link #launch} lets pushes take the launcher's curl path (the Java path is tested by default). */
+  boolean curl;
+
   Result launch(String... args) throws Exception {
     List<String> cmd = new java.util.ArrayList<>(List.of(root.resolve("bin/wal-archiver").toString()));
     cmd.addAll(List.of(args));
@@ -38,6 +41,7 @@ class LauncherTest {
     env.put("JAVA_HOME", System.getProperty("java.home"));
     env.put("PGSIDECAR_SOCKET", root.resolve("agent.sock").toString());
     env.put("PGSIDECAR_WAIT", "1");
+    env.put("PGSIDECAR_WAL_ARCHIVER_CURL", curl ? "on" : "off");
     env.remove("PGSIDECAR_JAVA");
     Process p = pb.start();
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -116,5 +120,33 @@ class LauncherTest {
     assertTrue(fetch.stderr().startsWith("wal-archiver: no wal-archiver jar under " + root + "/lib"),
         fetch.stderr());
     assertEquals(1, launch("push", "pg_wal/" + SEGMENT).exit());
+  }
+
+  @Test
+  void aPushTakesTheCurlPathWithoutAJvmAndFallsBackWhenTheAgentIsAbsent() throws Exception {
+    // No jar at all: only the curl path can succeed, so an exit 0 proves no JVM was needed.
+    Files.createDirectories(root.resolve("bin"));
+    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    curl = true;
+    List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
+      bodies.add(new String(r.body(), StandardCharsets.UTF_8));
+      if (r.target().equals("/v1/wal/push") && bodies.size() == 1) {
+        FakeAgent.json(out, 200, "{}");
+      } else {
+        FakeAgent.json(out, 409, "{\"error\":\"other content already stored\"}");
+      }
+    })) {
+      assertEquals(new Result(0, ""), launch("push", "pg_wal/" + SEGMENT));
+      assertEquals("{\"path\":\"pg_wal/" + SEGMENT + "\"}", bodies.get(0));
+      Result conflict = launch("push", "pg_wal/" + SEGMENT);
+      assertEquals(new Result(1, "wal-archiver: push of " + SEGMENT + " refused by the agent"
+          + " (HTTP 409): {\"error\":\"other content already stored\"}\n"), conflict);
+    }
+    // The agent is gone: the launcher hands over to the Java client (which would wait for it);
+    // without a jar that is the launcher's own failure, exit 1 for a push.
+    Result absent = launch("push", "pg_wal/" + SEGMENT);
+    assertEquals(1, absent.exit());
+    assertTrue(absent.stderr().startsWith("wal-archiver: no wal-archiver jar under"), absent.stderr());
   }
 }
