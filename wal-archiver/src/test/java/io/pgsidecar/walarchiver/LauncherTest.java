@@ -149,4 +149,34 @@ class LauncherTest {
     assertEquals(1, absent.exit());
     assertTrue(absent.stderr().startsWith("wal-archiver: no wal-archiver jar under"), absent.stderr());
   }
+
+  @Test
+  void aFetchTakesTheCurlPathOnlyForAVerifiedBodyOfTheAnnouncedLength() throws Exception {
+    Files.createDirectories(root.resolve("bin"));
+    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    curl = true;
+    byte[] segment = new byte[300_000];
+    new java.util.Random(7).nextBytes(segment);
+    Path dest = Files.createDirectories(root.resolve("pg_wal")).resolve("RECOVERYXLOG");
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
+      if (r.target().equals("/v1/wal/" + SEGMENT + "?cluster=db1")) {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Verified", "sha256"), segment);
+      } else if (r.target().equals("/v1/wal/000000010000000000000004")) {
+        FakeAgent.respond(out, 200, Map.of(), segment); // not verified: the Java client's job
+      } else {
+        FakeAgent.json(out, 404, "{\"error\":\"not there\"}");
+      }
+    })) {
+      assertEquals(new Result(0, ""), launch("fetch", SEGMENT, dest.toString(), "--cluster", "db1"));
+      assertTrue(java.util.Arrays.equals(segment, Files.readAllBytes(dest)), "byte-identical");
+      assertEquals(new Result(1, "wal-archiver: fetch: 00000002.history is not in the archive\n"),
+          launch("fetch", "00000002.history", dest.toString()));
+      // Unverified: handed to the Java client, which (no jar here) fails as a fetch must: 255.
+      Result unverified = launch("fetch", "000000010000000000000004", dest.toString());
+      assertEquals(255, unverified.exit(), unverified.stderr());
+      try (var left = Files.list(dest.getParent())) {
+        assertEquals(List.of("RECOVERYXLOG"), left.map(p -> p.getFileName().toString()).toList());
+      }
+    }
+  }
 }
