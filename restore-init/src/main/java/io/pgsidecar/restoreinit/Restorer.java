@@ -105,7 +105,11 @@ public final class Restorer {
           throw new IOException("target time " + t + " is before the end of the oldest backup,"
               + " so no backup can reach it; the archive covers " + w.describe());
         }
-        if (t.isAfter(w.lastTime())) {
+        // Azure reports Last-Modified in whole seconds: the segment was stored up to a second
+        // after the time we see. Within that second the target may still be in it; if it is
+        // not, PostgreSQL stops with "recovery ended before configured recovery target was
+        // reached" and never promotes at a wrong point.
+        if (t.isAfter(w.lastTime().plusSeconds(1))) {
           throw new IOException("target time " + t + " is after the last archived WAL segment,"
               + " so replay cannot reach it; the archive covers " + w.describe());
         }

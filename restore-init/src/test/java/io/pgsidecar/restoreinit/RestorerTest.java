@@ -143,6 +143,20 @@ class RestorerTest {
   }
 
   @Test
+  void aTargetWithinTheSecondAfterAWholeSecondStorageTimestampIsAccepted() throws Exception {
+    // Azure's Last-Modified has whole seconds: the segment was stored up to a second later.
+    Instant stored = Instant.parse("2026-11-22T04:13:25Z");
+    var w = new ArchiveCatalog.Window(stored.minusSeconds(60), io.pgsidecar.core.wal.Lsn.parse("0/3000100"),
+        "20261122T041225Z", "000000010000000000000004", stored,
+        io.pgsidecar.core.wal.Lsn.parse("0/5000000"), 4);
+    Restorer.checkReachable(target(Kind.TIME, "2026-11-22T04:13:25.199521Z"), w);
+    IOException e = assertThrows(IOException.class,
+        () -> Restorer.checkReachable(target(Kind.TIME, "2026-11-22T04:13:26.5Z"), w));
+    assertTrue(e.getMessage().startsWith("target time 2026-11-22T04:13:26.500Z is after the last"
+        + " archived WAL segment"), e.getMessage());
+  }
+
+  @Test
   void aTargetAfterTheLastArchivedSegmentIsRefused() throws Exception {
     archive();
     Instant later = Instant.now().plus(1, ChronoUnit.HOURS);
