@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Builds the container client for one {@link PgsidecarConfig.Azure}, one branch per
@@ -23,6 +25,20 @@ final class AzureClients {
 
   static final String CONNECTION_STRING_ENV = "PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING";
   static final String SDK_CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING";
+
+  /**
+   * The SDK logs through SLF4J into java.util.logging. At INFO it reports, at every start, that
+   * its Netty differs from ours by a patch version (we pin one Netty for Vert.x and the SDK on
+   * purpose); warnings and errors still show. Held here because JUL keeps loggers weakly.
+   * {@code AZURE_LOG_LEVEL} (the SDK's own switch) leaves the level alone.
+   */
+  private static final Logger SDK_LOG = Logger.getLogger("com.azure");
+
+  static {
+    if (System.getenv("AZURE_LOG_LEVEL") == null && SDK_LOG.getLevel() == null) {
+      SDK_LOG.setLevel(Level.WARNING);
+    }
+  }
 
   private AzureClients() {}
 
