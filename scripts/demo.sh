@@ -44,7 +44,8 @@ cleanup() {
   for d in "$PGDATA" "$RESTORED"; do
     [ -f "$d/postmaster.pid" ] && run "$PG_BIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
   done
-  [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+  # runuser forks the JVM as its child: stop the child first, then runuser itself
+  [ -n "$AGENT_PID" ] && { pkill -TERM -P "$AGENT_PID" 2>/dev/null; kill "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; }
   if [ -n "${KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
