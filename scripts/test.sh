@@ -17,6 +17,8 @@ need_apt=()
 command -v gpg >/dev/null || need_apt+=(gnupg)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v zstd >/dev/null || need_apt+=(zstd)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v python3 >/dev/null || need_apt+=(python3)
 command -v node >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
