@@ -90,7 +90,8 @@ public final class Agent implements AutoCloseable {
     this.retry = new Retry(config.storage().timeout(), config.storage().retries());
     PgsidecarConfig.Wal wal = config.wal();
 
-    SegmentUploader uploader = new SegmentUploader(storage, pipeline, layout, retry);
+    SegmentUploader uploader = new SegmentUploader(storage,
+        pipeline.withCompressionLevel(wal.compressionLevel()), layout, retry);
     LookAhead lookAhead = new LookAhead(config.pgdata().resolve("pg_wal"), uploader,
         wal.lookaheadConcurrency(), wal.lookaheadMax(), events);
     ClusterGuard guard = new ClusterGuard(storage, layout, config.pgdata(), retry);

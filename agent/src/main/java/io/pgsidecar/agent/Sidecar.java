@@ -97,7 +97,10 @@ public final class Sidecar implements AutoCloseable {
     backups.service().addListener(activity);
     backups.register(agent.router(), agent.blockingExecutor());
 
-    this.dumps = DumpService.forConfig(config, storage, pipeline, agent.blockingExecutor(),
+    // dumps compress and hash whole databases: platform threads, so they never pin the virtual
+    // threads' carriers that answer PostgreSQL's archive_command (see Retry)
+    this.dumps = DumpService.forConfig(config, storage, pipeline, Executors.newCachedThreadPool(
+        Thread.ofPlatform().name("dump-", 0).daemon().factory()),
         () -> backups.service().running().map(RunningBackup::id));
     dumps.listener(activity);
     new DumpRoutes(dumps, agent.blockingExecutor()).register(agent.router());

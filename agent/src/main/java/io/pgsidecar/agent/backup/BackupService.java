@@ -102,7 +102,9 @@ public final class BackupService implements AutoCloseable {
     RunningBackup backup = new RunningBackup(id, label == null ? "" : label, now);
     running.set(backup);
     notify(l -> l.started(backup));
-    Thread.ofVirtual().name("backup-" + id).start(() -> execute(backup));
+    // a platform thread: it compresses and hashes the whole stream, which on a virtual thread
+    // would pin a carrier and delay the agent's WAL requests meanwhile (see Retry)
+    Thread.ofPlatform().daemon().name("backup-" + id).start(() -> execute(backup));
     LOG.log(Level.INFO, "base backup {0} started{1}", id,
         backup.label().isEmpty() ? "" : " (label " + backup.label() + ")");
     return backup;

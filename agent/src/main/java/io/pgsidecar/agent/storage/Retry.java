@@ -19,9 +19,16 @@ import java.util.logging.Logger;
 /**
  * Bounds a storage call in time and in attempts (keys {@code storage.timeout} and
  * {@code storage.retries}), so that a hung network never blocks PostgreSQL's archive_command
- * forever: each attempt runs on its own virtual thread and is interrupted when it overruns; a
+ * forever: each attempt runs on its own thread and is interrupted when it overruns; a
  * failed attempt is retried after an exponential backoff. Outcomes that another attempt cannot
  * change ({@link ObjectExistsException}, a missing or unreadable local file) are not retried.
+ *
+ * <p>Attempts run on platform threads, not virtual ones: an attempt that stores a WAL segment
+ * compresses it (zstd-jni, native) and hashes it on that thread for a few hundred milliseconds.
+ * A virtual thread doing that pins its carrier, and with the look-ahead running several uploads
+ * the few carriers (one per core) were all pinned, so the request of an archive_command that
+ * could be answered at once waited for a free carrier: 95 ms p50 and 500 ms p99 on two cores
+ * (bench/README.md). Platform threads are time-sliced by the kernel instead.
  */
 public final class Retry implements AutoCloseable {
 
@@ -32,7 +39,7 @@ public final class Retry implements AutoCloseable {
   private final Duration firstBackoff;
   private final Duration maxBackoff;
   private final ExecutorService attempts =
-      Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("storage-call-", 0).factory());
+      Executors.newCachedThreadPool(Thread.ofPlatform().name("storage-call-", 0).daemon().factory());
 
   public Retry(Duration timeout, int retries) {
     this(timeout, retries, Duration.ofMillis(200), Duration.ofSeconds(5));

@@ -2,11 +2,15 @@ package io.pgsidecar.agent.storage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.core.storage.ObjectExistsException;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -29,6 +33,40 @@ class RetryTest {
         + " storage.timeout", e.getMessage());
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertEquals(true, ms < 2_000, "took " + ms + " ms");
+  }
+
+  @Test
+  void cpuBoundAttemptsLeaveVirtualThreadsRunnable() throws Exception {
+    // An attempt that compresses a WAL segment is CPU-bound for a few hundred ms. On virtual
+    // threads, more of them than cores would hold every carrier, and the virtual thread that
+    // answers archive_command would wait for one (the 500 ms p99 of bench/README.md).
+    int busy = Runtime.getRuntime().availableProcessors() + 1;
+    List<CompletableFuture<Boolean>> attempts = new ArrayList<>();
+    try (Retry r = new Retry(Duration.ofSeconds(30), 0)) {
+      for (int i = 0; i < busy; i++) {
+        attempts.add(CompletableFuture.supplyAsync(() -> {
+          try {
+            return r.call("store busy", () -> {
+              long end = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+              while (System.nanoTime() < end) {
+                Thread.onSpinWait();
+              }
+              return Thread.currentThread().isVirtual();
+            });
+          } catch (IOException e) {
+            throw new RuntimeException(e);
+          }
+        }));
+      }
+      Thread.sleep(200); // the attempts are spinning
+      long t0 = System.nanoTime();
+      Thread.ofVirtual().start(() -> { }).join();
+      long waitedMs = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(waitedMs < 700, "a virtual thread waited " + waitedMs + " ms for a carrier");
+      for (var a : attempts) {
+        assertEquals(false, a.get(), "attempts run on platform threads");
+      }
+    }
   }
 
   @Test

@@ -55,6 +55,13 @@ final class ChainPipeline implements CodecPipeline {
   }
 
   @Override
+  public CodecPipeline withCompressionLevel(int level) {
+    List<Codec> changed = encoders.stream()
+        .map(c -> c instanceof ZstdCodec z ? new ZstdCodec(level, z.workers()) : c).toList();
+    return new ChainPipeline(changed, decoders, keyFingerprint);
+  }
+
+  @Override
   public OutputStream encode(OutputStream sink) throws IOException {
     OutputStream out = sink;
     for (int i = encoders.size() - 1; i >= 0; i--) {

@@ -42,4 +42,13 @@ public interface CodecPipeline {
   default CodecPipeline withCompressionWorkers(int workers) {
     return this;
   }
+
+  /**
+   * The same chain with zstd at {@code level} (same name and suffix; decoding does not depend on
+   * the level): WAL segments are compressed at {@code wal.compression-level}, base backups and
+   * dumps at {@code compression.level}. Pipelines without zstd return themselves.
+   */
+  default CodecPipeline withCompressionLevel(int level) {
+    return this;
+  }
 }

@@ -53,6 +53,10 @@ public final class ZstdCodec implements Codec {
     return level;
   }
 
+  public int workers() {
+    return workers;
+  }
+
   @Override
   public OutputStream encoder(OutputStream sink) throws IOException {
     var out = new ZstdOutputStreamNoFinalizer(sink, RecyclingBufferPool.INSTANCE);

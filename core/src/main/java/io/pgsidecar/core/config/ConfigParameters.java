@@ -107,7 +107,7 @@ public final class ConfigParameters {
 
       Param.of("compression.algorithm", oneOf("zstd", "none"), "Compression of every stored object.",
           c -> c.compression().algorithm()).defaultValue("zstd"),
-      Param.of("compression.level", integer(1, 22), "zstd level.",
+      Param.of("compression.level", integer(1, 22), "zstd level of base backups and dumps (WAL segments: wal.compression-level).",
           c -> c.compression().level()).defaultValue("3"),
       Param.of("compression.workers", integer(0, 64),
           "zstd worker threads per stream; 0 compresses on the calling thread.",
@@ -134,6 +134,10 @@ public final class ConfigParameters {
           c -> c.wal().spoolDir()).defaultValue("/pgsidecar/spool"),
       Param.of("wal.spool-max-size", size(0, Long.MAX_VALUE), "Most bytes the prefetch spool holds.",
           c -> c.wal().spoolMaxBytes()).defaultValue("1GiB"),
+      Param.of("wal.compression-level", integer(1, 22),
+          "zstd level of WAL segments (when compression.algorithm is zstd); 1 spends the least CPU on the database's pod.",
+          c -> c.wal().compressionLevel())
+          .defaultValue(Integer.toString(PgsidecarConfig.Wal.DEFAULT_COMPRESSION_LEVEL)),
 
       Param.of("backup.wal-wait-timeout", duration(),
           "How long a base backup waits for its last WAL segment to be archived.",

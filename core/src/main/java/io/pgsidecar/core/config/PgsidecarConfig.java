@@ -109,10 +109,27 @@ public record PgsidecarConfig(
 
   /**
    * Keys {@code wal.*}: look-ahead uploads of {@code .ready} segments (parallelism and cap of
-   * segments queued ahead), prefetch of segments after a fetch into a bounded spool.
+   * segments queued ahead), prefetch of segments after a fetch into a bounded spool, and the zstd
+   * level of WAL segments.
    */
   public record Wal(int lookaheadConcurrency, int lookaheadMax, int prefetchCount,
-      Path spoolDir, long spoolMaxBytes) {}
+      Path spoolDir, long spoolMaxBytes, int compressionLevel) {
+
+    /**
+     * zstd level of WAL segments. Level 1, not {@code compression.level}'s 3: a segment is
+     * compressed on the database's own pod for every 16 MiB written, so CPU taken from the
+     * server matters more than the ~1.5 % of archive size that level 3 saves on WAL
+     * (bench/README.md); WAL-G and pghoard choose fast codecs for WAL for the same reason.
+     */
+    public static final int DEFAULT_COMPRESSION_LEVEL = 1;
+
+    /** With the default WAL compression level. */
+    public Wal(int lookaheadConcurrency, int lookaheadMax, int prefetchCount, Path spoolDir,
+        long spoolMaxBytes) {
+      this(lookaheadConcurrency, lookaheadMax, prefetchCount, spoolDir, spoolMaxBytes,
+          DEFAULT_COMPRESSION_LEVEL);
+    }
+  }
 
   /**
    * Keys {@code backup.*}; {@code compressionWorkers} are the zstd workers of the base backup

@@ -66,6 +66,25 @@ class PipelinesRoundTripTest {
   }
 
   @Test
+  void pipelineWithCompressionLevelKeepsItsNameAndKeyAndReadsBackTheSame() throws Exception {
+    // WAL is written at wal.compression-level, backups at compression.level: one format
+    CodecPipeline backup = Pipelines.forConfig(new PgsidecarConfig.Compression("zstd", 3, 2), keys.alice());
+    CodecPipeline wal = backup.withCompressionLevel(1);
+    assertEquals(backup.name(), wal.name());
+    assertEquals(backup.suffix(), wal.suffix());
+    assertEquals(backup.keyFingerprint(), wal.keyFingerprint());
+    assertEquals("ZstdCodec[level=1, workers=2]", wal.codecs().getFirst().toString());
+    assertArrayEquals(DATA, decode(backup, encode(wal, DATA), wal.name(), KEY));
+    byte[] text = new byte[4 << 20];
+    for (int i = 0; i < text.length; i++) {
+      text[i] = (byte) ('a' + (i * 7919 % 1021) % 26);
+    }
+    assertNotEquals(encode(Pipelines.zstd(1).withCompressionLevel(19), text).length,
+        encode(Pipelines.zstd(1), text).length, "the level changes what zstd writes");
+    assertEquals(Pipelines.plain().name(), Pipelines.plain().withCompressionLevel(9).name());
+  }
+
+  @Test
   void zstdWithWorkersRoundTrips() throws Exception {
     byte[] big = CodecTestData.sample(24 << 20, 7);
     CodecPipeline pipeline = Pipelines.forConfig(new PgsidecarConfig.Compression("zstd", 3, 2),

@@ -62,7 +62,7 @@ class ConfigLoaderTest {
     assertEquals(4, c.storage().azure().concurrency());
     assertEquals(AzureAuth.DEFAULT, c.storage().azure().auth());
     assertEquals(new PgsidecarConfig.Compression("zstd", 3, 0), c.compression());
-    assertEquals(new PgsidecarConfig.Wal(4, 16, 8, Path.of("/pgsidecar/spool"), 1L << 30), c.wal());
+    assertEquals(new PgsidecarConfig.Wal(4, 16, 8, Path.of("/pgsidecar/spool"), 1L << 30, 1), c.wal());
     assertEquals(new PgsidecarConfig.Metrics(9187, "0.0.0.0"), c.metrics());
     assertEquals(Duration.ofSeconds(30), c.http().shutdownGrace());
     assertEquals(Optional.empty(), c.http().tcpPort());
@@ -94,10 +94,12 @@ class ConfigLoaderTest {
             - app
             - shop
         wal.prefetch-count: 2
+        wal:
+          compression-level: 2
         """);
     PgsidecarConfig c = ConfigLoader.load(Optional.of(f),
         Map.of("PGSIDECAR_CLUSTER", "from-env", "PGSIDECAR_STORAGE_AZURE_BLOCK_SIZE", "4MiB",
-            "PGSIDECAR_DUMP_EXCLUDE", "template1, scratch"));
+            "PGSIDECAR_DUMP_EXCLUDE", "template1, scratch", "PGSIDECAR_WAL_COMPRESSION_LEVEL", "5"));
     assertEquals("from-env", c.cluster());
     assertEquals(StorageType.AZURE, c.storage().type());
     assertEquals("team-a/pg", c.storage().prefix());
@@ -109,6 +111,7 @@ class ConfigLoaderTest {
     assertEquals(List.of("app", "shop"), c.dump().include());
     assertEquals(List.of("template1", "scratch"), c.dump().exclude());
     assertEquals(2, c.wal().prefetchCount());
+    assertEquals(5, c.wal().compressionLevel());
   }
 
   @Test

@@ -112,7 +112,10 @@ public final class PrefetchSpool {
       CompletableFuture<Optional<Entry>> f = new CompletableFuture<>();
       if (entries.putIfAbsent(k, f) == null) {
         WalFileName target = next;
-        Thread.ofVirtual().name("wal-prefetch-" + target).start(() -> f.complete(download(from, target)));
+        // a platform thread: decompressing and hashing 16 MiB would pin a virtual thread's
+        // carrier and hold up the requests of PostgreSQL's restore_command (see Retry)
+        Thread.ofPlatform().daemon().name("wal-prefetch-" + target)
+            .start(() -> f.complete(download(from, target)));
       }
     }
   }
