@@ -59,7 +59,8 @@ final class PipelinedUnpack {
     InputStream plain = pipe.source();
     try {
       unpacked = extractor.extract(plain);
-      // The zero blocks after the end-of-archive marker are part of the checksummed stream.
+      // To the end: the zero blocks after the end-of-archive marker are part of the checksummed
+      // stream, and the decoder cannot finish while they wait in the pipe.
       plain.transferTo(OutputStream.nullOutputStream());
     } catch (Throwable t) {
       fail(first, t);
