@@ -115,6 +115,8 @@ launch() {
     fi
     class_data_cache "$artifact" "$LAUNCH_TRAINING" "${flags[@]}"
   fi
+  # the launcher's own switch: the program refuses PGSIDECAR_* variables it does not know
+  unset PGSIDECAR_CDS
   # shellcheck disable=SC2086 # PGSIDECAR_JAVA_OPTS is a list of flags, split on purpose
   exec "$JAVA" "${flags[@]}" "${CACHE_FLAGS[@]}" ${PGSIDECAR_JAVA_OPTS:-} -jar "$JAR" "$@"
 }

@@ -84,6 +84,15 @@ public final class Training {
           "--to", dir.resolve("pgdata-azure").toString());
       expect(failures, 1, azEnv, "restore", "--config", azConfig.toString(),
           "--backup", "20250101T000000Z", "--to", dir.resolve("pgdata-none").toString());
+      // TLS: a handshake with a port that answers plain HTTP fails at once, after loading the
+      // TLS classes every real Azure request needs (the JDK's and the SDK's HTTP client's).
+      try (var plain = new java.net.ServerSocket(0, 4, java.net.InetAddress.getLoopbackAddress())) {
+        Thread.ofPlatform().daemon(true).start(() -> answerPlainHttp(plain));
+        expect(failures, 1, Map.of("PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING",
+            "DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey=" + DEV_KEY
+                + ";BlobEndpoint=https://127.0.0.1:" + plain.getLocalPort() + "/devstoreaccount1;"),
+            "wal", "list", "--config", azConfig.toString());
+      }
       vertx(failures);
     } catch (Exception e) {
       failures.add(e.toString());
@@ -141,6 +150,17 @@ public final class Training {
     int got = Main.execute(args, env, new PrintWriter(out), new PrintWriter(out));
     if (got != code) {
       failures.add(String.join(" ", args) + ": exit " + got + " instead of " + code + ": " + out);
+    }
+  }
+
+  private static void answerPlainHttp(java.net.ServerSocket server) {
+    while (!server.isClosed()) {
+      try (var c = server.accept()) {
+        c.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII));
+      } catch (IOException e) {
+        // closed at the end of training, or the client hung up: both fine
+      }
     }
   }
 
