@@ -25,8 +25,10 @@ trap "exit 143" TERM INT
 start_azurite_https
 az_create_container pgbr
 az_create_container pgsidecar
-# wal-archiver's class-data archive, as an image build makes it (postgres cannot write target/)
+# wal-archiver's and pgsidecar's class-data archives, as an image build makes them (postgres
+# cannot write target/), before anything is timed
 "$ROOT/bin/wal-archiver" prepare-cache >/dev/null
+"$ROOT/bin/pgsidecar" prepare-cache >/dev/null
 printf '%s' "$AZ_KEY" >"$WORK/az.key"
 chown postgres "$WORK/az.key" "$AZ_TRUSTSTORE"
 JAVA_TLS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit"

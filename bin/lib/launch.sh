@@ -40,16 +40,83 @@ find_jar() { # MODULE ARTIFACT -> sets JAR to the newest MODULE/target/ARTIFACT-
   return 1
 }
 
+# class_data_cache ARTIFACT TRAINING_CLASS [JVM flags...]: after find_java and find_jar, sets
+# CACHE_FLAGS to the JVM options that use $JAR's class-data archive, when there is one: a JDK 25+
+# AOT cache (-XX:AOTCache), else (JDK 21-24) a dynamic CDS archive. With CACHE_PREPARE=1 it first
+# makes the archive from a training run of TRAINING_CLASS (same jar, same flags) and says where.
+# The archive sits beside the jar and is named after the JDK major and a checksum of the names,
+# sizes and mtimes of the jar and of every jar in its lib/: a rebuilt jar or a changed lib/ looks
+# for another name, so a stale archive is never used (the JVM checks the class path too; a
+# mismatch is silent with the logging turned off below). Archives of earlier builds are removed
+# when a new one is made. No archive, or one the JVM refuses: the program starts without it.
+class_data_cache() {
+  local artifact="$1" training="$2"
+  shift 2
+  local major dir sum kind archive tmp log make
+  CACHE_FLAGS=()
+  major="$(java_release_major "$(dirname "$(dirname "$(readlink -f "$JAVA")")")")"
+  dir="$(dirname "$JAR")"
+  sum="$(stat -c '%n %s %Y' "$JAR" "$dir"/lib/*.jar 2>/dev/null | cksum)" || return 0
+  sum="${sum%% *}"
+  if [ "$major" -ge 25 ]; then kind=aot; else kind=jsa; fi
+  archive="$dir/$artifact.jdk$major-$sum.$kind"
+  if [ "${CACHE_PREPARE:-0}" = 1 ]; then
+    if [ "$major" -lt 21 ] || [ ! -w "$dir" ]; then
+      echo "error: cannot make a class-data archive in $dir (not writable, or Java $major < 21)." >&2
+      return 1
+    fi
+    tmp="$archive.tmp.$$"
+    log="$archive.log.$$"
+    if [ "$kind" = aot ]; then make=(-XX:AOTCacheOutput="$tmp"); else make=(-XX:ArchiveClassesAtExit="$tmp"); fi
+    if "$JAVA" "$@" "${make[@]}" -cp "$JAR" "$training" </dev/null >"$log" 2>&1 && [ -s "$tmp" ]; then
+      mv -f "$tmp" "$archive"
+      rm -f "$log" "$tmp.config"
+      for old in "$dir/$artifact".jdk*.aot "$dir/$artifact".jdk*.jsa; do
+        [ "$old" = "$archive" ] || rm -f "$old"
+      done
+      echo "class-data archive ready: $archive"
+    else
+      echo "error: the training run for the class-data archive failed (the program still works, only slower to start):" >&2
+      grep -v '^\[' "$log" | tail -n 20 >&2
+      rm -f "$log" "$tmp" "$tmp.config"
+      return 1
+    fi
+  fi
+  if [ -f "$archive" ]; then
+    if [ "$kind" = aot ]; then
+      CACHE_FLAGS=(-XX:AOTCache="$archive" -Xlog:aot=off -Xlog:cds=off)
+    else
+      CACHE_FLAGS=(-XX:SharedArchiveFile="$archive" -Xlog:cds=off)
+    fi
+  fi
+}
+
 # launch MODULE ARTIFACT [JVM flags...] -- [program args...]: exec the jar (its manifest
-# Class-Path points at target/lib/). $PGSIDECAR_JAVA_OPTS adds JVM flags.
+# Class-Path points at target/lib/). $PGSIDECAR_JAVA_OPTS adds JVM flags. With LAUNCH_TRAINING
+# set (a class in the jar), the jar's class-data archive is used when present, and the program
+# argument `prepare-cache` makes it instead of running the program (class_data_cache above).
 launch() {
   local module="$1" artifact="$2"
   shift 2
-  local flags=()
+  local flags=(--enable-native-access=ALL-UNNAMED)
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do flags+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   find_java || exit 2
   find_jar "$module" "$artifact" || exit 2
+  CACHE_FLAGS=()
+  if [ -n "${LAUNCH_TRAINING:-}" ] && [ "${1:-}" = prepare-cache ] && [ "${PGSIDECAR_CDS:-on}" = off ]; then
+    echo "error: PGSIDECAR_CDS=off: no class-data archive to prepare." >&2
+    exit 1
+  fi
+  if [ -n "${LAUNCH_TRAINING:-}" ] && [ "${PGSIDECAR_CDS:-on}" != off ]; then
+    if [ "${1:-}" = prepare-cache ]; then
+      CACHE_PREPARE=1 class_data_cache "$artifact" "$LAUNCH_TRAINING" "${flags[@]}" || exit 1
+      exit 0
+    fi
+    class_data_cache "$artifact" "$LAUNCH_TRAINING" "${flags[@]}"
+  fi
+  # the launcher's own switch: the program refuses PGSIDECAR_* variables it does not know
+  unset PGSIDECAR_CDS
   # shellcheck disable=SC2086 # PGSIDECAR_JAVA_OPTS is a list of flags, split on purpose
-  exec "$JAVA" --enable-native-access=ALL-UNNAMED "${flags[@]}" ${PGSIDECAR_JAVA_OPTS:-} -jar "$JAR" "$@"
+  exec "$JAVA" "${flags[@]}" "${CACHE_FLAGS[@]}" ${PGSIDECAR_JAVA_OPTS:-} -jar "$JAR" "$@"
 }

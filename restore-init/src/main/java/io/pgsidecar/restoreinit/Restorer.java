@@ -8,7 +8,6 @@ import io.pgsidecar.core.wal.Lsn;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -24,7 +23,8 @@ import java.util.Set;
  *   <li>picks the backup (the one named, or the newest that ends before the target) and checks
  *       the archive holds the WAL that makes it consistent;</li>
  *   <li>streams the backup through the codec into the data directory, verifying the SHA-256 of
- *       the stored and of the plain bytes against {@code backup.json};</li>
+ *       the stored and of the plain bytes against {@code backup.json} (decoding and unpacking
+ *       on two threads: {@link PipelinedUnpack});</li>
  *   <li>writes {@code recovery.signal} and the recovery settings, then removes the marker.</li>
  * </ol>
  * PostgreSQL then replays WAL through {@code wal-archiver fetch}.
@@ -215,20 +215,15 @@ public final class Restorer {
   }
 
   private TarExtractor.Result unpack(BackupManifest b, DataDirectory pgdata) throws IOException {
-    try (InputStream raw = storage.open(b.dataKey()).orElseThrow(() -> new IOException(
-            "backup " + b.id() + ": data object " + b.dataKey() + " is missing from storage;"
-            + " pick another backup"));
-        DigestingInputStream stored = new DigestingInputStream(raw);
-        DigestingInputStream plain = new DigestingInputStream(
-            pipeline.decode(stored, b.codec(), b.dataKey()))) {
-      TarExtractor.Result r = new TarExtractor(pgdata.path(), b.dataKey()).extract(plain);
-      // The zero blocks after the end-of-archive marker are part of the checksummed stream.
-      plain.transferTo(OutputStream.nullOutputStream());
-      stored.transferTo(OutputStream.nullOutputStream());
-      check(b, "stored bytes", stored.hex(), b.storedSha256());
-      check(b, "unpacked tar", plain.hex(), b.plainSha256());
-      return r;
-    }
+    InputStream raw = storage.open(b.dataKey()).orElseThrow(() -> new IOException(
+        "backup " + b.id() + ": data object " + b.dataKey() + " is missing from storage;"
+        + " pick another backup"));
+    PipelinedUnpack.Result r = PipelinedUnpack.run(raw,
+        stored -> pipeline.decode(stored, b.codec(), b.dataKey()),
+        new TarExtractor(pgdata.path(), b.dataKey()), b.id());
+    check(b, "stored bytes", r.storedSha256(), b.storedSha256());
+    check(b, "unpacked tar", r.plainSha256(), b.plainSha256());
+    return r.unpacked();
   }
 
   private static void check(BackupManifest b, String what, String got, String want)

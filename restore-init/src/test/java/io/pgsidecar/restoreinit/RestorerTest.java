@@ -254,4 +254,53 @@ class RestorerTest {
     assertEquals("20261122T010000Z", restorer.plan(target(Kind.IMMEDIATE, null),
         Optional.of("20261122T010000Z")).backup().id());
   }
+
+  /** A tar bigger than the pipe between the decoding and the unpacking thread. */
+  private static byte[] bigTar(String... firstEntries) {
+    var b = new TarBuilder();
+    for (String name : firstEntries) {
+      b.file(name, "15\n");
+    }
+    var random = new java.util.Random(5);
+    var letters = new StringBuilder();
+    for (int i = 0; i < 12 << 20; i++) {
+      letters.append((char) ('a' + random.nextInt(26)));
+    }
+    return b.file("base/1/16384", letters.toString()).end();
+  }
+
+  private static void assertNoDecodingThreadLeft() {
+    assertEquals(java.util.List.of(), Thread.getAllStackTraces().keySet().stream()
+        .map(Thread::getName).filter(n -> n.startsWith(PipelinedUnpack.THREAD_PREFIX)).toList());
+  }
+
+  @Test
+  void aTruncatedStoredObjectFailsTheRestoreNamingItAndStopsTheUnpacking() throws Exception {
+    BackupManifest m = backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003",
+        bigTar("PG_VERSION"), null);
+    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    byte[] whole = storage.open(m.dataKey()).orElseThrow().readAllBytes();
+    storage.delete(m.dataKey());
+    put(m.dataKey(), java.util.Arrays.copyOf(whole, whole.length / 2));
+    IOException e = assertThrows(IOException.class,
+        () -> restorer.restore(request(RecoveryTarget.latest(), null)));
+    assertEquals("object db1/base/20261122T010000Z/data.tar.zst is damaged: the zstd frame ends early"
+        + " after " + whole.length / 2 + " stored bytes (truncated); this stored copy cannot be"
+        + " restored: use another backup or copy of it", e.getMessage());
+    assertNoDecodingThreadLeft();
+    assertEquals(DataDirectory.State.UNFINISHED_RESTORE, new DataDirectory(dir.resolve("pgdata")).state());
+  }
+
+  @Test
+  void aFileThatCannotBeWrittenFailsTheRestoreAndStopsTheDecoding() throws Exception {
+    // PG_VERSION twice: the second cannot be created; 12 MiB follow, so the decoder is blocked
+    // on a full pipe when the unpacking side gives up.
+    backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003",
+        bigTar("PG_VERSION", "PG_VERSION"), null);
+    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    var e = assertThrows(java.nio.file.FileAlreadyExistsException.class,
+        () -> restorer.restore(request(RecoveryTarget.latest(), null)));
+    assertEquals(dir.resolve("pgdata/PG_VERSION").toString(), e.getMessage());
+    assertNoDecodingThreadLeft();
+  }
 }

@@ -6,6 +6,7 @@ import io.pgsidecar.core.config.PgsidecarConfig;
 import java.nio.file.Path;
 
 import io.pgsidecar.core.codec.CodecPipeline;
+import io.pgsidecar.core.io.BoundedPipe;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectInfo;

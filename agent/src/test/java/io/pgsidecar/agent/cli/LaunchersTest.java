@@ -104,4 +104,35 @@ class LaunchersTest {
     Result none = run(Map.of(), "bash", "-c", "source bin/lib/launch.sh; java_release_major /nonexistent");
     assertEquals(new Result(0, "0\n", ""), none);
   }
+
+  @Test
+  void pgsidecarPrepareCacheMakesAnArchiveThatLaterStartsUseUntilALibJarChanges() throws Exception {
+    // a JDK 21 whose training run "writes" the dynamic CDS archive it is asked for
+    executable(Files.writeString(jdk.resolve("bin/java"), "#!/bin/sh\nfor a in \"$@\"; do case $a in"
+        + " -XX:ArchiveClassesAtExit=*) echo cds > \"${a#*=}\" ;; esac; done\nprintf '%s\\n' \"$@\"\n"));
+    Path lib = Files.createFile(root.resolve("agent/target/lib/pgsidecar-core-9.9.jar"));
+    Map<String, String> env = Map.of("JAVA_HOME", jdk.toString());
+    Result made = run(env, root.resolve("bin/pgsidecar").toString(), "prepare-cache");
+    List<Path> archives;
+    try (var s = Files.list(root.resolve("agent/target"))) {
+      archives = s.filter(f -> f.getFileName().toString().matches("pgsidecar-agent\\.jdk21-\\d+\\.jsa"))
+          .toList();
+    }
+    assertEquals(1, archives.size(), archives.toString());
+    Path archive = archives.getFirst();
+    assertEquals(new Result(0, "class-data archive ready: " + archive + "\n", ""), made);
+
+    Result help = run(env, root.resolve("bin/pgsidecar").toString(), "--help");
+    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
+        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-XX:SharedArchiveFile=" + archive, "-Xlog:cds=off",
+        "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help") + "\n",
+        ""), help);
+
+    Files.setLastModifiedTime(lib, java.nio.file.attribute.FileTime.fromMillis(0));
+    Result rebuilt = run(env, root.resolve("bin/pgsidecar").toString(), "--help");
+    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
+        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-jar",
+        root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help") + "\n", ""),
+        rebuilt, "an archive of other lib/ jars is never used");
+  }
 }

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.backup;
+package io.pgsidecar.core.io;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,17 +8,20 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A pipe between two threads holding at most {@code chunks} chunks of {@code chunkSize} bytes:
- * the encoder writes into {@link #sink()}, the storage upload reads {@link #source()}. Memory
- * stays constant whatever the backup size. Either side can fail the pipe; the other side then
- * gets an {@link IOException} instead of blocking forever or seeing a clean end of stream (a
- * clean end would let storage commit a truncated object).
+ * A pipe between two threads holding at most {@code chunks} chunks of {@code chunkSize} bytes,
+ * so that two CPU-heavy stages of one stream run on two cores: a backup's encoder writes into
+ * {@link #sink()} while the storage upload reads {@link #source()}; a restore's decoder writes
+ * while the tar extractor reads. Memory stays constant whatever the backup size. Either side can
+ * fail the pipe; the other side then gets an {@link IOException} instead of blocking forever or
+ * seeing a clean end of stream (a clean end would let storage commit a truncated object, or a
+ * restore take a short tar for a whole one). Its messages speak of the backup stream (the agent
+ * matches "storage stopped reading"); a restore reports the first side's own error instead.
  *
  * <p>Full chunks go back to the writer once read: the pipe allocates about {@code chunks + 2}
  * arrays for a whole backup instead of one per chunk (a 1 MiB array is a "humongous" object for
  * G1 on a small heap, each one taking whole regions and prompting collections).
  */
-final class BoundedPipe {
+public final class BoundedPipe {
 
   private static final byte[] EOF = new byte[0];
 
@@ -30,7 +33,7 @@ final class BoundedPipe {
   private final Sink sink;
   private final Source source;
 
-  BoundedPipe(int chunkSize, int chunks) {
+  public BoundedPipe(int chunkSize, int chunks) {
     this.chunkSize = chunkSize;
     this.queue = new ArrayBlockingQueue<>(chunks + 1);
     this.free = new ArrayBlockingQueue<>(chunks + 2);
@@ -38,23 +41,23 @@ final class BoundedPipe {
     this.source = new Source();
   }
 
-  OutputStream sink() {
+  public OutputStream sink() {
     return sink;
   }
 
-  InputStream source() {
+  public InputStream source() {
     return source;
   }
 
   /** The writer gives up: the reader's next read throws (its storage create then fails). */
-  void failWriter(Throwable cause) {
+  public void failWriter(Throwable cause) {
     writerFailure = cause;
     queue.clear();
     queue.offer(EOF);
   }
 
   /** The reader gives up: the writer's next write throws. */
-  void failReader(Throwable cause) {
+  public void failReader(Throwable cause) {
     readerFailure = cause;
     queue.clear();
   }

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.backup;
+package io.pgsidecar.core.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
