@@ -115,6 +115,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void launcherAndWalArchiverVariablesInTheAgentsEnvironmentAreNotConfigErrors() {
+    // one container environment often serves the agent, bin/pgsidecar and wal-archiver
+    PgsidecarConfig c = ConfigLoader.load(Optional.empty(), Map.of("PGSIDECAR_CLUSTER", "main",
+        "PGSIDECAR_STORAGE_PATH", "/repo", "PGSIDECAR_WAL_ARCHIVER_CURL", "off",
+        "PGSIDECAR_WAL_ARCHIVER_CDS", "off", "PGSIDECAR_CDS", "off", "PGSIDECAR_WAIT", "30s",
+        "PGSIDECAR_SOCKET", "/run/a.sock"));
+    assertEquals(Path.of("/run/a.sock"), c.socket());
+  }
+
+  @Test
   void libpqVariablesFillPostgresKeysThatNeitherYamlNorPgsidecarVariablesSet() throws IOException {
     Path f = yaml("postgres:\n  user: from-yaml\n");
     PgsidecarConfig c = ConfigLoader.load(Optional.of(f), Map.of(
