@@ -124,10 +124,39 @@ STORED_PGBR=$(az_prefix_bytes pgbr pgbackrest/backup)
 STORED_OURS=$(az_prefix_bytes pgsidecar bench/base)
 say "stored backup: pgBackRest $((STORED_PGBR / 1048576)) MiB, pgsidecar $((STORED_OURS / 1048576)) MiB"
 
+cat >"$WORK/timed-fetch" <<'SH'
+#!/bin/bash
+# timed-fetch LOG FILE COMMAND...: runs restore_command's command, appends "<file> <ms> <exit code>"
+s=${EPOCHREALTIME/./}
+log=$1 file=$2; shift 2
+"$@"
+rc=$?
+e=${EPOCHREALTIME/./}
+echo "$file $(( (e - s) / 1000 )) $rc" >>"$log"
+exit $rc
+SH
+chmod 755 "$WORK/timed-fetch"
+
 # Starts PostgreSQL on a restored directory and waits until recovery has ended; sets REPLAY_MS.
-replay() { # dir log
+replay() { # dir log fetch-times
   local dir=$1 port t0
   port=$(free_port)
+  # restore_command through a wrapper that records each call's wall time (bash's own clock, one
+  # exec more per call for both tools): a later line wins in postgresql.auto.conf
+  python3 - "$dir/postgresql.auto.conf" "$WORK/timed-fetch" "$3" <<'PY'
+import re, sys
+conf, wrapper, log = sys.argv[1:]
+cmd = None
+for line in open(conf):
+    m = re.match(r"\s*restore_command\s*=\s*'((?:[^']|'')*)'", line)
+    if m:
+        cmd = m.group(1)
+if cmd is None:
+    sys.exit(f"no restore_command in {conf}")
+with open(conf, "a") as f:
+    f.write(f"restore_command = '{wrapper} {log} %f {cmd}'\n")
+PY
+  : >"$3"; chown postgres "$3"
   cat >>"$dir/postgresql.auto.conf" <<CONF
 port = $port
 unix_socket_directories = '$(dirname "$dir")'
@@ -153,7 +182,7 @@ run_pgbackrest() {
   pgbr --stanza=bench --pg1-path="$dir" --type=default restore
   R_MS_pgbr=$(( $(now_ms) - t0 ))
   R_BYTES_pgbr=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
-  replay "$dir" "$WORK/r-pgbr/server.log"
+  replay "$dir" "$WORK/r-pgbr/server.log" "$WORK/fetch-times.pgbr"
   P_MS_pgbr=$REPLAY_MS GOT_pgbr=$GOT
   SEGS_pgbr=$(grep -c 'restored log file "[0-9A-F]\{24\}"' "$WORK/r-pgbr/server.log" || true)
   rm -rf "$dir"
@@ -167,7 +196,7 @@ run_pgsidecar() {
   pgsc restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" --socket "$SOCK" >"$WORK/r-ours.out"
   R_MS_ours=$(( $(now_ms) - t0 ))
   R_BYTES_ours=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
-  replay "$dir" "$WORK/r-ours/server.log"
+  replay "$dir" "$WORK/r-ours/server.log" "$WORK/fetch-times.ours"
   P_MS_ours=$REPLAY_MS GOT_ours=$GOT
   SEGS_ours=$(grep -c 'restored log file "[0-9A-F]\{24\}"' "$WORK/r-ours/server.log" || true)
   rm -rf "$dir"
@@ -186,6 +215,16 @@ def line(name, r, b, p, s):
 line("pgbackrest", rp, bp, pp, sp)
 line("pgsidecar", ro, bo, po, so)
 print(f"  ratio pgsidecar/pgbackrest: restore {ro/rp:.2f}  replay {po/pp:.2f}  total {(ro+po)/(rp+pp):.2f}  (target <= 1.0)")
+PY
+python3 - "$WORK/fetch-times.pgbr" "$WORK/fetch-times.ours" <<'PY'
+import re, statistics, sys
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))]
+for name, f in zip(("pgbackrest", "pgsidecar"), sys.argv[1:]):
+    seg = [int(ms) for n, ms, rc in (l.split() for l in open(f)) if rc == "0" and re.fullmatch(r"[0-9A-F]{24}", n)]
+    if seg:
+        print(f"  restore_command per segment, {name:10s}: p50 {statistics.median(seg):.0f} ms  p90 {pct(seg, 0.9)} ms"
+              f"  max {max(seg)} ms  sum {sum(seg) / 1000:.1f} s  (n={len(seg)})")
 PY
 echo "  rows (history count, sum(abalance)): source $EXPECT | pgbackrest $GOT_pgbr | pgsidecar $GOT_ours"
 [ "$GOT_pgbr" = "$EXPECT" ] && [ "$GOT_ours" = "$EXPECT" ] || { echo "MISMATCH: a restored server differs from the source" >&2; exit 1; }

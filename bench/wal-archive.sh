@@ -4,7 +4,8 @@
 # Azurite (HTTPS), while pgbench writes as fast as it can.
 #   bench/wal-archive.sh [seconds=60] [scale=10]     (WAL_BENCH_LOAD=bulk|tpcb, KEEP_WORK=1)
 # Prints WAL generated and archived MB/s, drain time, peak .ready backlog, agent RSS,
-# archive_command wall times (warm = already uploaded by look-ahead), and the ratios.
+# archive_command wall times (warm = already stored by look-ahead; joined = the look-ahead was
+# still uploading it and the call waited), and the ratios.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 SECONDS_RUN=${1:-60}
@@ -221,7 +222,7 @@ def line(label, v):
 how = {}
 for m in re.finditer(r"archived ([0-9A-F]{24}) \(([a-z -]+)\) in (\d+) ms", open(log_f).read()):
     how[m.group(1)] = (m.group(2), int(m.group(3)))
-warm, cold, cold_agent, failed = [], [], [], 0
+warm, joined, cold, cold_agent, failed = [], [], [], [], 0
 for l in open(times_f):
     name, ms, rc = l.split()
     if rc != "0":
@@ -229,9 +230,12 @@ for l in open(times_f):
     kind = how.get(name, ("?", 0))
     if kind[0] == "look-ahead":
         warm.append(int(ms))
+    elif kind[0] == "joined":
+        joined.append(int(ms))
     elif kind[0] == "uploaded":
         cold.append(int(ms)); cold_agent.append(kind[1])
 line("archive_command wall time, segment already stored by look-ahead", warm)
+line("archive_command wall time, segment the look-ahead was still uploading (the call waited for it)", joined)
 line("archive_command wall time, cold segment (uploaded during the call)", cold)
 line("  of which the agent's upload", cold_agent)
 c = [int(x) for x in client.split()]
@@ -239,7 +243,7 @@ line("  wal-archiver start + round trip, no storage (client start)", c)
 line("  same without the AOT/CDS archive", [int(x) for x in nocds.split()])
 line("  (runuser -u postgres -- true, included in the two above)", [int(x) for x in runs.split()])
 print(f"wal-archiver class-data archive used: {archive}")
-print(f"look-ahead answered {len(warm)} of {len(warm) + len(cold)} successful archive_command calls; failed calls {failed}")
+print(f"look-ahead had stored {len(warm)} and was uploading {len(joined)} of {len(warm) + len(joined) + len(cold)} successful archive_command calls; failed calls {failed}")
 PY
 echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB; agent CPU during the load and the drain: $(python3 -c "print(round($cpu1 - $cpu0, 1))") s (JVM flags: ${AGENT_JAVA_OPTS:-defaults})"
 read -r ours_rate ours_peak </tmp/walbench.pgsidecar

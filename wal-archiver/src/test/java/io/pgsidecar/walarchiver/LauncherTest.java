@@ -179,4 +179,49 @@ class LauncherTest {
       }
     }
   }
+
+  @Test
+  void aFetchLinksAHandedOffSpoolFileAndAsksForTheBytesWhenItCannot() throws Exception {
+    Files.createDirectories(root.resolve("bin"));
+    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    curl = true;
+    byte[] segment = new byte[300_000];
+    new java.util.Random(8).nextBytes(segment);
+    Path spooled = Files.createDirectories(root.resolve("spool")).resolve(SEGMENT);
+    Files.write(spooled, segment);
+    Path dest = Files.createDirectories(root.resolve("pg_wal")).resolve("RECOVERYXLOG");
+    List<String> asked = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
+      String mode = r.headers().getOrDefault("x-pgsidecar-handoff", "");
+      asked.add(r.target() + " " + mode);
+      if (r.target().equals("/v1/wal/" + SEGMENT) && mode.equals("link")) {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Handoff", spooled.toString(),
+            "X-Pgsidecar-Verified", "sha256"), new byte[0]);
+      } else if (r.target().equals("/v1/wal/000000010000000000000004") && mode.equals("link")) {
+        // a path this client cannot link (another file system, another user: here, none)
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Handoff", root.resolve("elsewhere/x").toString(),
+            "X-Pgsidecar-Verified", "sha256"), new byte[0]);
+      } else if (r.target().equals("/v1/wal/000000010000000000000004")) {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Verified", "sha256"), segment);
+      } else {
+        FakeAgent.json(out, 404, "{\"error\":\"not there\"}");
+      }
+    })) {
+      assertEquals(new Result(0, ""), launch("fetch", SEGMENT, dest.toString()));
+      assertEquals(List.of("/v1/wal/" + SEGMENT + " link"), asked);
+      assertEquals(Files.getAttribute(spooled, "unix:ino"), Files.getAttribute(dest, "unix:ino"),
+          "a hard link of the spool file");
+      assertTrue(java.util.Arrays.equals(segment, Files.readAllBytes(dest)), "byte-identical");
+
+      asked.clear();
+      Files.delete(dest);
+      assertEquals(new Result(0, ""), launch("fetch", "000000010000000000000004", dest.toString()));
+      assertEquals(List.of("/v1/wal/000000010000000000000004 link", "/v1/wal/000000010000000000000004 stream"),
+          asked);
+      assertTrue(java.util.Arrays.equals(segment, Files.readAllBytes(dest)), "byte-identical");
+      try (var left = Files.list(dest.getParent())) {
+        assertEquals(List.of("RECOVERYXLOG"), left.map(p -> p.getFileName().toString()).toList());
+      }
+    }
+  }
 }

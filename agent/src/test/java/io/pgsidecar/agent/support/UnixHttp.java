@@ -35,12 +35,23 @@ public final class UnixHttp {
     return exchange(socket, "GET", path, null);
   }
 
+  /** A GET with extra request headers. */
+  public static Response get(Path socket, String path, Map<String, String> headers) throws IOException {
+    return exchange(socket, "GET", path, null, headers);
+  }
+
   public static Response exchange(Path socket, String method, String path, byte[] body) throws IOException {
+    return exchange(socket, method, path, body, Map.of());
+  }
+
+  private static Response exchange(Path socket, String method, String path, byte[] body,
+      Map<String, String> headers) throws IOException {
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(socket));
       StringBuilder req = new StringBuilder()
           .append(method).append(' ').append(path).append(" HTTP/1.1\r\n")
           .append("Host: agent\r\nConnection: close\r\n");
+      headers.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
       if (body != null) {
         req.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
       }

@@ -130,7 +130,8 @@ public final class ConfigParameters {
           c -> c.wal().lookaheadMax()).defaultValue("16"),
       Param.of("wal.prefetch-count", integer(0, 256), "Segments fetched ahead during recovery; 0 disables prefetch.",
           c -> c.wal().prefetchCount()).defaultValue("8"),
-      Param.of("wal.spool-dir", path(), "Directory of prefetched segments.",
+      Param.of("wal.spool-dir", path(), "Directory of prefetched segments; on the file system of pg_wal and writable by the"
+          + " server's user, restore_command hard-links them into place instead of copying.",
           c -> c.wal().spoolDir()).defaultValue("/pgsidecar/spool"),
       Param.of("wal.spool-max-size", size(0, Long.MAX_VALUE), "Most bytes the prefetch spool holds.",
           c -> c.wal().spoolMaxBytes()).defaultValue("1GiB"),

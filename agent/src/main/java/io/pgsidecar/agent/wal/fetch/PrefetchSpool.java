@@ -6,10 +6,13 @@ import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -33,13 +36,21 @@ import java.util.logging.Logger;
  * cleaned as it is served: a file is deleted once handed out, and files for segments at or before
  * the last one served are dropped. Prefetch failures are only logged: the foreground fetch goes
  * to storage and reports the real error.
+ *
+ * <p>Spool files are fsynced before they count as spooled, so that one can also be handed off
+ * ({@link #handOff}): wal-archiver links it into {@code pg_wal} instead of receiving 16 MiB over
+ * the socket and writing and fsyncing them while recovery waits (what pgBackRest's async
+ * archive-get does with its spool queue). That needs the spool on the same file system as pg_wal
+ * and writable by the server's user; otherwise the link fails and wal-archiver asks again for the
+ * bytes, which are then streamed from the same spool file. The agent removes its own link of a
+ * handed-off file later (at the next segment served, or when asked again for the same file).
  */
 public final class PrefetchSpool {
 
   private static final Logger LOG = Logger.getLogger(PrefetchSpool.class.getName());
 
-  /** A verified spool file. */
-  record Entry(Path file, String sha256, long size) {}
+  /** A verified, fsynced spool file; {@code modified} to notice a file changed since. */
+  public record Entry(Path file, String sha256, long size, java.nio.file.attribute.FileTime modified) {}
 
   private final Path dir;
   private final long maxBytes;
@@ -48,6 +59,8 @@ public final class PrefetchSpool {
   private final Semaphore downloads;
   private final AtomicLong used = new AtomicLong();
   private final Map<String, CompletableFuture<Optional<Entry>>> entries = new ConcurrentHashMap<>();
+  /** Spool files handed off to wal-archiver, whose link the agent removes later. */
+  private final Map<String, Entry> handedOff = new ConcurrentHashMap<>();
   private volatile WalFetchService fetcher;
   private volatile boolean closed;
 
@@ -64,23 +77,21 @@ public final class PrefetchSpool {
     this.fetcher = service;
   }
 
-  /** The spooled copy of {@code name}, waiting briefly for a download under way; removes it. */
+  /**
+   * The spooled copy of {@code name}, waiting briefly for a download under way; removes it. Also
+   * serves a file handed off earlier whose link failed on the client's side.
+   */
   Optional<Source> take(RepositoryLayout from, WalFileName name) {
-    CompletableFuture<Optional<Entry>> f = entries.remove(key(from, name));
-    if (f == null) {
-      return Optional.empty();
-    }
-    Optional<Entry> e;
-    try {
-      e = f.get(waitForInFlight.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (Exception ex) {
-      f.thenAccept(late -> late.ifPresent(this::discard));
-      return Optional.empty();
-    }
+    Entry given = handedOff.remove(key(from, name));
+    Optional<Entry> e = given != null ? Optional.of(given) : claim(from, name);
     if (e.isEmpty()) {
       return Optional.empty();
     }
     Entry entry = e.get();
+    if (!unchanged(entry)) {
+      discard(entry);
+      return Optional.empty();
+    }
     try {
       InputStream in = Files.newInputStream(entry.file());
       return Optional.of(new Source(name.name(), "spool:" + entry.file(), entry.sha256(), entry.size(),
@@ -88,6 +99,48 @@ public final class PrefetchSpool {
     } catch (IOException ex) {
       discard(entry);
       return Optional.empty();
+    }
+  }
+
+  /**
+   * Hands the spooled, verified and fsynced file of {@code name} to the caller, who links it
+   * into place; empty when it is not spooled (or changed since it was verified). The agent keeps
+   * its own link until the next segment is served.
+   */
+  Optional<Entry> handOff(RepositoryLayout from, WalFileName name) {
+    Optional<Entry> e = claim(from, name);
+    if (e.isEmpty()) {
+      return e;
+    }
+    if (!unchanged(e.get())) {
+      discard(e.get());
+      return Optional.empty();
+    }
+    handedOff.put(key(from, name), e.get());
+    return e;
+  }
+
+  /** Removes the entry of {@code name}, waiting briefly for a download under way. */
+  private Optional<Entry> claim(RepositoryLayout from, WalFileName name) {
+    CompletableFuture<Optional<Entry>> f = entries.remove(key(from, name));
+    if (f == null) {
+      return Optional.empty();
+    }
+    try {
+      return f.get(waitForInFlight.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception ex) {
+      f.thenAccept(late -> late.ifPresent(this::discard));
+      return Optional.empty();
+    }
+  }
+
+  /** The file still has the size and modification time it had when it was verified. */
+  private static boolean unchanged(Entry e) {
+    try {
+      return Files.size(e.file()) == e.size()
+          && Files.getLastModifiedTime(e.file()).equals(e.modified());
+    } catch (IOException ex) {
+      return false;
     }
   }
 
@@ -102,6 +155,16 @@ public final class PrefetchSpool {
           && en.getKey().substring(prefix.length()).compareTo(served.name()) <= 0;
       if (stale) {
         en.getValue().thenAccept(late -> late.ifPresent(this::discard));
+      }
+      return stale;
+    });
+    // handed-off files before it: wal-archiver has linked them (or fell back to a stream); the
+    // one just handed off is linked by the client after this answer, so it stays
+    handedOff.entrySet().removeIf(en -> {
+      boolean stale = en.getKey().startsWith(prefix)
+          && en.getKey().substring(prefix.length()).compareTo(served.name()) < 0;
+      if (stale) {
+        discard(en.getValue());
       }
       return stale;
     });
@@ -161,7 +224,7 @@ public final class PrefetchSpool {
           used.addAndGet(n - reserved);
         }
         reserved = 0;
-        return Optional.of(new Entry(file, sha, n));
+        return Optional.of(new Entry(file, sha, n, Files.getLastModifiedTime(file)));
       }
     } catch (IOException | RuntimeException | NoSuchAlgorithmException e) {
       LOG.log(Level.FINE, "prefetch of " + name + " failed: " + e, e);
@@ -181,7 +244,8 @@ public final class PrefetchSpool {
       throws IOException {
     long n = 0;
     byte[] buf = new byte[64 * 1024];
-    try (OutputStream out = Files.newOutputStream(to)) {
+    try (FileChannel ch = FileChannel.open(to, StandardOpenOption.WRITE);
+        OutputStream out = Channels.newOutputStream(ch)) {
       int k;
       while ((k = in.read(buf)) > 0) {
         stall.progress();
@@ -189,6 +253,8 @@ public final class PrefetchSpool {
         out.write(buf, 0, k);
         n += k;
       }
+      // durable before it counts as spooled: a handed-off file is linked into pg_wal as it is
+      ch.force(true);
     }
     return n;
   }
@@ -228,6 +294,8 @@ public final class PrefetchSpool {
     closed = true;
     entries.values().forEach(f -> f.thenAccept(late -> late.ifPresent(this::discard)));
     entries.clear();
+    handedOff.values().forEach(this::discard);
+    handedOff.clear();
   }
 
   private static String key(RepositoryLayout from, WalFileName name) {

@@ -11,6 +11,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
+import java.io.InputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -29,11 +30,22 @@ import java.util.logging.Logger;
  * matches; on a mismatch the connection is reset so the client sees a truncated body and never
  * a complete but wrong segment. 404 only when the archive does not have the file; a storage
  * failure is a 503.
+ *
+ * <p>With the request header {@code X-Pgsidecar-Handoff: link} (wal-archiver's curl path) and
+ * the file in the prefetch spool, the answer is 200 with no body and {@code X-Pgsidecar-Handoff:
+ * <path of the spool file>}, verified and fsynced: the client hard-links it into place, and asks
+ * again without the header when it cannot (another file system, another user).
  */
 public final class WalFetchHandler {
 
   private static final Logger LOG = Logger.getLogger(WalFetchHandler.class.getName());
-  private static final int CHUNK = 64 * 1024;
+  private static final String HANDOFF = "X-Pgsidecar-Handoff";
+  /**
+   * Bytes per write to the connection. Each write is handed to the event loop and, once Netty's
+   * queue is full, waited for: with 64 KiB a 16 MiB segment took 256 such hand-offs and streamed
+   * at about 300 MB/s; 1 MiB makes it 16.
+   */
+  private static final int CHUNK = 1024 * 1024;
 
   private final WalFetchService service;
   private final Executor blocking;
@@ -57,6 +69,16 @@ public final class WalFetchHandler {
       try {
         WalFileName name = WalFetchService.parseName(rawName);
         RepositoryLayout from = service.layoutFor(cluster);
+        if ("link".equals(ctx.request().getHeader(HANDOFF))) {
+          Optional<PrefetchSpool.Entry> spooled = service.handOff(from, name);
+          if (spooled.isPresent()) {
+            handOff(ctx, spooled.get());
+            events.fetched(WalEvents.Outcome.OK, spooled.get().size(), 0, Duration.ofNanos(System.nanoTime() - t0));
+            events.prefetchHit();
+            service.served(from, name);
+            return;
+          }
+        }
         Optional<Source> src = service.open(from, name);
         if (src.isEmpty()) {
           events.fetched(WalEvents.Outcome.NOT_FOUND, 0, 0, Duration.ofNanos(System.nanoTime() - t0));
@@ -88,10 +110,21 @@ public final class WalFetchHandler {
           LOG.warning("serving " + rawName + " failed midway, connection reset: " + e.getMessage());
           ctx.response().reset();
         } else {
+          ctx.response().headers().clear(); // a stream's headers may be set already
           Responses.failure(ctx, "fetching " + rawName, e);
         }
       }
     });
+  }
+
+  private void handOff(RoutingContext ctx, PrefetchSpool.Entry e) throws IOException {
+    await(ctx.response().setStatusCode(200)
+        .putHeader(HANDOFF, e.file().toAbsolutePath().toString())
+        .putHeader("X-Pgsidecar-Sha256", e.sha256())
+        .putHeader("X-Pgsidecar-Size", Long.toString(e.size()))
+        .putHeader("X-Pgsidecar-Verified", "sha256")
+        .putHeader("Content-Length", "0")
+        .end());
   }
 
   /** Streams {@code s}; {@code true} when the whole file went out verified. */
@@ -112,11 +145,7 @@ public final class WalFetchHandler {
     long total = 0;
     int n;
     try (StallGuard stall = StallGuard.watch(s.plain(), writeTimeout, "reading " + s.origin())) {
-      while ((n = s.plain().read(buf)) >= 0) {
-        stall.progress();
-        if (n == 0) {
-          continue;
-        }
+      while ((n = fill(s.plain(), buf, stall)) > 0) {
         md.update(buf, 0, n);
         total += n;
         if (pending != null) {
@@ -127,10 +156,16 @@ public final class WalFetchHandler {
     }
     String sha = HexFormat.of().formatHex(md.digest());
     if (!sha.equals(s.sha256()) || (s.size() >= 0 && total != s.size())) {
-      LOG.severe("refusing to finish serving " + s.name() + " from " + s.origin() + ": its content has "
-          + total + " bytes with SHA-256 " + sha + ", but the archive recorded " + s.size()
-          + " bytes with SHA-256 " + s.sha256() + "; connection reset so the client gets a truncated"
-          + " file. The stored object is damaged: restore it from another copy");
+      String damage = s.origin() + " has " + total + " bytes with SHA-256 " + sha
+          + ", but the archive recorded " + s.size() + " bytes with SHA-256 " + s.sha256()
+          + ". The stored object is damaged: restore it from another copy";
+      if (!resp.headWritten()) {
+        // nothing went out yet (a file smaller than one chunk): an error answer, not a reset
+        resp.headers().clear();
+        throw new IOException("refusing to serve " + s.name() + ": " + damage);
+      }
+      LOG.severe("refusing to finish serving " + s.name() + ": " + damage + " (connection reset so"
+          + " the client gets a truncated file)");
       resp.reset();
       return false;
     }
@@ -139,6 +174,17 @@ public final class WalFetchHandler {
     }
     await(resp.end());
     return true;
+  }
+
+  /** Reads until {@code buf} is full or the stream ends; the count read, 0 at the end. */
+  private static int fill(InputStream in, byte[] buf, StallGuard stall) throws IOException {
+    int n = 0;
+    int k;
+    while (n < buf.length && (k = in.read(buf, n, buf.length - n)) >= 0) {
+      stall.progress();
+      n += k;
+    }
+    return n;
   }
 
   private void write(HttpServerResponse resp, Buffer b) throws IOException {

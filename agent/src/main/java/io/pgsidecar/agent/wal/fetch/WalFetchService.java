@@ -75,6 +75,14 @@ public final class WalFetchService {
     return openStored(from, name);
   }
 
+  /**
+   * The spool file of {@code name}, verified and fsynced, for the caller to link into place
+   * (see {@link PrefetchSpool#handOff}); empty when it is not spooled.
+   */
+  public Optional<PrefetchSpool.Entry> handOff(RepositoryLayout from, WalFileName name) {
+    return spool == null ? Optional.empty() : spool.handOff(from, name);
+  }
+
   /** Opens {@code name} from storage, decoding it; the caller verifies the checksum. */
   Optional<Source> openStored(RepositoryLayout from, WalFileName name) throws IOException {
     Optional<ObjectInfo> found = retry.call("look up " + from.walKey(name.name(), pipeline.suffix()),

@@ -63,7 +63,7 @@ public final class SegmentUploader {
     try {
       ObjectInfo info = retry.call("store " + key, () -> create(key, file));
       return new Stored(name.name(), key, info.metadata().plainSha256(), info.metadata().plainSize(),
-          info.storedSize(), false, false);
+          info.storedSize(), false, Stored.Answer.OWN_UPLOAD);
     } catch (ObjectExistsException e) {
       // a concurrent push, or an attempt that timed out but did finish, stored it first
       ObjectInfo info = retry.call("stat " + key, () -> storage.stat(key))
@@ -87,7 +87,7 @@ public final class SegmentUploader {
     String archived = stored.metadata().plainSha256();
     if (local.equals(archived)) {
       LOG.info(name + " is already archived as " + stored.key() + " with the same SHA-256 " + local);
-      return new Stored(name.name(), stored.key(), local, Files.size(file), stored.storedSize(), true, false);
+      return new Stored(name.name(), stored.key(), local, Files.size(file), stored.storedSize(), true, Stored.Answer.OWN_UPLOAD);
     }
     String what = name.isHistory() ? "timeline history file " : "WAL file ";
     String message = "refusing to archive " + what + name + ": the archive already holds "

@@ -18,7 +18,9 @@ import java.util.logging.Logger;
 /**
  * HTTP adapter of {@code POST /v1/wal/push} with body {@code {"path":"pg_wal/<file>"}}: parses
  * the request on the event loop, runs the push on a virtual thread, answers 200 with the stored
- * key and SHA-256 only after the object is durable.
+ * key and SHA-256 only after the object is durable, and with how it was answered ({@code answer}:
+ * {@code uploaded}, {@code look-ahead} when the look-ahead had already stored it, {@code joined}
+ * when the push waited for an upload of it that was under way).
  */
 public final class WalPushHandler {
 
@@ -71,7 +73,8 @@ public final class WalPushHandler {
           report(s, t0);
           Responses.json(ctx, 200, Map.of(
               "name", s.name(), "key", s.key(), "sha256", s.plainSha256(),
-              "status", s.alreadyThere() ? "already-archived" : "stored"));
+              "status", s.alreadyThere() ? "already-archived" : "stored",
+              "answer", s.answer().label()));
         })
         .onFailure(t -> {
           Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
@@ -91,8 +94,8 @@ public final class WalPushHandler {
     events.pushed(WalEvents.Outcome.OK, s.plainSize(), s.storedSize(), took);
     // one line per archived file, like PostgreSQL's own archiver would: how it was answered and
     // how long the agent took (bench/wal-archive.sh splits archive_command's time with it)
-    LOG.info("archived " + s.name() + " (" + (s.fromLookAhead() ? "look-ahead"
-        : s.alreadyThere() ? "already archived" : "uploaded") + ") in " + took.toMillis() + " ms");
+    LOG.info("archived " + s.name() + " (" + (s.answer() == Stored.Answer.OWN_UPLOAD && s.alreadyThere()
+        ? "already archived" : s.answer().label()) + ") in " + took.toMillis() + " ms");
     if (s.fromLookAhead()) {
       events.lookaheadHit();
     }

@@ -65,7 +65,7 @@ public final class WalPushService {
       if (ahead.isPresent()) {
         lookAhead.answered(name.name());
         lookAhead.trigger();
-        return ahead.get().answeredFromLookAhead();
+        return ahead.get().answered(Stored.Answer.LOOK_AHEAD);
       }
       CompletableFuture<Stored> mine = new CompletableFuture<>();
       CompletableFuture<Stored> other = lookAhead.running().putIfAbsent(name.name(), mine);
@@ -77,7 +77,7 @@ public final class WalPushService {
           Stored s = other.join();
           lookAhead.claim(name.name()); // a look-ahead also left it in its durable set
           lookAhead.answered(name.name());
-          return s.answeredFromLookAhead();
+          return s.answered(Stored.Answer.JOINED);
         } catch (CompletionException | java.util.concurrent.CancellationException e) {
           // the other upload failed (or was a look-ahead that stopped): try ourselves
           continue;
@@ -86,7 +86,7 @@ public final class WalPushService {
       try {
         lookAhead.trigger();
         Optional<Stored> raced = lookAhead.claim(name.name());
-        Stored s = raced.isPresent() ? raced.get().answeredFromLookAhead() : uploader.upload(name, file);
+        Stored s = raced.isPresent() ? raced.get().answered(Stored.Answer.LOOK_AHEAD) : uploader.upload(name, file);
         lookAhead.pushSucceeded();
         lookAhead.answered(name.name());
         mine.complete(s);

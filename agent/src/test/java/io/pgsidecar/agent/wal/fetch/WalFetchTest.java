@@ -112,7 +112,7 @@ class WalFetchTest {
 
   @Test
   void damagedObjectEndsInATruncatedBodyNeverACompleteWrongOne() throws Exception {
-    byte[] plain = new byte[200_000];
+    byte[] plain = new byte[3 << 20]; // more than one chunk: the head goes out before the end
     new Random(3).nextBytes(plain);
     String wrongSha = sha256(new byte[] {1});
     storage.create("prod/db1/wal/0000000100000000/" + SEG1 + ".xor",
@@ -125,15 +125,30 @@ class WalFetchTest {
   }
 
   @Test
+  void damagedObjectSmallerThanAChunkIsAnErrorThatNamesItAndBothChecksums() throws Exception {
+    byte[] plain = new byte[200_000];
+    new Random(3).nextBytes(plain);
+    String wrongSha = sha256(new byte[] {1});
+    String key = "prod/db1/wal/0000000100000000/" + SEG1 + ".xor";
+    storage.create(key, new ByteArrayInputStream(XorPipeline.encoded(plain)),
+        () -> new ObjectMetadata(wrongSha, plain.length, "xor", ""));
+    UnixHttp.Response r = UnixHttp.get(config.socket(), "/v1/wal/" + SEG1);
+    assertEquals(503, r.status(), r.text());
+    String error = new JsonObject(r.text()).getString("error");
+    assertTrue(error.contains("refusing to serve " + SEG1 + ": " + key + " has 200000 bytes with SHA-256 "
+        + sha256(plain) + ", but the archive recorded 200000 bytes with SHA-256 " + wrongSha), error);
+  }
+
+  @Test
   void downloadThatHangsMidObjectIsCutOffAfterTheStorageTimeout() throws Exception {
     agent.close();
-    HangingReadStorage hanging = new HangingReadStorage(100_000);
+    HangingReadStorage hanging = new HangingReadStorage(2_500_000); // after the first chunk went out
     PgsidecarConfig quick = TestConfig.with(config.pgdata(), work,
         new PgsidecarConfig.Wal(1, 1, 0, work.resolve("spool"), 1 << 20), java.util.Optional.empty(),
         java.time.Duration.ofSeconds(1), 0);
     agent = new Agent(quick, hanging, new XorPipeline());
     agent.start();
-    byte[] plain = new byte[300_000];
+    byte[] plain = new byte[3 << 20];
     new Random(4).nextBytes(plain);
     String sha = sha256(plain);
     hanging.create("prod/db1/wal/0000000100000000/" + SEG1 + ".xor",
@@ -187,6 +202,103 @@ class WalFetchTest {
     }
     assertEquals(2, events.prefetchHits.get());
     assertEquals(java.util.List.of("OK 1000", "OK 1000", "OK 1000"), events.fetches);
+  }
+
+  static final java.util.Map<String, String> LINK = java.util.Map.of("X-Pgsidecar-Handoff", "link");
+
+  /** Fetches {@code name} so that the next segments get prefetched, and waits for them. */
+  void fetchAndAwaitSpool(String name, String... spooled) throws Exception {
+    assertEquals(200, UnixHttp.get(config.socket(), "/v1/wal/" + name).status());
+    Path spool = config.wal().spoolDir().resolve("db1");
+    // generous: on a loaded 2-core machine the prefetch threads may wait for CPU a while
+    long deadline = System.currentTimeMillis() + 30_000;
+    for (String s : spooled) {
+      while (!Files.exists(spool.resolve(s)) && System.currentTimeMillis() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(Files.exists(spool.resolve(s)), s + " spooled");
+    }
+  }
+
+  @Test
+  void spooledSegmentIsHandedOffAsAVerifiedFileToLinkAndTheAgentDropsItsLinkLater() throws Exception {
+    store("db1", SEG1, 1000, 1);
+    byte[] two = store("db1", SEG2, 5000, 2);
+    byte[] three = store("db1", SEG3, 1000, 3);
+    fetchAndAwaitSpool(SEG1, SEG2, SEG3);
+    storage.failWith(new StorageException("storage down"));
+
+    UnixHttp.Response r = UnixHttp.get(config.socket(), "/v1/wal/" + SEG2, LINK);
+    assertEquals(200, r.status(), r.text());
+    assertEquals(0, r.body().length);
+    assertEquals(sha256(two), r.headers().get("x-pgsidecar-sha256"));
+    assertEquals("5000", r.headers().get("x-pgsidecar-size"));
+    Path handed = Path.of(r.headers().get("x-pgsidecar-handoff"));
+    assertEquals(config.wal().spoolDir().resolve("db1").resolve(SEG2).toAbsolutePath(), handed);
+    Path dest = work.resolve("RECOVERYXLOG");
+    Files.createLink(dest, handed); // what wal-archiver's `ln` does
+    assertArrayEquals(two, Files.readAllBytes(dest));
+
+    // the next segment is served: the agent removes its own link, the client's stays
+    UnixHttp.Response r3 = UnixHttp.get(config.socket(), "/v1/wal/" + SEG3, LINK);
+    assertEquals(200, r3.status(), r3.text());
+    // (after the answer has ended, which the client may beat)
+    long deadline = System.currentTimeMillis() + 2_000;
+    while (Files.exists(handed) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(10);
+    }
+    assertFalse(Files.exists(handed), "the agent's link of the handed-off file is removed");
+    assertArrayEquals(two, Files.readAllBytes(dest));
+    assertArrayEquals(three, Files.readAllBytes(Path.of(r3.headers().get("x-pgsidecar-handoff"))));
+    deadline = System.currentTimeMillis() + 2_000;
+    while (events.prefetchHits.get() < 2 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(10);
+    }
+    assertEquals(2, events.prefetchHits.get());
+  }
+
+  @Test
+  void handedOffFileTheClientCouldNotLinkIsStreamedWhenAskedAgain() throws Exception {
+    store("db1", SEG1, 1000, 1);
+    byte[] two = store("db1", SEG2, 5000, 2);
+    fetchAndAwaitSpool(SEG1, SEG2);
+    storage.failWith(new StorageException("storage down"));
+    UnixHttp.Response r = UnixHttp.get(config.socket(), "/v1/wal/" + SEG2, LINK);
+    Path handed = Path.of(r.headers().get("x-pgsidecar-handoff"));
+    // no link (another file system, another user): the client asks for the bytes
+    UnixHttp.Response again = UnixHttp.get(config.socket(), "/v1/wal/" + SEG2,
+        java.util.Map.of("X-Pgsidecar-Handoff", "stream"));
+    assertEquals(200, again.status(), again.text());
+    assertArrayEquals(two, again.body());
+    assertEquals(null, again.headers().get("x-pgsidecar-handoff"));
+    long deadline = System.currentTimeMillis() + 2_000;
+    while (Files.exists(handed) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(10);
+    }
+    assertFalse(Files.exists(handed), "served spool file deleted");
+  }
+
+  @Test
+  void segmentNotInTheSpoolIsStreamedEvenWhenAHandOffIsAskedFor() throws Exception {
+    byte[] one = store("db1", SEG1, 3000, 1);
+    UnixHttp.Response r = UnixHttp.get(config.socket(), "/v1/wal/" + SEG1, LINK);
+    assertEquals(200, r.status(), r.text());
+    assertEquals(null, r.headers().get("x-pgsidecar-handoff"));
+    assertArrayEquals(one, r.body());
+  }
+
+  @Test
+  void spoolFileChangedAfterItWasVerifiedIsNeverHandedOffOrServed() throws Exception {
+    store("db1", SEG1, 1000, 1);
+    byte[] two = store("db1", SEG2, 5000, 2);
+    fetchAndAwaitSpool(SEG1, SEG2);
+    Path spooled = config.wal().spoolDir().resolve("db1").resolve(SEG2);
+    Files.write(spooled, new byte[] {1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+    UnixHttp.Response r = UnixHttp.get(config.socket(), "/v1/wal/" + SEG2, LINK);
+    assertEquals(200, r.status(), r.text());
+    assertEquals(null, r.headers().get("x-pgsidecar-handoff"));
+    assertArrayEquals(two, r.body()); // from storage
+    assertEquals(0, events.prefetchHits.get());
   }
 
   static String sha256(byte[] b) throws Exception {

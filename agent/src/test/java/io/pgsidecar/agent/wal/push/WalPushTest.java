@@ -2,6 +2,7 @@ package io.pgsidecar.agent.wal.push;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.agent.Agent;
@@ -295,6 +296,50 @@ class WalPushTest {
     } finally {
       gated.gate.countDown();
     }
+  }
+
+  @Test
+  void pushSaysWhetherTheLookAheadHadStoredTheSegmentOrItWaitedForTheUpload() throws Exception {
+    agent.close();
+    GatedStorage gated = new GatedStorage(key -> key.contains(SEG2));
+    PgsidecarConfig one = TestConfig.with(pg.root(), work,
+        new PgsidecarConfig.Wal(1, 8, 0, work.resolve("spool"), 1 << 20), Optional.empty(),
+        Duration.ofSeconds(30), 0);
+    agent = new Agent(one, gated, new XorPipeline());
+    agent.start();
+    String seg3 = "000000010000000000000003";
+    for (String n : List.of(SEG1, SEG2, seg3)) {
+      pg.wal(n, 1000, 1);
+      pg.ready(n);
+    }
+    java.util.concurrent.CompletableFuture<UnixHttp.Response> second;
+    try {
+      UnixHttp.Response first = UnixHttp.post(one.socket(), "/v1/wal/push", "{\"path\":\"pg_wal/" + SEG1 + "\"}");
+      assertEquals("uploaded", new JsonObject(first.text()).getString("answer"), first.text());
+      // the look-ahead's upload of segment 2 hangs; the push of segment 2 waits for it
+      assertTrue(gated.entered.await(10, java.util.concurrent.TimeUnit.SECONDS));
+      second = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return UnixHttp.post(one.socket(), "/v1/wal/push", "{\"path\":\"pg_wal/" + SEG2 + "\"}");
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      Thread.sleep(300);
+      assertFalse(second.isDone(), "the push of " + SEG2 + " answered before its upload finished");
+    } finally {
+      gated.gate.countDown();
+    }
+    UnixHttp.Response r2 = second.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(200, r2.status(), r2.text());
+    assertEquals("joined", new JsonObject(r2.text()).getString("answer"), r2.text());
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (gated.inner.stat("prod/db1/wal/0000000100000000/" + seg3 + ".xor").isEmpty()
+        && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    UnixHttp.Response r3 = UnixHttp.post(one.socket(), "/v1/wal/push", "{\"path\":\"pg_wal/" + seg3 + "\"}");
+    assertEquals("look-ahead", new JsonObject(r3.text()).getString("answer"), r3.text());
   }
 
   @Test
