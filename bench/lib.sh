@@ -47,8 +47,9 @@ start_azurite_https() {
   node "$AZURITE_MAIN" --blobHost 127.0.0.1 --blobPort "$AZ_PORT" --location "$dir/data" \
     --skipApiVersionCheck --loose --disableTelemetry --silent \
     --cert "$dir/cert.pem" --key "$dir/key.pem" >"$dir/azurite.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 100); do
+  AZ_PID=$!
+  PIDS+=($AZ_PID)
+  for _ in $(seq 300); do
     curl -sk "https://127.0.0.1:$AZ_PORT/" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -168,3 +169,5 @@ pgbr() { runuser -u postgres -- pgbackrest --config="$PGBACKREST_CONF" "$@"; }
 
 # Resident set size (kB) of a PID, sampled.
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# CPU seconds (user + system) a process has used so far
+cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }

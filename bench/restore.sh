@@ -178,9 +178,10 @@ run_pgbackrest() {
   local dir="$WORK/r-pgbr/data" t0
   mkdir -p "$dir" && chown -R postgres "$WORK/r-pgbr" && chmod 700 "$dir"
   say "pgbackrest restore"
-  t0=$(now_ms)
-  pgbr --stanza=bench --pg1-path="$dir" --type=default restore
-  R_MS_pgbr=$(( $(now_ms) - t0 ))
+  t0=$(now_ms); az0=$(cpu_s "$AZ_PID")
+  /usr/bin/time -o "$WORK/time.pgbr" -f '%U %S' runuser -u postgres -- pgbackrest --config="$PGBACKREST_CONF" \
+    --stanza=bench --pg1-path="$dir" --type=default restore
+  R_MS_pgbr=$(( $(now_ms) - t0 )); AZCPU_pgbr=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
   R_BYTES_pgbr=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
   replay "$dir" "$WORK/r-pgbr/server.log" "$WORK/fetch-times.pgbr"
   P_MS_pgbr=$REPLAY_MS GOT_pgbr=$GOT
@@ -192,9 +193,11 @@ run_pgsidecar() {
   local dir="$WORK/r-ours/data" t0
   mkdir -p "$WORK/r-ours" && chown -R postgres "$WORK/r-ours"
   say "pgsidecar restore"
-  t0=$(now_ms)
-  pgsc restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" --socket "$SOCK" >"$WORK/r-ours.out"
-  R_MS_ours=$(( $(now_ms) - t0 ))
+  t0=$(now_ms); az0=$(cpu_s "$AZ_PID")
+  /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" \
+    "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" \
+    --socket "$SOCK" >"$WORK/r-ours.out"
+  R_MS_ours=$(( $(now_ms) - t0 )); AZCPU_ours=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
   R_BYTES_ours=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
   replay "$dir" "$WORK/r-ours/server.log" "$WORK/fetch-times.ours"
   P_MS_ours=$REPLAY_MS GOT_ours=$GOT
@@ -226,6 +229,8 @@ for name, f in zip(("pgbackrest", "pgsidecar"), sys.argv[1:]):
         print(f"  restore_command per segment, {name:10s}: p50 {statistics.median(seg):.0f} ms  p90 {pct(seg, 0.9)} ms"
               f"  max {max(seg)} ms  sum {sum(seg) / 1000:.1f} s  (n={len(seg)})")
 PY
+read -r u s <"$WORK/time.pgbr"; echo "  restore step CPU (user + system), pgbackrest: $u + $s s; Azurite meanwhile $AZCPU_pgbr s"
+read -r u s <"$WORK/time.ours"; echo "  restore step CPU (user + system), pgsidecar : $u + $s s; Azurite meanwhile $AZCPU_ours s"
 echo "  rows (history count, sum(abalance)): source $EXPECT | pgbackrest $GOT_pgbr | pgsidecar $GOT_ours"
 [ "$GOT_pgbr" = "$EXPECT" ] && [ "$GOT_ours" = "$EXPECT" ] || { echo "MISMATCH: a restored server differs from the source" >&2; exit 1; }
 echo "  both restored servers hold the source's final rows"

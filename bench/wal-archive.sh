@@ -182,10 +182,14 @@ pg_psql ours "select pg_reload_conf()" >/dev/null
 ( peak=0; while kill -0 $AGENT_PID 2>/dev/null; do r=$(rss_kb $AGENT_PID); [ "$r" -gt "$peak" ] && peak=$r && echo $peak >"$WORK/agent.rss"; sleep 0.5; done ) &
 RSSMON=$!
 : >"$WORK/push-times.log"
-cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 cpu0=$(cpu_s $AGENT_PID)
 run_load ours pgsidecar
 cpu1=$(cpu_s $AGENT_PID)
+# AGENT_JAVA_OPTS=-XX:NativeMemoryTracking=summary: where the agent's memory went, after the load
+case "${AGENT_JAVA_OPTS:-}" in
+  *NativeMemoryTracking*) "$JAVA_HOME/bin/jcmd" $AGENT_PID VM.native_memory summary >"$WORK/nmt.txt" 2>&1 || true
+    grep -E '^(Total|-  *[A-Z][A-Za-z ]+ \(reserved)' "$WORK/nmt.txt" | sed 's/^/  NMT /' ;;
+esac
 kill $RSSMON 2>/dev/null || true
 
 # client start: wal-archiver against a route that touches no storage (push of a file that is
