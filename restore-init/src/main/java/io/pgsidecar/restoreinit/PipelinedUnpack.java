@@ -8,14 +8,14 @@ import java.io.OutputStream;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Unpacks one stored backup on three threads, so that two cores stay busy. A platform thread
- * reads the stored object, hashes it and decodes it (OpenPGP, zstd) into two
- * {@link BoundedPipe}s: one to a second platform thread that computes the plain tar's SHA-256,
- * one to the calling thread, which unpacks the tar into the data directory. Measured on a
- * pgbench -s 100 backup (1.6 GB of tar): on one thread the halves took turns (3.6 s unpacking
- * while the other core idled); with decoding and both digests on one thread, that thread was the
- * bottleneck, spending more time in SHA-256 than in zstd. Platform, not virtual, threads: they
- * are busy on the CPU and would pin carriers.
+ * Unpacks one stored backup on two or three threads, so that two cores stay busy. A platform
+ * thread reads the stored object, hashes it and decodes it (OpenPGP, zstd) into a
+ * {@link BoundedPipe} to the calling thread, which unpacks the tar into the data directory; when
+ * the plain tar's SHA-256 is wanted, into a second pipe too, to another platform thread that
+ * computes it. Measured on a pgbench -s 100 backup (1.6 GB of tar): on one thread the halves
+ * took turns (3.6 s unpacking while the other core idled); with decoding and both digests on
+ * one thread, that thread was the bottleneck, spending more time in SHA-256 than in zstd.
+ * Platform, not virtual, threads: they are busy on the CPU and would pin carriers.
  *
  * <p>The first failure, on any side, is the one reported (a damaged object, a wrong key, a file
  * that cannot be written), with its own message; the others then fail on the pipes and stop.
@@ -35,7 +35,10 @@ final class PipelinedUnpack {
     InputStream decode(InputStream stored) throws IOException;
   }
 
-  /** What was unpacked, with the SHA-256 (hex) of the stored and of the plain bytes. */
+  /**
+   * What was unpacked, with the SHA-256 (hex) of the stored and of the plain bytes ({@code null}
+   * when not asked for).
+   */
   record Result(TarExtractor.Result unpacked, String storedSha256, String plainSha256) {}
 
   private PipelinedUnpack() {}
@@ -43,24 +46,30 @@ final class PipelinedUnpack {
   /**
    * @param stored the stored object, closed by this method
    * @param name names the threads, e.g. the backup id
+   * @param plainSha256 whether to compute the plain tar's SHA-256
    */
-  static Result run(InputStream stored, Decoder decoder, TarExtractor extractor, String name)
-      throws IOException {
+  static Result run(InputStream stored, Decoder decoder, TarExtractor extractor, String name,
+      boolean plainSha256) throws IOException {
     var tar = new BoundedPipe(CHUNK, CHUNKS);
-    var toDigest = new BoundedPipe(CHUNK, CHUNKS);
+    var toDigest = plainSha256 ? new BoundedPipe(CHUNK, CHUNKS) : null;
     var first = new AtomicReference<Throwable>();
     var sha256 = new String[2]; // stored, plain: written before the threads end, read after join
     Thread decoding = Thread.ofPlatform().name(THREAD_PREFIX + name).daemon(true).unstarted(
         () -> decode(stored, decoder, tar, toDigest, first, sha256));
-    Thread digesting = Thread.ofPlatform().name(THREAD_PREFIX + name + "-sha256").daemon(true)
-        .unstarted(() -> digest(toDigest, tar, first, sha256));
+    Thread digesting = toDigest == null ? null
+        : Thread.ofPlatform().name(THREAD_PREFIX + name + "-sha256").daemon(true)
+            .unstarted(() -> digest(toDigest, tar, first, sha256));
     try {
-      digesting.start();
+      if (digesting != null) {
+        digesting.start();
+      }
       decoding.start();
     } catch (Throwable t) {
-      toDigest.failWriter(t);
+      if (digesting != null && digesting.isAlive()) {
+        toDigest.failWriter(t);
+        join(digesting, toDigest, first);
+      }
       stored.close();
-      join(digesting, toDigest, first);
       throw t;
     }
     TarExtractor.Result unpacked = null;
@@ -75,34 +84,42 @@ final class PipelinedUnpack {
       tar.failReader(t);
     } finally {
       join(decoding, tar, first);
-      join(digesting, toDigest, first);
+      if (digesting != null) {
+        join(digesting, toDigest, first);
+      }
     }
     rethrow(first.get());
     return new Result(unpacked, sha256[0], sha256[1]);
   }
 
-  /** The decoding thread: the stored stream, hashed and decoded, to both pipes. */
+  /** The decoding thread: the stored stream, hashed and decoded, to the pipes. */
   private static void decode(InputStream raw, Decoder decoder, BoundedPipe tar, BoundedPipe toDigest,
       AtomicReference<Throwable> first, String[] sha256) {
     try (raw; var stored = new DigestingInputStream(raw); var plain = decoder.decode(stored)) {
       OutputStream tarSink = tar.sink();
-      OutputStream digestSink = toDigest.sink();
+      OutputStream digestSink = toDigest == null ? null : toDigest.sink();
       byte[] buf = new byte[128 * 1024];
       int n;
       while ((n = plain.read(buf, 0, buf.length)) >= 0) {
         tarSink.write(buf, 0, n);
-        digestSink.write(buf, 0, n);
+        if (digestSink != null) {
+          digestSink.write(buf, 0, n);
+        }
       }
       stored.transferTo(OutputStream.nullOutputStream());
       sha256[0] = stored.hex();
       // Only now the ends of the streams: a sink closed on the way out of a failure would hand
       // the readers a clean end, and they would report a truncated tar instead of the real cause.
-      digestSink.close();
+      if (digestSink != null) {
+        digestSink.close();
+      }
       tarSink.close();
     } catch (Throwable t) {
       fail(first, t);
       tar.failWriter(t);
-      toDigest.failWriter(t);
+      if (toDigest != null) {
+        toDigest.failWriter(t);
+      }
     }
   }
 

@@ -52,15 +52,23 @@ class RestorerTest {
 
   private BackupManifest backup(String id, Instant stop, String stopLsn, String seg, byte[] tar,
       String plainShaOverride) throws Exception {
-    ByteArrayOutputStream stored = new ByteArrayOutputStream();
-    try (OutputStream enc = pipeline.encode(stored)) {
+    return backup(pipeline, id, stop, stopLsn, seg, tar, plainShaOverride, stored -> stored);
+  }
+
+  /** {@code damage} changes the stored bytes before they are stored and their SHA-256 recorded. */
+  private BackupManifest backup(CodecPipeline pipeline, String id, Instant stop, String stopLsn,
+      String seg, byte[] tar, String plainShaOverride, java.util.function.UnaryOperator<byte[]> damage)
+      throws Exception {
+    ByteArrayOutputStream encoded = new ByteArrayOutputStream();
+    try (OutputStream enc = pipeline.encode(encoded)) {
       enc.write(tar);
     }
+    byte[] stored = damage.apply(encoded.toByteArray());
     String dataKey = layout.baseData(id, pipeline.suffix());
-    put(dataKey, stored.toByteArray());
+    put(dataKey, stored);
     BackupManifest m = new BackupManifest(1, id, "", "db1", "7312345678901234567", 150010, 1,
         stopLsn.replaceFirst("/.*", "/") + seg.substring(23) + "000028", stopLsn, stop.minusSeconds(3), stop,
-        tar.length, stored.size(), sha(stored.toByteArray()),
+        tar.length, stored.length, sha(stored),
         plainShaOverride != null ? plainShaOverride : sha(tar), pipeline.name(), "", dataKey, "test",
         seg, seg);
     put(layout.baseManifest(id), m.toJson());
@@ -215,17 +223,53 @@ class RestorerTest {
 
   @Test
   void aChecksumMismatchFailsTheRestoreAndLeavesTheMarkerForACleanRetry() throws Exception {
-    backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003", TAR, "00".repeat(32));
-    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    // not compressed: the plain tar's SHA-256 is what checks it
+    CodecPipeline plain = Pipelines.plain();
+    backup(plain, "20261122T010000Z", older, "0/3000100", "000000010000000000000003", TAR,
+        "00".repeat(32), stored -> stored);
+    put(layout.walKey("000000010000000000000003", plain.suffix()), new byte[1]);
+    Restorer restorer = new Restorer(storage, new ArchiveCatalog(storage, layout), plain);
     IOException e = assertThrows(IOException.class,
         () -> restorer.restore(request(RecoveryTarget.latest(), null)));
-    assertEquals("backup 20261122T010000Z: the unpacked tar of db1/base/20261122T010000Z/data.tar.zst"
+    assertEquals("backup 20261122T010000Z: the unpacked tar of db1/base/20261122T010000Z/data.tar"
         + " have SHA-256 " + sha(TAR) + " but backup.json records " + "00".repeat(32)
         + "; the stored backup is corrupt and the data directory is unusable (the restore marker"
         + " stays, a new run starts over): pick another backup", e.getMessage());
     Path pgdata = dir.resolve("pgdata");
     assertFalse(Files.exists(pgdata.resolve("recovery.signal")));
     assertEquals(DataDirectory.State.UNFINISHED_RESTORE, new DataDirectory(pgdata).state());
+  }
+
+  @Test
+  void aCompressedTarWhoseContentDiffersFromWhatWasCompressedFailsOnZstdsContentChecksum()
+      throws Exception {
+    // the stored bytes match backup.json (their SHA-256 is taken after the damage), but the
+    // content checksum at the end of the zstd frame does not match the content: what a codec
+    // fault would look like. The plain tar's SHA-256 is not computed for zstd backups; this is
+    // the check that stands for it.
+    backup(pipeline, "20261122T010000Z", older, "0/3000100", "000000010000000000000003", TAR, null,
+        stored -> {
+          byte[] d = stored.clone();
+          d[d.length - 1] ^= 0x5a; // the last byte of the frame's XXH64 content checksum
+          return d;
+        });
+    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    IOException e = assertThrows(IOException.class,
+        () -> restorer.restore(request(RecoveryTarget.latest(), null)));
+    assertTrue(e.getMessage().contains("db1/base/20261122T010000Z/data.tar.zst"), e.getMessage());
+    assertTrue(e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("checksum"), e.getMessage());
+    Path pgdata = dir.resolve("pgdata");
+    assertFalse(Files.exists(pgdata.resolve("recovery.signal")));
+    assertEquals(DataDirectory.State.UNFINISHED_RESTORE, new DataDirectory(pgdata).state());
+  }
+
+  @Test
+  void zstdBackupsAreCheckedByTheirContentChecksumOtherChainsByThePlainSha256() {
+    assertTrue(Restorer.zstdChecked("zstd"));
+    assertTrue(Restorer.zstdChecked("zstd+pgp"));
+    assertFalse(Restorer.zstdChecked("pgp"));
+    assertFalse(Restorer.zstdChecked(""));
+    assertFalse(Restorer.zstdChecked("zstdx"));
   }
 
   @Test
