@@ -124,6 +124,9 @@ STORED_PGBR=$(az_prefix_bytes pgbr pgbackrest/backup)
 STORED_OURS=$(az_prefix_bytes pgsidecar bench/base)
 say "stored backup: pgBackRest $((STORED_PGBR / 1048576)) MiB, pgsidecar $((STORED_OURS / 1048576)) MiB"
 
+# time (ms) some task waited for the CPU / for I/O, from the kernel's pressure stall information
+psi_ms() { awk '/^some/ {split($5, a, "="); printf "%d", a[2] / 1000}' "/proc/pressure/$1" 2>/dev/null || echo 0; }
+
 cat >"$WORK/timed-fetch" <<'SH'
 #!/bin/bash
 # timed-fetch LOG FILE COMMAND...: runs restore_command's command, appends "<file> <ms> <exit code>"
@@ -178,10 +181,11 @@ run_pgbackrest() {
   local dir="$WORK/r-pgbr/data" t0
   mkdir -p "$dir" && chown -R postgres "$WORK/r-pgbr" && chmod 700 "$dir"
   say "pgbackrest restore"
-  t0=$(now_ms); az0=$(cpu_s "$AZ_PID")
+  t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
   /usr/bin/time -o "$WORK/time.pgbr" -f '%U %S' runuser -u postgres -- pgbackrest --config="$PGBACKREST_CONF" \
     --stanza=bench --pg1-path="$dir" --type=default restore
   R_MS_pgbr=$(( $(now_ms) - t0 )); AZCPU_pgbr=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
+  PSI_pgbr="$(( $(psi_ms cpu) - cpu0 )) ms waiting for CPU, $(( $(psi_ms io) - io0 )) ms for I/O"
   R_BYTES_pgbr=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
   replay "$dir" "$WORK/r-pgbr/server.log" "$WORK/fetch-times.pgbr"
   P_MS_pgbr=$REPLAY_MS GOT_pgbr=$GOT
@@ -193,11 +197,12 @@ run_pgsidecar() {
   local dir="$WORK/r-ours/data" t0
   mkdir -p "$WORK/r-ours" && chown -R postgres "$WORK/r-ours"
   say "pgsidecar restore"
-  t0=$(now_ms); az0=$(cpu_s "$AZ_PID")
+  t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
   /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" \
     "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" \
     --socket "$SOCK" >"$WORK/r-ours.out"
   R_MS_ours=$(( $(now_ms) - t0 )); AZCPU_ours=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
+  PSI_ours="$(( $(psi_ms cpu) - cpu0 )) ms waiting for CPU, $(( $(psi_ms io) - io0 )) ms for I/O"
   R_BYTES_ours=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
   replay "$dir" "$WORK/r-ours/server.log" "$WORK/fetch-times.ours"
   P_MS_ours=$REPLAY_MS GOT_ours=$GOT
@@ -229,8 +234,8 @@ for name, f in zip(("pgbackrest", "pgsidecar"), sys.argv[1:]):
         print(f"  restore_command per segment, {name:10s}: p50 {statistics.median(seg):.0f} ms  p90 {pct(seg, 0.9)} ms"
               f"  max {max(seg)} ms  sum {sum(seg) / 1000:.1f} s  (n={len(seg)})")
 PY
-read -r u s <"$WORK/time.pgbr"; echo "  restore step CPU (user + system), pgbackrest: $u + $s s; Azurite meanwhile $AZCPU_pgbr s"
-read -r u s <"$WORK/time.ours"; echo "  restore step CPU (user + system), pgsidecar : $u + $s s; Azurite meanwhile $AZCPU_ours s"
+read -r u s <"$WORK/time.pgbr"; echo "  restore step CPU (user + system), pgbackrest: $u + $s s; Azurite meanwhile $AZCPU_pgbr s; some task $PSI_pgbr"
+read -r u s <"$WORK/time.ours"; echo "  restore step CPU (user + system), pgsidecar : $u + $s s; Azurite meanwhile $AZCPU_ours s; some task $PSI_ours"
 echo "  rows (history count, sum(abalance)): source $EXPECT | pgbackrest $GOT_pgbr | pgsidecar $GOT_ours"
 [ "$GOT_pgbr" = "$EXPECT" ] && [ "$GOT_ours" = "$EXPECT" ] || { echo "MISMATCH: a restored server differs from the source" >&2; exit 1; }
 echo "  both restored servers hold the source's final rows"

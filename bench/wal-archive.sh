@@ -188,7 +188,8 @@ cpu1=$(cpu_s $AGENT_PID)
 # AGENT_JAVA_OPTS=-XX:NativeMemoryTracking=summary: where the agent's memory went, after the load
 case "${AGENT_JAVA_OPTS:-}" in
   *NativeMemoryTracking*) "$JAVA_HOME/bin/jcmd" $AGENT_PID VM.native_memory summary >"$WORK/nmt.txt" 2>&1 || true
-    grep -E '^(Total|-  *[A-Z][A-Za-z ]+ \(reserved)' "$WORK/nmt.txt" | sed 's/^/  NMT /' ;;
+    grep -E '^(Total|-  *[A-Z][A-Za-z ]+ \(reserved)' "$WORK/nmt.txt" | sed 's/^/  NMT /'
+    grep -E '^(Rss|Pss_Anon|Pss_File)' "/proc/$AGENT_PID/smaps_rollup" | tr -s ' ' | sed 's/^/  smaps /' ;;
 esac
 kill $RSSMON 2>/dev/null || true
 
