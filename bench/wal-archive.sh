@@ -131,6 +131,8 @@ runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDATA_peer" -m fast stop >/dev/nul
 # the AOT cache / CDS archive of wal-archiver lives beside its jar, which postgres cannot
 # write: make it now, as a packaged image would at build time
 "$ROOT/bin/wal-archiver" prepare-cache >"$WORK/prepare-cache.log" 2>&1 || cat "$WORK/prepare-cache.log" >&2
+# the agent's too, as an image build makes it
+"$ROOT/bin/pgsidecar" prepare-cache >>"$WORK/prepare-cache.log" 2>&1 || cat "$WORK/prepare-cache.log" >&2
 WA_ARCHIVE=$(ls "$ROOT"/wal-archiver/target/wal-archiver.jdk*.aot "$ROOT"/wal-archiver/target/wal-archiver.jdk*.jsa 2>/dev/null | head -1 || true)
 pg_start ours < <(common_conf)
 SOCK="$WORK/agent.sock"

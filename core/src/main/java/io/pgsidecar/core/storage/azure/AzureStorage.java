@@ -50,6 +50,8 @@ public final class AzureStorage implements Storage {
   private final int concurrency;
   private final AzureErrors errors;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+  /** First-block chunks: 1 MiB each, up to 24 kept (a compressed WAL segment is 3-6 MiB). */
+  private final ChunkPool firstBlockChunks = new ChunkPool(1 << 20, 24);
 
   /** A driver over a ready client (tests, or callers that build their own). */
   public AzureStorage(BlobContainerClient container) {
@@ -109,7 +111,7 @@ public final class AzureStorage implements Storage {
       throws IOException {
     validate(key);
     var blob = container.getBlobClient(key).getBlockBlobClient();
-    return new BlockUpload(blob, key, blockSize, concurrency, executor, errors)
+    return new BlockUpload(blob, key, blockSize, concurrency, executor, errors, firstBlockChunks)
         .run(content, metadata);
   }
 

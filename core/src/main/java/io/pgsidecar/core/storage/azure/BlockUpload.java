@@ -48,8 +48,6 @@ final class BlockUpload {
 
   /** Azure's limit of committed blocks per blob. */
   static final int MAX_BLOCKS = 50_000;
-  /** The first block is read in chunks of this size (at most). */
-  static final int FIRST_BLOCK_CHUNK = 1 << 20;
 
   private final BlockBlobClient blob;
   private final String key;
@@ -57,9 +55,11 @@ final class BlockUpload {
   private final int concurrency;
   private final ExecutorService executor;
   private final AzureErrors errors;
+  private final ChunkPool pool;
 
   BlockUpload(BlockBlobClient blob, String key, int blockSize, int concurrency,
-      ExecutorService executor, AzureErrors errors) {
+      ExecutorService executor, AzureErrors errors, ChunkPool pool) {
+    this.pool = pool;
     this.blob = blob;
     this.key = key;
     this.blockSize = blockSize;
@@ -70,33 +70,41 @@ final class BlockUpload {
 
   ObjectInfo run(InputStream content, Supplier<ObjectMetadata> metadata) throws IOException {
     // Most objects (compressed WAL segments, manifests) are far smaller than a block: read the
-    // first block in chunks that grow with the data, instead of allocating blockSize bytes up
-    // front for every create. Chunks, not readNBytes: that one collects 16 KiB pieces and then
-    // copies them into one array, twice the object in garbage per create, which with four WAL
-    // uploads at once kept the agent's heap at its maximum.
-    List<ByteBuffer> chunks = new ArrayList<>();
+    // first block in pooled chunks, as many as the data needs, instead of allocating blockSize
+    // bytes for every create. (readNBytes collected 16 KiB pieces and copied them into one
+    // array: twice the object in garbage per create.)
+    List<byte[]> chunks = new ArrayList<>();
+    List<ByteBuffer> data = new ArrayList<>();
     int n = 0;
-    while (n < blockSize) {
-      byte[] chunk = new byte[Math.min(FIRST_BLOCK_CHUNK, blockSize - n)];
-      int k = readFully(content, chunk);
-      if (k > 0) {
-        chunks.add(ByteBuffer.wrap(chunk, 0, k));
-        n += k;
+    try {
+      while (n < blockSize) {
+        int want = Math.min(pool.chunkSize(), blockSize - n);
+        byte[] chunk = want == pool.chunkSize() ? pool.take() : new byte[want];
+        chunks.add(chunk);
+        int k = readFully(content, chunk, want);
+        if (k > 0) {
+          data.add(ByteBuffer.wrap(chunk, 0, k));
+          n += k;
+        }
+        if (k < want) {
+          break;
+        }
       }
-      if (k < chunk.length) {
-        break;
-      }
+    } catch (IOException | RuntimeException e) {
+      chunks.forEach(pool::give); // never sent
+      throw e;
     }
     if (n < blockSize) {
-      return single(chunks, n, metadata.get());
+      ObjectInfo stored = single(data, n, metadata.get());
+      chunks.forEach(pool::give); // the request was answered: nothing holds them any more
+      return stored;
     }
-    return staged(content, concat(chunks, n), blockSize, metadata);
+    byte[] first = concat(data, n);
+    chunks.forEach(pool::give); // copied, never sent
+    return staged(content, first, blockSize, metadata);
   }
 
   private static byte[] concat(List<ByteBuffer> chunks, int length) {
-    if (chunks.size() == 1 && chunks.get(0).array().length == length) {
-      return chunks.get(0).array();
-    }
     byte[] all = new byte[length];
     int at = 0;
     for (ByteBuffer c : chunks) {
@@ -237,10 +245,15 @@ final class BlockUpload {
 
   /** Fills {@code buffer} unless the stream ends first; returns the bytes read. */
   private int readFully(InputStream in, byte[] buffer) throws StorageException {
+    return readFully(in, buffer, buffer.length);
+  }
+
+  /** Fills the first {@code length} bytes of {@code buffer} unless the stream ends first. */
+  private int readFully(InputStream in, byte[] buffer, int length) throws StorageException {
     int total = 0;
     try {
-      while (total < buffer.length) {
-        int r = in.read(buffer, total, buffer.length - total);
+      while (total < length) {
+        int r = in.read(buffer, total, length - total);
         if (r < 0) {
           break;
         }
