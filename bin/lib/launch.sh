@@ -98,10 +98,19 @@ class_data_cache() {
 launch() {
   local module="$1" artifact="$2"
   shift 2
-  local flags=(--enable-native-access=ALL-UNNAMED)
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do flags+=("$1"); shift; done
+  local flags=(--enable-native-access=ALL-UNNAMED) asked=() f major
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do asked+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   find_java || exit 2
+  # "jdkNN+:FLAG" is FLAG on Java NN or later only (older JVMs refuse flags they do not know)
+  major="$(java_release_major "$(dirname "$(dirname "$(readlink -f "$JAVA")")")")"
+  for f in ${asked[@]+"${asked[@]}"}; do
+    if [[ $f =~ ^jdk([0-9]+)\+:(.*)$ ]]; then
+      [ "$major" -ge "${BASH_REMATCH[1]}" ] && flags+=("${BASH_REMATCH[2]}")
+    else
+      flags+=("$f")
+    fi
+  done
   find_jar "$module" "$artifact" || exit 2
   CACHE_FLAGS=()
   if [ -n "${LAUNCH_TRAINING:-}" ] && [ "${1:-}" = prepare-cache ] && [ "${PGSIDECAR_CDS:-on}" = off ]; then

@@ -71,8 +71,17 @@ class LaunchersTest {
     Result r = run(Map.of("JAVA_HOME", jdk.toString(), "PGSIDECAR_JAVA_OPTS", "-Xmx64m -Dx=y"),
         root.resolve("bin/pgsidecar").toString(), "config", "show", "two words");
     assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx64m", "-Dx=y", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "config",
+        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:+ExitOnOutOfMemoryError", "-Xmx64m",
+        "-Dx=y", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "config",
         "show", "two words") + "\n", ""), r);
+    // Java 22 and later also trim the native heap (Java 21 refuses the flag)
+    Files.writeString(jdk.resolve("release"), "JAVA_VERSION=\"25.0.1\"\n");
+    Result on25 = run(Map.of("JAVA_HOME", jdk.toString(), "PGSIDECAR_CDS", "off"),
+        root.resolve("bin/pgsidecar").toString(), "--help");
+    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
+        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:TrimNativeHeapInterval=5000",
+        "-XX:+ExitOnOutOfMemoryError", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(),
+        "--help") + "\n", ""), on25);
   }
 
   @Test
@@ -124,14 +133,15 @@ class LaunchersTest {
 
     Result help = run(env, root.resolve("bin/pgsidecar").toString(), "--help");
     assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-XX:SharedArchiveFile=" + archive, "-Xlog:cds=off",
+        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:+ExitOnOutOfMemoryError",
+        "-XX:SharedArchiveFile=" + archive, "-Xlog:cds=off",
         "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help") + "\n",
         ""), help);
 
     Files.setLastModifiedTime(lib, java.nio.file.attribute.FileTime.fromMillis(0));
     Result rebuilt = run(env, root.resolve("bin/pgsidecar").toString(), "--help");
     assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-jar",
+        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:+ExitOnOutOfMemoryError", "-jar",
         root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help") + "\n", ""),
         rebuilt, "an archive of other lib/ jars is never used");
   }
