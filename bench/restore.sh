@@ -167,6 +167,7 @@ archive_mode = off
 CONF
   chown -R postgres "$dir"
   PGDATA_DIRS="${PGDATA_DIRS:-} $dir"
+  sync
   t0=$(now_ms)
   as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$2" -t 3600 -w start >/dev/null
   until [ "$(as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -XAtqc 'select pg_is_in_recovery()' postgres 2>/dev/null)" = f ]; do
@@ -181,6 +182,7 @@ run_pgbackrest() {
   local dir="$WORK/r-pgbr/data" t0
   mkdir -p "$dir" && chown -R postgres "$WORK/r-pgbr" && chmod 700 "$dir"
   say "pgbackrest restore"
+  sync # the previous step's writes reach the disk before, not during, this one
   t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
   /usr/bin/time -o "$WORK/time.pgbr" -f '%U %S' runuser -u postgres -- pgbackrest --config="$PGBACKREST_CONF" \
     --stanza=bench --pg1-path="$dir" --type=default restore
@@ -197,6 +199,7 @@ run_pgsidecar() {
   local dir="$WORK/r-ours/data" t0
   mkdir -p "$WORK/r-ours" && chown -R postgres "$WORK/r-ours"
   say "pgsidecar restore"
+  sync
   t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
   /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" \
     "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" \
