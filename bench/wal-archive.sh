@@ -264,4 +264,4 @@ read -r ours_n <"$WORK/pgsidecar.archived"
 peer_b=$(az_prefix_bytes pgbr)
 ours_b=$(az_prefix_bytes pgsidecar)
 python3 -c "print(f'stored per archived segment: pgbackrest {$peer_b / $peer_n / 1e6:.2f} MB ($peer_n segments), pgsidecar {$ours_b / $ours_n / 1e6:.2f} MB ($ours_n segments), ratio {($ours_b / $ours_n) / ($peer_b / $peer_n):.2f}')"
-python3 -c "print(f'ratio archived MB/s pgsidecar/pgbackrest = {$ours_rate/$peer_rate:.2f} under load, {$ours_drain/$peer_drain:.2f} draining a backlog  (target >= 1.0); peak backlog {$ours_peak} vs {$peer_peak} (target <= 16)')"
+python3 -c "print(f'ratio archived MB/s pgsidecar/pgbackrest = {$ours_rate/$peer_rate:.2f} over the load and its drain, {$ours_drain/$peer_drain:.2f} draining a backlog  (target >= 1.0); peak backlog {$ours_peak} vs {$peer_peak} (target <= 16)')"
