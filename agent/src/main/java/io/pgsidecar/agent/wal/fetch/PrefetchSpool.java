@@ -50,7 +50,7 @@ public final class PrefetchSpool {
   private static final Logger LOG = Logger.getLogger(PrefetchSpool.class.getName());
 
   /** A verified, fsynced spool file; {@code modified} to notice a file changed since. */
-  public record Entry(Path file, String sha256, long size, java.nio.file.attribute.FileTime modified) {}
+  record Entry(Path file, String sha256, long size, java.nio.file.attribute.FileTime modified) {}
 
   private final Path dir;
   private final long maxBytes;
@@ -149,20 +149,18 @@ public final class PrefetchSpool {
     if (count == 0 || closed || fetcher == null) {
       return;
     }
-    String prefix = from.root() + "|";
+    // spooled files at or before it will not be asked for; handed-off files before it were
+    // linked by wal-archiver (or streamed instead); the one just handed off is linked after
+    // this answer, so it stays
     entries.entrySet().removeIf(en -> {
-      boolean stale = en.getKey().startsWith(prefix)
-          && en.getKey().substring(prefix.length()).compareTo(served.name()) <= 0;
+      boolean stale = before(en.getKey(), from, served, true);
       if (stale) {
         en.getValue().thenAccept(late -> late.ifPresent(this::discard));
       }
       return stale;
     });
-    // handed-off files before it: wal-archiver has linked them (or fell back to a stream); the
-    // one just handed off is linked by the client after this answer, so it stays
     handedOff.entrySet().removeIf(en -> {
-      boolean stale = en.getKey().startsWith(prefix)
-          && en.getKey().substring(prefix.length()).compareTo(served.name()) < 0;
+      boolean stale = before(en.getKey(), from, served, false);
       if (stale) {
         discard(en.getValue());
       }
@@ -296,6 +294,16 @@ public final class PrefetchSpool {
     entries.clear();
     handedOff.values().forEach(this::discard);
     handedOff.clear();
+  }
+
+  /** Whether the spool key {@code key} is of {@code from}'s archive and before {@code served}. */
+  private static boolean before(String key, RepositoryLayout from, WalFileName served, boolean orAt) {
+    String prefix = from.root() + "|";
+    if (!key.startsWith(prefix)) {
+      return false;
+    }
+    int c = key.substring(prefix.length()).compareTo(served.name());
+    return c < 0 || (orAt && c == 0);
   }
 
   private static String key(RepositoryLayout from, WalFileName name) {

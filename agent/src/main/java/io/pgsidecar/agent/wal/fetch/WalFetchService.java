@@ -79,7 +79,7 @@ public final class WalFetchService {
    * The spool file of {@code name}, verified and fsynced, for the caller to link into place
    * (see {@link PrefetchSpool#handOff}); empty when it is not spooled.
    */
-  public Optional<PrefetchSpool.Entry> handOff(RepositoryLayout from, WalFileName name) {
+  Optional<PrefetchSpool.Entry> handOff(RepositoryLayout from, WalFileName name) {
     return spool == null ? Optional.empty() : spool.handOff(from, name);
   }
 

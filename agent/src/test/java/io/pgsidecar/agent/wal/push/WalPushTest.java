@@ -267,13 +267,8 @@ class WalPushTest {
 
   @Test
   void pushOfASegmentStillQueuedForLookAheadIsUploadedAtOnce() throws Exception {
-    agent.close();
     GatedStorage gated = new GatedStorage(key -> key.contains(SEG2));
-    PgsidecarConfig one = TestConfig.with(pg.root(), work,
-        new PgsidecarConfig.Wal(1, 8, 0, work.resolve("spool"), 1 << 20), Optional.empty(),
-        Duration.ofSeconds(30), 0);
-    agent = new Agent(one, gated, new XorPipeline());
-    agent.start();
+    PgsidecarConfig one = restartWithOneLookAheadSlot(gated);
     String seg3 = "000000010000000000000003";
     String seg4 = "000000010000000000000004";
     for (String n : List.of(SEG1, SEG2, seg3, seg4)) {
@@ -300,13 +295,8 @@ class WalPushTest {
 
   @Test
   void pushSaysWhetherTheLookAheadHadStoredTheSegmentOrItWaitedForTheUpload() throws Exception {
-    agent.close();
     GatedStorage gated = new GatedStorage(key -> key.contains(SEG2));
-    PgsidecarConfig one = TestConfig.with(pg.root(), work,
-        new PgsidecarConfig.Wal(1, 8, 0, work.resolve("spool"), 1 << 20), Optional.empty(),
-        Duration.ofSeconds(30), 0);
-    agent = new Agent(one, gated, new XorPipeline());
-    agent.start();
+    PgsidecarConfig one = restartWithOneLookAheadSlot(gated);
     String seg3 = "000000010000000000000003";
     for (String n : List.of(SEG1, SEG2, seg3)) {
       pg.wal(n, 1000, 1);
@@ -360,6 +350,17 @@ class WalPushTest {
     Thread.sleep(200);
     assertEquals(List.of(KEY1, "prod/db1/wal/0000000200000000/000000020000000000000002.xor"),
         keys("prod/db1/wal/"));
+  }
+
+  /** Restarts the agent on {@code storage} with a single look-ahead upload slot. */
+  PgsidecarConfig restartWithOneLookAheadSlot(GatedStorage storage) throws IOException {
+    agent.close();
+    PgsidecarConfig one = TestConfig.with(pg.root(), work,
+        new PgsidecarConfig.Wal(1, 8, 0, work.resolve("spool"), 1 << 20), Optional.empty(),
+        Duration.ofSeconds(30), 0);
+    agent = new Agent(one, storage, new XorPipeline());
+    agent.start();
+    return one;
   }
 
   List<String> keys(String prefix) throws IOException {
