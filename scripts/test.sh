@@ -36,6 +36,27 @@ fi
 # A stock `prometheus` service is started by the package; tests only need promtool.
 systemctl stop prometheus >/dev/null 2>&1 || true
 
+# The tests run PostgreSQL as the postgres user (initdb refuses root), and its archive_command
+# and restore_command run this checkout's bin/wal-archiver: every directory above the checkout
+# must let postgres through. A clone under `mktemp -d` (mode 0700) does not, and archiving then
+# hangs until a test times out. Grant traversal only (o+x, no listing), and say so.
+if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 \
+    && ! runuser -u postgres -- test -x "$ROOT/bin/wal-archiver"; then
+  dirs=()
+  d=$ROOT
+  while [ "$d" != / ]; do dirs=("$d" "${dirs[@]}"); d=$(dirname "$d"); done
+  for d in "${dirs[@]}"; do
+    if ! runuser -u postgres -- test -x "$d"; then
+      chmod o+x "$d"
+      echo "made $d traversable for the postgres user (chmod o+x): tests run PostgreSQL as postgres"
+    fi
+  done
+  runuser -u postgres -- test -x "$ROOT/bin/wal-archiver" || {
+    echo "error: the postgres user cannot run $ROOT/bin/wal-archiver; tests need it (archive_command)" >&2
+    exit 1
+  }
+fi
+
 if [ ! -f "$CACHE/azurite/node_modules/azurite/dist/src/blob/main.js" ]; then
   echo "installing azurite@$AZURITE_VERSION (npm, into .cache/azurite)"
   mkdir -p "$CACHE/azurite"
