@@ -52,6 +52,9 @@ class ConfigLoaderTest {
     PgsidecarConfig c = ConfigLoader.load(Optional.empty(), MINIMAL);
     assertEquals("main", c.cluster());
     assertEquals(Path.of("/pgsidecar/run/agent.sock"), c.socket());
+    assertEquals(Path.of("/run/pgsidecar/admin.sock"), c.adminSocket());
+    assertEquals(Optional.empty(), c.http().socketGroup());
+    assertEquals("0660", c.http().socketMode());
     assertEquals(Path.of("/var/lib/postgresql/data/pgdata"), c.pgdata());
     assertEquals(StorageType.FS, c.storage().type());
     assertEquals(Optional.of(Path.of("/repo")), c.storage().path());
