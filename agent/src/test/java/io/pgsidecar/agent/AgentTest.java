@@ -57,11 +57,13 @@ class AgentTest {
       assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(cfg.socket())));
       assertEquals(200, UnixHttp.get(cfg.socket(), "/healthz").status());
       assertEquals(200, UnixHttp.get(cfg.socket(), "/readyz").status());
-      UnixHttp.Response none = UnixHttp.get(cfg.socket(), "/v1/nothing");
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cfg.adminSocket())));
+      UnixHttp.Response none = UnixHttp.get(cfg.adminSocket(), "/v1/nothing");
       assertEquals(404, none.status());
       assertEquals("{\"error\":\"no route GET /v1/nothing\"}\n", none.text());
     }
     assertTrue(Files.notExists(cfg.socket()), "socket removed at shutdown");
+    assertTrue(Files.notExists(cfg.adminSocket()), "admin socket removed at shutdown");
   }
 
   @Test
