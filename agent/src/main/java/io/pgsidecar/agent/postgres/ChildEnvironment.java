@@ -14,7 +14,7 @@ import java.util.Set;
  *
  * <p>Kept: {@code PATH}, {@code HOME}, {@code USER}, {@code LOGNAME}, {@code LANG},
  * {@code LANGUAGE}, {@code LC_*}, {@code TZ}, {@code TZDIR}, {@code TMPDIR},
- * {@code LD_LIBRARY_PATH}, Kerberos' {@code KRB5*} (GSSAPI authentication) and libpq's own
+ * {@code LD_LIBRARY_PATH}, {@code SSL_CERT_FILE} and {@code SSL_CERT_DIR} (sslrootcert=system), Kerberos' {@code KRB5*} (GSSAPI authentication) and libpq's own
  * {@code PG*} variables (PGHOST, PGPASSFILE, PGSSLMODE, ... and PGPASSWORD: the agent's own
  * server may need it), except the agent's {@code PGSIDECAR_*}. Whatever the connection sets
  * ({@link PgConnection#applyTo}) is added afterwards.
@@ -22,7 +22,7 @@ import java.util.Set;
 public final class ChildEnvironment {
 
   private static final Set<String> KEPT = Set.of("PATH", "HOME", "USER", "LOGNAME", "LANG",
-      "LANGUAGE", "TZ", "TZDIR", "TMPDIR", "LD_LIBRARY_PATH");
+      "LANGUAGE", "TZ", "TZDIR", "TMPDIR", "LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR");
 
   private ChildEnvironment() {}
 
