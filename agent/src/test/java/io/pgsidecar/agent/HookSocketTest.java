@@ -3,6 +3,7 @@ package io.pgsidecar.agent;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.pgsidecar.agent.cli.Main;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.support.EventLoopGuard;
 import io.pgsidecar.agent.support.FakePgdata;
@@ -16,6 +17,8 @@ import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.StorageException;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,6 +29,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -116,6 +120,20 @@ class HookSocketTest {
     assertEquals("[ ]", UnixHttp.get(config.adminSocket(), "/v1/backups").text());
     assertEquals("{\"error\":\"no route POST /v1/retention\"}\n",
         UnixHttp.post(config.adminSocket(), "/v1/retention", "{}").text());
+  }
+
+  @Test
+  void theCliAsksTheAdminSocket() throws Exception {
+    Map<String, String> env = Map.of("PGSIDECAR_CLUSTER", "db1",
+        "PGSIDECAR_STORAGE_PATH", work.resolve("repo").toString(),
+        "PGSIDECAR_SOCKET", config.socket().toString(),
+        "PGSIDECAR_HTTP_ADMIN_SOCKET", config.adminSocket().toString());
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.execute(new String[] {"backup", "list", "--output", "json"}, env,
+        new PrintWriter(out), new PrintWriter(err));
+    assertEquals(0, code, out + "\n" + err);
+    assertEquals("[ ]", out.toString().strip());
   }
 
   @Test
