@@ -42,7 +42,7 @@ public final class ConfigParameters {
           PgsidecarConfig::socket).defaultValue("/pgsidecar/run/agent.sock"),
 
       Param.of("http.tcp-port", integer(1, 65535),
-          "Also serve the API on 127.0.0.1 at this port (requires http.token-file).",
+          "Also serve the admin API on 127.0.0.1 at this port, to holders of the bearer token (requires http.token-file).",
           c -> c.http().tcpPort()),
       Param.of("http.token-file", path(), "File holding the bearer token the TCP listener requires.",
           c -> c.http().tokenFile()),
