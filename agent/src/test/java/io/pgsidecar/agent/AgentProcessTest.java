@@ -1,5 +1,6 @@
 package io.pgsidecar.agent;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,7 +60,7 @@ class AgentProcessTest {
     assumeTrue(ROOT, "runs the agent as root and wal-archiver as postgres");
     openToPostgres(work);
     FakePgdata pg = new FakePgdata(work.resolve("pgdata"), 7L);
-    pg.wal(SEG1, 4096, 1);
+    byte[] seg1 = pg.wal(SEG1, 4096, 1);
     pg.ready(SEG1);
     pg.wal(SEG2, 4096, 2);
     pg.ready(SEG2);
@@ -89,6 +90,23 @@ class AgentProcessTest {
         assertTrue(stored.anyMatch(p -> p.getFileName().toString().startsWith(seg)), seg + " stored");
       }
     }
+    // restore_command as PostgreSQL runs it: this cluster's WAL comes back; another cluster's
+    // is refused (403), and wal-archiver exits 255 so recovery stops instead of ending early
+    Path restoring = Files.createDirectories(work.resolve("restoring"));
+    Files.setOwner(restoring, restoring.getFileSystem().getUserPrincipalLookupService()
+        .lookupPrincipalByName("postgres"));
+    Result fetched = asPostgres(restoring, Map.of("PGSIDECAR_SOCKET", hook.toString()),
+        REPOSITORY.resolve("bin/wal-archiver").toString(), "fetch", SEG1, "RECOVERYXLOG");
+    assertEquals(0, fetched.code(), fetched.out());
+    assertArrayEquals(seg1, Files.readAllBytes(restoring.resolve("RECOVERYXLOG")));
+    Result other = asPostgres(restoring, Map.of("PGSIDECAR_SOCKET", hook.toString()),
+        REPOSITORY.resolve("bin/wal-archiver").toString(), "fetch", SEG1, "OTHERXLOG",
+        "--cluster", "other");
+    assertEquals(255, other.code(), other.out());
+    assertTrue(other.out().contains("answered HTTP 403: WAL of cluster 'other' is not served on"
+        + " the hook socket " + hook), other.out());
+    assertFalse(Files.exists(restoring.resolve("OTHERXLOG")));
+
     // the admin socket stays the agent's user's: postgres cannot even connect (curl exit 7)
     Result refused = asPostgres(pg.root(), Map.of(), "curl", "-s", "--unix-socket", admin.toString(),
         "http://agent/v1/status");
