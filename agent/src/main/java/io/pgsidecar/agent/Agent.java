@@ -167,6 +167,13 @@ public final class Agent implements AutoCloseable {
     listen(config.socket(), hookRouter, hookAccess);
     LOG.info("agent listening on hook socket " + config.socket() + " (" + hookAccess + ";"
         + " WAL push and fetch only)");
+    if (config.adminSocket().toAbsolutePath().getParent()
+        .equals(config.socket().toAbsolutePath().getParent())) {
+      LOG.warning("the admin socket " + config.adminSocket() + " is in the hook socket's directory:"
+          + " a process that shares the agent's uid and sees that directory (PostgreSQL's container"
+          + " in a pod where both run as one uid) can create and delete backups; set"
+          + " http.admin-socket to a directory only the agent's container mounts");
+    }
     listen(config.adminSocket(), router, SocketAccess.ADMIN);
     LOG.info("agent listening on admin socket " + config.adminSocket() + " (" + SocketAccess.ADMIN + ")");
 

@@ -42,6 +42,14 @@ final class ConfigBuilder {
     if (has("http.tcp-port")) {
       require(errors, " when http.tcp-port is set", "http.token-file");
     }
+    Object hook = values.typed().get("socket");
+    Object admin = values.typed().get("http.admin-socket");
+    if (hook != null && admin != null && ((Path) hook).toAbsolutePath().normalize()
+        .equals(((Path) admin).toAbsolutePath().normalize())) {
+      errors.add("http.admin-socket and socket are both " + hook + ": the admin socket must be"
+          + " another path, in a directory only the agent's container mounts (PostgreSQL's"
+          + " container sees the hook socket)");
+    }
     StorageType type = (StorageType) values.typed().get("storage.type");
     if (type == StorageType.FS) {
       require(errors, " when storage.type is fs", "storage.path");

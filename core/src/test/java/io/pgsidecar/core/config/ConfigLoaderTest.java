@@ -118,6 +118,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theAdminSocketCannotBeTheHookSocketAndTheModeMustBeOctal() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Optional.empty(),
+        Map.of("PGSIDECAR_CLUSTER", "main", "PGSIDECAR_STORAGE_PATH", "/repo",
+            "PGSIDECAR_SOCKET", "/run/a.sock", "PGSIDECAR_HTTP_ADMIN_SOCKET", "/run/./a.sock",
+            "PGSIDECAR_HTTP_SOCKET_MODE", "0680", "PGSIDECAR_HTTP_SOCKET_GROUP", "postgres")));
+    assertEquals(2, e.errors().size(), e.getMessage());
+    assertEquals("http.socket-mode: expected an octal mode like 0660, got '0680' (from"
+        + " PGSIDECAR_HTTP_SOCKET_MODE)", e.errors().get(0));
+    assertEquals("http.admin-socket and socket are both /run/a.sock: the admin socket must be"
+        + " another path, in a directory only the agent's container mounts (PostgreSQL's container"
+        + " sees the hook socket)", e.errors().get(1));
+  }
+
+  @Test
   void launcherAndWalArchiverVariablesInTheAgentsEnvironmentAreNotConfigErrors() {
     // one container environment often serves the agent, bin/pgsidecar and wal-archiver
     PgsidecarConfig c = ConfigLoader.load(Optional.empty(), Map.of("PGSIDECAR_CLUSTER", "main",
