@@ -84,6 +84,12 @@ class AgentTest {
       HttpResponse<String> ok = http.send(HttpRequest.newBuilder(uri)
           .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(200, ok.statusCode());
+      // with the token, the admin routes: WAL of any cluster (the hook socket would answer 403)
+      HttpResponse<String> other = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+              + agent.tcpPort() + "/v1/wal/" + SEG1 + "?cluster=other"))
+          .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(404, other.statusCode(), other.body());
+      assertEquals(403, UnixHttp.get(cfg.socket(), "/v1/wal/" + SEG1 + "?cluster=other").status());
     }
   }
 
