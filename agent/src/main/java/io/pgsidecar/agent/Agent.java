@@ -158,8 +158,9 @@ public final class Agent implements AutoCloseable {
 
   /**
    * Listens on the hook socket, the admin socket (and TCP when configured); returns once all
-   * accept connections. A socket group that does not exist, or that the agent may not give the
-   * socket to, stops here with a {@link ConfigException} (exit code 2) before anything listens.
+   * accept connections. A socket group that does not exist stops here with a
+   * {@link ConfigException} (exit code 2) before anything listens; one the agent may not give the
+   * socket to stops it the same way right after binding, before it is ready.
    */
   public void start() throws IOException {
     SocketAccess hookAccess = SocketAccess.forHookSocket(config);
