@@ -4,7 +4,7 @@ agent.nativeSidecar=false, a plain container beside PostgreSQL. No readiness pro
 see statefulset.yaml.
 */}}
 {{- define "pgsidecar.agentContainer" -}}
-- name: pgsidecar
+- name: agent
   image: {{ include "pgsidecar.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
   command: ["/opt/pgsidecar/bin/pgsidecar", "agent", "--config", {{ include "pgsidecar.configFile" . | quote }}]

@@ -41,14 +41,14 @@ class AgentConfigTest {
       return; // no storage account: see defaultsStopTheAgentAtStartUpNamingTheMissingAccount
     }
     Rendered r = Rendered.with(sets);
-    for (String container : List.of("pgsidecar", "restore-init")) {
+    for (String container : List.of("agent", "restore-init")) {
       JsonNode c = r.container(container);
       PgsidecarConfig config = load(r, c);
       String where = name + ", " + container;
       assertEquals(sets.length > 0 && List.of(sets).contains("cluster=orders") ? "orders" : "db1-pgsidecar",
           config.cluster(), where);
       assertUnder(c, "data", config.pgdata(), where + ": pgdata");
-      if (container.equals("pgsidecar")) { // restore-init has no socket and no spool
+      if (container.equals("agent")) { // restore-init has no socket and no spool
         assertUnder(c, "pgsidecar", config.socket().getParent(), where + ": socket");
         assertUnder(c, "pgsidecar", config.wal().spoolDir(), where + ": wal spool");
       }
@@ -77,7 +77,7 @@ class AgentConfigTest {
         "compression.walLevel=2", "backup.schedule=15 3 * * *", "dump.schedule=", "scheduleTimezone=Europe/Paris",
         "dump.exclude[0]=scratch", "restore.enabled=true", "restore.targetName=before-migration",
         "restore.targetAction=pause", "agent.config.wal.lookahead-max=32", "agent.config.storage.retries=9");
-    PgsidecarConfig config = load(r, r.container("pgsidecar"));
+    PgsidecarConfig config = load(r, r.container("agent"));
     assertEquals(StorageType.AZURE, config.storage().type());
     assertEquals(AzureAuth.WORKLOAD_IDENTITY, config.storage().azure().auth());
     assertEquals(Optional.of("db1backups"), config.storage().azure().account());
@@ -100,7 +100,7 @@ class AgentConfigTest {
   void connectionStringComesFromTheSecretThroughTheEnvironment() throws Exception {
     Rendered r = Rendered.with("storage.azure.auth=connection-string", "storage.azure.existingSecret=azurite",
         "storage.azure.secretKey=cs");
-    PgsidecarConfig config = load(r, r.container("pgsidecar"));
+    PgsidecarConfig config = load(r, r.container("agent"));
     assertEquals(AzureAuth.CONNECTION_STRING, config.storage().azure().auth());
     assertEquals(Optional.of("Secret=azurite/cs;AccountName=x"), config.storage().azure().connectionString());
     assertFalse(r.agentConfig().contains("connection-string:"), "never in the ConfigMap");
@@ -109,7 +109,7 @@ class AgentConfigTest {
   @Test
   void aSecretPutIntoAgentConfigIsRefusedByTheAgent() throws Exception {
     Rendered r = Rendered.with(ValueSets.ACCOUNT, "agent.config.postgres.password=hunter2");
-    ConfigException e = assertThrows(ConfigException.class, () -> load(r, r.container("pgsidecar")));
+    ConfigException e = assertThrows(ConfigException.class, () -> load(r, r.container("agent")));
     assertTrue(e.getMessage().contains("postgres.password in ") && e.getMessage().contains(
         "a secret is not read from the YAML file"), e.getMessage());
   }
@@ -117,7 +117,7 @@ class AgentConfigTest {
   @Test
   void defaultsStopTheAgentAtStartUpNamingTheMissingAccount() throws Exception {
     Rendered r = Rendered.with();
-    ConfigException e = assertThrows(ConfigException.class, () -> load(r, r.container("pgsidecar")));
+    ConfigException e = assertThrows(ConfigException.class, () -> load(r, r.container("agent")));
     assertEquals(List.of("storage.azure.account or storage.azure.endpoint is required when storage.azure.auth"
         + " is workload-identity: set one in the YAML file or with PGSIDECAR_STORAGE_AZURE_ACCOUNT or"
         + " PGSIDECAR_STORAGE_AZURE_ENDPOINT"), e.errors());

@@ -56,9 +56,9 @@ class ChartRenderTest {
   @Test
   void agentIsANativeSidecarBetweenTheInitContainersAndPostgres() {
     Rendered r = Rendered.with();
-    assertEquals(List.of("install-client", "restore-init", "pgsidecar"), names(r.initContainers()));
+    assertEquals(List.of("install-client", "restore-init", "agent"), names(r.initContainers()));
     assertEquals(List.of("postgres"), names(r.containers()));
-    assertEquals("Always", r.container("pgsidecar").path("restartPolicy").asText());
+    assertEquals("Always", r.container("agent").path("restartPolicy").asText());
     assertTrue(r.container("restore-init").path("restartPolicy").isMissingNode(), "restore-init runs once");
   }
 
@@ -66,11 +66,11 @@ class ChartRenderTest {
   void agentRunsBesidePostgresOnClustersWithoutNativeSidecars() {
     Rendered r = Rendered.with("agent.nativeSidecar=false");
     assertEquals(List.of("install-client", "restore-init"), names(r.initContainers()));
-    assertEquals(List.of("postgres", "pgsidecar"), names(r.containers()));
-    assertTrue(r.container("pgsidecar").path("restartPolicy").isMissingNode());
-    assertEquals(((com.fasterxml.jackson.databind.node.ObjectNode) Rendered.with().container("pgsidecar").deepCopy())
+    assertEquals(List.of("postgres", "agent"), names(r.containers()));
+    assertTrue(r.container("agent").path("restartPolicy").isMissingNode());
+    assertEquals(((com.fasterxml.jackson.databind.node.ObjectNode) Rendered.with().container("agent").deepCopy())
         .without("restartPolicy"),
-        r.container("pgsidecar"), "the same agent container, only not an init container");
+        r.container("agent"), "the same agent container, only not an init container");
   }
 
   @Test
@@ -81,11 +81,11 @@ class ChartRenderTest {
     assertEquals("[\"/opt/pgsidecar/bin/restore-init\",\"--config\",\"/etc/pgsidecar/config/pgsidecar.yaml\"]",
         r.container("restore-init").path("command").toString());
     assertEquals("[\"/opt/pgsidecar/bin/pgsidecar\",\"agent\",\"--config\",\"/etc/pgsidecar/config/pgsidecar.yaml\"]",
-        r.container("pgsidecar").path("command").toString());
-    for (String c : List.of("install-client", "restore-init", "pgsidecar")) {
+        r.container("agent").path("command").toString());
+    for (String c : List.of("install-client", "restore-init", "agent")) {
       assertEquals("ghcr.io/pgsidecar/pgsidecar:1.2.3", r.container(c).path("image").asText());
     }
-    assertEquals("ghcr.io/pgsidecar/pgsidecar:0.1.0", Rendered.with().container("pgsidecar").path("image").asText(),
+    assertEquals("ghcr.io/pgsidecar/pgsidecar:0.1.0", Rendered.with().container("agent").path("image").asText(),
         "the tag defaults to the chart's appVersion");
     JsonNode pg = r.container("postgres");
     assertEquals("postgres:15", pg.path("image").asText());
@@ -122,18 +122,18 @@ class ChartRenderTest {
     Rendered r = Rendered.with();
     assertTrue(r.volume("pgsidecar").has("emptyDir"));
     assertEquals("/pgsidecar", mountPath(r.container("install-client"), "pgsidecar"));
-    assertEquals("/pgsidecar", mountPath(r.container("pgsidecar"), "pgsidecar"));
+    assertEquals("/pgsidecar", mountPath(r.container("agent"), "pgsidecar"));
     JsonNode pg = r.container("postgres");
     assertEquals("/pgsidecar", mountPath(pg, "pgsidecar"));
     assertTrue(mount(pg, "pgsidecar").path("readOnly").asBoolean(), "PostgreSQL only runs the client");
     assertEquals("/pgsidecar/run/agent.sock", env(pg, "PGSIDECAR_SOCKET").path("value").asText());
     assertEquals("/var/lib/postgresql/data/pgdata", env(pg, "PGDATA").path("value").asText());
-    assertTrue(mount(r.container("pgsidecar"), "data").path("readOnly").asBoolean(), "the agent reads PGDATA only");
+    assertTrue(mount(r.container("agent"), "data").path("readOnly").asBoolean(), "the agent reads PGDATA only");
     assertFalse(mount(r.container("restore-init"), "data").path("readOnly").asBoolean(), "restore-init writes PGDATA");
     assertEquals("/var/lib/postgresql/data", mountPath(pg, "data"));
     assertEquals("/var/run/postgresql", mountPath(pg, "postgres-run"));
     assertEquals("/tmp", mountPath(pg, "postgres-tmp"));
-    assertEquals("/tmp", mountPath(r.container("pgsidecar"), "tmp"));
+    assertEquals("/tmp", mountPath(r.container("agent"), "tmp"));
   }
 
   @Test
@@ -144,7 +144,7 @@ class ChartRenderTest {
         pg.at("/readinessProbe/exec/command").toString());
     assertTrue(pg.path("livenessProbe").isMissingNode(), "no liveness kill of a server in long recovery");
     for (Rendered each : List.of(r, Rendered.with("agent.nativeSidecar=false"))) {
-      JsonNode agent = each.container("pgsidecar");
+      JsonNode agent = each.container("agent");
       // A sidecar's readiness counts toward the pod's, and /readyz checks storage.
       assertTrue(agent.path("readinessProbe").isMissingNode(), "the agent has no readiness probe");
       for (String probe : List.of("startupProbe", "livenessProbe")) {
@@ -187,7 +187,7 @@ class ChartRenderTest {
     JsonNode secret = r.volume("storage-secret").path("secret");
     assertEquals("azure-sas", secret.path("secretName").asText());
     assertEquals("sas-token", secret.at("/items/0/key").asText());
-    for (String c : List.of("restore-init", "pgsidecar")) {
+    for (String c : List.of("restore-init", "agent")) {
       assertEquals("/etc/pgsidecar/storage", mountPath(r.container(c), "storage-secret"), c);
     }
     assertNull(mountPath(r.container("postgres"), "storage-secret"), "PostgreSQL never sees the storage credential");
@@ -199,7 +199,7 @@ class ChartRenderTest {
   @Test
   void connectionStringReachesTheAgentOnlyAsAnEnvironmentVariableFromTheSecret() {
     Rendered r = Rendered.with("storage.azure.auth=connection-string", "storage.azure.existingSecret=azurite");
-    for (String c : List.of("restore-init", "pgsidecar")) {
+    for (String c : List.of("restore-init", "agent")) {
       JsonNode ref = env(r.container(c), "PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING").at("/valueFrom/secretKeyRef");
       assertEquals("azurite", ref.path("name").asText(), c);
       assertEquals("connection-string", ref.path("key").asText(), c);
@@ -301,7 +301,7 @@ class ChartRenderTest {
     List<JsonNode> claims = list(r.one("StatefulSet").at("/spec/volumeClaimTemplates"));
     assertEquals(List.of("data", "repository"), claims.stream().map(c -> c.at("/metadata/name").asText()).toList());
     assertEquals("50Gi", claims.get(1).at("/spec/resources/requests/storage").asText());
-    for (String c : List.of("restore-init", "pgsidecar")) {
+    for (String c : List.of("restore-init", "agent")) {
       assertEquals("/var/lib/pgsidecar/repository", mountPath(r.container(c), "repository"), c);
     }
     Rendered existing = Rendered.with("storage.type=filesystem", "storage.filesystem.existingClaim=backups");
@@ -314,7 +314,7 @@ class ChartRenderTest {
   void postgresEnvironmentComesFromTheNamedSecretAndTheAgentUsesTheSameRole() {
     Rendered r = Rendered.with("postgresql.auth.existingSecret=db1-credentials");
     assertEquals("db1-credentials", r.container("postgres").at("/envFrom/0/secretRef/name").asText());
-    for (String c : List.of("restore-init", "pgsidecar")) {
+    for (String c : List.of("restore-init", "agent")) {
       JsonNode password = env(r.container(c), "PGSIDECAR_POSTGRES_PASSWORD").at("/valueFrom/secretKeyRef");
       assertEquals("db1-credentials", password.path("name").asText());
       assertEquals("POSTGRES_PASSWORD", password.path("key").asText());
