@@ -107,6 +107,22 @@ class ChartRenderTest {
         .contains("postgresql.settings.restore_command is set by the chart"));
   }
 
+  @Test
+  void settingsFromAValuesFileKeepTheirNumbersAndText() {
+    List<String> args = list(Rendered.withValuesFile("""
+        postgresql:
+          settings:
+            work_mem: 1000000
+            checkpoint_completion_target: 0.9
+            shared_preload_libraries: pg_stat_statements,auto_explain
+            log_line_prefix: '%m [%p] '
+            jit: false
+        """).container("postgres").path("args")).stream().map(JsonNode::asText).toList();
+    assertEquals(List.of("archive_mode=on", "archive_command=/pgsidecar/bin/wal-archiver push \"%p\"", "port=5432",
+        "archive_timeout=60s", "checkpoint_completion_target=0.9", "jit=false", "log_line_prefix=%m [%p] ",
+        "shared_preload_libraries=pg_stat_statements,auto_explain", "work_mem=1000000"), settings(args));
+  }
+
   /** The values of `-c name=value` pairs, in order. */
   private static List<String> settings(List<String> args) {
     List<String> out = new java.util.ArrayList<>();

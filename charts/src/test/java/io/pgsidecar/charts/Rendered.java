@@ -60,6 +60,21 @@ final class Rendered {
     return new Rendered(ChartTool.template(chart(), "db1", "db", values, List.of()));
   }
 
+  /** Renders with a values file of this content (numbers typed as YAML types them, unlike --set). */
+  static Rendered withValuesFile(String yaml) {
+    try {
+      Path file = Files.createTempFile("pgsidecar-values", ".yaml");
+      try {
+        Files.writeString(file, yaml);
+        return new Rendered(ChartTool.template(chart(), "db1", "db", Map.of(), List.of(file)));
+      } finally {
+        Files.delete(file);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** The message of the render failure these values cause; fails when they render. */
   static String failureOf(String... sets) {
     try {
