@@ -60,6 +60,11 @@ class ChartRenderTest {
     assertEquals(List.of("postgres"), names(r.containers()));
     assertEquals("Always", r.container("agent").path("restartPolicy").asText());
     assertTrue(r.container("restore-init").path("restartPolicy").isMissingNode(), "restore-init runs once");
+    for (String once : List.of("install-client", "restore-init")) { // the API refuses probes on them
+      for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+        assertTrue(r.container(once).path(probe).isMissingNode(), once + " has no " + probe);
+      }
+    }
   }
 
   @Test
