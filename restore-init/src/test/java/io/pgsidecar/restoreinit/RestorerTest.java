@@ -380,4 +380,26 @@ class RestorerTest {
     assertEquals("15\n", Files.readString(pgdata.resolve("PG_VERSION")));
     assertEquals(DataDirectory.State.HOLDS_SERVER, new DataDirectory(pgdata).state());
   }
+
+  /**
+   * The escape the lexical check let through: d/up -> .. "stays inside" on paper (pgdata/d/..),
+   * and postgresql.auto.conf -> d/up/../outside/passwd too (pgdata/d/outside/passwd); on disk
+   * d/up is pgdata itself, so the recovery settings were written into dir/outside/passwd.
+   */
+  @Test
+  void aBackupWhoseLinksClimbOutOfTheDataDirectoryNeverWritesOutside() throws Exception {
+    Path victim = Files.createDirectories(dir.resolve("outside")).resolve("passwd");
+    Files.writeString(victim, "root:x:0:0\n");
+    backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003",
+        new TarBuilder().file("PG_VERSION", "15\n").dir("d").symlink("d/up", "..")
+            .symlink("postgresql.auto.conf", "d/up/../outside/passwd").end(), null);
+    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    IOException e = assertThrows(IOException.class,
+        () -> restorer.restore(request(RecoveryTarget.latest(), null)));
+    assertEquals("archive db1/base/20261122T010000Z/data.tar.zst: symlink 'd/up' points to '..',"
+        + " which climbs out of its directory with '..'; refusing (a link in a restored data"
+        + " directory may only point below its own directory)", e.getMessage());
+    assertEquals("root:x:0:0\n", Files.readString(victim));
+    assertFalse(Files.exists(dir.resolve("pgdata/recovery.signal")));
+  }
 }
