@@ -41,18 +41,28 @@ class TarExtractorTest {
     return new TarExtractor(target, "base/x/data.tar.zst").extract(new ByteArrayInputStream(tar));
   }
 
-  /** Every path under {@code dir} but the target's own content, with the content of files. */
+  /** Every path under {@code dir} but the targets' own content, with the content of files. */
   private static List<String> listing(Path dir) throws IOException {
-    try (Stream<Path> all = Files.walk(dir)) {
-      return all.filter(p -> !p.startsWith(dir.resolve("pgdata"))).map(p -> {
-        try {
-          return dir.relativize(p) + (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
-              ? "=" + Files.readString(p) : "");
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
+    List<String> all = new java.util.ArrayList<>();
+    Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+      @Override
+      public java.nio.file.FileVisitResult preVisitDirectory(Path d,
+          java.nio.file.attribute.BasicFileAttributes a) {
+        if (d.equals(dir.resolve("pgdata"))) {
+          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
-      }).sorted().toList();
-    }
+        all.add(dir.relativize(d).toString());
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public java.nio.file.FileVisitResult visitFile(Path f,
+          java.nio.file.attribute.BasicFileAttributes a) throws IOException {
+        all.add(dir.relativize(f) + (a.isRegularFile() ? "=" + Files.readString(f) : ""));
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+    });
+    return all.stream().sorted().toList();
   }
 
   /** Extracting {@code tar} fails with exactly {@code message}, and nothing outside changed. */
@@ -222,5 +232,55 @@ class TarExtractorTest {
     var e = assertThrows(IOException.class, () -> extract(tmp.resolve("d"), tar));
     assertEquals("archive base/x/data.tar.zst: a tar header checksum does not match;"
         + " the stored backup is corrupt; pick another backup", e.getMessage());
+  }
+
+  /**
+   * Random archives of files, directories, symlinks and hard links whose names and targets mix
+   * {@code ..}, {@code .}, absolute paths and chains: each either unpacks or fails with an
+   * IOException (never another exception), nothing outside the target changes, and no link left
+   * in the target leads out of it when followed.
+   */
+  @Test
+  void randomArchivesNeverWriteOutsideNorLeaveALinkOut() throws IOException {
+    String[] parts = {"a", "b", "c", "..", ".", "base", "PG_VERSION", "postgresql.auto.conf"};
+    String[] linkTargets = {".", "..", "a", "b/c", "../outside", "a/../..", "/tmp", outside.toString(),
+        "base/../../outside/passwd", "c/..", "a/b", ""};
+    java.util.Random random = new java.util.Random(13);
+    int unpacked = 0;
+    for (int round = 0; round < 400; round++) {
+      TarBuilder tar = new TarBuilder();
+      for (int i = 0, n = 1 + random.nextInt(6); i < n; i++) {
+        StringBuilder name = new StringBuilder(random.nextInt(8) == 0 ? "/" : "");
+        for (int k = 0, depth = 1 + random.nextInt(3); k < depth; k++) {
+          name.append(k == 0 ? "" : "/").append(parts[random.nextInt(parts.length)]);
+        }
+        String link = linkTargets[random.nextInt(linkTargets.length)];
+        switch (random.nextInt(4)) {
+          case 0 -> tar.file(name.toString(), "round " + round);
+          case 1 -> tar.dir(name.toString());
+          case 2 -> tar.symlink(name.toString(), link);
+          default -> tar.hardLink(name.toString(), random.nextBoolean() ? link : "a/b");
+        }
+      }
+      Path target = tmp.resolve("pgdata").resolve("r" + round);
+      try {
+        extract(target, tar.end());
+        unpacked++;
+      } catch (IOException expected) {
+        // refused: fine, as long as nothing escaped
+      }
+      assertEquals(outsideBefore, listing(tmp), "round " + round);
+      Path real = target.toRealPath();
+      try (Stream<Path> all = Files.walk(real)) {
+        for (Path p : all.filter(Files::isSymbolicLink).toList()) {
+          try {
+            assertTrue(p.toRealPath().startsWith(real), "round " + round + ": " + p + " leads out");
+          } catch (java.nio.file.FileSystemException dangling) {
+            // dangling or a loop: following it never reaches anything outside
+          }
+        }
+      }
+    }
+    assertTrue(unpacked > 20, "some archives were harmless: " + unpacked);
   }
 }
