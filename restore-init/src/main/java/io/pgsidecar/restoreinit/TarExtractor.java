@@ -227,7 +227,13 @@ public final class TarExtractor {
 
   /** The regular file a hard link names, reached through real directories of the target only. */
   private Path existingFile(String name, String link) throws IOException {
-    Path rel = relative(link);
+    Path rel;
+    try {
+      rel = relative(link);
+    } catch (IOException absoluteOrClimbing) {
+      throw new IOException("archive " + source + ": hard link '" + name + "' points to '" + link
+          + "', outside the data directory; refusing");
+    }
     Path p = target;
     for (int i = 0; i < rel.getNameCount(); i++) {
       p = p.resolve(rel.getName(i));
