@@ -237,7 +237,8 @@ class TarExtractorTest {
 
   /**
    * Random archives of files, directories, symlinks and hard links whose names and targets mix
-   * {@code ..}, {@code .}, absolute paths and chains: each either unpacks or fails with an
+   * {@code ..}, {@code .}, absolute paths and chains, a quarter of them cut at a random byte:
+   * each either unpacks or fails with an
    * IOException (never another exception), nothing outside the target changes, and no link left
    * in the target leads out of it when followed.
    */
@@ -264,8 +265,12 @@ class TarExtractorTest {
         }
       }
       Path target = tmp.resolve("pgdata").resolve("r" + round);
+      byte[] bytes = tar.end();
+      if (random.nextInt(4) == 0) { // cut anywhere: a truncated object
+        bytes = java.util.Arrays.copyOf(bytes, random.nextInt(bytes.length));
+      }
       try {
-        extract(target, tar.end());
+        extract(target, bytes);
         unpacked++;
       } catch (IOException expected) {
         // refused: fine, as long as nothing escaped
@@ -282,6 +287,6 @@ class TarExtractorTest {
         }
       }
     }
-    assertTrue(unpacked > 20, "some archives were harmless: " + unpacked);
+    assertTrue(unpacked >= 10, "some archives were harmless: " + unpacked); // 20 with this seed
   }
 }
