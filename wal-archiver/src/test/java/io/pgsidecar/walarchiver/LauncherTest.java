@@ -322,4 +322,53 @@ class LauncherTest {
       }
     }
   }
+
+  @Test
+  void aHandOffOfAFileOwnedByAnotherUserIsDeclinedAndTheBytesAreStreamed() throws Exception {
+    // the agent runs as root, PostgreSQL as postgres: a link to the agent's spool file would put
+    // a root-owned file into pg_wal that PostgreSQL cannot open read-write (fsync on rename) or
+    // recycle. Mode 0666 so that the kernel's protected_hardlinks alone would let the link happen.
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+        "needs root to run the launcher as postgres");
+    Files.createDirectories(root.resolve("bin"));
+    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    byte[] segment = new byte[200_000];
+    new java.util.Random(10).nextBytes(segment);
+    Path spooled = Files.createDirectories(root.resolve("spool")).resolve(SEGMENT);
+    Files.write(spooled, segment);
+    Files.setPosixFilePermissions(spooled, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+    Path pgWal = Files.createDirectories(root.resolve("pg_wal"));
+    var postgres = pgWal.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
+    Files.setOwner(pgWal, postgres);
+    for (Path p : List.of(root, root.resolve("bin"), root.resolve("spool"))) {
+      Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    Path dest = pgWal.resolve("RECOVERYXLOG");
+    List<String> asked = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
+      String mode = r.headers().getOrDefault("x-pgsidecar-handoff", "");
+      asked.add(mode);
+      if (mode.equals("link")) {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Handoff", spooled.toString(),
+            "X-Pgsidecar-Verified", "sha256"), new byte[0]);
+      } else {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Verified", "sha256"), segment);
+      }
+    })) {
+      Files.setPosixFilePermissions(root.resolve("agent.sock"),
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+      Process p = new ProcessBuilder("runuser", "-u", "postgres", "--", "env",
+          "PGSIDECAR_SOCKET=" + root.resolve("agent.sock"), "PGSIDECAR_WAIT=1",
+          root.resolve("bin/wal-archiver").toString(), "fetch", SEGMENT, dest.toString())
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), err);
+      assertEquals(List.of("link", "stream"), asked);
+      assertEquals("postgres", Files.getOwner(dest).getName());
+      assertTrue(!Files.getAttribute(spooled, "unix:ino").equals(Files.getAttribute(dest, "unix:ino")),
+          "the root-owned spool file was linked into pg_wal");
+      assertTrue(java.util.Arrays.equals(segment, Files.readAllBytes(dest)), "byte-identical");
+    }
+  }
 }
