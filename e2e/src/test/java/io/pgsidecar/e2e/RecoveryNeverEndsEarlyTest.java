@@ -1,5 +1,6 @@
 package io.pgsidecar.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -104,6 +105,29 @@ class RecoveryNeverEndsEarlyTest {
         Pod.deleteTree(copy);
       }
       storage.down = false;
+
+      // The control: the same launcher (odd path, curl on, prefetch spool written by the agent as
+      // root, fetched by PostgreSQL as postgres) restores and promotes, and every file PostgreSQL
+      // kept in pg_wal is its own (a hand-off of a root-owned spool file is declined).
+      Path good = PostgresCluster.emptyDataDirectory();
+      Pod.deleteTree(good);
+      assertTrue(new ProcessBuilder("cp", "-a", template.toString(), good.toString()).start().waitFor() == 0);
+      Path auto = good.resolve("postgresql.auto.conf");
+      List<String> lines = Files.readAllLines(auto).stream()
+          .filter(l -> !l.startsWith("restore_command")).collect(Collectors.toList());
+      lines.add(InstalledLauncher.confLine("restore_command", wa.conf("fetch \"%f\" \"%p\"" + socket)));
+      Files.write(auto, lines);
+      try (PostgresCluster restored = PostgresCluster.fromExistingDataDir(good)
+          .setting("archive_mode", "off").deleteDataDirOnClose().build()) {
+        restored.start();
+        Pod.awaitPromoted(restored, java.time.Duration.ofSeconds(120));
+        assertEquals("100", restored.sql("SELECT count(*) FROM t"));
+        try (var files = Files.list(good.resolve("pg_wal"))) {
+          for (Path f : files.filter(Files::isRegularFile).toList()) {
+            assertEquals("postgres", Files.getOwner(f).getName(), f.toString());
+          }
+        }
+      }
       Pod.deleteTree(template);
     }
   }
