@@ -83,6 +83,9 @@ class LookAheadTrustTest {
         Thread.sleep(100);
       }
       for (String n : planted) {
+        assertFalse(pod.stored(n), n + " was archived");
+      }
+      for (String n : planted) {
         assertTrue(refusedIn(refusals, n), n + " not refused in the agent's log: " + refusals);
         assertFalse(pod.stored(n), n + " was archived");
         InstalledLauncher.Result fetch = wa.run("fetch", n, dir.resolve("fetched-" + n).toString(),
