@@ -877,11 +877,64 @@ static int fetch(const agent_t *a, const char *name, const char *dest, const cha
   return FETCH_FAILED;
 }
 
+/* ---------------------------------------------------------------- install */
+
+/* `pgsidecar-install-client DIR` (this binary under that name, or `install DIR`): copies this
+ * binary, and nothing else, to DIR/bin/wal-archiver through a temp file and a rename. It is what
+ * the chart's init container runs to fill the emptyDir the postgres container mounts: the image
+ * needs no cp, mkdir or shell for it. */
+static int install(const char *dir, const char *self) {
+  char bin[4096], tmp[4200], dest[4200];
+  if (strlen(dir) == 0 || strlen(dir) > 3000) {
+    say("%s: usage: pgsidecar-install-client DIR (installs DIR/bin/wal-archiver)", prog);
+    return 2;
+  }
+  snprintf(bin, sizeof bin, "%s/bin", dir);
+  snprintf(tmp, sizeof tmp, "%s/.wal-archiver.tmp", bin);
+  snprintf(dest, sizeof dest, "%s/wal-archiver", bin);
+  if ((mkdir(dir, 0755) != 0 && errno != EEXIST) || (mkdir(bin, 0755) != 0 && errno != EEXIST)) {
+    say("%s: install: cannot create %s: %s", prog, bin, strerror(errno));
+    return 1;
+  }
+  int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    in = open(self, O_RDONLY | O_CLOEXEC);
+  }
+  int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  char *buf = malloc(IOBUF);
+  if (in < 0 || out < 0 || !buf) {
+    say("%s: install: cannot copy this binary to %s: %s", prog, tmp, strerror(errno));
+    return 1;
+  }
+  ssize_t n;
+  while ((n = read(in, buf, IOBUF)) > 0) {
+    if (write_all(out, buf, (size_t)n)) {
+      n = -1;
+      break;
+    }
+  }
+  if (n < 0 || fchmod(out, 0755) != 0 || fsync(out) != 0 || close(out) != 0
+      || rename(tmp, dest) != 0) {
+    say("%s: install: writing %s failed: %s", prog, dest, strerror(errno));
+    unlink(tmp);
+    return 1;
+  }
+  fsync_dir(bin);
+  printf("installed %s\n", dest);
+  return OK;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
   int64_t start = now_ms();
   signal(SIGPIPE, SIG_IGN); /* a closed socket is an error to report, not a silent death */
+  if (argc > 0 && strcmp(base_name(argv[0]), "pgsidecar-install-client") == 0) {
+    return install(argc == 2 ? argv[1] : "", argv[0]);
+  }
+  if (argc == 3 && strcmp(argv[1], "install") == 0) {
+    return install(argv[2], argv[0]);
+  }
   const char *socket_flag = NULL, *url_flag = NULL, *cluster = NULL;
   const char *wait_text = getenv("PGSIDECAR_WAIT");
   const char *pos[8];
