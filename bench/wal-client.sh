@@ -11,9 +11,9 @@
 # (no process of the timer in the figure), the way PostgreSQL calls it.
 #   push, warm: both tools upload ahead of PostgreSQL (pgBackRest archive-async=y, process-max=2:
 #   the first call starts an async process that pushes every .ready segment; the agent's
-#   look-ahead does the same). The first segment is pushed untimed to start that, the script
-#   waits until every segment is stored, then times the calls for the others: what a call costs
-#   when the work is done, i.e. the client and its round trip.
+#   look-ahead does the same). The first segment is pushed untimed to start that; before each
+#   timed call for the others the script waits (untimed) until that segment is stored: what a
+#   call costs when the work is done, i.e. the client, its round trip and the tool's bookkeeping.
 #   fetch: each tool fetches every segment in order into a pg_wal, like restore_command
 #   (pgBackRest archive-async=y prefetches into its spool, the agent into its prefetch spool);
 #   each fetched file is compared with the original.
@@ -49,7 +49,7 @@ done
 mapfile -t SEGS < <(ls "$PGDATA_src/pg_wal/archive_status" | sed -n 's/^\([0-9A-F]\{24\}\)\.ready$/\1/p' | sort)
 echo "segments: ${#SEGS[@]} real WAL segments of $(du -sh "$PGDATA_src/pg_wal" | cut -f1) in pg_wal"
 
-# one shell as postgres: "label name ms rc" per call
+# one shell as postgres: "label name us rc" per call
 timed_calls() { # label cwd command-template (NAME replaced) names...
   local label=$1 cwd=$2 tmpl=$3
   shift 3
@@ -63,6 +63,16 @@ timed_calls() { # label cwd command-template (NAME replaced) names...
       echo "$label $n $(( e - s )) $rc"
     done' _ "$label" "$cwd" "$tmpl" "$@" >>"$WORK/times.log"
 }
+# warm calls: before each call (untimed), wait until READY-COMMAND NAME says the tool's
+# ahead-of-time work stored that segment
+timed_warm_calls() { # label cwd command-template ready-command names...
+  local label=$1 cwd=$2 tmpl=$3 ready=$4 n
+  shift 4
+  for n in "$@"; do
+    for _ in $(seq 600); do $ready "$n" && break; sleep 0.1; done
+    timed_calls "$label" "$cwd" "$tmpl" "$n"
+  done
+}
 : >"$WORK/times.log"
 chown postgres "$WORK/times.log"
 
@@ -70,10 +80,8 @@ chown postgres "$WORK/times.log"
 pgbackrest_conf bench src pgbr
 pgbr --stanza=bench stanza-create >/dev/null
 (cd "$PGDATA_src" && pgbr --stanza=bench archive-push "$PGDATA_src/pg_wal/${SEGS[0]}")
-stored_pgbr() { ls "$WORK/pgbackrest/spool/archive/bench/out" 2>/dev/null | grep -c '\.ok$' || true; }
-for _ in $(seq 600); do [ "$(stored_pgbr)" -ge $((${#SEGS[@]} - 1)) ] && break; sleep 0.5; done
-echo "pgbackrest: async process stored $(stored_pgbr) segments ahead"
-timed_calls pgbackrest-push "$PGDATA_src" "pgbackrest --config=$PGBACKREST_CONF --stanza=bench archive-push pg_wal/NAME" "${SEGS[@]:1}"
+stored_pgbr() { [ -e "$WORK/pgbackrest/spool/archive/bench/out/$1.ok" ]; }
+timed_warm_calls pgbackrest-push "$PGDATA_src" "pgbackrest --config=$PGBACKREST_CONF --stanza=bench archive-push pg_wal/NAME" stored_pgbr "${SEGS[@]:1}"
 RESTORE="$WORK/restore"
 mkdir -p "$RESTORE/pgbr/pg_wal" "$RESTORE/ours/pg_wal"
 # archive-get runs in the data directory it restores into (pg1-path) and checks its pg_control
@@ -119,23 +127,21 @@ for _ in $(seq 300); do grep -q "agent started" "$WORK/agent.log" && break; slee
 grep -q "agent started" "$WORK/agent.log" || { echo "the agent did not start:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
 [ "$AGENT_USER" = root ] && chmod 666 "$SOCK" && echo "(agent as root: the build tree is not readable by postgres; hand-offs fall back to streaming)"
 runuser -u postgres -- env PGSIDECAR_SOCKET="$SOCK" "$CLIENT" push "pg_wal/${SEGS[0]}"
-stored_ours() { # WAL objects in the agent's container
-  python3 - "$AZ_PORT" "$AZ_ACCOUNT" "$AZ_KEY" pgsidecar <<'PY'
+stored_ours() { # the segment's object is in the agent's container (the look-ahead stored it)
+  python3 - "$AZ_PORT" "$AZ_ACCOUNT" "$AZ_KEY" pgsidecar "$1" <<'PY'
 import base64, hashlib, hmac, re, ssl, sys, urllib.request
 from email.utils import formatdate
-port, account, key, container = sys.argv[1:]
+port, account, key, container, seg = sys.argv[1:]
 date = formatdate(usegmt=True); version = "2021-08-06"
 sts = "GET\n\n\n\n\n\n\n\n\n\n\n\n" + f"x-ms-date:{date}\nx-ms-version:{version}\n/{account}/{account}/{container}\ncomp:list\nrestype:container"
 sig = base64.b64encode(hmac.new(base64.b64decode(key), sts.encode(), hashlib.sha256).digest()).decode()
 req = urllib.request.Request(f"https://127.0.0.1:{port}/{account}/{container}?restype=container&comp=list",
     headers={"x-ms-date": date, "x-ms-version": version, "Authorization": f"SharedKey {account}:{sig}"})
 body = urllib.request.urlopen(req, context=ssl._create_unverified_context()).read().decode()
-print(len(re.findall(r"<Name>[^<]*/wal/[^<]*[0-9A-F]{24}[^<]*</Name>", body)))
+sys.exit(0 if re.search(r"<Name>[^<]*/wal/[^<]*" + seg + r"[^<]*</Name>", body) else 1)
 PY
 }
-for _ in $(seq 600); do [ "$(stored_ours)" -ge ${#SEGS[@]} ] && break; sleep 0.5; done
-echo "pgsidecar: look-ahead stored $(stored_ours) segments ahead"
-timed_calls pgsidecar-push "$PGDATA_src" "PGSIDECAR_SOCKET=$SOCK $CLIENT push pg_wal/NAME" "${SEGS[@]:1}"
+timed_warm_calls pgsidecar-push "$PGDATA_src" "PGSIDECAR_SOCKET=$SOCK $CLIENT push pg_wal/NAME" stored_ours "${SEGS[@]:1}"
 timed_calls pgsidecar-fetch "$RESTORE/ours" "PGSIDECAR_WAIT=5 PGSIDECAR_SOCKET=$SOCK $CLIENT fetch NAME pg_wal/NAME" "${SEGS[@]}"
 kill -0 $AGENT_PID 2>/dev/null || echo "THE AGENT DIED: $(grep -m1 -E 'OutOfMemory|Terminating|Exception' "$WORK/agent.log")"
 

@@ -68,12 +68,18 @@ MODULES=$(jdeps -q --ignore-missing-deps --multi-release 25 --print-module-deps 
 MODULES=$(echo "$MODULES,jdk.crypto.ec,jdk.unsupported,jdk.zipfs,jdk.naming.dns,jdk.jfr,jdk.management,jdk.attach,jdk.jcmd" \
   | tr ',' '\n' | sort -u | paste -sd, -)
 JRE_KEY=$(echo "$JDK_RELEASE $MODULES" | sha256sum | cut -c1-16)
-JRE=$IMG_CACHE/jre-$JDK_RELEASE-$JRE_KEY
+JRE=$IMG_CACHE/jre2-$JDK_RELEASE-$JRE_KEY
 if [ ! -x "$JRE/bin/java" ]; then
   say "jlink: $MODULES"
   rm -rf "$JRE.tmp"
   jlink --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages \
     --compress zip-6 --output "$JRE.tmp"
+  # headless: java.desktop is needed for java.beans, not its native windowing, font and image
+  # libraries (which would also pull X11 libraries in); the default CDS archives are replaced
+  # by our AOT cache; libjvm.so ships with symbols
+  rm -f "$JRE.tmp"/lib/{libawt_xawt,libsplashscreen,libfontmanager,libfreetype,liblcms,libmlib_image,libjavajpeg,libjsound}.so \
+    "$JRE.tmp"/lib/server/classes*.jsa
+  strip --strip-unneeded "$JRE.tmp/lib/server/libjvm.so"
   mv "$JRE.tmp" "$JRE"
 fi
 
@@ -113,6 +119,7 @@ printf '%s\n' "runtime: $JDK_RELEASE jlink ($MODULES)" "debian packages: $PKGS" 
 # jars: third-party in layer 2, ours (io.pgsidecar modules) in layer 3
 for j in agent/target/lib/*.jar; do
   case $(basename "$j") in
+    *-osx-*|*-windows-*|*-aarch_64*|*-macos*|*kqueue*) ;; # native code for other platforms
     pgsidecar-*|restore-init-*|wal-archiver-*) cp "$j" "$L3/opt/pgsidecar/lib/lib/" ;;
     *) cp "$j" "$L2/opt/pgsidecar/lib/lib/" ;;
   esac
@@ -122,40 +129,69 @@ cp "$AGENT_JAR" "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar"
 ln -s wal-archiver "$L3/opt/pgsidecar/bin/pgsidecar-install-client"
 cp container/bin/pgsidecar container/bin/restore-init "$L3/opt/pgsidecar/bin/"
 
-# ---- the class-data (AOT) archive: the agent's training run, in a chroot of the image's files ---
-# The JVM ties the archive to the exact class path and runtime, so it is made with the image's
-# /opt/pgsidecar paths and JRE; cached by a checksum of everything it depends on.
-AOT_KEY=$( { cat container/bin/pgsidecar; find "$L1/opt/pgsidecar/jre" "$L2" "$L3/opt/pgsidecar/lib" -type f \
-  -printf '%P %s\n' | sort; sha256sum "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar" "$L3"/opt/pgsidecar/lib/lib/*.jar | cut -c1-64; } \
-  | sha256sum | cut -c1-16)
-AOT=$IMG_CACHE/pgsidecar-$AOT_KEY.aot
-if [ ! -s "$AOT" ]; then
-  say "training run for the class-data archive (chroot)"
-  ROOTFS=$STAGE/rootfs
-  mkdir -p "$ROOTFS"
-  cp -a "$L1/." "$L2/." "$L3/." "$ROOTFS/"
-  mkdir -p "$ROOTFS/proc" "$ROOTFS/dev"
-  chmod 1777 "$ROOTFS/tmp"
-  flags=$(sed -n '/^flags=(/,/)$/p' container/bin/pgsidecar | tr -d '()\n' | sed 's/^flags=//')
-  # shellcheck disable=SC2086
-  unshare -m --propagation private bash -c '
-    set -e; r=$1; shift
-    mount -t proc proc "$r/proc"; mount --bind /dev "$r/dev"
-    chroot "$r" /opt/pgsidecar/jre/bin/java "$@" -XX:AOTCacheOutput=/tmp/pgsidecar.aot \
-      -cp /opt/pgsidecar/lib/pgsidecar-agent.jar io.pgsidecar.agent.cli.Training' _ "$ROOTFS" $flags \
-    </dev/null >"$STAGE/training.log" 2>&1 || { tail -30 "$STAGE/training.log" >&2; say "training run failed"; exit 1; }
-  cp "$ROOTFS/tmp/pgsidecar.aot" "$AOT.tmp" && mv "$AOT.tmp" "$AOT"
-  ls "$IMG_CACHE"/pgsidecar-*.aot | grep -v -F "$AOT" | xargs -r rm -f # earlier inputs' archives
-fi
-cp "$AOT" "$L3/opt/pgsidecar/lib/pgsidecar.aot"
-
-# ---- normalise modes, then the OCI layout --------------------------------------------------
+# ---- normalise modes and times (the JVM checks the class path's sizes and mtimes against the
+# AOT archive's, so the training run must see the times the image will have) -----------------
 for d in "$L1" "$L2" "$L3"; do
   find "$d" -type d -exec chmod 755 {} +
   find "$d" -type f -perm /111 -exec chmod 755 {} +
   find "$d" -type f ! -perm /111 -exec chmod 644 {} +
 done
 chmod 1777 "$L1/tmp"
+find "$L1" "$L2" "$L3" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+
+# ---- the class-data (AOT) archive: the agent's training run, in a chroot of the image's files ---
+# The JVM ties the archive to the exact class path and runtime, so it is made with the image's
+# /opt/pgsidecar paths and JRE; cached by a checksum of everything it depends on.
+ROOTFS=$STAGE/rootfs
+mkdir -p "$ROOTFS"
+cp -a "$L1/." "$L2/." "$L3/." "$ROOTFS/"
+printf '127.0.0.1 localhost\n' >"$ROOTFS/etc/hosts" # the kubelet provides it in a pod
+in_image() { # [--userspec=U:G] ROOT command...: chroot into the image's files (/proc, /dev mounted),
+  # with only the image's environment (and PGSIDECAR_JAVA_OPTS when set)
+  unshare -m --propagation private bash -c 'r=$1; o=$2; c=$3; shift 3
+    mount -t proc proc "$r/proc" && mount --bind /dev "$r/dev" &&
+    exec env -i PATH=/opt/pgsidecar/bin:/opt/pgsidecar/jre/bin:/bin LANG=C.UTF-8 TMPDIR=/tmp \
+      ${o:+PGSIDECAR_JAVA_OPTS="$o"} "$c" "$@"' _ "$ROOTFS" "${PGSIDECAR_JAVA_OPTS:-}" "$(command -v chroot)" "$@"
+}
+AOT_KEY=$( { cat container/bin/pgsidecar; echo "$SOURCE_DATE_EPOCH"; find "$L1/opt/pgsidecar/jre" "$L2" "$L3/opt/pgsidecar/lib" -type f \
+  -printf '%P %s\n' | sort; sha256sum "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar" "$L3"/opt/pgsidecar/lib/lib/*.jar | cut -c1-64; } \
+  | sha256sum | cut -c1-16)
+AOT=$IMG_CACHE/pgsidecar-$AOT_KEY.aot
+if [ ! -s "$AOT" ]; then
+  say "training run for the class-data archive (chroot)"
+  flags=$(sed -n '/^flags=(/,/)$/p' container/bin/pgsidecar | tr -d '()\n' | sed 's/^flags=//')
+  # shellcheck disable=SC2086
+  in_image "$ROOTFS" /opt/pgsidecar/jre/bin/java $flags -XX:AOTCacheOutput=/tmp/pgsidecar.aot \
+    -cp /opt/pgsidecar/lib/pgsidecar-agent.jar io.pgsidecar.agent.cli.Training \
+    </dev/null >"$STAGE/training.log" 2>&1 || { tail -30 "$STAGE/training.log" >&2; say "training run failed"; exit 1; }
+  cp "$ROOTFS/tmp/pgsidecar.aot" "$AOT.tmp" && mv "$AOT.tmp" "$AOT"
+  rm -f "$ROOTFS/tmp/pgsidecar.aot"
+  { ls "$IMG_CACHE"/pgsidecar-*.aot | grep -v -F "$AOT" | xargs -r rm -f; } || true # earlier inputs' archives
+fi
+cp "$AOT" "$L3/opt/pgsidecar/lib/pgsidecar.aot"
+cp "$AOT" "$ROOTFS/opt/pgsidecar/lib/pgsidecar.aot"
+chmod 644 "$L3/opt/pgsidecar/lib/pgsidecar.aot" "$ROOTFS/opt/pgsidecar/lib/pgsidecar.aot"
+touch -d "@$SOURCE_DATE_EPOCH" "$L3/opt/pgsidecar/lib/pgsidecar.aot" "$ROOTFS/opt/pgsidecar/lib/pgsidecar.aot"
+
+# ---- smoke test in the image's files, as uid 999: the launchers start with the AOT cache
+# (AOTMode=on fails when the JVM cannot use it), the WAL client runs, the installer installs ----
+rm -rf "$ROOTFS/tmp/"*
+in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar --help >/dev/null 2>"$STAGE/smoke.log" \
+  || { cat "$STAGE/smoke.log" >&2; say "the agent does not start in the image"; exit 1; }
+PGSIDECAR_JAVA_OPTS="-XX:AOTMode=on" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar --help >/dev/null 2>"$STAGE/smoke.log" \
+  || { cat "$STAGE/smoke.log" >&2; say "the JVM refuses the AOT cache in the image"; exit 1; }
+# (restore-init has no --help: a missing config file is answered by the program, past the JVM)
+PGSIDECAR_JAVA_OPTS="-XX:AOTMode=on" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/restore-init \
+  --config /nonexistent >/dev/null 2>"$STAGE/smoke.log" || true
+grep -q '^restore-init: ' "$STAGE/smoke.log" \
+  || { cat "$STAGE/smoke.log" >&2; say "restore-init does not start with the AOT cache in the image"; exit 1; }
+in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar-install-client /tmp/client >/dev/null \
+  && cmp -s "$ROOTFS/tmp/client/bin/wal-archiver" "$L3/opt/pgsidecar/bin/wal-archiver" \
+  || { say "pgsidecar-install-client did not install the WAL client"; exit 1; }
+in_image --userspec=999:999 "$ROOTFS" /usr/lib/postgresql/15/bin/pg_basebackup --version >/dev/null \
+  || { say "pg_basebackup does not run in the image"; exit 1; }
+
+# ---- the OCI archive ------------------------------------------------------------------------
 python3 "$ROOT/container/oci.py" --out "$OUT/pgsidecar.oci.tar" --epoch "$SOURCE_DATE_EPOCH" \
   --revision "$REVISION" --version "$VERSION" --runtime "$JDK_RELEASE" --packages "$PKGS" \
   --layer "runtime=$L1" --layer "dependencies=$L2" --layer "pgsidecar=$L3"
