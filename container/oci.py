@@ -170,7 +170,7 @@ def main():
     for name, root, _, _ in sizes:
         if name == "runtime":
             parts["runtime: jlinked JRE"] = tree_bytes(root, "opt/pgsidecar/jre")
-            parts["runtime: glibc + bash"] = tree_bytes(root) - parts["runtime: jlinked JRE"]
+            parts["runtime: libraries, bash, PostgreSQL client programs"] = tree_bytes(root) - parts["runtime: jlinked JRE"]
         elif name == "dependencies":
             parts["dependencies: third-party jars"] = tree_bytes(root)
         else:
@@ -181,7 +181,7 @@ def main():
             parts["pgsidecar: AOT class-data archive"] = aot
             parts["pgsidecar: WAL client + launchers"] = tree_bytes(root, "opt/pgsidecar/bin")
     for k, v in parts.items():
-        print(f"image:   {k:36s} {mb(v)} ({100 * v / total_raw:4.1f} %)")
+        print(f"image:   {k:52s} {mb(v)} ({100 * v / total_raw:4.1f} %)")
 
 
 if __name__ == "__main__":
