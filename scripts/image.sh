@@ -42,6 +42,9 @@ need_apt skopeo skopeo
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 export SOURCE_DATE_EPOCH
 REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# org.opencontainers.image.source: IMAGE_SOURCE, else the git remote when it is a URL (credentials
+# cut; a local path would be a build path), else none
+SOURCE=${IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null | grep -E '^(https?|ssh|git)://' | sed 's#//[^/@]*@#//#' || true)}
 VERSION=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' pom.xml | head -1)
 OUT=$ROOT/target/images
 IMG_CACHE=$CACHE/image
@@ -226,7 +229,7 @@ in_image --userspec=999:999 "$ROOTFS" /usr/lib/postgresql/15/bin/pg_basebackup -
 
 # ---- the OCI archive ------------------------------------------------------------------------
 python3 "$ROOT/container/oci.py" --out "$OUT/pgsidecar.oci.tar" --epoch "$SOURCE_DATE_EPOCH" \
-  --revision "$REVISION" --version "$VERSION" --runtime "$JDK_RELEASE" --packages "$PKGS" \
+  --revision "$REVISION" --source "$SOURCE" --version "$VERSION" --runtime "$JDK_RELEASE" --packages "$PKGS" \
   --layer "runtime=$L1" --layer "dependencies=$L2" --layer "pgsidecar=$L3"
 
 # ---- checks: no build path, no secret; readable by skopeo ----------------------------------
