@@ -167,6 +167,9 @@ final class RangedDownload extends InputStream {
       return f.join();
     } catch (CompletionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof java.io.UncheckedIOException u && u.getCause() != null) {
+        cause = u.getCause(); // range() wraps what the retry policy threw
+      }
       if (AzureErrors.is(cause, 412, null)) {
         throw new StorageException("open of " + key + ": the object changed while it was read "
             + "(objects are never replaced by pgsidecar: check for another writer)", cause);
