@@ -88,6 +88,11 @@ class WalAlertTimingTest {
             + " " + seconds + " s after the storage died");
         assertTrue(query(promPort, "sum(pgsidecar_storage_retries_exhausted_total)") > 0,
             "give-ups are counted");
+        // archive_command gives up within storage.retry.push-deadline (60 s): PostgreSQL counts it
+        awaitTrue("pg_stat_archiver.failed_count moves", Duration.ofSeconds(90),
+            () -> pg.sqlLong("SELECT failed_count FROM pg_stat_archiver") > 0);
+        System.out.println("pg_stat_archiver.failed_count > 0 "
+            + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - dead) + " s after the storage died");
       } catch (AssertionError | Exception e) {
         throw new AssertionError(e.getMessage() + "\n--- agent log ---\n"
             + tail(work.resolve("agent.log")) + "\n--- prometheus log ---\n"
