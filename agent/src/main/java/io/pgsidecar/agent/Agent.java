@@ -18,6 +18,7 @@ import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.storage.RetryPolicy;
 import io.pgsidecar.core.storage.Storage;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -98,10 +99,16 @@ public final class Agent implements AutoCloseable {
    */
   public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline, VertxOptions options,
       WalEvents events) {
+    this(config, storage, pipeline, options, events, RetryPolicy.GiveUps.NONE);
+  }
+
+  /** As above; pushes and fetches past their deadline are also reported to {@code giveUps}. */
+  public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline, VertxOptions options,
+      WalEvents events, RetryPolicy.GiveUps giveUps) {
     this.config = config;
     this.vertx = Vertx.builder().with(options).build();
     RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
-    this.retry = new Retry(config.storage().timeout(), config.storage().retries());
+    this.retry = new Retry(config.storage().retry(), giveUps);
     PgsidecarConfig.Wal wal = config.wal();
 
     SegmentUploader uploader = new SegmentUploader(storage,
@@ -113,7 +120,8 @@ public final class Agent implements AutoCloseable {
 
     this.spool = new PrefetchSpool(wal.spoolDir(), wal.spoolMaxBytes(), wal.prefetchCount(),
         config.storage().timeout());
-    WalFetchService fetchService = WalFetchService.withSpool(storage, pipeline, layout, retry, spool);
+    WalFetchService fetchService = WalFetchService.withSpool(storage, pipeline, layout,
+        retry.forOperation(RetryPolicy.Operation.FETCH), spool);
 
     this.router = Router.router(vertx);
     this.health = new Health(() -> ready, blocking);

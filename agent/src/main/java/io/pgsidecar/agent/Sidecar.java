@@ -79,7 +79,8 @@ public final class Sidecar implements AutoCloseable {
   /** Opens storage and the pipeline the configuration names and wires everything; see {@link #start()}. */
   public static Sidecar open(PgsidecarConfig config) throws IOException {
     AgentMetrics metrics = new AgentMetrics(config.cluster());
-    Storage storage = new InstrumentedStorage(StorageFactory.open(config.storage()), metrics);
+    Storage storage = new InstrumentedStorage(
+        StorageFactory.open(config.storage(), metrics::storageGaveUp), metrics);
     CodecPipeline pipeline = Pipelines.forConfig(config.compression(), config.encryption());
     return new Sidecar(config, storage, pipeline, metrics, new VertxOptions());
   }
@@ -91,7 +92,7 @@ public final class Sidecar implements AutoCloseable {
     this.storage = storage;
     this.metrics = metrics;
     this.activity = new AgentActivity(metrics, Clock.systemUTC(), this::repositoryChanged);
-    this.agent = new Agent(config, storage, pipeline, options, activity);
+    this.agent = new Agent(config, storage, pipeline, options, activity, metrics::storageGaveUp);
 
     this.backups = BackupModule.create(config, storage, pipeline);
     backups.service().addListener(activity);

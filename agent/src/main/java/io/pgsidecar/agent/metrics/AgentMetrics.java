@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.pgsidecar.core.storage.RetryPolicy;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -148,6 +149,9 @@ public final class AgentMetrics implements AutoCloseable {
         "pg_current_wal_insert_lsn() as a byte position (NaN during recovery)", Tags.empty());
     walInsertLsn.set(Double.NaN);
 
+    for (RetryPolicy.Operation op : RetryPolicy.Operation.values()) {
+      retriesExhaustedCounter(op);
+    }
     for (StorageOperation op : StorageOperation.values()) {
       storageTimer(op);
       storageRetryCounter(op);
@@ -284,6 +288,15 @@ public final class AgentMetrics implements AutoCloseable {
     storageRetryCounter(operation).increment();
   }
 
+  /**
+   * A storage call gave up: its retries or its deadline ran out ({@link RetryPolicy.GiveUps};
+   * the policy has logged it once already).
+   */
+  public void storageGaveUp(RetryPolicy.Operation operation, String what, int attempts,
+      Duration elapsed, Throwable last) {
+    retriesExhaustedCounter(operation).increment();
+  }
+
   // ---- PostgreSQL ---------------------------------------------------------------------------
 
   public void postgresReachable(boolean reachable) {
@@ -345,6 +358,12 @@ public final class AgentMetrics implements AutoCloseable {
   private Counter storageRetryCounter(StorageOperation op) {
     return Counter.builder("pgsidecar.storage.retries").tag("operation", op.label())
         .description("Storage calls retried after a failure").register(registry);
+  }
+
+  private Counter retriesExhaustedCounter(RetryPolicy.Operation op) {
+    return Counter.builder("pgsidecar.storage.retries.exhausted").tag("operation", op.label())
+        .description("Storage calls given up after their retries or deadline, by operation class")
+        .register(registry);
   }
 
   private Timer storageTimer(StorageOperation op) {

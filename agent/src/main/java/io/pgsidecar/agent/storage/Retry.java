@@ -1,10 +1,9 @@
 package io.pgsidecar.agent.storage;
 
-import io.pgsidecar.core.storage.ObjectExistsException;
+import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
@@ -12,18 +11,21 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Bounds a storage call in time and in attempts (keys {@code storage.timeout} and
- * {@code storage.retries}), so that a hung network never blocks PostgreSQL's archive_command
- * forever: each attempt runs on its own thread and is interrupted when it overruns; a
- * failed attempt is retried after an exponential backoff. Outcomes that another attempt cannot
- * change ({@link ObjectExistsException}, a missing or unreadable local file) are not retried.
+ * The deadline of a storage call made for PostgreSQL (a WAL push or fetch,
+ * {@code storage.retry.push-deadline} and {@code fetch-deadline}), so that a hung or dead storage
+ * never blocks archive_command or restore_command for long: PostgreSQL sees the failure, counts
+ * it in pg_stat_archiver, and the WAL alert moves. It does not retry: the storage driver's
+ * {@link RetryPolicy} is the one retry layer (this class used to retry around the Azure SDK's
+ * own retries, up to 36 tries of one call, and a push against dead storage answered nothing
+ * for many minutes). A call past its deadline is interrupted, logged once and reported to
+ * {@link RetryPolicy.GiveUps} like any other give-up.
  *
- * <p>Attempts run on platform threads, not virtual ones: an attempt that stores a WAL segment
+ * <p>Calls run on platform threads, not virtual ones: a call that stores a WAL segment
  * compresses it (zstd-jni, native) and hashes it on that thread for a few hundred milliseconds.
  * A virtual thread doing that pins its carrier, and with the look-ahead running several uploads
  * the few carriers (one per core) were all pinned, so the request of an archive_command that
@@ -34,62 +36,57 @@ public final class Retry implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(Retry.class.getName());
 
-  private final Duration timeout;
-  private final int retries;
-  private final Duration firstBackoff;
-  private final Duration maxBackoff;
-  private final ExecutorService attempts =
-      Executors.newCachedThreadPool(Thread.ofPlatform().name("storage-call-", 0).daemon().factory());
+  private final Operation operation;
+  private final RetryPolicy.Settings settings;
+  private final RetryPolicy.GiveUps giveUps;
+  private final ExecutorService calls;
 
-  public Retry(Duration timeout, int retries) {
-    this(timeout, retries, Duration.ofMillis(200), Duration.ofSeconds(5));
+  /** Every operation class bounded by {@code deadline} (tests). */
+  public Retry(Duration deadline) {
+    this(RetryPolicy.Settings.DEFAULTS.with(deadline, Duration.ofMillis(1), Duration.ofMillis(1)),
+        RetryPolicy.GiveUps.NONE);
   }
 
-  public Retry(Duration timeout, int retries, Duration firstBackoff, Duration maxBackoff) {
-    this.timeout = timeout;
-    this.retries = Math.max(0, retries);
-    this.firstBackoff = firstBackoff;
-    this.maxBackoff = maxBackoff;
+  /** The deadlines of {@code settings}, give-ups reported to {@code giveUps}; push by default. */
+  public Retry(RetryPolicy.Settings settings, RetryPolicy.GiveUps giveUps) {
+    this(Operation.PUSH, settings, giveUps, Executors.newCachedThreadPool(
+        Thread.ofPlatform().name("storage-call-", 0).daemon().factory()));
+  }
+
+  private Retry(Operation operation, RetryPolicy.Settings settings, RetryPolicy.GiveUps giveUps,
+      ExecutorService calls) {
+    this.operation = operation;
+    this.settings = settings;
+    this.giveUps = giveUps;
+    this.calls = calls;
+  }
+
+  /** The same threads, with the deadline of {@code op} (e.g. fetch for the WAL fetch service). */
+  public Retry forOperation(Operation op) {
+    return new Retry(op, settings, giveUps, calls);
   }
 
   /**
-   * Runs {@code call} up to {@code 1 + retries} times.
+   * Runs {@code call} once, bounded by this operation's deadline.
    *
    * @param what the operation and object, e.g. {@code "store wal/.../0003.zst"}, for messages
-   * @throws IOException the last failure; a timeout is reported as an IOException naming
-   *     {@code what} and the timeout
+   * @throws IOException what the call threw, or one naming {@code what} and the deadline
    */
   public <T> T call(String what, Callable<T> call) throws IOException {
-    IOException last = null;
-    Duration backoff = firstBackoff;
-    for (int attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) {
-        LOG.log(Level.WARNING, "{0} failed (attempt {1} of {2}): {3}; retrying in {4} ms",
-            new Object[] {what, attempt, retries + 1, last.getMessage(), backoff.toMillis()});
-        sleep(backoff);
-        backoff = backoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : backoff.multipliedBy(2);
-      }
-      try {
-        return once(what, call);
-      } catch (IOException e) {
-        if (!retryable(e)) {
-          throw e;
-        }
-        last = e;
-      }
-    }
-    throw last;
-  }
-
-  private <T> T once(String what, Callable<T> call) throws IOException {
-    Future<T> f = attempts.submit(call);
+    long start = System.nanoTime();
+    Duration deadline = settings.deadline(operation);
+    Future<T> f = calls.submit(call);
     try {
-      return f.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      return f.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       f.cancel(true);
-      throw new IOException(what + " did not finish within storage.timeout=" + timeout
-          + "; the storage may be unreachable or slow (check the network and the storage"
-          + " account), or raise storage.timeout");
+      String key = "storage.retry." + operation.label() + "-deadline";
+      var error = new IOException(what + " did not finish within " + key + "=" + deadline
+          + ": the storage is unreachable or too slow (check the network and the storage"
+          + " account), or raise " + key);
+      LOG.warning(error.getMessage());
+      giveUps.gaveUp(operation, what, 1, Duration.ofNanos(System.nanoTime() - start), error);
+      throw error;
     } catch (InterruptedException e) {
       f.cancel(true);
       Thread.currentThread().interrupt();
@@ -108,25 +105,9 @@ public final class Retry implements AutoCloseable {
     }
   }
 
-  private static boolean retryable(IOException e) {
-    return !(e instanceof ObjectExistsException
-        || e instanceof NoSuchFileException
-        || e instanceof AccessDeniedException
-        || e instanceof InterruptedIOException);
-  }
-
-  private static void sleep(Duration d) throws InterruptedIOException {
-    try {
-      Thread.sleep(d);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while waiting to retry");
-    }
-  }
-
-  /** Interrupts attempts still running (after a shutdown grace has passed). */
+  /** Interrupts calls still running (after a shutdown grace has passed). */
   @Override
   public void close() {
-    attempts.shutdownNow();
+    calls.shutdownNow();
   }
 }

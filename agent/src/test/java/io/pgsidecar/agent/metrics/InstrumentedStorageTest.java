@@ -44,14 +44,18 @@ class InstrumentedStorageTest {
   }
 
   @Test
-  void createOfANewKeyIsOkAndOfAnExistingKeyIsAConflict() throws IOException {
+  void createOfANewKeyIsOkAndOfAnExistingKeyWithOtherContentIsAConflict() throws IOException {
     put("db1/wal/a");
-    ObjectExistsException e = assertThrows(ObjectExistsException.class, () -> put("db1/wal/a"));
-    assertEquals("object db1/wal/a already exists; objects are never overwritten", e.getMessage());
-    assertEquals(1, requests("create", "ok"));
+    put("db1/wal/a"); // its own content again: a retry whose reply was lost, ok
+    ObjectExistsException e = assertThrows(ObjectExistsException.class,
+        () -> storage.create("db1/wal/a", new ByteArrayInputStream(new byte[] {9, 9, 9}),
+            () -> new ObjectMetadata("1".repeat(64), 3, "none", "")));
+    assertTrue(e.getMessage().startsWith("object db1/wal/a already exists with other content"),
+        e.getMessage());
+    assertEquals(2, requests("create", "ok"));
     assertEquals(1, requests("create", "conflict"));
     assertEquals(0, requests("create", "error"));
-    assertEquals(2, Scrape.parse(metrics.scrape())
+    assertEquals(3, Scrape.parse(metrics.scrape())
         .value("pgsidecar_storage_request_duration_seconds_count", "operation", "create"));
   }
 

@@ -2,6 +2,8 @@ package io.pgsidecar.core.config;
 
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
+import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +12,7 @@ import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -116,6 +119,15 @@ final class ConfigBuilder {
     return values.typed().containsKey(key);
   }
 
+  private RetryPolicy.Settings retry() {
+    Map<Operation, Duration> deadlines = new EnumMap<>(Operation.class);
+    for (Operation op : Operation.values()) {
+      deadlines.put(op, get("storage.retry." + op.label() + "-deadline"));
+    }
+    return new RetryPolicy.Settings(deadlines, get("storage.retry.first-backoff"),
+        get("storage.retry.max-backoff"), (Integer) get("storage.retries"));
+  }
+
   PgsidecarConfig build() {
     return new PgsidecarConfig(
         get("cluster"),
@@ -127,7 +139,7 @@ final class ConfigBuilder {
             get("postgres.user"), get("postgres.database"), opt("postgres.password-file"),
             this.<Path>opt("postgres.bin-dir").orElseGet(this::findBinDir), opt("postgres.password")),
         new PgsidecarConfig.StorageConfig(get("storage.type"), prefix(), opt("storage.path"), azure(),
-            get("storage.timeout"), (Integer) get("storage.retries")),
+            get("storage.timeout"), (Integer) get("storage.retries"), retry()),
         new PgsidecarConfig.Compression(get("compression.algorithm"), (Integer) get("compression.level"),
             (Integer) get("compression.workers")),
         new PgsidecarConfig.Encryption(list("encryption.public-keys"), opt("encryption.passphrase-file"),

@@ -17,6 +17,7 @@ import static io.pgsidecar.core.config.ParamType.zone;
 
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
+import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,10 +83,34 @@ public final class ConfigParameters {
           c -> c.storage().prefix().isEmpty() ? Optional.empty() : Optional.of(c.storage().prefix())),
       Param.of("storage.path", path(), "Root directory of the repository when storage.type is fs.",
           c -> c.storage().path()),
-      Param.of("storage.timeout", duration(), "Time limit of one storage request.",
+      Param.of("storage.timeout", duration(), "Time limit of one try of a storage request.",
           c -> c.storage().timeout()).defaultValue("60s"),
-      Param.of("storage.retries", integer(0, 100), "Retries of a failed storage request.",
+      Param.of("storage.retries", integer(0, 100),
+          "Most retries of one failed storage request (each within its storage.retry deadline).",
           c -> c.storage().retries()).defaultValue("5"),
+      Param.of("storage.retry.push-deadline", duration(),
+          "A WAL push (per storage call) fails after this long, so PostgreSQL sees the failure.",
+          c -> c.storage().retry().deadline(Operation.PUSH)).defaultValue("60s"),
+      Param.of("storage.retry.fetch-deadline", duration(),
+          "A WAL fetch (per storage call) fails after this long (restore_command then stops).",
+          c -> c.storage().retry().deadline(Operation.FETCH)).defaultValue("120s"),
+      Param.of("storage.retry.block-deadline", duration(),
+          "No retry of an uploaded block starts after this long.",
+          c -> c.storage().retry().deadline(Operation.BLOCK)).defaultValue("120s"),
+      Param.of("storage.retry.commit-deadline", duration(),
+          "No retry of an object's commit (or single-request upload) starts after this long.",
+          c -> c.storage().retry().deadline(Operation.COMMIT)).defaultValue("60s"),
+      Param.of("storage.retry.read-deadline", duration(),
+          "No retry of a read request (properties, a range) starts after this long.",
+          c -> c.storage().retry().deadline(Operation.READ)).defaultValue("60s"),
+      Param.of("storage.retry.list-deadline", duration(),
+          "No retry of a listing or delete starts after this long.",
+          c -> c.storage().retry().deadline(Operation.LIST)).defaultValue("60s"),
+      Param.of("storage.retry.first-backoff", duration(),
+          "Pause before the first retry; doubles per retry, jittered between half and all of it.",
+          c -> c.storage().retry().firstBackoff()).defaultValue("1s"),
+      Param.of("storage.retry.max-backoff", duration(), "Longest pause between two retries.",
+          c -> c.storage().retry().maxBackoff()).defaultValue("15s"),
 
       Param.of("storage.azure.auth", enumOf(AzureAuth.class), "How the agent authenticates to Azure.",
           c -> c.storage().azure().auth()).defaultValue("default"),

@@ -1,5 +1,6 @@
 package io.pgsidecar.core.config;
 
+import io.pgsidecar.core.storage.RetryPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -93,9 +94,19 @@ public record PgsidecarConfig(
 
   public enum AzureAuth { CONNECTION_STRING, SHARED_KEY, SAS, WORKLOAD_IDENTITY, MANAGED_IDENTITY, DEFAULT }
 
-  /** Keys {@code storage.*}; {@code timeout} and {@code retries} bound every storage call. */
+  /**
+   * Keys {@code storage.*}; {@code timeout} bounds one try of a request, {@code retry}
+   * ({@code storage.retries}, {@code storage.retry.*}) the retries of it.
+   */
   public record StorageConfig(StorageType type, String prefix, Optional<Path> path, Azure azure,
-      Duration timeout, int retries) {}
+      Duration timeout, int retries, RetryPolicy.Settings retry) {
+
+    /** With the default deadlines and backoff, {@code retries} retries at most. */
+    public StorageConfig(StorageType type, String prefix, Optional<Path> path, Azure azure,
+        Duration timeout, int retries) {
+      this(type, prefix, path, azure, timeout, retries, RetryPolicy.Settings.DEFAULTS.withMaxRetries(retries));
+    }
+  }
 
   /**
    * Keys {@code storage.azure.*}. Secrets are files: {@code connectionStringFile} may also be

@@ -35,13 +35,10 @@ public final class MemoryStorage implements Storage {
   public ObjectInfo create(String key, InputStream content, Supplier<ObjectMetadata> metadata)
       throws IOException {
     check();
-    if (objects.containsKey(key)) {
-      throw new ObjectExistsException(key);
-    }
     byte[] bytes = content.readAllBytes();
     ObjectInfo info = new ObjectInfo(key, bytes.length, Instant.now(), metadata.get());
     if (objects.putIfAbsent(key, new Entry(bytes, info)) != null) {
-      throw new ObjectExistsException(key);
+      return ExistingObject.ownOrConflict(this, key, info.metadata(), new ObjectExistsException(key));
     }
     return info;
   }

@@ -13,8 +13,11 @@ import java.util.stream.Stream;
  * <p>The contract every driver keeps (checked by the shared {@code StorageContractTest}):
  * <ul>
  *   <li><b>Create only if absent.</b> {@link #create} never replaces an object. When the key
- *       exists it throws {@link ObjectExistsException} and the stored object is untouched. Of two
- *       concurrent creates of one key exactly one succeeds.</li>
+ *       exists with other content it throws {@link ObjectConflictException} (an
+ *       {@link ObjectExistsException}) and the stored object is untouched; when it exists with
+ *       this very content (same plain SHA-256 and size in the metadata: a retry whose earlier
+ *       reply was lost) it returns the stored object (see {@link ExistingObject}). Of two
+ *       concurrent creates of one key with different content exactly one succeeds.</li>
  *   <li><b>All or nothing.</b> A reader never sees a half-written object: it appears, with its
  *       metadata, only once its content is durable. A failed or interrupted create leaves no
  *       object under the key (at most driver-private debris that {@link #list} does not show).</li>
@@ -23,7 +26,9 @@ import java.util.stream.Stream;
  *       Keys and values are ASCII; keys are lower-case words joined by dashes.</li>
  *   <li><b>Not found is a result.</b> {@link #stat} and {@link #open} return an empty
  *       {@link Optional} for a missing object and {@link #delete} returns {@code false}; they
- *       never ask the caller to parse an exception message.</li>
+ *       never ask the caller to parse an exception message. A store that is not there (a
+ *       missing, unreadable or unmounted repository) is never "not found": it is a
+ *       {@link StorageException}.</li>
  *   <li><b>Listing is lazy.</b> {@link #list} pages through the store as the stream is consumed,
  *       in ascending key order; a prefix with nothing under it lists as an empty stream.</li>
  *   <li><b>Failures name the object.</b> Any other failure is a {@link StorageException} whose
@@ -37,8 +42,8 @@ public interface Storage extends AutoCloseable {
    *
    * @param content read to its end (and not closed); may be arbitrarily large, never buffered whole
    * @param metadata called after {@code content} is exhausted; its map is stored with the object
-   * @return what was stored
-   * @throws ObjectExistsException when {@code key} already exists (nothing changed)
+   * @return what was stored, or the stored object when {@code key} holds this very content
+   * @throws ObjectConflictException when {@code key} holds other content (nothing changed)
    */
   ObjectInfo create(String key, InputStream content, Supplier<ObjectMetadata> metadata)
       throws IOException;

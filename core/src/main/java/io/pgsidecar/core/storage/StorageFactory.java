@@ -13,10 +13,20 @@ public final class StorageFactory {
   private StorageFactory() {}
 
   public static Storage open(PgsidecarConfig.StorageConfig config) throws StorageException {
+    return open(config, RetryPolicy.GiveUps.NONE);
+  }
+
+  /**
+   * As {@link #open(PgsidecarConfig.StorageConfig)}, with every give-up of a retried request
+   * also reported to {@code giveUps} (the agent counts them). The filesystem driver does not
+   * retry: its failures (a missing mount, permissions, a full disk) do not heal in seconds.
+   */
+  public static Storage open(PgsidecarConfig.StorageConfig config, RetryPolicy.GiveUps giveUps)
+      throws StorageException {
     return switch (config.type()) {
       case FS -> new FsStorage(config.path().orElseThrow(() -> new StorageException(
           "storage.type is fs but storage.path is not set: set it to the repository's directory")));
-      case AZURE -> AzureStorage.open(config);
+      case AZURE -> AzureStorage.open(config, giveUps);
     };
   }
 }

@@ -125,13 +125,28 @@ public abstract class StorageContractTest {
   void createOfExistingKeyIsRefusedAndTheOriginalIsUntouched() throws Exception {
     storage.create("base/1/backup.json", bytes("original"), () -> meta("0001"));
 
-    var e = assertThrows(ObjectExistsException.class,
+    var e = assertThrows(ObjectConflictException.class,
         () -> storage.create("base/1/backup.json", bytes("impostor"), () -> meta("0002")));
 
-    assertEquals("object base/1/backup.json already exists; objects are never overwritten",
+    assertEquals("object base/1/backup.json already exists with other content (stored: SHA-256"
+        + " 0001, 42 bytes; this write: SHA-256 0002, 42 bytes); nothing was overwritten: find out"
+        + " which writer stored it (two agents on one path?) before removing either",
         e.getMessage());
     assertEquals("original", read(storage, "base/1/backup.json"));
     assertEquals(meta("0001"), storage.stat("base/1/backup.json").orElseThrow().metadata());
+  }
+
+  @Test
+  void createOfExistingKeyWithTheSameContentReturnsTheStoredObject() throws Exception {
+    // A retry whose first reply was lost finds its own object: success, nothing rewritten.
+    ObjectInfo first = storage.create("dumps/1/dump.json", bytes("same"), () -> meta("5a3e"));
+
+    ObjectInfo again = storage.create("dumps/1/dump.json", bytes("same"), () -> meta("5a3e"));
+
+    assertEquals(first.metadata(), again.metadata());
+    assertEquals(first.storedSize(), again.storedSize());
+    assertEquals("same", read(storage, "dumps/1/dump.json"));
+    assertEquals(List.of("dumps/1/dump.json"), keys("dumps/"));
   }
 
   @Test
@@ -176,6 +191,8 @@ public abstract class StorageContractTest {
 
   @Test
   void missingObjectIsAnEmptyResultNotAnError() throws Exception {
+    // In a repository that holds something: an empty filesystem root is an unmounted volume.
+    storage.create("present/object", bytes("x"), () -> meta("0"));
     assertEquals(Optional.empty(), storage.stat("no/such/object"));
     assertEquals(Optional.empty(), storage.open("no/such/object"));
     assertFalse(storage.delete("no/such/object"));

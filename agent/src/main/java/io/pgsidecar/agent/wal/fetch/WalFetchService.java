@@ -8,6 +8,7 @@ import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.io.InputStream;
@@ -88,6 +89,7 @@ public final class WalFetchService {
     Optional<ObjectInfo> found = retry.call("look up " + from.walKey(name.name(), pipeline.suffix()),
         () -> WalObjects.find(storage, from, name, pipeline.suffix()));
     if (found.isEmpty()) {
+      requireArchive(from, name);
       return Optional.empty();
     }
     ObjectInfo info = found.get();
@@ -105,6 +107,22 @@ public final class WalFetchService {
     }
     return Optional.of(new Source(name.name(), key, meta.plainSha256(), meta.plainSize(), info.storedSize(),
         plain, () -> {}));
+  }
+
+  /**
+   * "Not in the archive" ends recovery (restore_command's exit 1), so it is said only of an
+   * archive that is there: one holding the cluster's {@code cluster.json}, which the first push
+   * creates. An unmounted volume, a wrong path, prefix or container lists as empty as an archive
+   * without the segment; without this check recovery would end early on a partial history.
+   */
+  private void requireArchive(RepositoryLayout from, WalFileName name) throws IOException {
+    String marker = from.clusterJson();
+    if (retry.call("look up " + marker, () -> storage.stat(marker)).isEmpty()) {
+      throw new StorageException("storage unavailable: " + storage.describe() + " holds no "
+          + marker + ", so it is not the archive of cluster " + from.cluster() + " (asked for "
+          + name.name() + "): check that the repository's volume is mounted and that storage.path,"
+          + " storage.prefix and the cluster name are right");
+    }
   }
 
   /** {@code name} was served in full: fetch the next segments in the background. */

@@ -47,6 +47,9 @@ class WalFetchTest {
   void start() throws IOException {
     FakePgdata pg = new FakePgdata(work.resolve("pgdata"), 1);
     config = TestConfig.of(pg.root(), work);
+    // an archive is there once its first push created cluster.json; "not found" needs one
+    storage.create("prod/db1/cluster.json", new ByteArrayInputStream(new byte[] {'{', '}'}),
+        () -> new ObjectMetadata("44136fa3", 2, "", ""));
     agent = new Agent(config, storage, new XorPipeline(), EventLoopGuard.strictOptions(), events);
     agent.start();
   }
@@ -83,6 +86,18 @@ class WalFetchTest {
     // on the admin socket: the hook socket serves only this cluster and restore.from-cluster
     assertArrayEquals(plain, UnixHttp.get(config.adminSocket(), "/v1/wal/" + SEG1 + "?cluster=old").body());
     assertEquals(404, UnixHttp.get(config.socket(), "/v1/wal/" + SEG1).status());
+  }
+
+  @Test
+  void missingSegmentOfAnArchiveThatIsNotThereIs503NotNotFound() throws Exception {
+    // no prod/gone/cluster.json: an unmounted volume, a wrong prefix or cluster name
+    UnixHttp.Response r = UnixHttp.get(config.socket(), "/v1/wal/" + SEG1 + "?cluster=gone");
+    assertEquals(503, r.status());
+    assertEquals("fetching " + SEG1 + " failed: storage unavailable: " + storage.describe()
+        + " holds no prod/gone/cluster.json,"
+        + " so it is not the archive of cluster gone (asked for " + SEG1 + "): check that the"
+        + " repository's volume is mounted and that storage.path, storage.prefix and the cluster"
+        + " name are right", new JsonObject(r.text()).getString("error"));
   }
 
   @Test

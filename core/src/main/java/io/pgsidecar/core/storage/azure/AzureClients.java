@@ -29,14 +29,20 @@ final class AzureClients {
   /**
    * The SDK logs through SLF4J into java.util.logging. At INFO it reports, at every start, that
    * its Netty differs from ours by a patch version (we pin one Netty for Vert.x and the SDK on
-   * purpose); warnings and errors still show. Held here because JUL keeps loggers weakly.
-   * {@code AZURE_LOG_LEVEL} (the SDK's own switch) leaves the level alone.
+   * purpose), and it logs every failed try at ERROR (three lines per refused request, and
+   * Reactor Netty one more): against dead storage that buried the one line that matters.
+   * {@link io.pgsidecar.core.storage.RetryPolicy} logs each give-up once with its last error,
+   * and every failure reaches the caller as a StorageException naming it, so the SDK's own
+   * lines are off. {@code AZURE_LOG_LEVEL} (the SDK's own switch) leaves the levels alone, to
+   * see them when debugging. Held here because JUL keeps loggers weakly.
    */
   private static final Logger SDK_LOG = Logger.getLogger("com.azure");
+  private static final Logger NETTY_LOG = Logger.getLogger("reactor.netty");
 
   static {
     if (System.getenv("AZURE_LOG_LEVEL") == null && SDK_LOG.getLevel() == null) {
-      SDK_LOG.setLevel(Level.WARNING);
+      SDK_LOG.setLevel(Level.OFF);
+      NETTY_LOG.setLevel(Level.SEVERE);
     }
   }
 

@@ -1,10 +1,12 @@
 package io.pgsidecar.core.storage.azure;
 
 import com.azure.core.exception.ClientAuthenticationException;
+import com.azure.core.exception.HttpResponseException;
 import com.azure.storage.blob.models.BlobErrorCode;
 import com.azure.storage.blob.models.BlobStorageException;
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.storage.StorageException;
+import java.io.InterruptedIOException;
 
 /**
  * Turns what the Azure SDK throws into a {@link StorageException} that names the operation, the
@@ -27,6 +29,24 @@ final class AzureErrors {
   static boolean is(Throwable e, int status, BlobErrorCode code) {
     return e instanceof BlobStorageException b && b.getStatusCode() == status
         && (code == null || code.equals(b.getErrorCode()));
+  }
+
+  /**
+   * Whether another try of a request may succeed: throttling (429), timeouts (408), server
+   * errors (5xx but 501 and 505), and failures with no answer at all (refused or reset
+   * connections, a try that ran past storage.timeout). Other answers (404, 409, 412, 403...) are
+   * the service's verdict and stay as they are.
+   */
+  static boolean retryable(Throwable e) {
+    if (e instanceof HttpResponseException h && h.getResponse() != null) {
+      int status = h.getResponse().getStatusCode();
+      return status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
+    }
+    if (e instanceof ClientAuthenticationException || e instanceof IllegalArgumentException
+        || e instanceof StorageException || e instanceof InterruptedIOException) {
+      return false;
+    }
+    return true;
   }
 
   StorageException containerMissing() {

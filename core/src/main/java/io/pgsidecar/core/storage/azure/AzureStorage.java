@@ -12,8 +12,12 @@ import com.azure.storage.common.policy.RequestRetryOptions;
 import com.azure.storage.common.policy.RetryPolicyType;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
+import io.pgsidecar.core.storage.ExistingObject;
+import io.pgsidecar.core.storage.ObjectExistsException;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
@@ -28,6 +32,7 @@ import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
@@ -44,26 +49,34 @@ public final class AzureStorage implements Storage {
   public static final int DEFAULT_BLOCK_SIZE = 8 << 20;
   public static final int DEFAULT_CONCURRENCY = 4;
   private static final int LIST_PAGE = 1000;
+  private static final Duration DEFAULT_TRY_TIMEOUT = Duration.ofSeconds(60);
 
   private final BlobContainerClient container;
   private final int blockSize;
   private final int concurrency;
   private final AzureErrors errors;
+  private final RetryPolicy retry;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
   /** First-block chunks: 1 MiB each, up to 24 kept (a compressed WAL segment is 3-6 MiB). */
   private final ChunkPool firstBlockChunks = new ChunkPool(1 << 20, 24);
 
   /** A driver over a ready client (tests, or callers that build their own). */
   public AzureStorage(BlobContainerClient container) {
-    this(container, DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, null);
+    this(container, DEFAULT_BLOCK_SIZE, DEFAULT_CONCURRENCY, null, RetryPolicy.defaults());
   }
 
   public AzureStorage(BlobContainerClient container, int blockSize, int concurrency) {
-    this(container, blockSize, concurrency, null);
+    this(container, blockSize, concurrency, null, RetryPolicy.defaults());
+  }
+
+  /** A driver over a ready client whose requests {@code retry} retries (build it with single tries). */
+  public AzureStorage(BlobContainerClient container, int blockSize, int concurrency,
+      RetryPolicy retry) {
+    this(container, blockSize, concurrency, null, retry);
   }
 
   private AzureStorage(BlobContainerClient container, int blockSize, int concurrency,
-      AzureAuth auth) {
+      AzureAuth auth, RetryPolicy retry) {
     if (blockSize < 1 || concurrency < 1) {
       throw new IllegalArgumentException("storage.azure.blockSize and storage.azure.concurrency "
           + "must be positive, got " + blockSize + " and " + concurrency);
@@ -71,10 +84,11 @@ public final class AzureStorage implements Storage {
     this.container = container;
     this.blockSize = blockSize;
     this.concurrency = concurrency;
+    this.retry = retry;
     this.errors = new AzureErrors(container.getAccountName(), container.getBlobContainerName(), auth);
   }
 
-  /** The driver for {@code cfg} and its container, with the SDK's default retries. */
+  /** The driver for {@code cfg} and its container, with the default deadlines. */
   public static AzureStorage open(PgsidecarConfig.Azure cfg) throws StorageException {
     return open(cfg, cfg.container());
   }
@@ -82,28 +96,36 @@ public final class AzureStorage implements Storage {
   /** The driver for {@code cfg} with another container (e.g. a restore from elsewhere). */
   public static AzureStorage open(PgsidecarConfig.Azure cfg, String containerOverride)
       throws StorageException {
-    return open(cfg, containerOverride, null);
+    return open(cfg, containerOverride, DEFAULT_TRY_TIMEOUT, RetryPolicy.defaults());
+  }
+
+  /** The driver for {@code storage.*}: tries bounded by {@code storage.timeout}, retried by {@code storage.retry.*}. */
+  public static AzureStorage open(PgsidecarConfig.StorageConfig storage) throws StorageException {
+    return open(storage, RetryPolicy.GiveUps.NONE);
+  }
+
+  /** As {@link #open(PgsidecarConfig.StorageConfig)}, give-ups also reported to {@code giveUps}. */
+  public static AzureStorage open(PgsidecarConfig.StorageConfig storage, RetryPolicy.GiveUps giveUps)
+      throws StorageException {
+    return open(storage.azure(), storage.azure().container(), storage.timeout(),
+        new RetryPolicy(storage.retry(), giveUps));
   }
 
   /**
-   * The driver for {@code storage.azure}, each HTTP try bounded by {@code storage.timeout} and
-   * retried {@code storage.retries} times with exponential back-off (1 s doubling, at most 30 s).
+   * The SDK makes exactly one try per request, bounded by {@code tryTimeout}: {@link RetryPolicy}
+   * is the one retry layer (the SDK's own retries ran inside ours: up to 36 tries of one call).
    */
-  public static AzureStorage open(PgsidecarConfig.StorageConfig storage) throws StorageException {
-    var retry = new RequestRetryOptions(RetryPolicyType.EXPONENTIAL, storage.retries() + 1,
-        storage.timeout(), Duration.ofSeconds(1), Duration.ofSeconds(30), null);
-    return open(storage.azure(), storage.azure().container(), retry);
-  }
-
   private static AzureStorage open(PgsidecarConfig.Azure cfg, String containerOverride,
-      RequestRetryOptions retry) throws StorageException {
+      Duration tryTimeout, RetryPolicy policy) throws StorageException {
+    var retry = new RequestRetryOptions(RetryPolicyType.FIXED, 1, tryTimeout,
+        Duration.ofMillis(1), Duration.ofMillis(1), null);
     String container = containerOverride == null ? cfg.container() : containerOverride;
     if (cfg.blockSize() > Integer.MAX_VALUE - 64) {
       throw new StorageException("storage.azure.blockSize " + cfg.blockSize()
           + " is too large: use at most 2000 MiB (Azure allows 4000 MiB, one buffer per block)");
     }
     return new AzureStorage(AzureClients.build(cfg, container, retry), (int) cfg.blockSize(),
-        cfg.concurrency(), cfg.auth());
+        cfg.concurrency(), cfg.auth(), policy);
   }
 
   @Override
@@ -111,16 +133,27 @@ public final class AzureStorage implements Storage {
       throws IOException {
     validate(key);
     var blob = container.getBlobClient(key).getBlockBlobClient();
-    return new BlockUpload(blob, key, blockSize, concurrency, executor, errors, firstBlockChunks)
-        .run(content, metadata);
+    var recorded = new AtomicReference<ObjectMetadata>();
+    try {
+      return new BlockUpload(blob, key, blockSize, concurrency, executor, errors, firstBlockChunks,
+          retry).run(content, () -> {
+            ObjectMetadata m = metadata.get();
+            recorded.set(m);
+            return m;
+          });
+    } catch (ObjectExistsException e) {
+      // Most often our own commit whose reply was lost: its retry met the committed blob.
+      return ExistingObject.ownOrConflict(this, key, recorded.get(), e);
+    }
   }
 
   @Override
   public Optional<ObjectInfo> stat(String key) throws IOException {
     validate(key);
     try {
-      BlobProperties p = container.getBlobClient(key)
-          .getPropertiesWithResponse(null, null, Context.NONE).getValue();
+      BlobProperties p = retry.call(Operation.READ, "stat of " + key, () -> container
+          .getBlobClient(key).getPropertiesWithResponse(null, null, Context.NONE).getValue(),
+          AzureErrors::retryable);
       return Optional.of(new ObjectInfo(key, p.getBlobSize(), p.getLastModified().toInstant(),
           MetadataNames.fromAzure(p.getMetadata())));
     } catch (RuntimeException e) {
@@ -135,7 +168,7 @@ public final class AzureStorage implements Storage {
   public Optional<InputStream> open(String key) throws IOException {
     validate(key);
     return RangedDownload.open(container.getBlobClient(key), key, blockSize, concurrency,
-        executor, errors);
+        executor, errors, retry);
   }
 
   @Override
@@ -149,8 +182,13 @@ public final class AzureStorage implements Storage {
     Iterator<BlobItem> first;
     try {
       // The first page is fetched now so that a missing container is a checked error here.
-      pages = container.listBlobs(options, null).iterableByPage().iterator();
-      first = pages.hasNext() ? pages.next().getValue().iterator() : Collections.emptyIterator();
+      FirstPage firstPage = retry.call(Operation.LIST, "list of " + prefix, () -> {
+        var all = container.listBlobs(options, null).iterableByPage().iterator();
+        return new FirstPage(all, all.hasNext() ? all.next().getValue().iterator()
+            : Collections.<BlobItem>emptyIterator());
+      }, AzureErrors::retryable);
+      pages = firstPage.pages();
+      first = firstPage.items();
     } catch (RuntimeException e) {
       throw errors.translate("list", prefix, e);
     }
@@ -163,7 +201,8 @@ public final class AzureStorage implements Storage {
   public boolean delete(String key) throws IOException {
     validate(key);
     try {
-      container.getBlobClient(key).deleteWithResponse(null, null, null, Context.NONE);
+      retry.call(Operation.LIST, "delete of " + key, () -> container.getBlobClient(key)
+          .deleteWithResponse(null, null, null, Context.NONE), AzureErrors::retryable);
       return true;
     } catch (RuntimeException e) {
       if (isBlobMissing(e)) {
@@ -225,6 +264,8 @@ public final class AzureStorage implements Storage {
       }
     }
   }
+
+  private record FirstPage(Iterator<PagedResponse<BlobItem>> pages, Iterator<BlobItem> items) {}
 
   /** Blob items page after page, fetching the next page only when the previous is consumed. */
   private final class PagedItems implements Iterator<BlobItem> {

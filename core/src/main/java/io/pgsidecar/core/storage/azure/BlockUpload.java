@@ -12,6 +12,8 @@ import com.azure.storage.blob.specialized.BlockBlobClient;
 import io.pgsidecar.core.storage.ObjectExistsException;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,10 +58,12 @@ final class BlockUpload {
   private final ExecutorService executor;
   private final AzureErrors errors;
   private final ChunkPool pool;
+  private final RetryPolicy retry;
 
   BlockUpload(BlockBlobClient blob, String key, int blockSize, int concurrency,
-      ExecutorService executor, AzureErrors errors, ChunkPool pool) {
+      ExecutorService executor, AzureErrors errors, ChunkPool pool, RetryPolicy retry) {
     this.pool = pool;
+    this.retry = retry;
     this.blob = blob;
     this.key = key;
     this.blockSize = blockSize;
@@ -115,11 +119,15 @@ final class BlockUpload {
   }
 
   private ObjectInfo single(List<ByteBuffer> data, int length, ObjectMetadata meta) throws IOException {
-    var options = new BlockBlobSimpleUploadOptions(BinaryData.fromListByteBuffer(data))
-        .setMetadata(MetadataNames.toAzure(meta))
-        .setRequestConditions(new BlobRequestConditions().setIfNoneMatch("*"));
     try {
-      BlockBlobItem item = blob.uploadWithResponse(options, null, Context.NONE).getValue();
+      BlockBlobItem item = retry.call(Operation.COMMIT, "create of " + key, () -> {
+        // Fresh views of the buffers per try: a failed try may have consumed them.
+        var body = BinaryData.fromListByteBuffer(data.stream().map(ByteBuffer::duplicate).toList());
+        var options = new BlockBlobSimpleUploadOptions(body)
+            .setMetadata(MetadataNames.toAzure(meta))
+            .setRequestConditions(new BlobRequestConditions().setIfNoneMatch("*"));
+        return blob.uploadWithResponse(options, null, Context.NONE).getValue();
+      }, AzureErrors::retryable);
       return new ObjectInfo(key, length, item.getLastModified().toInstant(), meta);
     } catch (RuntimeException e) {
       IOException error = translateWrite("create", e);
@@ -134,7 +142,8 @@ final class BlockUpload {
 
   private boolean committedBlobExists() throws IOException {
     try {
-      blob.getPropertiesWithResponse(null, null, Context.NONE);
+      retry.call(Operation.READ, "existence check of " + key,
+          () -> blob.getPropertiesWithResponse(null, null, Context.NONE), AzureErrors::retryable);
       return true;
     } catch (RuntimeException e) {
       if (AzureErrors.is(e, 404, null)) {
@@ -193,7 +202,9 @@ final class BlockUpload {
         .setMetadata(MetadataNames.toAzure(meta))
         .setRequestConditions(new BlobRequestConditions().setIfNoneMatch("*"));
     try {
-      BlockBlobItem item = blob.commitBlockListWithResponse(options, null, Context.NONE).getValue();
+      BlockBlobItem item = retry.call(Operation.COMMIT, "commit of " + key,
+          () -> blob.commitBlockListWithResponse(options, null, Context.NONE).getValue(),
+          AzureErrors::retryable);
       return new ObjectInfo(key, size, item.getLastModified().toInstant(), meta);
     } catch (RuntimeException e) {
       throw translateWrite("create (commit block list)", e);
@@ -205,8 +216,11 @@ final class BlockUpload {
     return CompletableFuture.runAsync(() -> {
       try {
         if (failure.get() == null) {
-          var data = BinaryData.fromByteBuffer(ByteBuffer.wrap(buffer, 0, length));
-          blob.stageBlockWithResponse(new BlockBlobStageBlockOptions(id, data), null, Context.NONE);
+          retry.call(Operation.BLOCK, "block " + id + " of " + key, () -> {
+            var data = BinaryData.fromByteBuffer(ByteBuffer.wrap(buffer, 0, length));
+            return blob.stageBlockWithResponse(new BlockBlobStageBlockOptions(id, data), null,
+                Context.NONE);
+          }, AzureErrors::retryable);
         }
       } catch (Throwable e) {
         failure.compareAndSet(null, e);

@@ -6,6 +6,8 @@ import com.azure.storage.blob.models.BlobErrorCode;
 import com.azure.storage.blob.models.BlobRange;
 import com.azure.storage.blob.models.BlobRequestConditions;
 import com.azure.storage.blob.models.DownloadRetryOptions;
+import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -36,6 +38,7 @@ final class RangedDownload extends InputStream {
   private final int concurrency;
   private final ExecutorService executor;
   private final AzureErrors errors;
+  private final RetryPolicy retry;
   private final long size;
   private final String etag;
   private final Deque<CompletableFuture<byte[]>> ahead = new ArrayDeque<>();
@@ -45,7 +48,9 @@ final class RangedDownload extends InputStream {
   private boolean closed;
 
   private RangedDownload(BlobClient blob, String key, int blockSize, int concurrency,
-      ExecutorService executor, AzureErrors errors, long size, String etag, byte[] first) {
+      ExecutorService executor, AzureErrors errors, RetryPolicy retry, long size, String etag,
+      byte[] first) {
+    this.retry = retry;
     this.blob = blob;
     this.key = key;
     this.blockSize = blockSize;
@@ -61,19 +66,22 @@ final class RangedDownload extends InputStream {
 
   /** Fetches the first range; empty when the blob does not exist. */
   static Optional<InputStream> open(BlobClient blob, String key, int blockSize, int concurrency,
-      ExecutorService executor, AzureErrors errors) throws IOException {
-    var sink = new BufferSink(blockSize);
+      ExecutorService executor, AzureErrors errors, RetryPolicy retry) throws IOException {
+    var sink = new BufferSink[1];
     try {
-      var response = blob.downloadStreamWithResponse(sink, new BlobRange(0, (long) blockSize),
-          RETRY, null, false, null, Context.NONE);
+      var response = retry.call(Operation.READ, "open of " + key, () -> {
+        sink[0] = new BufferSink(blockSize);
+        return blob.downloadStreamWithResponse(sink[0], new BlobRange(0, (long) blockSize),
+            RETRY, null, false, null, Context.NONE);
+      }, AzureErrors::retryable);
       var headers = response.getDeserializedHeaders();
-      long size = totalSize(headers.getContentRange(), sink.length());
-      byte[] first = sink.bytes();
+      long size = totalSize(headers.getContentRange(), sink[0].length());
+      byte[] first = sink[0].bytes();
       if (size <= first.length) {
         return Optional.of(new ByteArrayInputStream(first));
       }
       return Optional.of(new RangedDownload(blob, key, blockSize, concurrency, executor, errors,
-          size, headers.getETag(), first));
+          retry, size, headers.getETag(), first));
     } catch (RuntimeException e) {
       if (AzureErrors.is(e, 404, BlobErrorCode.BLOB_NOT_FOUND)) {
         return Optional.empty();
@@ -136,9 +144,17 @@ final class RangedDownload extends InputStream {
   }
 
   private byte[] range(long offset, long length) {
-    var sink = new BufferSink((int) length);
-    blob.downloadStreamWithResponse(sink, new BlobRange(offset, length), RETRY,
-        new BlobRequestConditions().setIfMatch(etag), false, null, Context.NONE);
+    BufferSink sink;
+    try {
+      sink = retry.call(Operation.READ, "read of " + key + " at " + offset, () -> {
+        var s = new BufferSink((int) length);
+        blob.downloadStreamWithResponse(s, new BlobRange(offset, length), RETRY,
+            new BlobRequestConditions().setIfMatch(etag), false, null, Context.NONE);
+        return s;
+      }, AzureErrors::retryable);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     if (sink.length() != length) {
       throw new IllegalStateException("range " + offset + "+" + length + " of " + key
           + " returned " + sink.length() + " bytes");
@@ -151,6 +167,9 @@ final class RangedDownload extends InputStream {
       return f.join();
     } catch (CompletionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof java.io.UncheckedIOException u && u.getCause() != null) {
+        cause = u.getCause(); // range() wraps what the retry policy threw
+      }
       if (AzureErrors.is(cause, 412, null)) {
         throw new StorageException("open of " + key + ": the object changed while it was read "
             + "(objects are never replaced by pgsidecar: check for another writer)", cause);

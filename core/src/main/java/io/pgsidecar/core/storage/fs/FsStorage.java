@@ -1,5 +1,6 @@
 package io.pgsidecar.core.storage.fs;
 
+import io.pgsidecar.core.storage.ExistingObject;
 import io.pgsidecar.core.storage.ObjectExistsException;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
@@ -10,6 +11,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -61,9 +64,6 @@ public final class FsStorage implements Storage {
       throws IOException {
     Path target = resolve(key);
     requireRoot("create " + key);
-    if (Files.exists(target)) {
-      throw new ObjectExistsException(key);
-    }
     Path dir = target.getParent();
     Path temp = null;
     Path sidecar = null;
@@ -79,7 +79,7 @@ public final class FsStorage implements Storage {
       } catch (FileAlreadyExistsException e) {
         Files.deleteIfExists(sidecar);
         sidecar = null;
-        throw new ObjectExistsException(key);
+        return ExistingObject.ownOrConflict(this, key, meta, new ObjectExistsException(key));
       }
       sidecar = null; // now belongs to the object
       Files.delete(temp);
@@ -104,6 +104,7 @@ public final class FsStorage implements Storage {
     try {
       return Optional.of(info(key, target));
     } catch (NoSuchFileException e) {
+      requireRepository("stat", key);
       return Optional.empty();
     } catch (StorageException e) {
       throw e;
@@ -119,6 +120,7 @@ public final class FsStorage implements Storage {
     try {
       return Optional.of(Files.newInputStream(target));
     } catch (NoSuchFileException e) {
+      requireRepository("open", key);
       return Optional.empty();
     } catch (IOException e) {
       throw new StorageException("open of " + key + " in " + root + " failed: " + e, e);
@@ -189,9 +191,44 @@ public final class FsStorage implements Storage {
   }
 
   private void requireRoot(String operation) throws StorageException {
+    rootIsEmpty(operation);
+  }
+
+  /**
+   * Whether the root holds no entry at all (hidden ones included); throws when the root is
+   * missing, not a directory, or cannot be listed by this process. Listing it is what proves it
+   * readable: a root-owned 0700 directory passes {@code isDirectory} for any user.
+   */
+  private boolean rootIsEmpty(String operation) throws StorageException {
     if (!Files.isDirectory(root)) {
       throw new StorageException("storage path " + root + " does not exist or is not a directory ("
           + operation + "): create it or fix storage.path");
+    }
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+      return !entries.iterator().hasNext();
+    } catch (IOException | DirectoryIteratorException e) {
+      throw new StorageException("storage unavailable: storage path " + root + " cannot be read by"
+          + " this process (user " + System.getProperty("user.name") + ") (" + operation + "): "
+          + e + "; give that user read and search access to it (owner, group or mode), or fix"
+          + " storage.path", e);
+    }
+  }
+
+  /**
+   * A missing object is reported as missing only from a repository that is there. An empty root
+   * is what an unmounted volume looks like (its mount point), and answering "not found" from it
+   * would end a recovery early on a partial history (restore_command's exit 1). So, before
+   * saying "not found" for {@code key}: the root must be readable and hold something, except for
+   * a {@code cluster.json}, the first object an agent reads and then creates in a brand-new
+   * repository (a new volume is empty, or holds only {@code lost+found}).
+   */
+  private void requireRepository(String operation, String key) throws StorageException {
+    if (rootIsEmpty(operation + " " + key) && !key.endsWith("/cluster.json")
+        && !key.equals("cluster.json")) {
+      throw new StorageException("storage unavailable: storage path " + root + " is empty, so "
+          + key + " cannot be looked up (" + operation + "): an unmounted volume looks like this;"
+          + " mount the repository's volume there, or fix storage.path (a new repository gets"
+          + " its first objects from the first WAL push)");
     }
   }
 

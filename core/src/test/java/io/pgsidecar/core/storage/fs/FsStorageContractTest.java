@@ -66,6 +66,34 @@ class FsStorageContractTest extends StorageContractTest {
   }
 
   @Test
+  void emptyRootLikeAnUnmountedVolumeIsUnavailableNotNotFound() throws Exception {
+    Path root = ((FsStorage) storage).root();
+    String key = "prod/db1/wal/0000000100000000/000000010000000000000001.zst";
+    String expected = "storage unavailable: storage path " + root + " is empty, so " + key
+        + " cannot be looked up (open): an unmounted volume looks like this; mount the"
+        + " repository's volume there, or fix storage.path (a new repository gets its first"
+        + " objects from the first WAL push)";
+
+    assertEquals(expected, assertThrows(StorageException.class, () -> storage.open(key))
+        .getMessage());
+    assertTrue(assertThrows(StorageException.class, () -> storage.stat(key)).getMessage()
+        .startsWith("storage unavailable: storage path " + root + " is empty"));
+    // A brand-new repository still works: the agent reads cluster.json, finds none, creates it.
+    assertEquals(Optional.empty(), storage.open("prod/db1/cluster.json"));
+    assertEquals(List.of(), storage.list("prod/db1/base/").toList());
+    storage.create("prod/db1/cluster.json", bytes("{}"), () -> meta("44136fa3"));
+    assertEquals(Optional.empty(), storage.open(key));
+  }
+
+  @Test
+  void rootThatIsAFileIsUnavailable() throws Exception {
+    Path file = Files.writeString(dir.resolve("file"), "x");
+    var e = assertThrows(StorageException.class, () -> new FsStorage(file).open("a/b"));
+    assertEquals("storage path " + file + " does not exist or is not a directory (open a/b):"
+        + " create it or fix storage.path", e.getMessage());
+  }
+
+  @Test
   void objectWhoseSidecarWasRemovedIsReportedNotGuessed() throws Exception {
     Path root = ((FsStorage) storage).root();
     storage.create("wal/seg.zst", bytes("plain"), () -> meta("0"));
