@@ -154,7 +154,7 @@ class AgentKillTest {
       return size(target) > 24L << 20;
     });
     first.destroyForcibly().waitFor();
-    assertTrue(Files.exists(target.resolve("PG_VERSION")) || size(target) > 0);
+    assertFalse(Files.exists(target.resolve("recovery.signal")), "a killed restore must not look ready");
 
     FaultRig.Run again = rig.cli(rig.restoreArgs(target).toArray(String[]::new));
     assertEquals(0, again.code(), again.output());

@@ -65,6 +65,12 @@ final class FaultRig implements AutoCloseable {
    * @param extraYaml more configuration lines (top-level keys, YAML)
    */
   FaultRig(Path work, Azurite azurite, String endpoint, String extraYaml) throws Exception {
+    this(work, azurite, endpoint, extraYaml, "10s", 2);
+  }
+
+  /** With {@code storage.timeout} and {@code storage.retries} of the test's choice. */
+  FaultRig(Path work, Azurite azurite, String endpoint, String extraYaml, String timeout,
+      int retries) throws Exception {
     this.work = Files.createDirectories(work);
     // the postgres user must traverse down to the socket (and wal-archiver's copy is elsewhere)
     for (Path p = this.work; p != null && p.startsWith(work.getParent()); p = p.getParent()) {
@@ -94,8 +100,8 @@ final class FaultRig implements AutoCloseable {
         storage:
           type: azure
           prefix: %s
-          timeout: 10s
-          retries: 2
+          timeout: %s
+          retries: %d
           azure:
             auth: shared-key
             endpoint: %s
@@ -108,7 +114,7 @@ final class FaultRig implements AutoCloseable {
         metrics:
           port: 0
         %s
-        """.formatted(CLUSTER, pg.pgdata(), socket, pg.port(), pg.binDir(), PREFIX, endpoint,
+        """.formatted(CLUSTER, pg.pgdata(), socket, pg.port(), pg.binDir(), PREFIX, timeout, retries, endpoint,
         azurite.account(), keyFile, container, this.work.resolve("spool"), extraYaml));
     this.agent = new AgentProcess(config, socket, this.work.resolve("agent.log")).start();
   }
@@ -205,7 +211,9 @@ final class FaultRig implements AutoCloseable {
    * ({@link #assertRestored}).
    */
   void assertNothingLost(String backupId, boolean oneInDoubt, IdWriter... writers) throws Exception {
+    long t0 = System.nanoTime();
     Map<String, Long> acknowledged = settle(writers);
+    System.err.println("TIMING settle " + (System.nanoTime() - t0) / 1_000_000);
     Path target = PostgresCluster.emptyDataDirectory();
     List<String> args = new ArrayList<>(restoreArgs(target));
     if (backupId != null) {
@@ -213,7 +221,9 @@ final class FaultRig implements AutoCloseable {
     }
     Run run = cli(args.toArray(String[]::new));
     assertEquals(0, run.code(), run.output());
+    System.err.println("TIMING restore " + (System.nanoTime() - t0) / 1_000_000);
     assertRestored(target, acknowledged, oneInDoubt);
+    System.err.println("TIMING replay " + (System.nanoTime() - t0) / 1_000_000);
   }
 
   /** {@code restore --to TARGET} with the wal-archiver and socket the restored server uses. */
