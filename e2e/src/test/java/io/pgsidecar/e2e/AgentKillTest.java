@@ -35,20 +35,14 @@ class AgentKillTest {
 
   @BeforeAll
   static void start() throws Exception {
-    long t0 = System.nanoTime();
     azurite = Azurite.launch();
-    System.err.println("TIMING azurite " + (System.nanoTime() - t0) / 1_000_000);
     rig = new FaultRig(dir.resolve("pod"), azurite, azurite.endpoint(), "");
-    System.err.println("TIMING rig " + (System.nanoTime() - t0) / 1_000_000);
     rig.pg.pgbench("-i", "-s", "5", "-q");
-    System.err.println("TIMING pgbench " + (System.nanoTime() - t0) / 1_000_000);
     rig.backup("base");
-    System.err.println("TIMING backup " + (System.nanoTime() - t0) / 1_000_000);
   }
 
   @AfterAll
   static void stop() {
-    long t0 = System.nanoTime();
     try {
       if (rig != null) {
         rig.close();
@@ -57,7 +51,6 @@ class AgentKillTest {
       if (azurite != null) {
         azurite.close();
       }
-      System.err.println("TIMING close " + (System.nanoTime() - t0) / 1_000_000);
     }
   }
 

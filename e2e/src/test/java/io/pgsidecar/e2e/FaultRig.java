@@ -211,9 +211,7 @@ final class FaultRig implements AutoCloseable {
    * ({@link #assertRestored}).
    */
   void assertNothingLost(String backupId, boolean oneInDoubt, IdWriter... writers) throws Exception {
-    long t0 = System.nanoTime();
     Map<String, Long> acknowledged = settle(writers);
-    System.err.println("TIMING settle " + (System.nanoTime() - t0) / 1_000_000);
     Path target = PostgresCluster.emptyDataDirectory();
     List<String> args = new ArrayList<>(restoreArgs(target));
     if (backupId != null) {
@@ -221,9 +219,7 @@ final class FaultRig implements AutoCloseable {
     }
     Run run = cli(args.toArray(String[]::new));
     assertEquals(0, run.code(), run.output());
-    System.err.println("TIMING restore " + (System.nanoTime() - t0) / 1_000_000);
     assertRestored(target, acknowledged, oneInDoubt);
-    System.err.println("TIMING replay " + (System.nanoTime() - t0) / 1_000_000);
   }
 
   /** {@code restore --to TARGET} with the wal-archiver and socket the restored server uses. */
