@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,6 +55,11 @@ public final class FaultProxy implements AutoCloseable {
 
   /** The head of one request as the proxy saw it: method, request target, header lines. */
   public record Request(String method, String target, List<String> headers) {
+    /** The target with its %XX escapes decoded (the Azure SDK sends key {@code a/b} as {@code a%2Fb}). */
+    public String decodedTarget() {
+      return URLDecoder.decode(target.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
     @Override
     public String toString() {
       return method + " " + target;
@@ -83,10 +89,13 @@ public final class FaultProxy implements AutoCloseable {
     return new FaultProxy(new InetSocketAddress(InetAddress.getLoopbackAddress(), upstreamPort));
   }
 
-  /** Matches requests of {@code method} (any when null) whose target contains {@code part}. */
+  /**
+   * Matches requests of {@code method} (any when null) whose decoded target contains
+   * {@code part}, e.g. {@code request("PUT", "/base/")} or {@code request("PUT", "comp=blocklist")}.
+   */
   public static Predicate<Request> request(String method, String part) {
     return r -> (method == null || r.method().equalsIgnoreCase(method))
-        && r.target().contains(part);
+        && r.decodedTarget().contains(part);
   }
 
   /** Matches every request. */
@@ -135,9 +144,14 @@ public final class FaultProxy implements AutoCloseable {
     }
   }
 
-  /** Disarms every fault that has not fired yet (refusal is left as it is). */
+  /**
+   * Disarms every fault that has not fired yet and forgets the requests and faults seen so far,
+   * so one proxy serves several tests (refusal is left as it is).
+   */
   public void clear() {
     faults.clear();
+    seen.clear();
+    fired.clear();
   }
 
   /** Every request seen, in arrival order (refused connections send none). */
