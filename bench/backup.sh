@@ -65,6 +65,8 @@ cat >"$WORK/agent.yaml" <<YAML
 cluster: bench
 pgdata: $PGDATA_db
 socket: $SOCK
+http:
+  admin-socket: $WORK/admin.sock   # backups, dumps, status: the CLI's socket
 postgres:
   host: 127.0.0.1
   port: $PGPORT_db
@@ -155,7 +157,7 @@ ours() { # scale round
   rss_peak "$AGENT_PID" "$WORK/rss" & sampler=$!
   local c0; c0=$(cpu_ticks "$AGENT_PID")
   t0=$(now_ms)
-  code=$(curl -s -o "$WORK/ours.json" -w '%{http_code}' --max-time 3600 --unix-socket "$SOCK" \
+  code=$(curl -s -o "$WORK/ours.json" -w '%{http_code}' --max-time 3600 --unix-socket "$WORK/admin.sock" \
     -X POST -H 'Content-Type: application/json' -d '{"label":"bench"}' \
     'http://agent/v1/backups?wait=true')
   t1=$(now_ms)

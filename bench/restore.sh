@@ -51,6 +51,8 @@ cat >"$WORK/agent.yaml" <<YAML
 cluster: bench
 pgdata: $PGDATA_src
 socket: $SOCK
+http:
+  admin-socket: $WORK/admin.sock   # backups, dumps, status: the CLI's socket
 postgres:
   host: 127.0.0.1
   port: $PGPORT_src

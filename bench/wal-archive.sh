@@ -141,6 +141,8 @@ cat >"$WORK/agent.yaml" <<YAML
 cluster: bench
 pgdata: $PGDATA_ours
 socket: $SOCK
+http:
+  admin-socket: $WORK/admin.sock   # backups, dumps, status: the CLI's socket
 storage:
   type: azure
   azure:

@@ -65,6 +65,8 @@ cat >"$CONF" <<YAML
 cluster: demo
 pgdata: $PGDATA
 socket: $SOCK
+http:
+  admin-socket: $WORK/admin.sock   # backups, dumps, status: the CLI's socket
 postgres:
   host: 127.0.0.1
   port: $PORT

@@ -63,6 +63,15 @@ if [ ! -f "$CACHE/azurite/node_modules/azurite/dist/src/blob/main.js" ]; then
   (cd "$CACHE/azurite" && npm install --silent --no-audit --no-fund --no-save "azurite@$AZURITE_VERSION" >/dev/null)
 fi
 export PGSIDECAR_AZURITE_MAIN="$CACHE/azurite/node_modules/azurite/dist/src/blob/main.js"
+
+# The chart's objects are validated offline against the Kubernetes API schemas (KubernetesSchemaTest).
+K8S_MODELS="$CACHE/kubernetes-models-5.1.0"
+if [ ! -d "$K8S_MODELS/node_modules/@kubernetes-models/prometheus-operator" ] || [ ! -d "$K8S_MODELS/node_modules/kubernetes-models" ]; then
+  echo "installing kubernetes-models@5.1.0 and @kubernetes-models/prometheus-operator@6.0.0 (npm, into .cache/kubernetes-models-5.1.0)"
+  mkdir -p "$K8S_MODELS"
+  (cd "$K8S_MODELS" && npm install --silent --no-audit --no-fund --no-save kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 >/dev/null)
+fi
+export PGSIDECAR_KUBERNETES_MODELS="$K8S_MODELS/node_modules"
 export PGSIDECAR_PG_BIN="$PG_BIN"
 
 exec ./mvnw -B -ntp verify "$@"

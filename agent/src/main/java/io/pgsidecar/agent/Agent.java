@@ -1,7 +1,9 @@
 package io.pgsidecar.agent;
 
 import io.pgsidecar.agent.http.Health;
+import io.pgsidecar.agent.http.HookRoutes;
 import io.pgsidecar.agent.http.Responses;
+import io.pgsidecar.agent.http.SocketAccess;
 import io.pgsidecar.agent.storage.Retry;
 import io.pgsidecar.agent.wal.WalEvents;
 import io.pgsidecar.agent.wal.fetch.PrefetchSpool;
@@ -13,6 +15,7 @@ import io.pgsidecar.agent.wal.push.SegmentUploader;
 import io.pgsidecar.agent.wal.push.WalPushHandler;
 import io.pgsidecar.agent.wal.push.WalPushService;
 import io.pgsidecar.core.codec.CodecPipeline;
+import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
@@ -29,7 +32,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,12 +44,23 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * The sidecar daemon: one Vert.x HTTP server on the unix socket ({@code socket}, mode 0660) and
- * optionally one on 127.0.0.1 ({@code http.tcpPort}) that requires the bearer token from
- * {@code http.tokenFile}. Routes are thin adapters; every blocking step (files, storage, codecs)
- * runs on virtual threads, never on the event loop. WAL pushes get a virtual thread each, so no
- * other work (a base backup waiting for its last segment to be archived) can hold a thread a
- * push needs.
+ * The sidecar daemon, on two unix sockets and optionally TCP, all served by one Vert.x instance:
+ * <ul>
+ *   <li>the <b>hook socket</b> ({@code socket}, group {@code http.socket-group}, mode
+ *       {@code http.socket-mode}): what PostgreSQL's archive_command and restore_command need and
+ *       nothing else: {@code POST /v1/wal/push} into this cluster, {@code GET /v1/wal/{name}} of
+ *       this cluster or of {@code restore.from-cluster}, {@code /healthz}, {@code /readyz}. Every
+ *       other {@code /v1/} request is refused with 403 naming the route and the admin socket
+ *       ({@link HookRoutes});</li>
+ *   <li>the <b>admin socket</b> ({@code http.admin-socket}, mode 0600, owned by the agent's user):
+ *       every route, backups, dumps, status and WAL of any cluster; the {@code pgsidecar} CLI
+ *       uses it;</li>
+ *   <li>optionally 127.0.0.1:{@code http.tcpPort}, the admin routes behind the bearer token from
+ *       {@code http.tokenFile}.</li>
+ * </ul>
+ * Routes are thin adapters; every blocking step (files, storage, codecs) runs on virtual threads,
+ * never on the event loop. WAL pushes get a virtual thread each, so no other work (a base backup
+ * waiting for its last segment to be archived) can hold a thread a push needs.
  *
  * <p>{@link #close()} shuts down gracefully: stop accepting, refuse new pushes with 503, let
  * pushes under way finish within {@code http.shutdownGrace}; a push that does not finish is
@@ -64,6 +77,7 @@ public final class Agent implements AutoCloseable {
   private final WalPushService pushService;
   private final PrefetchSpool spool;
   private final Router router;
+  private final Router hookRouter;
   private final List<HttpServer> servers = new ArrayList<>();
   private final Retry retry;
   private final Health health;
@@ -114,9 +128,15 @@ public final class Agent implements AutoCloseable {
     router.get("/v1/wal/:name").handler(fetch::fetch);
     router.route().last().handler(ctx -> Responses.json(ctx, 404,
         Map.of("error", "no route " + ctx.request().method() + " " + ctx.request().path())));
+
+    this.hookRouter = Router.router(vertx);
+    new HookRoutes(config).register(hookRouter, health, push::push, fetch::fetch);
   }
 
-  /** Routes so that other services (backups, dumps, status) can be added before {@link #start()}. */
+  /**
+   * The admin routes (admin socket and TCP), so that other services (backups, dumps, status) can
+   * be added before {@link #start()}. The hook socket never serves what is added here.
+   */
   public Router router() {
     return router;
   }
@@ -136,18 +156,27 @@ public final class Agent implements AutoCloseable {
     return blocking;
   }
 
-  /** Listens on the socket (and TCP when configured); returns once both accept connections. */
+  /**
+   * Listens on the hook socket, the admin socket (and TCP when configured); returns once all
+   * accept connections. A socket group that does not exist stops here with a
+   * {@link ConfigException} (exit code 2) before anything listens; one the agent may not give the
+   * socket to stops it the same way right after binding, before it is ready.
+   */
   public void start() throws IOException {
+    SocketAccess hookAccess = SocketAccess.forHookSocket(config);
     spool.cleanAtStart();
-    Path socket = config.socket();
-    Files.createDirectories(socket.toAbsolutePath().getParent());
-    // a SIGKILLed agent leaves its socket file behind and binding would fail "Address in use"
-    Files.deleteIfExists(socket);
-    HttpServer unix = vertx.createHttpServer(new HttpServerOptions()).requestHandler(router);
-    await(unix.listen(SocketAddress.domainSocketAddress(socket.toString())), "listen on " + socket);
-    servers.add(unix);
-    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-    LOG.info("agent listening on unix socket " + socket);
+    listen(config.socket(), hookRouter, hookAccess);
+    LOG.info("agent listening on hook socket " + config.socket() + " (" + hookAccess + ";"
+        + " WAL push and fetch only)");
+    if (config.adminSocket().toAbsolutePath().getParent()
+        .equals(config.socket().toAbsolutePath().getParent())) {
+      LOG.warning("the admin socket " + config.adminSocket() + " is in the hook socket's directory:"
+          + " a process that shares the agent's uid and sees that directory (PostgreSQL's container"
+          + " in a pod where both run as one uid) can create and delete backups; set"
+          + " http.admin-socket to a directory only the agent's container mounts");
+    }
+    listen(config.adminSocket(), router, SocketAccess.ADMIN);
+    LOG.info("agent listening on admin socket " + config.adminSocket() + " (" + SocketAccess.ADMIN + ")");
 
     Optional<Integer> port = config.http().tcpPort();
     if (port.isPresent()) {
@@ -157,9 +186,25 @@ public final class Agent implements AutoCloseable {
       HttpServer bound = await(tcp.listen(port.get(), "127.0.0.1"), "listen on 127.0.0.1:" + port.get());
       servers.add(tcp);
       tcpPort = bound.actualPort();
-      LOG.info("agent listening on 127.0.0.1:" + tcpPort + " (bearer token required)");
+      LOG.info("agent listening on 127.0.0.1:" + tcpPort + " (bearer token required; admin routes)");
     }
     ready = true;
+  }
+
+  private void listen(Path socket, Router routes, SocketAccess access) throws IOException {
+    try {
+      Files.createDirectories(socket.toAbsolutePath().getParent());
+    } catch (IOException e) {
+      throw new IOException("cannot create the directory of the socket " + socket + " (" + e + ");"
+          + " set " + (socket.equals(config.socket()) ? "socket" : "http.admin-socket")
+          + " to a path in a directory the agent may write", e);
+    }
+    // a SIGKILLed agent leaves its socket file behind and binding would fail "Address in use"
+    Files.deleteIfExists(socket);
+    HttpServer unix = vertx.createHttpServer(new HttpServerOptions()).requestHandler(routes);
+    await(unix.listen(SocketAddress.domainSocketAddress(socket.toString())), "listen on " + socket);
+    servers.add(unix);
+    access.applyTo(socket);
   }
 
   /** The TCP port actually bound (for {@code http.tcpPort: 0}), or -1 without TCP. */
@@ -226,6 +271,7 @@ public final class Agent implements AutoCloseable {
     try {
       await(vertx.close(), "stop Vert.x");
       Files.deleteIfExists(config.socket());
+      Files.deleteIfExists(config.adminSocket());
     } catch (IOException e) {
       LOG.warning(e.getMessage());
     }

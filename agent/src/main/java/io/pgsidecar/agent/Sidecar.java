@@ -116,8 +116,10 @@ public final class Sidecar implements AutoCloseable {
         : Optional.of(new PgStatArchiverPoller(config.postgres(), config.storage().timeout(), metrics));
     agent.health()
         .add("config", () -> Optional.empty())
-        .add("storage", new CachedCheck(this::storageProblem, PROBE_CACHE))
-        .add("postgres", new CachedCheck(this::postgresProblem, PROBE_CACHE));
+        .add("storage", "storage is not reachable (details in the agent's log)",
+            new CachedCheck(this::storageProblem, PROBE_CACHE))
+        .add("postgres", "PostgreSQL does not answer (details in the agent's log)",
+            new CachedCheck(this::postgresProblem, PROBE_CACHE));
   }
 
   /** Listens, starts the schedules and timers; returns once the socket accepts requests. */

@@ -57,11 +57,13 @@ class AgentTest {
       assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(cfg.socket())));
       assertEquals(200, UnixHttp.get(cfg.socket(), "/healthz").status());
       assertEquals(200, UnixHttp.get(cfg.socket(), "/readyz").status());
-      UnixHttp.Response none = UnixHttp.get(cfg.socket(), "/v1/nothing");
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cfg.adminSocket())));
+      UnixHttp.Response none = UnixHttp.get(cfg.adminSocket(), "/v1/nothing");
       assertEquals(404, none.status());
       assertEquals("{\"error\":\"no route GET /v1/nothing\"}\n", none.text());
     }
     assertTrue(Files.notExists(cfg.socket()), "socket removed at shutdown");
+    assertTrue(Files.notExists(cfg.adminSocket()), "admin socket removed at shutdown");
   }
 
   @Test
@@ -82,6 +84,12 @@ class AgentTest {
       HttpResponse<String> ok = http.send(HttpRequest.newBuilder(uri)
           .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(200, ok.statusCode());
+      // with the token, the admin routes: WAL of any cluster (the hook socket would answer 403)
+      HttpResponse<String> other = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+              + agent.tcpPort() + "/v1/wal/" + SEG1 + "?cluster=other"))
+          .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(404, other.statusCode(), other.body());
+      assertEquals(403, UnixHttp.get(cfg.socket(), "/v1/wal/" + SEG1 + "?cluster=other").status());
     }
   }
 

@@ -8,6 +8,7 @@ import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.core.wal.WalFileName;
+import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.restoreinit.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
 import java.nio.file.Files;
@@ -42,9 +43,12 @@ class FromClusterTest {
       pg.sql("INSERT INTO known SELECT generate_series(101, 150)");
       source.archiveCurrentSegment();
 
-      copy.startAgent(); // before its PGDATA holds a server, as in a pod whose init container runs
-      RestoreJob.run(copy.config, copy.restore(Optional.empty(), Optional.of(lsn), Optional.empty(),
-          Optional.empty(), false, Optional.of("db1")), copy.pgdata, storage, copy.pipeline);
+      PgsidecarConfig.Restore fromDb1 = copy.restore(Optional.empty(), Optional.of(lsn),
+          Optional.empty(), Optional.empty(), false, Optional.of("db1"));
+      // before its PGDATA holds a server, as in a pod whose init container runs; with
+      // restore.from-cluster, or its hook socket would refuse db1's WAL
+      copy.startAgent(fromDb1);
+      RestoreJob.run(copy.config, fromDb1, copy.pgdata, storage, copy.pipeline);
       assertTrue(Files.readString(copy.pgdata.resolve("postgresql.auto.conf")).contains(" --cluster db1'"));
       pg.sql("INSERT INTO known SELECT generate_series(151, 200)"); // the source keeps working
       PostgresCluster restored = copy.startRestored();

@@ -151,7 +151,20 @@ final class Pod implements AutoCloseable {
   }
 
   void startAgent() throws IOException {
-    agent = new Agent(config, storage, pipeline);
+    startAgent(config);
+  }
+
+  /**
+   * The agent with {@code restore} in its configuration: its hook socket serves the WAL of
+   * {@code restore.from-cluster} only when the agent's configuration names that cluster too (in a
+   * pod, one ConfigMap for the agent and restore-init).
+   */
+  void startAgent(PgsidecarConfig.Restore restore) throws IOException {
+    startAgent(withRestore(restore));
+  }
+
+  private void startAgent(PgsidecarConfig agentConfig) throws IOException {
+    agent = new Agent(agentConfig, storage, pipeline);
     agent.start();
     Files.setOwner(socket, socket.getFileSystem().getUserPrincipalLookupService()
         .lookupPrincipalByName("postgres"));

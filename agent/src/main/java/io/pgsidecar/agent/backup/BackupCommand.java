@@ -191,7 +191,7 @@ public final class BackupCommand implements Callable<Integer> {
       return body.run();
     } catch (Unreachable e) {
       err().println("pgsidecar backup: " + e.getMessage()
-          + " (is the agent running, and is --socket right?)");
+          + " (is the agent running, and is http.admin-socket right?)");
       err().flush();
       return 3;
     }

@@ -26,14 +26,16 @@ public interface AgentClient {
 
   /**
    * The agent of the command line: {@code PGSIDECAR_URL} with {@code PGSIDECAR_TOKEN} when set
-   * (the TCP listener), else the configuration's {@code socket}; the same rules as wal-archiver
-   * ({@link AgentConnection#resolve}).
+   * (the TCP listener), else the configuration's admin socket ({@code http.admin-socket}).
+   * Never the hook socket: it refuses everything but WAL push and fetch.
    */
   static AgentClient forCommand(picocli.CommandLine.Model.CommandSpec spec) {
     Main main = Main.of(spec);
     String url = main.env().get("PGSIDECAR_URL");
-    String socket = url != null && !url.isEmpty() ? null : main.config().socket().toString();
-    return over(AgentConnection.resolve(socket, null, main.env()));
+    if (url != null && !url.isEmpty()) {
+      return over(AgentConnection.tcp(url, main.env().get("PGSIDECAR_TOKEN")));
+    }
+    return over(AgentConnection.unixSocket(main.config().adminSocket()));
   }
 
   /** Requests through wal-archiver's JDK-only HTTP client (unix socket, or TCP with a token). */

@@ -75,7 +75,7 @@ public final class Training {
       }
       expect(failures, 0, Map.of(), "--help");
       expect(failures, 0, Map.of(), "wal", "list", "--config", fsConfig.toString());
-      expect(failures, 3, Map.of("PGSIDECAR_SOCKET", dir.resolve("no-agent.sock").toString()),
+      expect(failures, 3, Map.of("PGSIDECAR_HTTP_ADMIN_SOCKET", dir.resolve("no-agent.sock").toString()),
           "backup", "list", "--config", fsConfig.toString()); // the agent client, no agent
       expect(failures, 0, Map.of(), "restore", "--config", fsConfig.toString(),
           "--to", dir.resolve("pgdata-fs").toString());

@@ -6,9 +6,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
+import java.util.logging.Logger;
 
 /**
  * {@code /healthz} and {@code /readyz}, served on the API socket and on the metrics port (the
@@ -21,7 +23,10 @@ import java.util.function.BooleanSupplier;
  *   <li>{@code /readyz}, readiness: the agent is started and not shutting down, and every
  *       registered {@link Check} passes (storage reachable, PostgreSQL reachable when required).
  *       Checks may block, so they run on the blocking executor; a 503 names every failing check
- *       and why.</li>
+ *       with a generic cause given when the check was added ("storage is not reachable"). The
+ *       check's own reason names storage accounts, endpoints, containers and paths, so it goes
+ *       to the log (once per change), never into the body: the metrics port answers anyone who
+ *       can reach the pod.</li>
  * </ul>
  */
 public final class Health {
@@ -42,11 +47,18 @@ public final class Health {
     }
   }
 
-  private record Named(String name, Check check) {}
+  private record Named(String name, String cause, Check check) {}
+
+  /** What the body says for a failing check added without its own cause. */
+  static final String DEFAULT_CAUSE = "failing (details in the agent's log)";
+
+  private static final Logger LOG = Logger.getLogger(Health.class.getName());
 
   private final BooleanSupplier started;
   private final Executor blocking;
   private final List<Named> checks = new CopyOnWriteArrayList<>();
+  /** The last reason logged per check, so a lasting outage is logged once, not every probe. */
+  private final Map<String, String> logged = new ConcurrentHashMap<>();
 
   /** {@code started}: true between the end of start-up and the beginning of shutdown. */
   public Health(BooleanSupplier started, Executor blocking) {
@@ -54,9 +66,17 @@ public final class Health {
     this.blocking = blocking;
   }
 
-  /** Adds a readiness check, shown under {@code name} in the report. */
+  /** Adds a readiness check, shown under {@code name} in the report with a generic cause. */
   public Health add(String name, Check check) {
-    checks.add(new Named(name, check));
+    return add(name, DEFAULT_CAUSE, check);
+  }
+
+  /**
+   * Adds a readiness check, shown under {@code name}; when it fails the report says
+   * {@code cause} (no names of accounts, hosts or paths) and the log says the check's reason.
+   */
+  public Health add(String name, String cause, Check check) {
+    checks.add(new Named(name, cause, check));
     return this;
   }
 
@@ -72,10 +92,20 @@ public final class Health {
       } catch (Exception e) {
         problem = e.getMessage() == null ? e.toString() : e.getMessage();
       }
-      out.put(n.name(), problem == null ? "ok" : problem);
+      log(n.name(), problem);
+      out.put(n.name(), problem == null ? "ok" : n.cause());
       ready &= problem == null;
     }
     return new Report(ready, out);
+  }
+
+  private void log(String name, String problem) {
+    String before = problem == null ? logged.remove(name) : logged.put(name, problem);
+    if (problem != null && !problem.equals(before)) {
+      LOG.warning("readiness check '" + name + "' fails: " + problem);
+    } else if (problem == null && before != null) {
+      LOG.info("readiness check '" + name + "' passes again");
+    }
   }
 
   /** The report without blocking the caller's thread. */
@@ -90,7 +120,9 @@ public final class Health {
   public void readyz(RoutingContext ctx) {
     reportAsync().whenComplete((r, e) -> ctx.vertx().runOnContext(v -> {
       if (e != null) {
-        Responses.json(ctx, 503, Map.of("status", "not ready", "error", String.valueOf(e)));
+        LOG.warning("readiness checks could not run: " + e);
+        Responses.json(ctx, 503, Map.of("status", "not ready",
+            "error", "readiness checks could not run (details in the agent's log)"));
       } else {
         Responses.json(ctx, r.ready() ? 200 : 503, r.body());
       }

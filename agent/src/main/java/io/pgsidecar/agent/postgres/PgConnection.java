@@ -131,8 +131,12 @@ public record PgConnection(String host, int port, String user, String database,
     return new PgConnection(host, port, user, otherDatabase, password, options);
   }
 
-  /** Puts this connection into a child's environment. */
+  /**
+   * Makes {@code env} (a child's environment, a copy of the agent's) what a PostgreSQL client
+   * program needs: the agent's secrets removed ({@link ChildEnvironment}), this connection added.
+   */
   public void applyTo(Map<String, String> env) {
+    ChildEnvironment.scrub(env);
     env.putAll(options);
     if (!host.isEmpty()) {
       env.put("PGHOST", host);

@@ -193,6 +193,6 @@ class BackupRoutesTest {
     assertEquals(3, cmd.execute("list"));
     assertTrue(err.toString().startsWith("pgsidecar backup: cannot connect to the agent at "
         + missing + ": "), err.toString());
-    assertTrue(err.toString().endsWith(" (is the agent running, and is --socket right?)\n"));
+    assertTrue(err.toString().endsWith(" (is the agent running, and is http.admin-socket right?)\n"));
   }
 }

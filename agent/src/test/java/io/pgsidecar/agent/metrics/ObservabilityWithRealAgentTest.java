@@ -69,13 +69,13 @@ class ObservabilityWithRealAgentTest {
         assertTrue(afterLoad.value("pgsidecar_wal_pushed_stored_bytes_total") > 0);
 
         // 2. a base backup through the HTTP API
-        UnixHttp.Response started = UnixHttp.post(socket, "/v1/backups", "{\"label\":\"obs\"}");
+        UnixHttp.Response started = UnixHttp.post(admin(socket), "/v1/backups", "{\"label\":\"obs\"}");
         assertEquals(202, started.status(), started.text());
         String id = new JsonObject(started.text()).getString("id");
         double runningSeen = 0;
         UnixHttp.Response shown;
         long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        while ((shown = UnixHttp.get(socket, "/v1/backups/" + id)).status() == 202
+        while ((shown = UnixHttp.get(admin(socket), "/v1/backups/" + id)).status() == 202
             && System.nanoTime() < deadline) {
           runningSeen = Math.max(runningSeen, scrape().value("pgsidecar_backup_running", "kind", "base"));
           Thread.sleep(200);
@@ -96,7 +96,7 @@ class ObservabilityWithRealAgentTest {
 
         // 3. the backlog returns to 0 once PostgreSQL has nothing left to archive
         awaitTrue(".ready backlog back to 0", () -> scrape().value("pgsidecar_wal_ready_segments") == 0);
-        JsonObject status = new JsonObject(UnixHttp.get(socket, "/v1/status").text());
+        JsonObject status = new JsonObject(UnixHttp.get(admin(socket), "/v1/status").text());
         assertEquals("db1", status.getString("cluster"));
         assertNotNull(status.getJsonObject("wal").getString("lastArchivedSegment"), status.encode());
         assertEquals(0, status.getJsonObject("wal").getInteger("readyBacklog"), status.encode());
@@ -116,11 +116,14 @@ class ObservabilityWithRealAgentTest {
         JsonObject notReady = new JsonObject(get("/readyz").body());
         assertEquals("not ready", notReady.getString("status"));
         String why = notReady.getJsonObject("checks").getString("storage");
-        assertTrue(why.startsWith("storage file://" + repo + " is not reachable: "), why);
+        // the path is in the agent's log, never in the body (the metrics port answers anyone)
+        assertEquals("storage is not reachable (details in the agent's log)", why);
+        assertTrue(Files.readString(work.resolve("agent.log")).contains("readiness check 'storage'"
+            + " fails: storage file://" + repo + " is not reachable: "), "agent.log names the cause");
         assertEquals("ok", notReady.getJsonObject("checks").getString("postgres"));
         awaitTrue("storage errors rise", () -> storageErrors(scrape()) > errorsBefore);
         assertTrue(scrape().value("pgsidecar_wal_pushes_total", "result", "error") > 0);
-        JsonObject during = new JsonObject(UnixHttp.get(socket, "/v1/status").text());
+        JsonObject during = new JsonObject(UnixHttp.get(admin(socket), "/v1/status").text());
         assertTrue(during.getJsonArray("errors").size() > 0, during.encode());
 
         // 5. storage back: ready again, archiving catches up
@@ -148,6 +151,11 @@ class ObservabilityWithRealAgentTest {
     }
   }
 
+  /** The admin socket (backups, status) beside the hook socket PostgreSQL uses. */
+  private static Path admin(Path socket) {
+    return socket.resolveSibling("admin.sock");
+  }
+
   private void startAgent(PostgresCluster pg, Path socket, Path repo) throws Exception {
     try (ServerSocket s = new ServerSocket(0)) {
       metricsPort = s.getLocalPort();
@@ -156,6 +164,8 @@ class ObservabilityWithRealAgentTest {
         cluster: db1
         pgdata: %s
         socket: %s
+        http:
+          admin-socket: %s
         postgres:
           host: 127.0.0.1
           port: %d
@@ -172,7 +182,7 @@ class ObservabilityWithRealAgentTest {
         metrics:
           host: 127.0.0.1
           port: %d
-        """.formatted(pg.pgdata(), socket, pg.port(), pg.binDir(), repo, work.resolve("spool"),
+        """.formatted(pg.pgdata(), socket, admin(socket), pg.port(), pg.binDir(), repo, work.resolve("spool"),
         metricsPort));
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", System.getProperty("java.class.path"),

@@ -29,7 +29,7 @@ class EventLoopGuardTest {
         ctx.response().end("slept");
       });
       agent.start();
-      assertEquals("slept", UnixHttp.get(cfg.socket(), "/block").text());
+      assertEquals("slept", UnixHttp.get(cfg.adminSocket(), "/block").text());
     }
     assertThrows(AssertionFailedError.class, guard::assertNoBlocking);
   }

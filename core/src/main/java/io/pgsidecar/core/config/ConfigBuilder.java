@@ -42,6 +42,14 @@ final class ConfigBuilder {
     if (has("http.tcp-port")) {
       require(errors, " when http.tcp-port is set", "http.token-file");
     }
+    Object hook = values.typed().get("socket");
+    Object admin = values.typed().get("http.admin-socket");
+    if (hook != null && admin != null && ((Path) hook).toAbsolutePath().normalize()
+        .equals(((Path) admin).toAbsolutePath().normalize())) {
+      errors.add("http.admin-socket and socket are both " + hook + ": the admin socket must be"
+          + " another path, in a directory only the agent's container mounts (PostgreSQL's"
+          + " container sees the hook socket)");
+    }
     StorageType type = (StorageType) values.typed().get("storage.type");
     if (type == StorageType.FS) {
       require(errors, " when storage.type is fs", "storage.path");
@@ -113,7 +121,8 @@ final class ConfigBuilder {
         get("cluster"),
         get("pgdata"),
         get("socket"),
-        new PgsidecarConfig.Http(opt("http.tcp-port"), opt("http.token-file"), get("http.shutdown-grace")),
+        new PgsidecarConfig.Http(opt("http.tcp-port"), opt("http.token-file"), get("http.shutdown-grace"),
+            opt("http.admin-socket"), opt("http.socket-group"), get("http.socket-mode")),
         new PgsidecarConfig.Postgres(get("postgres.host"), (Integer) get("postgres.port"),
             get("postgres.user"), get("postgres.database"), opt("postgres.password-file"),
             this.<Path>opt("postgres.bin-dir").orElseGet(this::findBinDir), opt("postgres.password")),

@@ -38,16 +38,25 @@ public final class ConfigParameters {
           "Name of this server's archive in the repository (required).", PgsidecarConfig::cluster),
       Param.of("pgdata", path(), "The agent's view of PostgreSQL's data directory (may be read-only).",
           PgsidecarConfig::pgdata).defaultValue("/var/lib/postgresql/data/pgdata"),
-      Param.of("socket", path(), "Unix socket of the agent's HTTP API (shared with wal-archiver).",
+      Param.of("socket", path(), "Hook socket: WAL push and fetch for PostgreSQL's archive_command and restore_command (wal-archiver).",
           PgsidecarConfig::socket).defaultValue("/pgsidecar/run/agent.sock"),
 
       Param.of("http.tcp-port", integer(1, 65535),
-          "Also serve the API on 127.0.0.1 at this port (requires http.token-file).",
+          "Also serve the admin API on 127.0.0.1 at this port, to holders of the bearer token (requires http.token-file).",
           c -> c.http().tcpPort()),
       Param.of("http.token-file", path(), "File holding the bearer token the TCP listener requires.",
           c -> c.http().tokenFile()),
       Param.of("http.shutdown-grace", duration(), "How long running work may finish on SIGTERM.",
           c -> c.http().shutdownGrace()).defaultValue("30s"),
+      Param.of("http.admin-socket", path(), "Unix socket of the administration API (backups, dumps,"
+          + " status; the pgsidecar CLI); keep it where only the agent's container sees it.",
+          c -> c.http().adminSocket()).defaultValue("/run/pgsidecar/admin.sock"),
+      Param.of("http.socket-group", matching("a group name or numeric id", "[A-Za-z0-9._][A-Za-z0-9._-]*"),
+          "Group given to the hook socket (socket), so PostgreSQL's user can connect when the agent"
+          + " runs as another user (e.g. postgres); unset: the agent's own group.",
+          c -> c.http().socketGroup()),
+      Param.of("http.socket-mode", matching("an octal mode like 0660", "0?[0-7]{3}"),
+          "Permissions of the hook socket (socket).", c -> c.http().socketMode()).defaultValue("0660"),
 
       Param.of("postgres.host", string(), "Host or socket directory of PostgreSQL.",
           c -> c.postgres().host()).defaultValue("localhost").fallback("PGHOST"),

@@ -40,8 +40,31 @@ public record PgsidecarConfig(
         dump, metrics, schedule, Restore.disabled());
   }
 
-  /** Optional TCP listener on 127.0.0.1 guarded by a bearer token (keys {@code http.*}). */
-  public record Http(Optional<Integer> tcpPort, Optional<Path> tokenFile, Duration shutdownGrace) {}
+  /**
+   * The API's listeners (keys {@code http.*}): the hook socket's group and mode, the admin
+   * socket, and an optional TCP listener on 127.0.0.1 guarded by a bearer token.
+   *
+   * @param adminSocket the administration socket; empty: {@code admin.sock} beside the hook
+   *     socket (records built in code; the loader always sets it)
+   * @param socketGroup group name or id given to the hook socket; empty: the agent's own group
+   * @param socketMode octal permissions of the hook socket, e.g. {@code 0660}
+   */
+  public record Http(Optional<Integer> tcpPort, Optional<Path> tokenFile, Duration shutdownGrace,
+      Optional<Path> adminSocket, Optional<String> socketGroup, String socketMode) {
+
+    /** Default permissions of the hook socket: the agent's user and group. */
+    public static final String DEFAULT_SOCKET_MODE = "0660";
+
+    /** Admin socket beside the hook socket, the agent's own group, mode 0660. */
+    public Http(Optional<Integer> tcpPort, Optional<Path> tokenFile, Duration shutdownGrace) {
+      this(tcpPort, tokenFile, shutdownGrace, Optional.empty(), Optional.empty(), DEFAULT_SOCKET_MODE);
+    }
+  }
+
+  /** The administration socket: {@code http.admin-socket}, else {@code admin.sock} beside {@link #socket()}. */
+  public Path adminSocket() {
+    return http.adminSocket().orElseGet(() -> socket.resolveSibling("admin.sock"));
+  }
 
   /**
    * How the agent reaches PostgreSQL (keys {@code postgres.*}); unset values fall back to libpq's

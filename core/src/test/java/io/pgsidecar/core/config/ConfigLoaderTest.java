@@ -52,6 +52,9 @@ class ConfigLoaderTest {
     PgsidecarConfig c = ConfigLoader.load(Optional.empty(), MINIMAL);
     assertEquals("main", c.cluster());
     assertEquals(Path.of("/pgsidecar/run/agent.sock"), c.socket());
+    assertEquals(Path.of("/run/pgsidecar/admin.sock"), c.adminSocket());
+    assertEquals(Optional.empty(), c.http().socketGroup());
+    assertEquals("0660", c.http().socketMode());
     assertEquals(Path.of("/var/lib/postgresql/data/pgdata"), c.pgdata());
     assertEquals(StorageType.FS, c.storage().type());
     assertEquals(Optional.of(Path.of("/repo")), c.storage().path());
@@ -112,6 +115,20 @@ class ConfigLoaderTest {
     assertEquals(List.of("template1", "scratch"), c.dump().exclude());
     assertEquals(2, c.wal().prefetchCount());
     assertEquals(5, c.wal().compressionLevel());
+  }
+
+  @Test
+  void theAdminSocketCannotBeTheHookSocketAndTheModeMustBeOctal() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Optional.empty(),
+        Map.of("PGSIDECAR_CLUSTER", "main", "PGSIDECAR_STORAGE_PATH", "/repo",
+            "PGSIDECAR_SOCKET", "/run/a.sock", "PGSIDECAR_HTTP_ADMIN_SOCKET", "/run/./a.sock",
+            "PGSIDECAR_HTTP_SOCKET_MODE", "0680", "PGSIDECAR_HTTP_SOCKET_GROUP", "postgres")));
+    assertEquals(2, e.errors().size(), e.getMessage());
+    assertEquals("http.socket-mode: expected an octal mode like 0660, got '0680' (from"
+        + " PGSIDECAR_HTTP_SOCKET_MODE)", e.errors().get(0));
+    assertEquals("http.admin-socket and socket are both /run/a.sock: the admin socket must be"
+        + " another path, in a directory only the agent's container mounts (PostgreSQL's container"
+        + " sees the hook socket)", e.errors().get(1));
   }
 
   @Test

@@ -80,7 +80,8 @@ class WalFetchTest {
   @Test
   void segmentOfAnotherClusterIsServedWhenAskedFor() throws Exception {
     byte[] plain = store("old", SEG1, 1000, 2);
-    assertArrayEquals(plain, UnixHttp.get(config.socket(), "/v1/wal/" + SEG1 + "?cluster=old").body());
+    // on the admin socket: the hook socket serves only this cluster and restore.from-cluster
+    assertArrayEquals(plain, UnixHttp.get(config.adminSocket(), "/v1/wal/" + SEG1 + "?cluster=old").body());
     assertEquals(404, UnixHttp.get(config.socket(), "/v1/wal/" + SEG1).status());
   }
 

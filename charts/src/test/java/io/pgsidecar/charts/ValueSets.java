@@ -1,0 +1,49 @@
+package io.pgsidecar.charts;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
+
+/** The value sets every structural test renders: each storage kind, restore, fallbacks, options. */
+final class ValueSets {
+
+  private ValueSets() {}
+
+  static final String ACCOUNT = "storage.azure.account=db1backups";
+  static final String CLIENT_ID = "serviceAccount.azureClientId=11111111-2222-3333-4444-555555555555";
+
+  static final Map<String, String[]> ALL = new LinkedHashMap<>();
+
+  static {
+    ALL.put("defaults", new String[] {});
+    ALL.put("workload identity", new String[] {ACCOUNT, CLIENT_ID});
+    ALL.put("filesystem storage", new String[] {"storage.type=filesystem"});
+    ALL.put("filesystem on an existing claim", new String[] {"storage.type=filesystem",
+        "storage.filesystem.existingClaim=backups", "storage.filesystem.path=/backups"});
+    ALL.put("SAS from an existing Secret", new String[] {ACCOUNT, "storage.azure.auth=sas",
+        "storage.azure.existingSecret=azure-sas"});
+    ALL.put("account key from an existing Secret", new String[] {ACCOUNT,
+        "storage.azure.auth=shared-key", "storage.azure.existingSecret=azure-key",
+        "storage.azure.secretKey=key"});
+    ALL.put("connection string from an existing Secret", new String[] {
+        "storage.azure.auth=connection-string", "storage.azure.existingSecret=azurite"});
+    ALL.put("restore enabled", new String[] {ACCOUNT, CLIENT_ID, "restore.enabled=true",
+        "restore.targetTime=2026-11-22T02:15:00Z", "restore.fromCluster=olddb"});
+    ALL.put("agent as a plain container", new String[] {ACCOUNT, "agent.nativeSidecar=false"});
+    ALL.put("metrics off", new String[] {ACCOUNT, "metrics.enabled=false"});
+    ALL.put("encryption from a Secret", new String[] {ACCOUNT, "encryption.existingSecret=pgp",
+        "encryption.publicKeys[0]=public.asc", "encryption.secretKeys[0]=secret.asc",
+        "encryption.secretKeyPassphraseKey=secret-passphrase"});
+    ALL.put("everything changed", new String[] {ACCOUNT, CLIENT_ID, "cluster=orders",
+        "storage.prefix=prod/eu", "image.tag=9.9.9", "postgresql.image.tag=15.10",
+        "postgresql.settings.max_connections=200", "postgresql.readOnlyRootFilesystem=false",
+        "backup.schedule=", "dump.schedule=", "dump.include[0]=app", "compression.level=9",
+        "networkPolicy.enabled=false", "serviceAccount.create=false", "serviceAccount.name=shared",
+        "agent.config.wal.lookahead-max=32"});
+  }
+
+  static Stream<Arguments> all() {
+    return ALL.entrySet().stream().map(e -> Arguments.of(e.getKey(), e.getValue()));
+  }
+}
