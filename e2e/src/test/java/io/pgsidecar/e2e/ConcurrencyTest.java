@@ -79,7 +79,7 @@ class ConcurrencyTest {
     List<Process> pushes = new ArrayList<>();
     for (String s : segments) {
       List<String> cmd = new ArrayList<>(List.of("runuser", "-u", "postgres", "--"));
-      cmd.addAll(List.of(Pod.walArchiver().split(" ")));
+      cmd.addAll(List.of(rig.walArchiver.toString()));
       cmd.addAll(List.of("--socket", rig.socket.toString(), "push", "pg_wal/" + s));
       pushes.add(new ProcessBuilder(cmd).directory(rig.pg.pgdata().toFile()).redirectErrorStream(true).start());
     }

@@ -125,7 +125,7 @@ class DiskFullTest {
   }
 
   private static CommandResult fetch(String segment, Path into) {
-    List<String> cmd = new ArrayList<>(List.of(Pod.walArchiver().split(" ")));
+    List<String> cmd = new ArrayList<>(List.of(rig.walArchiver.toString()));
     cmd.addAll(List.of("--socket", rig.socket.toString(), "fetch", segment, into.toString()));
     return rig.pg.runAsPostgres(cmd);
   }

@@ -44,6 +44,8 @@ final class FaultRig implements AutoCloseable {
   final Azurite azurite;
   final String container;
   final Path socket;
+  final Path adminSocket;
+  final Path walArchiver;
   final Path config;
   final PostgresCluster pg;
   final AgentProcess agent;
@@ -79,9 +81,11 @@ final class FaultRig implements AutoCloseable {
     this.azurite = azurite;
     this.container = azurite.createContainer("faults" + CONTAINERS.incrementAndGet());
     this.socket = this.work.resolve("run/agent.sock");
+    this.adminSocket = this.work.resolve("admin/admin.sock");
+    this.walArchiver = launcher(this.work.resolve("bin/wal-archiver"));
     this.pg = PostgresCluster.builder()
         .setting("archive_mode", "on")
-        .setting("archive_command", Pod.walArchiver() + " --socket " + socket + " push %p")
+        .setting("archive_command", walArchiver + " --socket " + socket + " push %p")
         .setting("max_wal_size", "64MB")
         .setting("checkpoint_timeout", "30s")
         .setting("max_wal_senders", "4")
@@ -92,6 +96,9 @@ final class FaultRig implements AutoCloseable {
         cluster: %s
         pgdata: %s
         socket: %s
+        http:
+          admin-socket: %s
+          socket-group: postgres
         postgres:
           host: 127.0.0.1
           port: %d
@@ -114,7 +121,7 @@ final class FaultRig implements AutoCloseable {
         metrics:
           port: 0
         %s
-        """.formatted(CLUSTER, pg.pgdata(), socket, pg.port(), pg.binDir(), PREFIX, timeout, retries, endpoint,
+        """.formatted(CLUSTER, pg.pgdata(), socket, adminSocket, pg.port(), pg.binDir(), PREFIX, timeout, retries, endpoint,
         azurite.account(), keyFile, container, this.work.resolve("spool"), extraYaml));
     this.agent = new AgentProcess(config, socket, this.work.resolve("agent.log")).start();
   }
@@ -136,10 +143,22 @@ final class FaultRig implements AutoCloseable {
     writers.clear();
   }
 
+  /**
+   * wal-archiver as one executable path, as in a pod ({@code /pgsidecar/bin/wal-archiver}):
+   * restore_command takes restore.wal-archiver as one shell-quoted word.
+   */
+  private static Path launcher(Path file) throws IOException {
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, "#!/bin/sh\nexec " + Pod.walArchiver() + " \"$@\"\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return file;
+  }
+
   // ---- talking to the agent ----------------------------------------------------------------
 
+  /** A request to the administration API (backups, dumps) on the admin socket. */
   Reply http(String method, String path, String body) throws IOException {
-    try (var r = AgentConnection.unixSocket(socket).request(method, path,
+    try (var r = AgentConnection.unixSocket(adminSocket).request(method, path,
         body == null ? Map.of() : Map.of("Content-Type", "application/json"),
         body == null ? null : body.getBytes(StandardCharsets.UTF_8))) {
       return new Reply(r.status(), r.bodyText(1 << 20));
@@ -224,7 +243,7 @@ final class FaultRig implements AutoCloseable {
 
   /** {@code restore --to TARGET} with the wal-archiver and socket the restored server uses. */
   List<String> restoreArgs(Path target) {
-    return List.of("restore", "--to", target.toString(), "--wal-archiver", Pod.walArchiver(),
+    return List.of("restore", "--to", target.toString(), "--wal-archiver", walArchiver.toString(),
         "--socket", socket.toString());
   }
 
