@@ -59,7 +59,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$WORK'
 wal_level = replica
 archive_mode = on
-archive_command = '$ROOT/bin/wal-archiver push %p --socket $SOCK'
+archive_command = '"$ROOT/bin/wal-archiver" push "%p" --socket "$SOCK"'
 CONF
 cat >"$CONF" <<YAML
 cluster: demo

@@ -37,7 +37,7 @@ class AgentTest {
 
   PgsidecarConfig config(Optional<Integer> tcp, Duration grace) throws IOException {
     FakePgdata pg = new FakePgdata(work.resolve("pgdata"), 9);
-    pg.wal(SEG1, 1000, 1);
+    pg.readyWal(SEG1, 1000, 1);
     PgsidecarConfig base = TestConfig.of(pg.root(), work);
     return TestConfig.withHttp(base,
         new PgsidecarConfig.Http(tcp, tcp.map(p -> work.resolve("token")), grace));

@@ -128,6 +128,27 @@ final class Pod implements AutoCloseable {
     }
   }
 
+  private static Path walArchiverLauncher;
+
+  /**
+   * The same as a launcher file: restore-init writes restore.wal-archiver into restore_command as
+   * one shell-quoted path, as the pod's /pgsidecar/bin/wal-archiver is.
+   */
+  static synchronized String walArchiverLauncher() {
+    try {
+      if (walArchiverLauncher == null) {
+        String command = walArchiver(); // copies the classes first
+        Path launcher = walArchiverCopy.resolveSibling("wal-archiver");
+        Files.writeString(launcher, "#!/bin/sh\nexec " + command + " \"$@\"\n");
+        Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
+        walArchiverLauncher = launcher;
+      }
+      return walArchiverLauncher.toString();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write the wal-archiver launcher: " + e, e);
+    }
+  }
+
   String archiveCommand() {
     return walArchiver() + " --socket " + socket + " push %p";
   }
@@ -212,7 +233,7 @@ final class Pod implements AutoCloseable {
   PgsidecarConfig.Restore restore(Optional<String> time, Optional<String> lsn, Optional<String> xid,
       Optional<String> name, boolean immediate, Optional<String> fromCluster) {
     return new PgsidecarConfig.Restore(true, "latest", time, lsn, xid, name, immediate, false,
-        "promote", "latest", fromCluster, walArchiver(), Optional.of(socket.toString()));
+        "promote", "latest", fromCluster, walArchiverLauncher(), Optional.of(socket.toString()));
   }
 
   PgsidecarConfig.Restore restoreToTime(String time) {

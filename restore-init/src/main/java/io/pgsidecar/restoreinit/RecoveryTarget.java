@@ -33,6 +33,43 @@ public record RecoveryTarget(Kind kind, String value, boolean exclusive, Action 
       throw new IllegalArgumentException("recovery target " + kind.name().toLowerCase(java.util.Locale.ROOT)
           + (value == null ? " needs a value" : " takes no value"));
     }
+    validate(kind, value);
+  }
+
+  /** Refuses values PostgreSQL would refuse (or read as something else) before anything is written. */
+  private static void validate(Kind kind, String value) {
+    switch (kind) {
+      case LSN -> {
+        if (!value.matches("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")) {
+          throw new IllegalArgumentException("target LSN '" + value + "': expected e.g. 0/3000028");
+        }
+      }
+      case XID -> {
+        if (!value.matches("[0-9]{1,20}")) {
+          throw new IllegalArgumentException("target xid '" + value
+              + "': expected a transaction id, e.g. 1234");
+        }
+      }
+      case NAME -> {
+        noControlCharacters("target name", value);
+        // PostgreSQL's restore points: MAXFNAMELEN - 1 bytes
+        if (value.isEmpty() || value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63) {
+          throw new IllegalArgumentException("target name '" + value + "': a restore point name"
+              + " has 1 to 63 bytes");
+        }
+      }
+      default -> { }
+    }
+  }
+
+  /** A configuration-file string cannot hold a line break or another control character. */
+  static void noControlCharacters(String what, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isISOControl(value.charAt(i))) {
+        throw new IllegalArgumentException(what + " '" + value.replaceAll("\\p{Cntrl}", "?")
+            + "' holds a control character (position " + (i + 1) + "); refusing");
+      }
+    }
   }
 
   public static RecoveryTarget latest() {
@@ -77,6 +114,17 @@ public record RecoveryTarget(Kind kind, String value, boolean exclusive, Action 
   }
 
   static void line(StringBuilder s, String key, String value) {
-    s.append(key).append(" = '").append(value.replace("'", "''")).append("'\n");
+    s.append(key).append(" = ").append(quote(value)).append('\n');
+  }
+
+  /**
+   * A string as PostgreSQL's configuration file reads it back unchanged: single quotes around,
+   * a quote doubled, a backslash doubled (the parser reads {@code \n}, {@code \'} and octal
+   * escapes inside quotes, so a lone backslash would change the value or swallow the closing
+   * quote).
+   */
+  static String quote(String value) {
+    noControlCharacters("setting value", value);
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
   }
 }

@@ -81,9 +81,15 @@ public final class RestoreInit {
     try {
       switch (pgdata.state()) {
         case HOLDS_SERVER -> {
+          // A marker beside PG_VERSION is one whose removal was lost after a finished restore.
+          pgdata.removeMarker();
           out.println("restore-init: " + pgdata.path() + " already holds a PostgreSQL server"
               + " (PG_VERSION exists); not restoring over it, nothing to do");
           return 0;
+        }
+        case UNCLEAR -> {
+          err.println("restore-init: " + pgdata.unclearReason());
+          return 1;
         }
         case FOREIGN -> {
           err.println("restore-init: data directory " + pgdata.path() + " is not empty and holds"

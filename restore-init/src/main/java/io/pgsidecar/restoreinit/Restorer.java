@@ -29,7 +29,9 @@ import java.util.Set;
  *       XXH64 of its content, which the decoder checks), else by its SHA-256 against
  *       {@code backup.json} (decoding, digesting and unpacking on their own threads:
  *       {@link PipelinedUnpack});</li>
- *   <li>writes {@code recovery.signal} and the recovery settings, then removes the marker.</li>
+ *   <li>fsyncs every restored file and directory, writes the recovery settings and
+ *       {@code recovery.signal}, then {@code PG_VERSION} (held back from the unpack), then removes
+ *       the marker, each step fsynced.</li>
  * </ol>
  * PostgreSQL then replays WAL through {@code wal-archiver fetch}.
  */
@@ -92,9 +94,16 @@ public final class Restorer {
 
     request.pgdata().prepare();
     TarExtractor.Result unpacked = unpack(backup, request.pgdata());
-
+    if (unpacked.pgVersion() == null) {
+      throw new IOException("backup " + backup.id() + ": " + backup.dataKey() + " holds no"
+          + " PG_VERSION, so it is not a PostgreSQL data directory (the restore marker stays,"
+          + " a new run starts over): pick another backup");
+    }
+    // Durable before recovery.signal appears, and PG_VERSION last of all: a directory with
+    // PG_VERSION is never wiped, so it must never hold half a restore (DataDirectory).
+    request.pgdata().sync();
     request.settings().write(request.pgdata().path(), request.target());
-    request.pgdata().finish();
+    request.pgdata().finish(unpacked.pgVersion());
     Duration took = Duration.between(started, Instant.now());
     LOG.log(System.Logger.Level.INFO, () -> "restored backup " + backup.id() + ": "
         + unpacked.files() + " files, " + unpacked.bytes() + " bytes in " + took.toMillis() + " ms");

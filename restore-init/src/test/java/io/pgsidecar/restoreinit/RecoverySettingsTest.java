@@ -78,4 +78,58 @@ class RecoverySettingsTest {
         recovery_target_timeline = 'latest'
         """, Files.readString(pgdata.resolve("postgresql.auto.conf")));
   }
+
+  @Test
+  void aSymlinkedAutoConfOrSignalIsRefusedAndItsTargetUntouched(@TempDir Path outside) throws Exception {
+    Path victim = Files.writeString(outside.resolve("something"), "keep me\n");
+    Files.createSymbolicLink(pgdata.resolve("postgresql.auto.conf"), victim);
+    var settings = new RecoverySettings("/w", Optional.empty(), Optional.empty());
+    var e = assertThrows(java.io.IOException.class,
+        () -> settings.write(pgdata, RecoveryTarget.latest()));
+    assertEquals(pgdata.resolve("postgresql.auto.conf") + " is a symlink; refusing to write the"
+        + " recovery settings through it. The backup's data directory holds it so: pick another"
+        + " backup, or remove it and run the restore again", e.getMessage());
+    assertEquals("keep me\n", Files.readString(victim));
+    assertTrue(Files.notExists(pgdata.resolve("recovery.signal")));
+
+    Files.delete(pgdata.resolve("postgresql.auto.conf"));
+    Files.createSymbolicLink(pgdata.resolve("recovery.signal"), victim);
+    var e2 = assertThrows(java.io.IOException.class,
+        () -> settings.write(pgdata, RecoveryTarget.latest()));
+    assertEquals(pgdata.resolve("recovery.signal") + " is a symlink; refusing to write the"
+        + " recovery settings through it. The backup's data directory holds it so: pick another"
+        + " backup, or remove it and run the restore again", e2.getMessage());
+    assertEquals("keep me\n", Files.readString(victim));
+  }
+
+  @Test
+  void valuesAreQuotedForTheConfigFileAndTheShell() {
+    assertEquals("'a''b \\\\ c'", RecoveryTarget.quote("a'b \\ c"));
+    assertEquals("/pgsidecar/bin/wal-archiver", RecoverySettings.word("x", "/pgsidecar/bin/wal-archiver"));
+    assertEquals("'/opt/my tools/it'\\''s 100%%'", RecoverySettings.word("x", "/opt/my tools/it's 100%"));
+    assertEquals("'/w x' fetch %f %p --socket '/run/a b.sock' --cluster 'c%%d'",
+        new RecoverySettings("/w x", Optional.of("/run/a b.sock"), Optional.of("c%d")).restoreCommand());
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> new RecoverySettings("/w\nrm -rf /", Optional.empty(), Optional.empty()).restoreCommand());
+    assertEquals("restore.wal-archiver '/w?rm -rf /' holds a control character (position 3); refusing",
+        e.getMessage());
+  }
+
+  @Test
+  void targetValuesPostgresWouldRefuseAreRefusedBeforeAnythingIsWritten() {
+    var lsn = assertThrows(IllegalArgumentException.class,
+        () -> new RecoveryTarget(Kind.LSN, "0/3000028'", false, null, null));
+    assertEquals("target LSN '0/3000028'': expected e.g. 0/3000028", lsn.getMessage());
+    var xid = assertThrows(IllegalArgumentException.class,
+        () -> new RecoveryTarget(Kind.XID, "12 34", false, null, null));
+    assertEquals("target xid '12 34': expected a transaction id, e.g. 1234", xid.getMessage());
+    var name = assertThrows(IllegalArgumentException.class,
+        () -> new RecoveryTarget(Kind.NAME, "x".repeat(64), false, null, null));
+    assertEquals("target name '" + "x".repeat(64) + "': a restore point name has 1 to 63 bytes",
+        name.getMessage());
+    var line = assertThrows(IllegalArgumentException.class,
+        () -> new RecoveryTarget(Kind.NAME, "a\nrestore_command = 'evil'", false, null, null));
+    assertEquals("target name 'a?restore_command = 'evil'' holds a control character (position 2);"
+        + " refusing", line.getMessage());
+  }
 }

@@ -83,4 +83,42 @@ class RestoreInitTest {
         "PGSIDECAR_RESTORE_TARGET_NAME", "x"));
     assertTrue(err().contains("restore.target-xid and restore.target-name are both set"), err());
   }
+
+  /** A server's data directory (PG_VERSION and data) with an unfinished-restore marker beside. */
+  private Map<String, String> serverWithMarker(String marker) throws Exception {
+    Path pgdata = Files.createDirectories(dir.resolve("pgdata/base/1")).getParent().getParent();
+    Files.writeString(pgdata.resolve("PG_VERSION"), "15\n");
+    Files.writeString(pgdata.resolve("base/1/1259"), "live rows");
+    Files.writeString(pgdata.resolve(DataDirectory.MARKER), marker);
+    return Map.of("PG_VERSION", "15\n", "base/1/1259", "live rows");
+  }
+
+  private void assertKept(Map<String, String> files) throws Exception {
+    for (var f : files.entrySet()) {
+      assertEquals(f.getValue(), Files.readString(dir.resolve("pgdata").resolve(f.getKey())), f.getKey());
+    }
+  }
+
+  @Test
+  void aServerBesideOurMarkerIsNeverWipedOnlyTheStaleMarkerGoes() throws Exception {
+    Map<String, String> files = serverWithMarker(DataDirectory.MARKER_TEXT);
+    assertEquals(0, run("PGSIDECAR_RESTORE_ENABLED", "true"));
+    assertEquals("restore-init: " + dir.resolve("pgdata") + " already holds a PostgreSQL server"
+        + " (PG_VERSION exists); not restoring over it, nothing to do\n", out());
+    assertKept(files);
+    assertTrue(Files.notExists(dir.resolve("pgdata").resolve(DataDirectory.MARKER)));
+  }
+
+  @Test
+  void aServerBesideAnOlderMarkerIsNeitherWipedNorStarted() throws Exception {
+    Map<String, String> files = serverWithMarker("restore started\n");
+    assertEquals(1, run("PGSIDECAR_RESTORE_ENABLED", "true"));
+    assertEquals("restore-init: data directory " + dir.resolve("pgdata") + " holds PG_VERSION"
+        + " beside the restore marker .pgsidecar-restore-in-progress of an older pgsidecar, which"
+        + " wrote PG_VERSION before the restore ended: it cannot tell whether that restore"
+        + " finished. Neither wiping nor starting it; if the server there is good, delete the"
+        + " marker, else empty the directory\n", err());
+    assertKept(files);
+    assertTrue(Files.exists(dir.resolve("pgdata").resolve(DataDirectory.MARKER)));
+  }
 }

@@ -337,14 +337,69 @@ class RestorerTest {
 
   @Test
   void aFileThatCannotBeWrittenFailsTheRestoreAndStopsTheDecoding() throws Exception {
-    // PG_VERSION twice: the second cannot be created; 12 MiB follow, so the decoder is blocked
-    // on a full pipe when the unpacking side gives up.
+    // global/pg_control twice: the second cannot be created; 12 MiB follow, so the decoder is
+    // blocked on a full pipe when the unpacking side gives up.
     backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003",
-        bigTar("PG_VERSION", "PG_VERSION"), null);
+        bigTar("PG_VERSION", "global/pg_control", "global/pg_control"), null);
     put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
-    var e = assertThrows(java.nio.file.FileAlreadyExistsException.class,
+    var e = assertThrows(IOException.class,
         () -> restorer.restore(request(RecoveryTarget.latest(), null)));
-    assertEquals(dir.resolve("pgdata/PG_VERSION").toString(), e.getMessage());
+    assertEquals("archive db1/base/20261122T010000Z/data.tar.zst: entry 'global/pg_control' exists"
+        + " already in the data directory (the archive holds that name twice); refusing to replace"
+        + " it", e.getMessage());
     assertNoDecodingThreadLeft();
+    assertFalse(Files.exists(dir.resolve("pgdata/PG_VERSION")), "PG_VERSION comes last");
+    assertEquals(DataDirectory.State.UNFINISHED_RESTORE, new DataDirectory(dir.resolve("pgdata")).state());
+  }
+
+  @Test
+  void aBackupWithoutPgVersionIsNotADataDirectory() throws Exception {
+    backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003",
+        new TarBuilder().file("global/pg_control", "c").end(), null);
+    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    var e = assertThrows(IOException.class,
+        () -> restorer.restore(request(RecoveryTarget.latest(), null)));
+    assertEquals("backup 20261122T010000Z: db1/base/20261122T010000Z/data.tar.zst holds no"
+        + " PG_VERSION, so it is not a PostgreSQL data directory (the restore marker stays, a new"
+        + " run starts over): pick another backup", e.getMessage());
+    assertFalse(Files.exists(dir.resolve("pgdata/recovery.signal")));
+  }
+
+  @Test
+  void anInterruptedRestoreIsClearedAndDoneAgainByTheNextRun() throws Exception {
+    archive();
+    Path pgdata = dir.resolve("pgdata");
+    // what a pod killed mid-unpack leaves: the marker and part of the files, no PG_VERSION
+    new DataDirectory(pgdata).prepare();
+    Files.createDirectories(pgdata.resolve("base/1"));
+    Files.writeString(pgdata.resolve("base/1/1259"), "half");
+    Files.writeString(pgdata.resolve("stray"), "left by the killed run");
+    restorer.restore(request(RecoveryTarget.latest(), null));
+    assertEquals("x".repeat(2000), Files.readString(pgdata.resolve("base/1/1259")));
+    assertFalse(Files.exists(pgdata.resolve("stray")));
+    assertEquals("15\n", Files.readString(pgdata.resolve("PG_VERSION")));
+    assertEquals(DataDirectory.State.HOLDS_SERVER, new DataDirectory(pgdata).state());
+  }
+
+  /**
+   * The escape the lexical check let through: d/up -> .. "stays inside" on paper (pgdata/d/..),
+   * and postgresql.auto.conf -> d/up/../outside/passwd too (pgdata/d/outside/passwd); on disk
+   * d/up is pgdata itself, so the recovery settings were written into dir/outside/passwd.
+   */
+  @Test
+  void aBackupWhoseLinksClimbOutOfTheDataDirectoryNeverWritesOutside() throws Exception {
+    Path victim = Files.createDirectories(dir.resolve("outside")).resolve("passwd");
+    Files.writeString(victim, "root:x:0:0\n");
+    backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003",
+        new TarBuilder().file("PG_VERSION", "15\n").dir("d").symlink("d/up", "..")
+            .symlink("postgresql.auto.conf", "d/up/../outside/passwd").end(), null);
+    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    IOException e = assertThrows(IOException.class,
+        () -> restorer.restore(request(RecoveryTarget.latest(), null)));
+    assertEquals("archive db1/base/20261122T010000Z/data.tar.zst: symlink 'd/up' points to '..',"
+        + " which climbs out of its directory with '..'; refusing (a link in a restored data"
+        + " directory may only point below its own directory)", e.getMessage());
+    assertEquals("root:x:0:0\n", Files.readString(victim));
+    assertFalse(Files.exists(dir.resolve("pgdata/recovery.signal")));
   }
 }

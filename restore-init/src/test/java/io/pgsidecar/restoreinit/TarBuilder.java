@@ -25,6 +25,11 @@ final class TarBuilder {
     return this;
   }
 
+  TarBuilder hardLink(String name, String target) {
+    header(name, '1', 0, target);
+    return this;
+  }
+
   TarBuilder paxPath(String path) {
     String rec = " path=" + path + "\n";
     int len = rec.length();

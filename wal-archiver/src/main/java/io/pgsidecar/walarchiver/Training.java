@@ -123,23 +123,25 @@ final class Training {
       in.skipNBytes(length);
       OutputStream out = Channels.newOutputStream(c);
       if (requestLine.startsWith("POST ")) {
-        out.write(head(200, 2, null));
+        out.write(head(200, 2, null, null));
         out.write('{');
         out.write('}');
       } else if (requestLine.startsWith("GET /v1/wal/" + SEGMENT)) {
-        out.write(head(200, wal.length, sha));
+        out.write(head(200, wal.length, sha, null));
         out.write(wal);
       } else {
         byte[] body = "{\"message\":\"not in the archive\"}".getBytes(StandardCharsets.UTF_8);
-        out.write(head(404, body.length, null));
+        String asked = requestLine.split(" ")[1].substring("/v1/wal/".length()).split("[?]")[0];
+        out.write(head(404, body.length, null, asked));
         out.write(body);
       }
     }
 
-    private static byte[] head(int status, int length, String sha) {
+    private static byte[] head(int status, int length, String sha, String missing) {
       String h = "HTTP/1.1 " + status + (status == 200 ? " OK" : " Not Found")
           + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\n"
-          + (sha == null ? "" : "X-Pgsidecar-Sha256: " + sha + "\r\n") + "\r\n";
+          + (sha == null ? "" : "X-Pgsidecar-Sha256: " + sha + "\r\n")
+          + (missing == null ? "" : "X-Pgsidecar-Missing: " + missing + "\r\n") + "\r\n";
       return h.getBytes(StandardCharsets.ISO_8859_1);
     }
 

@@ -15,18 +15,34 @@ import java.util.Map;
  * </pre>
  *
  * It only asks the agent beside it (HTTP over a unix socket) and turns the answer into the exit
- * codes PostgreSQL understands. push: 0 archived (durably), 1 not archived (PostgreSQL retries).
- * fetch: 0 file written, 1 not in the archive, 255 could not tell (above 125, so PostgreSQL
- * stops recovery instead of ending it early on a wrong timeline). 2: bad arguments.
+ * codes PostgreSQL understands:
+ * <ul>
+ *   <li>push: 0 archived (durably), 1 for every failure, bad arguments included. Never above 125:
+ *       PostgreSQL's archiver exits FATAL on such a code without counting a failure in
+ *       pg_stat_archiver, which would silence the "archiving failing" alert; 1 keeps the
+ *       segment {@code .ready}, is retried, and is counted.</li>
+ *   <li>fetch: 0 file written, 1 only when the agent answered that the archive does not have the
+ *       file (a 404 carrying {@code X-Pgsidecar-Missing} with the asked name), 255 for everything
+ *       else: bad arguments (a restore_command without {@code %p}), a bad name, a config error, an
+ *       agent that is down, storage that fails, an unexpected error. 1 would make PostgreSQL end
+ *       recovery and promote on a partial history; above 125 it stops instead.</li>
+ * </ul>
+ * A command that is neither push nor fetch exits 255. With the environment variable
+ * {@value #NOT_FOUND_ENV} set to a number (bin/wal-archiver does), "not in the archive" exits
+ * with that number instead of 1, so that the launcher can tell it from a JVM that failed to
+ * start (which also exits 1) and maps everything else to 255.
  *
  * <p>Kept to a few classes and no dependencies because a JVM starts for every segment.
  */
 public final class WalArchiver {
   static final int OK = 0;
+  /** A push that did not archive, for whatever reason: PostgreSQL retries it. */
   static final int FAILED = 1;
   static final int NOT_FOUND = 1;
-  static final int USAGE = 2;
+  /** A fetch that could not tell (or any other command's failure): PostgreSQL stops recovery. */
   static final int FETCH_FAILED = 255;
+  /** Set by bin/wal-archiver: the exit code for "not in the archive" instead of 1. */
+  static final String NOT_FOUND_ENV = "PGSIDECAR_WAL_ARCHIVER_NOT_FOUND_EXIT";
 
   static final int DEFAULT_WAIT_SECONDS = 30;
 
@@ -39,13 +55,26 @@ public final class WalArchiver {
                          bearer token from env PGSIDECAR_TOKEN)
         --wait SECONDS   how long to wait for an agent that is not up yet (env PGSIDECAR_WAIT, default 30)
         --cluster NAME   fetch WAL of another cluster's archive (restore from another cluster)
-      exit codes: 0 done; 1 push failed / fetch: not in the archive; 2 bad arguments;
-                  255 fetch failed (PostgreSQL stops recovery)""";
+      exit codes: push: 0 archived, 1 not archived (any reason: PostgreSQL retries);
+                  fetch: 0 written, 1 not in the archive, 255 anything else (PostgreSQL stops
+                  recovery instead of promoting early)""";
 
   private WalArchiver() {}
 
   public static void main(String[] args) {
-    int code = run(args, System.getenv(), Path.of("").toAbsolutePath(), System.err);
+    int code;
+    try {
+      code = run(args, System.getenv(), Path.of("").toAbsolutePath(), System.err);
+    } catch (Throwable t) {
+      // the JVM's own answer to an uncaught error is 1, "not in the archive" for a fetch
+      code = failureCode(args);
+      try {
+        System.err.println("wal-archiver: unexpected error, exiting " + code + ": " + t);
+        t.printStackTrace();
+      } catch (Throwable ignored) {
+        // out of memory, closed stderr: the exit code is what matters
+      }
+    }
     System.out.flush();
     System.exit(code);
   }
@@ -55,9 +84,10 @@ public final class WalArchiver {
     Options o = new Options();
     String problem = o.parse(args, env);
     if (problem != null) {
-      err.println("wal-archiver: " + problem);
+      int code = failureCode(args);
+      err.println("wal-archiver: " + problem + " (exit " + code + ")");
       err.println(USAGE_TEXT);
-      return USAGE;
+      return code;
     }
     if (o.help) {
       err.println(USAGE_TEXT);
@@ -67,14 +97,34 @@ public final class WalArchiver {
     try {
       agent = AgentConnection.resolve(o.socket, o.url, env);
     } catch (IllegalArgumentException e) {
-      err.println("wal-archiver: " + e.getMessage());
-      return USAGE;
+      int code = failureCode(args);
+      err.println("wal-archiver: " + e.getMessage() + " (exit " + code + ")");
+      return code;
     }
     Exchange exchange = new Exchange(agent, o.waitSeconds * 1000L);
     if ("push".equals(o.command)) {
       return push(exchange, o.args[0], o.cluster, err);
     }
-    return new WalFetch(exchange, workDir, err).fetch(o.args[0], o.args[1], o.cluster);
+    int code = new WalFetch(exchange, workDir, err).fetch(o.args[0], o.args[1], o.cluster);
+    return code == NOT_FOUND ? notFoundCode(env) : code;
+  }
+
+  /**
+   * The exit code of a failure before or outside the exchange with the agent: 1 for what is a
+   * push (PostgreSQL retries and counts it), 255 for a fetch or anything unclear (recovery
+   * stops; for an archive_command PostgreSQL's archiver restarts and logs it loudly).
+   */
+  static int failureCode(String[] args) {
+    java.util.List<String> words = java.util.Arrays.asList(args);
+    return words.contains("push") && !words.contains("fetch") ? FAILED : FETCH_FAILED;
+  }
+
+  private static int notFoundCode(Map<String, String> env) {
+    String v = env.get(NOT_FOUND_ENV);
+    if (v != null && v.matches("[1-9][0-9]{0,2}") && Integer.parseInt(v) <= 125) {
+      return Integer.parseInt(v);
+    }
+    return NOT_FOUND;
   }
 
   /**
@@ -86,8 +136,9 @@ public final class WalArchiver {
     String name = WalName.baseName(path);
     if (!WalName.isValid(name)) {
       err.println("wal-archiver: push: " + name + " is not a WAL file name (expected a segment,"
-          + " a .history, .partial or .backup file); archive_command should pass %p");
-      return USAGE;
+          + " a .history, .partial or .backup file, timeline 1 or later); archive_command"
+          + " should pass %p");
+      return FAILED;
     }
     byte[] body = ("{\"path\":" + Json.quote(path) + ",\"cluster\":"
         + (cluster == null ? "null" : Json.quote(cluster)) + "}").getBytes(StandardCharsets.UTF_8);

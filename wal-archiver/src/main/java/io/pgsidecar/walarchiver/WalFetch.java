@@ -25,14 +25,19 @@ import java.security.NoSuchAlgorithmException;
  * half a second per 16 MiB segment (no SHA intrinsic in this C1-only JVM) and made replay several
  * times slower than pgBackRest's. The temp file is fsynced before the rename: PostgreSQL would
  * fetch RECOVERYXLOG again after a crash, but a file it keeps must never be a torn one, and the
- * cost is small next to the JVM start. Only a 404 means "not in the
- * archive" (exit 1, which PostgreSQL takes as the end of the WAL it can replay); every other
+ * cost is small next to the JVM start. Only a 404 naming the file in {@code X-Pgsidecar-Missing}
+ * means "not in the archive" (exit 1, which PostgreSQL takes as the end of the WAL it can replay); every other
  * failure, after a few retries, exits 255 so that recovery stops instead of ending too early.
  */
 final class WalFetch {
   /** Attempts for failures after the agent answered (5xx, broken or bad body). */
   static final int ATTEMPTS = 3;
   private static final long RETRY_PAUSE_MILLIS = 250;
+  /**
+   * The header of the agent's 404 that names the file the archive does not have. A 404 without
+   * it (a wrong route, a proxy, the metrics port) is not "not in the archive".
+   */
+  static final String MISSING = "x-pgsidecar-missing";
 
   private final Exchange exchange;
   private final Path workDir;
@@ -47,8 +52,9 @@ final class WalFetch {
   int fetch(String name, String path, String cluster) {
     if (!WalName.isValid(name)) {
       err.println("wal-archiver: fetch: " + name + " is not a WAL file name (expected a segment,"
-          + " a .history, .partial or .backup file); restore_command should pass %f %p");
-      return WalArchiver.USAGE;
+          + " a .history, .partial or .backup file, timeline 1 or later); restore_command should"
+          + " pass %f %p; exiting 255 so that PostgreSQL stops recovery");
+      return WalArchiver.FETCH_FAILED;
     }
     String target = "/v1/wal/" + name
         + (cluster == null ? "" : "?cluster=" + URLEncoder.encode(cluster, StandardCharsets.UTF_8));
@@ -65,13 +71,17 @@ final class WalFetch {
           return WalArchiver.OK;
         }
         String message = Json.errorMessage(r.bodyText(4096));
-        if (status == 404) {
+        if (status == 404 && name.equals(r.header(MISSING))) {
           err.println("wal-archiver: fetch: " + name + " is not in the archive"
               + (cluster == null ? "" : " of cluster " + cluster) + " (" + message + ")");
           return WalArchiver.NOT_FOUND;
         }
         last = "the agent at " + exchange.agent().description() + " answered HTTP " + status
             + ": " + message;
+        if (status == 404) {
+          last += " (a 404 without " + MISSING + ": " + name + " is not the agent saying the"
+              + " archive lacks the file; check --socket / --url point at the agent's API)";
+        }
         if (status < 500) {
           break; // a refusal (bad request, unauthorized) does not change by asking again
         }

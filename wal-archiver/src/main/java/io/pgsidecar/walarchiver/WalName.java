@@ -11,9 +11,14 @@ final class WalName {
   /**
    * True for a WAL segment ({@code 000000010000000000000003}), a timeline history file
    * ({@code 00000002.history}), a partial segment ({@code <segment>.partial}) or a backup
-   * history file ({@code <segment>.<8 hex>.backup}).
+   * history file ({@code <segment>.<8 hex>.backup}), on timeline 1 or later.
    */
   static boolean isValid(String name) {
+    // timelines start at 1: 00000000 is never a name PostgreSQL produces
+    return name.length() >= 16 && !name.startsWith("00000000") && isWellFormed(name);
+  }
+
+  private static boolean isWellFormed(String name) {
     int n = name.length();
     if (n == 24) {
       return isHex(name, 0, 24);

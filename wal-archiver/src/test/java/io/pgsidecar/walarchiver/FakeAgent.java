@@ -134,6 +134,12 @@ final class FakeAgent implements AutoCloseable {
         json.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** The agent's "not in the archive": 404 naming the file in X-Pgsidecar-Missing. */
+  static void missing(OutputStream out, String name, String json) throws IOException {
+    respond(out, 404, Map.of("Content-Type", "application/json", "X-Pgsidecar-Missing", name),
+        json.getBytes(StandardCharsets.UTF_8));
+  }
+
   /** Announces {@code body.length} bytes but sends only {@code sent} and hangs up. */
   static void truncated(OutputStream out, byte[] body, int sent) throws IOException {
     out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")

@@ -43,11 +43,15 @@ class LauncherTest {
     env.put("PGSIDECAR_WAIT", "1");
     env.put("PGSIDECAR_WAL_ARCHIVER_CURL", curl ? "on" : "off");
     env.remove("PGSIDECAR_JAVA");
+    env.putAll(extraEnv);
     Process p = pb.start();
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS));
     return new Result(p.exitValue(), err);
   }
+
+  /** Set by a test to add to (or override) the launcher's environment. */
+  final Map<String, String> extraEnv = new java.util.HashMap<>();
 
   void installLauncherAndJar() throws IOException {
     Files.createDirectories(root.resolve("bin"));
@@ -83,7 +87,7 @@ class LauncherTest {
       if (r.method().equals("POST")) {
         FakeAgent.json(out, 200, "{}");
       } else {
-        FakeAgent.json(out, 404, "{\"message\":\"no\"}");
+        FakeAgent.missing(out, r.target().substring("/v1/wal/".length()), "{\"message\":\"no\"}");
       }
     })) {
       assertEquals(new Result(0, ""), launch("push", "pg_wal/" + SEGMENT));
@@ -95,7 +99,9 @@ class LauncherTest {
       assertEquals(1, notFound.exit());
       assertEquals("wal-archiver: fetch: " + SEGMENT + " is not in the archive (no)\n",
           notFound.stderr());
-      assertEquals(2, launch("fetch", "RECOVERYXLOG", "x").exit());
+      assertEquals(255, launch("fetch", "RECOVERYXLOG", "x").exit());
+      assertEquals(255, launch("fetch", SEGMENT).exit()); // restore_command without %p
+      assertEquals(1, launch("push").exit());
 
       // A new build of the jar gets its own archive; the old one is removed.
       Thread.sleep(1100); // a different mtime
@@ -109,6 +115,95 @@ class LauncherTest {
       assertEquals(1, second.size(), second.toString());
       assertTrue(!second.equals(first), second + " should replace " + first);
     }
+  }
+
+  @Test
+  void aFetchWhoseJvmCannotStartExits255AndAPushOne() throws Exception {
+    installLauncherAndJar();
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"),
+        (r, out) -> FakeAgent.missing(out, SEGMENT, "{}"))) {
+      extraEnv.put("PGSIDECAR_JAVA", "/nonexistent/bin/java");
+      Result noJava = launch("--socket", root.resolve("agent.sock").toString(), "fetch", SEGMENT, "RECOVERYXLOG");
+      assertEquals(255, noJava.exit(), noJava.stderr());
+      assertEquals("wal-archiver: no JDK >= 21 found; set JAVA_HOME or PGSIDECAR_JAVA\n", noJava.stderr());
+      assertEquals(1, launch("push", "pg_wal/" + SEGMENT).exit());
+      extraEnv.clear();
+      // the JVM refuses to start: it exits 1 itself, which must not read as "not in the archive"
+      extraEnv.put("PGSIDECAR_JAVA_OPTS", "-XX:+NoSuchOption");
+      Result badJvm = launch("fetch", SEGMENT, "RECOVERYXLOG");
+      assertEquals(255, badJvm.exit(), badJvm.stderr());
+      assertTrue(badJvm.stderr().endsWith("wal-archiver: fetch: the Java client exited 1 (it did not"
+          + " start, or died); exiting 255 so that PostgreSQL stops recovery\n"), badJvm.stderr());
+      extraEnv.clear();
+      assertEquals(1, launch("fetch", SEGMENT, "RECOVERYXLOG").exit()); // the real "not there"
+    }
+  }
+
+  @Test
+  void worksInstalledUnderAPathWithASpaceAQuoteAndAPercentSign() throws Exception {
+    Path home = Files.createDirectories(root.resolve("it's a 100% dir"));
+    Files.createDirectories(home.resolve("bin"));
+    Files.copy(LAUNCHER, home.resolve("bin/wal-archiver"));
+    Files.createDirectories(home.resolve("lib"));
+    writeJar(home.resolve("lib/wal-archiver.jar"));
+    byte[] segment = new byte[70_000];
+    new java.util.Random(9).nextBytes(segment);
+    Path pgdata = Files.createDirectories(root.resolve("pg data"));
+    Files.createDirectories(pgdata.resolve("pg wal"));
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
+      if (r.method().equals("POST")) {
+        FakeAgent.json(out, 200, "{}");
+      } else {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Verified", "sha256"), segment);
+      }
+    })) {
+      for (boolean withCurl : new boolean[] {false, true}) {
+        curl = withCurl;
+        // the documented form, as postgresql.conf holds it: the launcher's path in double quotes
+        // for the shell, a literal % doubled for PostgreSQL
+        String conf = "\"" + home.resolve("bin/wal-archiver").toString().replace("%", "%%")
+            + "\" fetch \"%f\" \"%p\"";
+        String command = substitute(conf, SEGMENT, "pg wal/RECOVERYXLOG");
+        Result r = launchShell(command, pgdata);
+        assertEquals(new Result(0, ""), r, command);
+        assertTrue(java.util.Arrays.equals(segment, Files.readAllBytes(pgdata.resolve("pg wal/RECOVERYXLOG"))));
+        Files.delete(pgdata.resolve("pg wal/RECOVERYXLOG"));
+        String push = substitute("\"" + home.resolve("bin/wal-archiver").toString().replace("%", "%%")
+            + "\" push \"%p\"", SEGMENT, "pg_wal/" + SEGMENT);
+        assertEquals(new Result(0, ""), launchShell(push, pgdata), push);
+      }
+    }
+  }
+
+  /** PostgreSQL's substitution in archive_command / restore_command: %f, %p, %% (others kept). */
+  static String substitute(String conf, String name, String path) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < conf.length(); i++) {
+      char c = conf.charAt(i);
+      if (c == '%' && i + 1 < conf.length()) {
+        char n = conf.charAt(++i);
+        out.append(n == 'f' ? name : n == 'p' ? path : n == '%' ? "%" : "%" + n);
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
+  }
+
+  /** Runs {@code command} through /bin/sh in {@code dir}, as PostgreSQL does. */
+  Result launchShell(String command, Path dir) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", command).directory(dir.toFile())
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    Map<String, String> env = pb.environment();
+    env.put("JAVA_HOME", System.getProperty("java.home"));
+    env.put("PGSIDECAR_SOCKET", root.resolve("agent.sock").toString());
+    env.put("PGSIDECAR_WAIT", "1");
+    env.put("PGSIDECAR_WAL_ARCHIVER_CURL", curl ? "on" : "off");
+    env.remove("PGSIDECAR_JAVA");
+    Process p = pb.start();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    return new Result(p.exitValue(), err);
   }
 
   @Test
@@ -163,11 +258,14 @@ class LauncherTest {
         FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Verified", "sha256"), segment);
       } else if (r.target().equals("/v1/wal/000000010000000000000004")) {
         FakeAgent.respond(out, 200, Map.of(), segment); // not verified: the Java client's job
+      } else if (r.target().equals("/v1/wal/000000010000000000000005")) {
+        FakeAgent.json(out, 404, "{\"error\":\"no route\"}"); // not the agent's "not there"
       } else {
-        FakeAgent.json(out, 404, "{\"error\":\"not there\"}");
+        FakeAgent.missing(out, r.target().substring("/v1/wal/".length()), "{\"error\":\"not there\"}");
       }
     })) {
       assertEquals(new Result(0, ""), launch("fetch", SEGMENT, dest.toString(), "--cluster", "db1"));
+      assertEquals(255, launch("fetch", "000000010000000000000005", dest.toString()).exit());
       assertTrue(java.util.Arrays.equals(segment, Files.readAllBytes(dest)), "byte-identical");
       assertEquals(new Result(1, "wal-archiver: fetch: 00000002.history is not in the archive\n"),
           launch("fetch", "00000002.history", dest.toString()));
@@ -222,6 +320,55 @@ class LauncherTest {
       try (var left = Files.list(dest.getParent())) {
         assertEquals(List.of("RECOVERYXLOG"), left.map(p -> p.getFileName().toString()).toList());
       }
+    }
+  }
+
+  @Test
+  void aHandOffOfAFileOwnedByAnotherUserIsDeclinedAndTheBytesAreStreamed() throws Exception {
+    // the agent runs as root, PostgreSQL as postgres: a link to the agent's spool file would put
+    // a root-owned file into pg_wal that PostgreSQL cannot open read-write (fsync on rename) or
+    // recycle. Mode 0666 so that the kernel's protected_hardlinks alone would let the link happen.
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+        "needs root to run the launcher as postgres");
+    Files.createDirectories(root.resolve("bin"));
+    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    byte[] segment = new byte[200_000];
+    new java.util.Random(10).nextBytes(segment);
+    Path spooled = Files.createDirectories(root.resolve("spool")).resolve(SEGMENT);
+    Files.write(spooled, segment);
+    Files.setPosixFilePermissions(spooled, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+    Path pgWal = Files.createDirectories(root.resolve("pg_wal"));
+    var postgres = pgWal.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
+    Files.setOwner(pgWal, postgres);
+    for (Path p : List.of(root, root.resolve("bin"), root.resolve("spool"))) {
+      Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    Path dest = pgWal.resolve("RECOVERYXLOG");
+    List<String> asked = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
+      String mode = r.headers().getOrDefault("x-pgsidecar-handoff", "");
+      asked.add(mode);
+      if (mode.equals("link")) {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Handoff", spooled.toString(),
+            "X-Pgsidecar-Verified", "sha256"), new byte[0]);
+      } else {
+        FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Verified", "sha256"), segment);
+      }
+    })) {
+      Files.setPosixFilePermissions(root.resolve("agent.sock"),
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+      Process p = new ProcessBuilder("runuser", "-u", "postgres", "--", "env",
+          "PGSIDECAR_SOCKET=" + root.resolve("agent.sock"), "PGSIDECAR_WAIT=1",
+          root.resolve("bin/wal-archiver").toString(), "fetch", SEGMENT, dest.toString())
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), err);
+      assertEquals(List.of("link", "stream"), asked);
+      assertEquals("postgres", Files.getOwner(dest).getName());
+      assertTrue(!Files.getAttribute(spooled, "unix:ino").equals(Files.getAttribute(dest, "unix:ino")),
+          "the root-owned spool file was linked into pg_wal");
+      assertTrue(java.util.Arrays.equals(segment, Files.readAllBytes(dest)), "byte-identical");
     }
   }
 }

@@ -59,7 +59,7 @@ class WalArchiverPostgresTest {
     }
     byte[] content = archive.get(r.target().substring("/v1/wal/".length()));
     if (content == null) {
-      FakeAgent.json(out, 404, "{\"message\":\"not in the archive\"}");
+      FakeAgent.missing(out, r.target().substring("/v1/wal/".length()), "{\"message\":\"not in the archive\"}");
       return;
     }
     FakeAgent.respond(out, 200, Map.of("X-Pgsidecar-Sha256", sha256(content)), content);

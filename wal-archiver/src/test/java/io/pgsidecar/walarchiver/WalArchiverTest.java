@@ -151,12 +151,44 @@ class WalArchiverTest {
 
   @Test
   void fetchOfAFileNotInTheArchiveExitsOne() throws Exception {
-    agent((r, out) -> FakeAgent.json(out, 404, "{\"error\":\"no such WAL file\"}"));
+    agent((r, out) -> FakeAgent.missing(out, "00000003.history", "{\"error\":\"no such WAL file\"}"));
     Run run = run("fetch", "00000003.history", "pg_wal/RECOVERYHISTORY");
     assertEquals(1, run.exit());
     assertEquals("wal-archiver: fetch: 00000003.history is not in the archive (no such WAL"
         + " file)\n", run.stderr());
     assertFalse(Files.exists(dir.resolve("pg_wal/RECOVERYHISTORY")));
+  }
+
+  @Test
+  void notInTheArchiveExitsWithTheLaunchersCodeWhenItAsksForOne() throws Exception {
+    agent((r, out) -> FakeAgent.missing(out, SEGMENT, "{\"error\":\"no such WAL file\"}"));
+    env.put(WalArchiver.NOT_FOUND_ENV, "100");
+    assertEquals(100, run("fetch", SEGMENT, "RECOVERYXLOG").exit());
+    env.put(WalArchiver.NOT_FOUND_ENV, "junk");
+    assertEquals(1, run("fetch", SEGMENT, "RECOVERYXLOG").exit());
+  }
+
+  @Test
+  void a404ThatDoesNotNameTheFileIsNotNotFoundAndExits255() throws Exception {
+    // a wrong route or port (the metrics listener, a proxy) answers 404 for everything
+    agent((r, out) -> FakeAgent.json(out, 404, "{\"error\":\"no route\"}"));
+    Run plain = run("fetch", SEGMENT, "RECOVERYXLOG");
+    assertEquals(255, plain.exit(), plain.stderr());
+    assertTrue(plain.stderr().contains("answered HTTP 404: no route (a 404 without"
+        + " x-pgsidecar-missing: " + SEGMENT + " is not the agent saying the archive lacks the"
+        + " file; check --socket / --url point at the agent's API)"), plain.stderr());
+    agent.close();
+    agent((r, out) -> FakeAgent.missing(out, "000000010000000000000099", "{}"));
+    assertEquals(255, run("fetch", SEGMENT, "RECOVERYXLOG").exit());
+  }
+
+  @Test
+  void fetchAgainstStorageThatIsDownExits255() throws Exception {
+    agent((r, out) -> FakeAgent.json(out, 503, "{\"error\":\"storage unavailable\"}"));
+    env.put("PGSIDECAR_WAIT", "1");
+    Run run = run("fetch", SEGMENT, "RECOVERYXLOG");
+    assertEquals(255, run.exit(), run.stderr());
+    assertTrue(run.stderr().contains("answered HTTP 503: storage unavailable"), run.stderr());
   }
 
   @Test
@@ -289,14 +321,15 @@ class WalArchiverTest {
   @ParameterizedTest
   @ValueSource(strings = {"RECOVERYXLOG", "00000001000000000000000", "0000000100000000000000gg",
       "000000010000000000000003.partiall", "0000000G.history", "x/../000000010000000000000003.x",
-      "000000010000000000000003.0000002.backup", "000000010000000000000003-00000028.backup", ""})
-  void badNamesExitTwoWithoutAskingTheAgent(String name) throws Exception {
+      "000000010000000000000003.0000002.backup", "000000010000000000000003-00000028.backup", "",
+      "000000000000000000000003", "00000000.history", "000000000000000000000003.partial"})
+  void badNamesFailAFetchWith255AndAPushWith1WithoutAskingTheAgent(String name) throws Exception {
     agent((r, out) -> FakeAgent.json(out, 200, "{}"));
     Run fetch = run("fetch", name, "RECOVERYXLOG");
-    assertEquals(2, fetch.exit());
+    assertEquals(255, fetch.exit());
     assertTrue(fetch.stderr().startsWith("wal-archiver: fetch: " + name
         + " is not a WAL file name"), fetch.stderr());
-    assertEquals(2, run("push", "pg_wal/" + name).exit());
+    assertEquals(1, run("push", "pg_wal/" + name).exit());
     assertEquals(List.of(), agent.requests());
   }
 
@@ -308,16 +341,41 @@ class WalArchiverTest {
   }
 
   @Test
-  void usageErrorsExitTwo() {
-    assertEquals(2, run().exit());
-    assertEquals(2, run("push").exit());
-    assertEquals(2, run("fetch", SEGMENT).exit());
-    assertEquals(2, run("archive", "x").exit());
-    assertEquals(2, run("--wait", "soon", "push", "pg_wal/" + SEGMENT).exit());
+  void usageAndConfigErrorsOfAFetchExit255AndOfAPush1() {
+    // restore_command written without %p: PostgreSQL must stop, not take it as "not found"
+    Run noPath = run("fetch", SEGMENT);
+    assertEquals(255, noPath.exit());
+    assertTrue(noPath.stderr().startsWith("wal-archiver: fetch takes 2 arguments, got 1 (exit 255)\n"),
+        noPath.stderr());
+    assertEquals(255, run("fetch").exit());
+    assertEquals(255, run("--wait", "soon", "fetch", SEGMENT, "RECOVERYXLOG").exit());
+    assertEquals(255, run("--sokcet", "/x", "fetch", SEGMENT, "RECOVERYXLOG").exit());
+    assertEquals(255, run("--url", "https://127.0.0.1:1", "fetch", SEGMENT, "RECOVERYXLOG").exit());
+    assertEquals(255, run().exit());
+    assertEquals(255, run("archive", "x").exit());
+
+    assertEquals(1, run("push").exit());
+    assertEquals(1, run("--wait", "soon", "push", "pg_wal/" + SEGMENT).exit());
     Run unknown = run("--sokcet", "/x", "push", "pg_wal/" + SEGMENT);
-    assertEquals(2, unknown.exit());
-    assertTrue(unknown.stderr().startsWith("wal-archiver: unknown option --sokcet\nusage:"),
+    assertEquals(1, unknown.exit());
+    assertTrue(unknown.stderr().startsWith("wal-archiver: unknown option --sokcet (exit 1)\nusage:"),
         unknown.stderr());
-    assertEquals(2, run("--url", "https://127.0.0.1:1", "push", "pg_wal/" + SEGMENT).exit());
+    assertEquals(1, run("--url", "https://127.0.0.1:1", "push", "pg_wal/" + SEGMENT).exit());
+    assertEquals(0, run("--help").exit());
+  }
+
+  @Test
+  void anUncaughtErrorInAFetchExits255NotOne() throws Exception {
+    // "/" as %p has no parent directory for the temp file: an unchecked exception in the
+    // program, which the JVM alone would turn into exit 1 ("not in the archive")
+    agent((r, out) -> FakeAgent.respond(out, 200, Map.of(), new byte[] {1, 2}));
+    Path classes = Path.of(WalArchiver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", classes.toString(), WalArchiver.class.getName(), "--socket", socket().toString(),
+        "fetch", SEGMENT, "/").redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(255, p.exitValue(), err);
+    assertTrue(err.startsWith("wal-archiver: unexpected error, exiting 255: java.lang."), err);
   }
 }

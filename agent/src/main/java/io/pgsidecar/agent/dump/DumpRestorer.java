@@ -35,17 +35,23 @@ import java.util.Set;
  * decoded archive into its stdin (a temp file only for {@code --jobs} above 1: parallel
  * pg_restore needs a seekable file). Runs in the CLI process, reading storage directly.
  *
- * <p>Steps, in this order so that a wrong key or a damaged object fails before anything on the
- * target changes:
+ * <p>Steps, in this order so that a wrong key, a damaged or truncated object, or a globals script
+ * holding a psql meta-command fails before anything on the target changes:
  * <ol>
  *   <li>read {@code dump.json} and find the database;</li>
- *   <li>open and decode the archive, and check it starts with pg_dump's {@code PGDMP} magic
- *       (decryption with a wrong key fails here, naming the object);</li>
- *   <li>with {@code --globals}, decode globals.sql the same way, then apply it through psql;</li>
- *   <li>with {@code --as}, create the new database;</li>
- *   <li>run pg_restore and feed it; then compare size and SHA-256 of what was decoded with
- *       dump.json.</li>
+ *   <li>verify the archive: decode it to the end and compare size and SHA-256 with dump.json
+ *       (with {@code --jobs} above 1, into the temp file pg_restore will read, which is then the
+ *       verified copy); its first bytes must be pg_dump's {@code PGDMP} magic;</li>
+ *   <li>with {@code --globals}, verify globals.sql the same way while reading which roles exist
+ *       already and checking that no line holds a psql meta-command ({@link GlobalsFilter});</li>
+ *   <li>only now change the target: apply the globals through psql, create the {@code --as}
+ *       database, run pg_restore, reading the objects a second time (and checking them again on
+ *       the way: storage objects are never replaced, so the second read can only differ through a
+ *       fault, which stops the restore with the same message).</li>
  * </ol>
+ * Why a second read and not a temp copy: memory stays constant, and no local disk as large as the
+ * dump is needed (pg_dump writes {@code -Z0}: the decoded archive is the database's size); the
+ * price is reading the archive twice from storage.
  */
 public final class DumpRestorer implements AutoCloseable {
 
@@ -119,18 +125,30 @@ public final class DumpRestorer implements AutoCloseable {
     DumpManifest.Entry entry = entry(manifest, database);
     PgConnection maintenance = target.database().isEmpty() ? target.withDatabase("postgres") : target;
     String into = options.as().orElse(database);
-
-    try (Decoded archive = open(entry, "pg_dump archive")) {
-      checkMagic(archive, entry);
+    if (options.globals() && manifest.globals() == null) {
+      throw new IOException("dump " + id + " has no globals entry; restore without --globals");
+    }
+    Path verifiedCopy = null;
+    try {
+      // 1. Verify everything before the target changes.
+      if (options.jobs() > 1) {
+        verifiedCopy = decodeToTempFile(entry, options);
+      } else {
+        try (Decoded archive = open(entry, "pg_dump archive")) {
+          checkMagic(archive, entry);
+          archive.verifyToEnd();
+        }
+      }
       List<String> kept = List.of();
       List<String> warnings = List.of();
+      Set<String> existing = Set.of();
       if (options.globals()) {
-        if (manifest.globals() == null) {
-          throw new IOException("dump " + id + " has no globals entry; restore without --globals");
-        }
+        existing = existingRoles(maintenance);
+        kept = checkGlobals(manifest.globals(), existing);
+      }
+      // 2. Apply.
+      if (options.globals()) {
         try (Decoded globals = open(manifest.globals(), "globals script")) {
-          Set<String> existing = existingRoles(maintenance);
-          kept = rolesIn(manifest.globals(), existing);
           warnings = applyGlobals(globals, maintenance, existing);
         }
       }
@@ -138,12 +156,19 @@ public final class DumpRestorer implements AutoCloseable {
         prepareNewDatabase(maintenance, into, options.clean());
       }
       List<String> args = restoreArgs(options, options.create() ? maintenance.database() : into);
-      if (options.jobs() > 1) {
-        restoreParallel(archive, entry, maintenance, args, options);
+      if (verifiedCopy != null) {
+        restoreFromFile(verifiedCopy, entry, maintenance, args, options);
       } else {
-        restoreStreaming(archive, entry, maintenance, args);
+        try (Decoded archive = open(entry, "pg_dump archive")) {
+          checkMagic(archive, entry);
+          restoreStreaming(archive, entry, maintenance, args);
+        }
       }
       return new Result(into, entry.rawSize(), kept, warnings);
+    } finally {
+      if (verifiedCopy != null) {
+        Files.deleteIfExists(verifiedCopy);
+      }
     }
   }
 
@@ -197,12 +222,16 @@ public final class DumpRestorer implements AutoCloseable {
 
     /** Reads what is left and fails unless size and SHA-256 match dump.json. */
     void verifyToEnd() throws IOException {
+      verifyToEnd("nothing was restored: pick another dump");
+    }
+
+    void verifyToEnd(String consequence) throws IOException {
       in.transferTo(OutputStream.nullOutputStream());
       String sha = digest.sha256Hex();
       if (digest.size() != entry.rawSize() || !sha.equals(entry.plainSha256())) {
         throw new IOException(entry.key() + " decoded to " + digest.size() + " bytes with SHA-256 "
             + sha + " but dump.json says " + entry.rawSize() + " bytes with SHA-256 "
-            + entry.plainSha256() + "; the stored object is damaged: do not trust this restore");
+            + entry.plainSha256() + "; the stored object is damaged: " + consequence);
       }
     }
   }
@@ -239,12 +268,20 @@ public final class DumpRestorer implements AutoCloseable {
         .filter(s -> !s.isEmpty()).toList());
   }
 
-  private List<String> rolesIn(DumpManifest.Entry globals, Set<String> existing) throws IOException {
+  /**
+   * The first read of globals.sql, before the target changes: which of its roles exist on the
+   * target already (they are kept as they are), no psql meta-command on any line, and size and
+   * SHA-256 as dump.json records them.
+   */
+  private List<String> checkGlobals(DumpManifest.Entry globals, Set<String> existing)
+      throws IOException {
     List<String> kept = new ArrayList<>();
-    try (Decoded again = open(globals, "globals script");
-        BufferedReader reader = new BufferedReader(
-            new InputStreamReader(again.in(), StandardCharsets.UTF_8))) {
+    GlobalsFilter filter = new GlobalsFilter(Set.of());
+    try (Decoded script = open(globals, "globals script")) {
+      BufferedReader reader = new BufferedReader(
+          new InputStreamReader(script.in(), StandardCharsets.UTF_8));
       for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+        keep(filter, line, globals);
         if (line.startsWith("CREATE ROLE ")) {
           String role = GlobalsFilter.roleOf(line);
           if (existing.contains(role)) {
@@ -252,8 +289,21 @@ public final class DumpRestorer implements AutoCloseable {
           }
         }
       }
+      script.verifyToEnd();
     }
     return kept;
+  }
+
+  /** {@link GlobalsFilter#keep}, with the object named when a line is refused. */
+  private static boolean keep(GlobalsFilter filter, String line, DumpManifest.Entry globals)
+      throws IOException {
+    try {
+      return filter.keep(line);
+    } catch (GlobalsFilter.MetaCommandException e) {
+      throw new IOException("globals script " + globals.key() + ": " + e.getMessage()
+          + "; nothing was restored. The dump is not what pg_dumpall wrote: pick another dump,"
+          + " or restore without --globals", e);
+    }
   }
 
   /**
@@ -273,7 +323,7 @@ public final class DumpRestorer implements AutoCloseable {
       try (BufferedWriter writer = new BufferedWriter(
               new OutputStreamWriter(psql.process().getOutputStream(), StandardCharsets.UTF_8))) {
         for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-          if (filter.keep(line)) {
+          if (keep(filter, line, globals.entry())) {
             writer.write(line);
             writer.write('\n');
           }
@@ -283,7 +333,8 @@ public final class DumpRestorer implements AutoCloseable {
             + maintenance.describe());
         throw e;
       }
-      globals.verifyToEnd();
+      globals.verifyToEnd("it changed since it was verified, and psql has run it: check the"
+          + " roles on the target");
       psql.checkSuccess("applying the globals of " + globals.entry().key() + " to "
           + maintenance.describe());
       return psql.stderr().lines().filter(l -> l.contains("ERROR:")).toList();
@@ -363,29 +414,37 @@ public final class DumpRestorer implements AutoCloseable {
       }
       child.checkSuccess(what);
     }
-    archive.verifyToEnd();
+    archive.verifyToEnd("it changed since it was verified, and pg_restore has read it: do not"
+        + " trust this restore");
   }
 
-  private void restoreParallel(Decoded archive, DumpManifest.Entry entry, PgConnection target,
-      List<String> args, RestoreOptions options) throws IOException {
+  /** Decodes the archive into a private temp file and verifies it: pg_restore --jobs reads it. */
+  private Path decodeToTempFile(DumpManifest.Entry entry, RestoreOptions options) throws IOException {
     Files.createDirectories(options.tempDir());
     Path file = Files.createTempFile(options.tempDir(), "pgsidecar-restore-", ".dump",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    try {
+    try (Decoded archive = open(entry, "pg_dump archive")) {
+      checkMagic(archive, entry);
       try (OutputStream out = Files.newOutputStream(file)) {
         archive.in().transferTo(out);
       }
       archive.verifyToEnd();
-      List<String> withFile = new ArrayList<>(args);
-      withFile.add(file.toString());
-      try (PgTool.Child child = tool.start("pg_restore", target, withFile)) {
-        child.process().getOutputStream().close();
-        child.discardStdout();
-        child.checkSuccess("restoring " + entry.key() + " into " + target.describe()
-            + " with " + options.jobs() + " jobs");
-      }
-    } finally {
+      return file;
+    } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(file);
+      throw e;
+    }
+  }
+
+  private void restoreFromFile(Path file, DumpManifest.Entry entry, PgConnection target,
+      List<String> args, RestoreOptions options) throws IOException {
+    List<String> withFile = new ArrayList<>(args);
+    withFile.add(file.toString());
+    try (PgTool.Child child = tool.start("pg_restore", target, withFile)) {
+      child.process().getOutputStream().close();
+      child.discardStdout();
+      child.checkSuccess("restoring " + entry.key() + " into " + target.describe()
+          + " with " + options.jobs() + " jobs");
     }
   }
 

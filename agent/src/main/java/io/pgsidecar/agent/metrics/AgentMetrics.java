@@ -57,6 +57,7 @@ public final class AgentMetrics implements AutoCloseable {
   private final Counter fetchedStoredBytes;
   private final Counter archiveConflicts;
   private final Counter lookaheadHits;
+  private final Counter walRefused;
   private final Counter prefetchHits;
   private final GaugeValue readySegments;
   private final GaugeValue lastArchivedTime;
@@ -108,6 +109,10 @@ public final class AgentMetrics implements AutoCloseable {
     fetchedStoredBytes = bytesCounter("pgsidecar.wal.fetched.stored", "WAL bytes fetched, as stored");
     archiveConflicts = Counter.builder("pgsidecar.wal.archive.conflicts")
         .description("Pushes refused: the archive holds that name with other content")
+        .register(registry);
+    walRefused = Counter.builder("pgsidecar.wal.refused")
+        .description("Files the agent refused to read for archiving: a link, not a regular file,"
+            + " a name PostgreSQL does not produce, or not marked .ready")
         .register(registry);
     lookaheadHits = Counter.builder("pgsidecar.wal.lookahead.hits")
         .description("Pushes answered from a look-ahead upload of a .ready segment")
@@ -200,6 +205,11 @@ public final class AgentMetrics implements AutoCloseable {
       lastArchivedLsn.set(lsn);
       lastArchivedTime.set(seconds(at));
     });
+  }
+
+  /** A file was refused for archiving (see WalEvents.refused). */
+  public void walRefused() {
+    walRefused.increment();
   }
 
   /** A push found its segment already uploaded by look-ahead. */

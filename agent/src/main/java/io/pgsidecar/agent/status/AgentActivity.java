@@ -116,6 +116,12 @@ public final class AgentActivity implements WalEvents, BackupListener, DumpServi
     error(operation, message);
   }
 
+  @Override
+  public void refused(String file, String reason) {
+    metrics.walRefused();
+    error("refusing to archive " + file, reason);
+  }
+
   private static Result result(Outcome o) {
     return switch (o) {
       case OK -> Result.OK;

@@ -38,4 +38,11 @@ public interface WalEvents {
    * on which file, {@code message} why. Feeds the bounded list of last errors in /v1/status.
    */
   default void failed(String operation, String message) {}
+
+  /**
+   * The agent refused to read {@code file} for archiving: not a name PostgreSQL produces, not
+   * marked ready, or not a regular file directly in pg_wal (a link, a directory, a FIFO).
+   * {@code reason} is the whole message. Counted and listed in /v1/status like a failure.
+   */
+  default void refused(String file, String reason) {}
 }

@@ -359,6 +359,127 @@ class DumpRestoreTest {
         checksum(target, "crm_cli", "people.contacts"));
   }
 
+  /**
+   * A copy of the dump under {@code id} holding one database: {@code globals} as its script (when
+   * given), the database's archive as stored, or damaged by {@code damageCrm} (when given).
+   */
+  static String copyOfDump(String id, String globals, String database,
+      java.util.function.UnaryOperator<byte[]> damageCrm) throws Exception {
+    DumpManifest.Entry crm = manifest.database(database).orElseThrow();
+    DumpManifest.Entry crmCopy = crm;
+    if (damageCrm != null) {
+      byte[] stored;
+      try (var in = storage.open(crm.key()).orElseThrow()) {
+        stored = in.readAllBytes();
+      }
+      String key = layout.dumpDatabase(id, database, pipeline.suffix());
+      byte[] damaged = damageCrm.apply(stored);
+      storage.create(key, new java.io.ByteArrayInputStream(damaged),
+          () -> {
+            try {
+              return storage.stat(crm.key()).orElseThrow().metadata();
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+      crmCopy = new DumpManifest.Entry(database, key, crm.rawSize(), damaged.length, crm.plainSha256(),
+          crm.codec(), crm.keyFingerprint());
+    }
+    DumpManifest.Entry script = null;
+    if (globals != null) {
+      byte[] plain = globals.getBytes(StandardCharsets.UTF_8);
+      java.io.ByteArrayOutputStream encoded = new java.io.ByteArrayOutputStream();
+      try (var enc = pipeline.encode(encoded)) {
+        enc.write(plain);
+      }
+      String key = layout.dumpGlobals(id, pipeline.suffix());
+      String sha = java.util.HexFormat.of().formatHex(
+          java.security.MessageDigest.getInstance("SHA-256").digest(plain));
+      storage.create(key, new java.io.ByteArrayInputStream(encoded.toByteArray()),
+          () -> new io.pgsidecar.core.storage.ObjectMetadata(sha, plain.length, pipeline.name(),
+              pipeline.keyFingerprint(), Map.of()));
+      script = new DumpManifest.Entry("globals", key, plain.length, encoded.size(), sha,
+          pipeline.name(), pipeline.keyFingerprint());
+    }
+    DumpManifest copy = new DumpManifest(DumpManifest.FORMAT, id, "copy", manifest.cluster(),
+        manifest.serverVersion(), manifest.startTime(), manifest.stopTime(), script,
+        List.of(crmCopy), manifest.agentVersion());
+    byte[] json = copy.toJson();
+    storage.create(layout.dumpManifest(id), new java.io.ByteArrayInputStream(json),
+        () -> new io.pgsidecar.core.storage.ObjectMetadata("", json.length, "", "", Map.of()));
+    return id;
+  }
+
+  /**
+   * A damaged archive (one byte flipped, or cut short, at 60% of its stored bytes) must not
+   * half-apply: with --clean the old streaming restore dropped the live table before decoding
+   * reached the damage, and with --as it had created the new database.
+   */
+  @Test
+  void aDamagedOrTruncatedArchiveFailsNamingItBeforeTheTargetChanges() throws Exception {
+    target.sql("CREATE DATABASE shop_live");
+    execute(target, "shop_live", """
+        CREATE SCHEMA sales;
+        CREATE TABLE sales.orders (id bigint PRIMARY KEY, note text);
+        INSERT INTO sales.orders VALUES (1, 'live'), (2, 'live');
+        """);
+    String live = checksum(target, "shop_live", "sales.orders");
+    String databases = target.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database");
+    int n = 0;
+    for (java.util.function.UnaryOperator<byte[]> damage : List.<java.util.function.UnaryOperator<byte[]>>of(
+        b -> {
+          byte[] d = b.clone();
+          d[d.length * 3 / 5] ^= 0x01;
+          return d;
+        },
+        b -> java.util.Arrays.copyOf(b, b.length * 3 / 5))) {
+      String id = copyOfDump("20261204T00000" + n++ + "Z", null, "shop", damage);
+      String key = layout.dumpDatabase(id, "shop", pipeline.suffix());
+      // --no-owner: the target may lack the dump's roles; the restore must stop for the damage
+      for (RestoreOptions options : List.of(new RestoreOptions(Optional.of("shop_live"), false,
+          false, true, false, false, true, List.of(), 1, Optional.empty(), null),
+          new RestoreOptions(Optional.of("shop_new"), false, false, false, false, false, true,
+              List.of(), 1, Optional.empty(), null))) {
+        IOException e = assertThrows(IOException.class,
+            () -> restorer(pipeline).restore(id, "shop", targetConnection(), options));
+        assertTrue(e.getMessage().startsWith("object " + key + " is damaged: "), e.getMessage());
+        assertEquals(live, checksum(target, "shop_live", "sales.orders"));
+        assertEquals(databases,
+            target.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database"));
+      }
+    }
+  }
+
+  @Test
+  void aGlobalsScriptWithPsqlMetaCommandsIsRefusedAndNothingRuns(@TempDir Path temp) throws Exception {
+    String roles = target.sql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles");
+    String databases = target.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database");
+    Path first = temp.resolve("first");
+    Path mid = temp.resolve("midline");
+    String atLineStart = copyOfDump("20261204T000010Z", "SET standard_conforming_strings = on;\n"
+        + "CREATE ROLE meta_one;\n\\! touch " + first + "\nCREATE ROLE meta_two;\n", "crm", null);
+    String midLine = copyOfDump("20261204T000011Z", "CREATE ROLE meta_one;\n"
+        + "COMMENT ON ROLE meta_one IS 'it''s \\ fine'; \\! touch " + mid + "\n", "crm", null);
+
+    IOException e = assertThrows(IOException.class, () -> restorer(pipeline).restore(atLineStart,
+        "crm", targetConnection(), RestoreOptions.defaults().withAs("crm_meta").withGlobals()));
+    assertEquals("globals script " + layout.dumpGlobals(atLineStart, pipeline.suffix()) + ": line 3"
+        + " holds the psql meta-command '\\! touch " + first + "', which pg_dumpall never writes;"
+        + " refusing to run it; nothing was restored. The dump is not what pg_dumpall wrote: pick"
+        + " another dump, or restore without --globals", e.getMessage());
+    IOException e2 = assertThrows(IOException.class, () -> restorer(pipeline).restore(midLine,
+        "crm", targetConnection(), RestoreOptions.defaults().withAs("crm_meta").withGlobals()));
+    assertTrue(e2.getMessage().startsWith("globals script " + layout.dumpGlobals(midLine,
+        pipeline.suffix()) + ": line 2 holds the psql meta-command '\\! touch " + mid + "'"),
+        e2.getMessage());
+
+    assertFalse(Files.exists(first), "psql ran \\!");
+    assertFalse(Files.exists(mid), "psql ran \\! in the middle of a line");
+    assertEquals(roles, target.sql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles"));
+    assertEquals(databases,
+        target.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database"));
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   static void execute(PostgresCluster cluster, String database, String sql) throws SQLException {

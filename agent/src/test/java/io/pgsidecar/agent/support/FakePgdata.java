@@ -37,8 +37,18 @@ public final class FakePgdata {
     return b;
   }
 
-  /** Marks {@code name} as PostgreSQL does when it is ready to be archived. */
+  /** Marks {@code name} as PostgreSQL does when it is ready to be archived (idempotent). */
   public void ready(String name) throws IOException {
-    Files.createFile(root.resolve("pg_wal/archive_status").resolve(name + ".ready"));
+    Path ready = root.resolve("pg_wal/archive_status").resolve(name + ".ready");
+    if (!Files.exists(ready)) {
+      Files.createFile(ready);
+    }
+  }
+
+  /** {@link #wal} then {@link #ready}: a file PostgreSQL would hand to archive_command. */
+  public byte[] readyWal(String name, int size, long seed) throws IOException {
+    byte[] b = wal(name, size, seed);
+    ready(name);
+    return b;
   }
 }

@@ -15,6 +15,12 @@ public final class RecordingEvents implements WalEvents {
   public final List<String> archived = new CopyOnWriteArrayList<>();
   public final AtomicInteger lookaheadHits = new AtomicInteger();
   public final AtomicInteger prefetchHits = new AtomicInteger();
+  public final List<String> refused = new CopyOnWriteArrayList<>();
+
+  @Override
+  public void refused(String file, String reason) {
+    refused.add(file);
+  }
 
   @Override
   public void pushed(Outcome outcome, long plainBytes, long storedBytes, Duration took) {

@@ -156,22 +156,36 @@ class WalArchivingRealComponentsTest {
         String key = LAYOUT.walKey(name, ".zst");
         String storedBefore = sha256(repo.storage().open(key).orElseThrow());
 
-        // the same name with one byte changed, inside PGDATA where the agent may read it
-        byte[] other = Files.readAllBytes(original);
+        // the same name with one byte changed, where the agent may read it (pg_wal, marked
+        // .ready); a file anywhere else in PGDATA is not even read
+        byte[] real = Files.readAllBytes(original);
+        String realSha = sha256(original);
+        byte[] other = real.clone();
         other[other.length / 2] ^= 0x5a;
         Path forged = Files.createDirectories(pg.pgdata().resolve("forged")).resolve(name);
         Files.write(forged, other);
-        WalArchiverCommand.Result r = wa.run(pg.pgdata(), "push", "forged/" + name);
+        WalArchiverCommand.Result elsewhere = wa.run(pg.pgdata(), "push", "forged/" + name);
+        assertEquals(1, elsewhere.exitCode(), elsewhere.stderr());
+        assertTrue(elsewhere.stderr().contains("answered HTTP 400: path 'forged/" + name + "' is"
+            + " not directly in pg_wal"), elsewhere.stderr());
+
+        Path ready = pg.pgdata().resolve("pg_wal/archive_status/" + name + ".ready");
+        Files.write(original, other);
+        Files.write(ready, new byte[0]);
+        WalArchiverCommand.Result r = wa.run(pg.pgdata(), "push", "pg_wal/" + name);
 
         assertEquals(1, r.exitCode(), r.stderr());
         assertTrue(r.stderr().contains("answered HTTP 409: refusing to archive WAL file " + name
-            + ": the archive already holds " + key + " with SHA-256 " + sha256(original)
-            + " but " + forged.toRealPath() + " has SHA-256 " + sha256(other)
+            + ": the archive already holds " + key + " with SHA-256 " + realSha
+            + " but " + original + " has SHA-256 " + sha256(forged)
             + "; nothing was overwritten."), r.stderr());
         assertEquals(storedBefore, sha256(repo.storage().open(key).orElseThrow()));
-        assertEquals(sha256(original), sha256(UnixHttp.get(cfg.socket(), "/v1/wal/" + name).body()));
-        // and the real segment pushed again (as after a crash) is simply acknowledged
+        assertEquals(realSha, sha256(UnixHttp.get(cfg.socket(), "/v1/wal/" + name).body()));
+        // and the real segment pushed again (as after a crash, .ready still there) is simply
+        // acknowledged
+        Files.write(original, real);
         assertEquals(0, wa.run(pg.pgdata(), "push", "pg_wal/" + name).exitCode());
+        Files.deleteIfExists(ready);
         assertEquals(storedBefore, sha256(repo.storage().open(key).orElseThrow()));
       }
     }

@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
  * ({@code ...003.partial}) or a backup history file ({@code ...003.00000028.backup}).
  *
  * <p>Segment numbers assume PostgreSQL's default 16 MiB segment size (256 segments per log id).
+ * Timelines start at 1 ({@code 00000000} never names a timeline PostgreSQL writes), so a name on
+ * timeline 0 is refused: it can only come from someone else than PostgreSQL.
  */
 public record WalFileName(String name, Kind kind, long timeline, long log, long segment) {
 
@@ -41,7 +43,7 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
       return of(name, Kind.SEGMENT, m);
     }
     if ((m = HISTORY.matcher(name)).matches()) {
-      return new WalFileName(name, Kind.HISTORY, Long.parseLong(m.group(1), 16), 0, 0);
+      return new WalFileName(name, Kind.HISTORY, timeline(name, m.group(1)), 0, 0);
     }
     if ((m = PARTIAL.matcher(name)).matches()) {
       return of(name, Kind.PARTIAL, m);
@@ -80,8 +82,17 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
       throw new IllegalArgumentException("'" + name + "' is not a WAL file name: segment number "
           + m.group(3) + " exceeds FF (16 MiB segments)");
     }
-    return new WalFileName(name, kind, Long.parseLong(m.group(1), 16),
+    return new WalFileName(name, kind, timeline(name, m.group(1)),
         Long.parseLong(m.group(2), 16), seg);
+  }
+
+  private static long timeline(String name, String hex) {
+    long tli = Long.parseLong(hex, 16);
+    if (tli == 0) {
+      throw new IllegalArgumentException("'" + name + "' is not a WAL file name: timeline 00000000"
+          + " does not exist (PostgreSQL's timelines start at 00000001)");
+    }
+    return tli;
   }
 
   public boolean isSegment() {

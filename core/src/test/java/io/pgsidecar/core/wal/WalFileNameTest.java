@@ -50,6 +50,17 @@ class WalFileNameTest {
   }
 
   @Test
+  void timelineZeroIsRefusedInEveryForm() {
+    for (String n : new String[] {"000000000000000000000003", "00000000.history",
+        "000000000000000000000003.partial", "000000000000000000000003.00000028.backup"}) {
+      var e = assertThrows(IllegalArgumentException.class, () -> WalFileName.parse(n));
+      assertEquals("'" + n + "' is not a WAL file name: timeline 00000000 does not exist"
+          + " (PostgreSQL's timelines start at 00000001)", e.getMessage());
+    }
+    assertTrue(WalFileName.isValid("00000001.history"));
+  }
+
+  @Test
   void segmentNumberAbove255IsRefusedFor16MiBSegments() {
     var e = assertThrows(IllegalArgumentException.class,
         () -> WalFileName.parse("000000010000000000000100"));

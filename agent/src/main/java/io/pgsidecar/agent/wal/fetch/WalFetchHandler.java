@@ -82,6 +82,9 @@ public final class WalFetchHandler {
         Optional<Source> src = service.open(from, name);
         if (src.isEmpty()) {
           events.fetched(WalEvents.Outcome.NOT_FOUND, 0, 0, Duration.ofNanos(System.nanoTime() - t0));
+          // the header is what wal-archiver takes as "not in the archive" (exit 1): a 404 from
+          // anywhere else (a wrong route or port) must not end a recovery early
+          ctx.response().putHeader("X-Pgsidecar-Missing", name.name());
           Responses.json(ctx, 404, Map.of("error", "WAL file " + name + " is not in the archive "
               + from.walRoot()));
           return;

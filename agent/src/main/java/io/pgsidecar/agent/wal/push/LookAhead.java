@@ -33,8 +33,10 @@ import java.util.logging.Logger;
  * answered at once.
  *
  * <p>Rules: only segments (timeline history files, partial segments and backup history files are
- * rare and pushed in the foreground); never writes into {@code archive_status} (PostgreSQL owns
- * it); stops scheduling after the first error, because a storage that fails for one upload fails
+ * rare and pushed in the foreground); only names PostgreSQL produces (timeline 1 or later), read
+ * only through {@link PgWalFile} (a regular file directly in pg_wal, no link followed): anything
+ * else named in archive_status is refused once, logged and counted, and never read; never writes
+ * into {@code archive_status} (PostgreSQL owns it); stops scheduling after the first error, because a storage that fails for one upload fails
  * for the next, and PostgreSQL's own push will report the cause. A successful push re-arms it.
  */
 public final class LookAhead {
@@ -61,6 +63,8 @@ public final class LookAhead {
           return size() > 1024;
         }
       });
+  /** Names refused once (logged and counted), not looked at again while they stay .ready. */
+  private final Set<String> refused = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean scanning = new AtomicBoolean();
   private volatile boolean stoppedByError;
   private volatile boolean closed;
@@ -150,11 +154,13 @@ public final class LookAhead {
     Set<String> readySet = new HashSet<>(ready);
     // a name PostgreSQL no longer lists as .ready was archived (.done): forget it
     durable.keySet().retainAll(readySet);
+    refused.retainAll(readySet);
     for (String name : ready) {
       if (closed || stoppedByError || scheduled.get() >= max) {
         return;
       }
-      if (durable.containsKey(name) || running.containsKey(name) || wasAnswered(name)) {
+      if (durable.containsKey(name) || running.containsKey(name) || wasAnswered(name)
+          || refused.contains(name)) {
         continue;
       }
       CompletableFuture<Stored> f = new CompletableFuture<>();
@@ -177,7 +183,18 @@ public final class LookAhead {
       for (Path p : ds) {
         String f = p.getFileName().toString();
         String name = f.substring(0, f.length() - ".ready".length());
-        if (WalFileName.isValid(name) && WalFileName.parse(name).isSegment()) {
+        WalFileName parsed;
+        try {
+          parsed = WalFileName.parse(name);
+        } catch (IllegalArgumentException e) {
+          names.add(name); // kept in the set so that the refusal is reported once, not every scan
+          if (refused.add(name)) {
+            refuse(name, "archive_status holds " + f + " but " + e.getMessage()
+                + "; the look-ahead never reads pg_wal/" + name + ". Remove " + p);
+          }
+          continue;
+        }
+        if (parsed.isSegment()) {
           names.add(name);
         }
       }
@@ -203,10 +220,15 @@ public final class LookAhead {
         giveUp(name, f, new CancellationException("look-ahead stopped"));
         return;
       }
-      Stored s = uploader.upload(WalFileName.parse(name), pgWal.resolve(name));
+      Stored s = uploader.upload(WalFileName.parse(name), pgWal);
       durable.put(name, s);
       running.remove(name, f);
       f.complete(s);
+    } catch (PgWalFile.Refused r) {
+      // not a storage failure: other segments can still go ahead
+      refused.add(name);
+      refuse(name, r.getMessage());
+      giveUp(name, f, r);
     } catch (Throwable t) {
       stoppedByError = true;
       LOG.log(Level.WARNING, "look-ahead upload of " + name + " failed; no more look-ahead"
@@ -216,6 +238,11 @@ public final class LookAhead {
       slots.release();
       scheduled.decrementAndGet();
     }
+  }
+
+  private void refuse(String name, String reason) {
+    LOG.warning("look-ahead: " + reason);
+    events.refused("pg_wal/" + name, reason);
   }
 
   private void giveUp(String name, CompletableFuture<Stored> f, Throwable t) {

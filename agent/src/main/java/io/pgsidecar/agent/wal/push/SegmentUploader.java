@@ -14,7 +14,7 @@ import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
+import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
@@ -47,21 +47,23 @@ public final class SegmentUploader {
   }
 
   /**
-   * Makes {@code file} (the agent's view of {@code pg_wal/<name>}) durable, returning only once
-   * the storage has acknowledged the object.
+   * Makes {@code pg_wal/<name>} (in the agent's view {@code pgWal}) durable, returning only once
+   * the storage has acknowledged the object. The file is read only through {@link PgWalFile}.
    *
    * @throws HttpProblem 409 when the archive holds other content under this name
+   * @throws PgWalFile.Refused when the file is not one PostgreSQL wrote (400)
    * @throws IOException when storage fails after the configured retries
    */
-  public Stored upload(WalFileName name, Path file) throws IOException {
+  public Stored upload(WalFileName name, Path pgWal) throws IOException {
+    Path file = pgWal.resolve(name.name());
     String key = layout.walKey(name.name(), pipeline.suffix());
     Optional<ObjectInfo> existing = retry.call("look up " + key,
         () -> WalObjects.find(storage, layout, name, pipeline.suffix()));
     if (existing.isPresent()) {
-      return compare(name, file, existing.get());
+      return compare(name, pgWal, existing.get());
     }
     try {
-      ObjectInfo info = retry.call("store " + key, () -> create(key, file));
+      ObjectInfo info = retry.call("store " + key, () -> create(key, pgWal, name));
       return new Stored(name.name(), key, info.metadata().plainSha256(), info.metadata().plainSize(),
           info.storedSize(), false, Stored.Answer.OWN_UPLOAD);
     } catch (ObjectExistsException e) {
@@ -69,12 +71,13 @@ public final class SegmentUploader {
       ObjectInfo info = retry.call("stat " + key, () -> storage.stat(key))
           .orElseThrow(() -> new IOException("store " + key + " reported 'exists' but the object"
               + " cannot be found; check that nothing deletes from the archive"));
-      return compare(name, file, info);
+      return compare(name, pgWal, info);
     }
   }
 
-  private ObjectInfo create(String key, Path file) throws IOException {
-    try (DigestingInputStream plain = new DigestingInputStream(Files.newInputStream(file));
+  private ObjectInfo create(String key, Path pgWal, WalFileName name) throws IOException {
+    try (DigestingInputStream plain = new DigestingInputStream(
+            Channels.newInputStream(PgWalFile.open(pgWal, name)));
         InputStream encoded = new EncodingInputStream(plain, pipeline)) {
       // the metadata supplier runs after the content is read to its end: the digest is final
       return storage.create(key, encoded, () -> new ObjectMetadata(
@@ -82,12 +85,14 @@ public final class SegmentUploader {
     }
   }
 
-  private Stored compare(WalFileName name, Path file, ObjectInfo stored) throws IOException {
-    String local = sha256(file);
+  private Stored compare(WalFileName name, Path pgWal, ObjectInfo stored) throws IOException {
+    Path file = pgWal.resolve(name.name());
+    long[] size = new long[1];
+    String local = sha256(pgWal, name, size);
     String archived = stored.metadata().plainSha256();
     if (local.equals(archived)) {
       LOG.info(name + " is already archived as " + stored.key() + " with the same SHA-256 " + local);
-      return new Stored(name.name(), stored.key(), local, Files.size(file), stored.storedSize(), true, Stored.Answer.OWN_UPLOAD);
+      return new Stored(name.name(), stored.key(), local, size[0], stored.storedSize(), true, Stored.Answer.OWN_UPLOAD);
     }
     String what = name.isHistory() ? "timeline history file " : "WAL file ";
     String message = "refusing to archive " + what + name + ": the archive already holds "
@@ -99,15 +104,15 @@ public final class SegmentUploader {
         "archivedSha256", archived, "localSha256", local));
   }
 
-  static String sha256(Path file) throws IOException {
+  private static String sha256(Path pgWal, WalFileName name, long[] size) throws IOException {
     MessageDigest md;
     try {
       md = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
+    try (InputStream in = new DigestInputStream(Channels.newInputStream(PgWalFile.open(pgWal, name)), md)) {
+      size[0] = in.transferTo(java.io.OutputStream.nullOutputStream());
     }
     return HexFormat.of().formatHex(md.digest());
   }

@@ -82,7 +82,9 @@ public final class WalPushHandler {
           boolean conflict = c instanceof HttpProblem p && p.status() == 409;
           events.pushed(conflict ? WalEvents.Outcome.CONFLICT : WalEvents.Outcome.ERROR, 0, 0,
               Duration.ofNanos(System.nanoTime() - t0));
-          if (!(c instanceof HttpProblem p && p.status() < 409)) {
+          if (c instanceof PgWalFile.Refused) {
+            events.refused(requested, c.getMessage());
+          } else if (!(c instanceof HttpProblem p && p.status() < 409)) {
             events.failed("archiving " + requested, String.valueOf(c.getMessage()));
           }
           Responses.failure(ctx, "archiving " + requested, t);

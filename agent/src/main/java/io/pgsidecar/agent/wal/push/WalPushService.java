@@ -3,8 +3,6 @@ package io.pgsidecar.agent.wal.push;
 import io.pgsidecar.agent.http.HttpProblem;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -15,9 +13,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * What {@code POST /v1/wal/push} does, in order:
  * <ol>
- *   <li>validate the path PostgreSQL passed as {@code %p}: a WAL file name, inside PGDATA, or inside
- *       the real {@code pg_wal} when that is a link to a WAL volume, after resolving symlinks
- *       (400 with the reason otherwise);</li>
+ *   <li>validate the path PostgreSQL passed as {@code %p}: {@code pg_wal/<name>} with a name
+ *       PostgreSQL produces, marked ready in {@code archive_status} (400 with the reason
+ *       otherwise); the file is read only as {@link PgWalFile} allows: a regular file, no link
+ *       followed ({@code pg_wal} itself may be a link to a WAL volume);</li>
  *   <li>check that this server may archive into the path ({@link ClusterGuard});</li>
  *   <li>answer at once when the look-ahead already made the file durable; join an upload of the
  *       same name already under way; otherwise upload it now;</li>
@@ -51,15 +50,16 @@ public final class WalPushService {
             + " PostgreSQL will retry " + relativePath + " once the agent is back");
       }
       WalFileName name = nameOf(relativePath);
-      Path file = resolveInsidePgdata(relativePath);
+      Path pgWal = checkPath(relativePath, name);
+      PgWalFile.requireReady(pgWal, name);
       guard.check();
-      return store(name, file);
+      return store(name, pgWal);
     } finally {
       active.decrementAndGet();
     }
   }
 
-  private Stored store(WalFileName name, Path file) throws IOException {
+  private Stored store(WalFileName name, Path pgWal) throws IOException {
     while (true) {
       Optional<Stored> ahead = lookAhead.claim(name.name());
       if (ahead.isPresent()) {
@@ -86,7 +86,7 @@ public final class WalPushService {
       try {
         lookAhead.trigger();
         Optional<Stored> raced = lookAhead.claim(name.name());
-        Stored s = raced.isPresent() ? raced.get().answered(Stored.Answer.LOOK_AHEAD) : uploader.upload(name, file);
+        Stored s = raced.isPresent() ? raced.get().answered(Stored.Answer.LOOK_AHEAD) : uploader.upload(name, pgWal);
         lookAhead.pushSucceeded();
         lookAhead.answered(name.name());
         mine.complete(s);
@@ -113,7 +113,12 @@ public final class WalPushService {
     }
   }
 
-  private Path resolveInsidePgdata(String relativePath) throws IOException {
+  /**
+   * The agent's view of {@code pg_wal} once {@code relativePath} is checked to be what
+   * PostgreSQL passes as {@code %p}: {@code pg_wal/<name>}, relative, inside PGDATA. The file
+   * itself is opened later, only through {@link PgWalFile} (no link followed, regular only).
+   */
+  private Path checkPath(String relativePath, WalFileName name) {
     Path rel = Path.of(relativePath);
     if (rel.isAbsolute()) {
       throw new HttpProblem(400, "path '" + relativePath + "' is absolute; send archive_command's"
@@ -125,37 +130,12 @@ public final class WalPushService {
       throw new HttpProblem(400, "path '" + relativePath + "' leaves PGDATA (" + root + ");"
           + " send archive_command's %p, a path inside the data directory");
     }
-    Path real;
-    try {
-      real = file.toRealPath();
-    } catch (NoSuchFileException e) {
-      throw new HttpProblem(404, "WAL file " + file + " does not exist in the agent's view of"
-          + " PGDATA; check that the agent's pgdata setting mounts the server's data directory");
+    Path pgWal = root.resolve("pg_wal");
+    if (!file.equals(pgWal.resolve(name.name()))) {
+      throw new HttpProblem(400, "path '" + relativePath + "' is not directly in pg_wal; the agent"
+          + " archives only pg_wal/<name>, which is what archive_command's %p gives");
     }
-    Path realRoot = root.toRealPath();
-    Path realWal = realWalDir(root);
-    if (!real.startsWith(realRoot) && !real.startsWith(realWal)) {
-      throw new HttpProblem(400, "path '" + relativePath + "' resolves through a symbolic link"
-          + " to " + real + ", outside PGDATA (" + realRoot + ") and outside its WAL directory ("
-          + realWal + "); the agent only archives files inside the data directory or pg_wal");
-    }
-    if (!Files.isRegularFile(real)) {
-      throw new HttpProblem(400, "path '" + relativePath + "' is not a regular file");
-    }
-    return real;
-  }
-
-  /**
-   * Where {@code PGDATA/pg_wal} really is. {@code initdb --waldir} (common on Kubernetes with a
-   * separate WAL volume) makes pg_wal a symbolic link to another volume: files there are the
-   * server's own WAL and are archived; any other link out of PGDATA is still refused.
-   */
-  private static Path realWalDir(Path root) throws IOException {
-    try {
-      return root.resolve("pg_wal").toRealPath();
-    } catch (NoSuchFileException e) {
-      return root.resolve("pg_wal");
-    }
+    return pgWal;
   }
 
   /** Refuses new pushes from now on; pushes under way continue. */

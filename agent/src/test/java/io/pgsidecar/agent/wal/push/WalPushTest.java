@@ -71,7 +71,7 @@ class WalPushTest {
 
   @Test
   void segmentIsStoredEncodedWithItsPlainChecksumBefore200() throws Exception {
-    byte[] plain = pg.wal(SEG1, 1 << 20, 1);
+    byte[] plain = pg.readyWal(SEG1, 1 << 20, 1);
     UnixHttp.Response r = push("pg_wal/" + SEG1);
     assertEquals(200, r.status(), r.text());
     JsonObject body = new JsonObject(r.text());
@@ -87,7 +87,7 @@ class WalPushTest {
 
   @Test
   void pushingTheSameSegmentTwiceSucceedsAndStoresOneObject() throws Exception {
-    pg.wal(SEG1, 4096, 1);
+    pg.readyWal(SEG1, 4096, 1);
     assertEquals(200, push("pg_wal/" + SEG1).status());
     UnixHttp.Response again = push("pg_wal/" + SEG1);
     assertEquals(200, again.status(), again.text());
@@ -97,9 +97,9 @@ class WalPushTest {
 
   @Test
   void pushOfExistingSegmentWithOtherContentIsRefusedAndTheArchiveIsUntouched() throws Exception {
-    byte[] first = pg.wal(SEG1, 4096, 1);
+    byte[] first = pg.readyWal(SEG1, 4096, 1);
     assertEquals(200, push("pg_wal/" + SEG1).status());
-    byte[] second = pg.wal(SEG1, 4096, 2);
+    byte[] second = pg.readyWal(SEG1, 4096, 2);
     UnixHttp.Response r = push("pg_wal/" + SEG1);
     assertEquals(409, r.status());
     JsonObject body = new JsonObject(r.text());
@@ -120,6 +120,7 @@ class WalPushTest {
   @Test
   void timelineHistoryFileIsNeverReplaced() throws Exception {
     Files.writeString(pg.root().resolve("pg_wal/00000002.history"), "1\t0/3000000\tno recovery target\n");
+    pg.ready("00000002.history");
     assertEquals(200, push("pg_wal/00000002.history").status());
     Files.writeString(pg.root().resolve("pg_wal/00000002.history"), "1\t0/5000000\tother history\n");
     UnixHttp.Response r = push("pg_wal/00000002.history");
@@ -135,8 +136,8 @@ class WalPushTest {
 
   @Test
   void partialAndBackupHistoryFilesAreStoredUnderTheirSegmentsFolder() throws Exception {
-    pg.wal(SEG1 + ".partial", 100, 1);
-    pg.wal(SEG1 + ".00000028.backup", 100, 2);
+    pg.readyWal(SEG1 + ".partial", 100, 1);
+    pg.readyWal(SEG1 + ".00000028.backup", 100, 2);
     assertEquals(200, push("pg_wal/" + SEG1 + ".partial").status());
     assertEquals(200, push("pg_wal/" + SEG1 + ".00000028.backup").status());
     assertEquals(List.of(
@@ -158,7 +159,7 @@ class WalPushTest {
 
   @Test
   void pushIntoAnotherClusterIs400() throws Exception {
-    pg.wal(SEG1, 100, 1);
+    pg.readyWal(SEG1, 100, 1);
     UnixHttp.Response r = UnixHttp.post(config.socket(), "/v1/wal/push",
         new JsonObject().put("path", "pg_wal/" + SEG1).put("cluster", "db2").encode());
     assertEquals(400, r.status());
@@ -188,50 +189,113 @@ class WalPushTest {
     Path outside = Files.createDirectories(work.resolve("outside"));
     Files.write(outside.resolve(SEG2), new byte[] {1, 2, 3});
     Files.createSymbolicLink(pg.root().resolve("pg_wal/" + SEG2), outside.resolve(SEG2));
+    pg.ready(SEG2);
     UnixHttp.Response r = push("pg_wal/" + SEG2);
     assertEquals(400, r.status());
-    assertEquals("path 'pg_wal/" + SEG2 + "' resolves through a symbolic link to "
-        + outside.toRealPath().resolve(SEG2) + ", outside PGDATA (" + pg.root().toRealPath()
-        + ") and outside its WAL directory (" + pg.root().resolve("pg_wal").toRealPath()
-        + "); the agent only archives files inside the data directory or pg_wal",
-        new JsonObject(r.text()).getString("error"));
+    assertEquals(refusal(SEG2, "is a symbolic link"), new JsonObject(r.text()).getString("error"));
+    assertEquals(List.of(), keys("prod/db1/wal/"));
+    assertEquals(List.of("pg_wal/" + SEG2), events.refused);
+  }
+
+  static String refusalText(Path file, String what) {
+    return "refusing to archive " + file + ": it " + what + "; PostgreSQL only writes regular"
+        + " files into pg_wal, so this one was put there by something else. Remove it and its"
+        + " archive_status/.ready file";
+  }
+
+  String refusal(String name, String what) {
+    return refusalText(pg.root().resolve("pg_wal").resolve(name), what);
+  }
+
+  @Test
+  void aLinkToAFileInsidePgdataADirectoryAndAFifoAreRefusedToo() throws Exception {
+    // a link that stays inside PGDATA was archived before: pg_control, a key file, anything
+    Files.createSymbolicLink(pg.root().resolve("pg_wal/" + SEG1), pg.root().resolve("global/pg_control"));
+    Files.createDirectory(pg.root().resolve("pg_wal/" + SEG2));
+    String seg3 = "000000010000000000000003";
+    assertEquals(0, new ProcessBuilder("mkfifo", pg.root().resolve("pg_wal/" + seg3).toString())
+        .start().waitFor());
+    for (String n : List.of(SEG1, SEG2, seg3)) {
+      pg.ready(n);
+    }
+    assertEquals(refusal(SEG1, "is a symbolic link"), errorOf(push("pg_wal/" + SEG1), 400));
+    assertEquals(refusal(SEG2, "is a directory"), errorOf(push("pg_wal/" + SEG2), 400));
+    assertEquals(refusal(seg3, "is not a regular file (a FIFO, socket or device)"),
+        errorOf(push("pg_wal/" + seg3), 400));
+    assertEquals(List.of(), keys("prod/db1/wal/"));
+    // each push reports its refusal (the look-ahead a push starts may report it too)
+    assertEquals(List.of("pg_wal/" + SEG1, "pg_wal/" + SEG2, "pg_wal/" + seg3),
+        events.refused.stream().distinct().sorted().toList());
+  }
+
+  @Test
+  void aPushOfAFileWithoutItsReadyIsRefused() throws Exception {
+    pg.wal(SEG1, 100, 1);
+    assertEquals("refusing to archive " + SEG1 + ": PostgreSQL has not marked it ready ("
+        + pg.root().resolve("pg_wal/archive_status/" + SEG1 + ".ready") + " does not exist);"
+        + " archive_command is only called for files PostgreSQL marked ready, so something else"
+        + " asked for it. Archive WAL only through archive_command",
+        errorOf(push("pg_wal/" + SEG1), 400));
+    assertEquals(List.of(), keys("prod/db1/wal/"));
+    assertEquals(List.of("pg_wal/" + SEG1), events.refused);
+    pg.ready(SEG1);
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+  }
+
+  @Test
+  void aFileOutsidePgWalOrOnTimelineZeroIsRefused() throws Exception {
+    Files.write(pg.root().resolve(SEG1), new byte[] {1});
+    pg.ready(SEG1);
+    assertEquals("path '" + SEG1 + "' is not directly in pg_wal; the agent archives only"
+        + " pg_wal/<name>, which is what archive_command's %p gives", errorOf(push(SEG1), 400));
+    String tli0 = "000000000000000000000001";
+    pg.readyWal(tli0, 100, 1);
+    assertEquals("'" + tli0 + "' is not a WAL file name: timeline 00000000 does not exist"
+        + " (PostgreSQL's timelines start at 00000001)", errorOf(push("pg_wal/" + tli0), 400));
     assertEquals(List.of(), keys("prod/db1/wal/"));
   }
 
   @Test
-  void firstPushRecordsTheServerInClusterJson() throws Exception {
-    pg.wal(SEG1, 100, 1);
-    assertEquals(200, push("pg_wal/" + SEG1).status());
-    try (InputStream in = storage.open("prod/db1/cluster.json").orElseThrow()) {
-      JsonObject doc = new JsonObject(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-      assertEquals(Long.toUnsignedString(SYSID), doc.getString("systemIdentifier"));
-      assertEquals(15, doc.getInteger("pgMajorVersion"));
-      assertEquals(1, doc.getInteger("formatVersion"));
+  void lookAheadReadsOnlyRegularFilesPostgresWouldArchiveAndReportsEachRefusalOnce() throws Exception {
+    Path outside = Files.createDirectories(work.resolve("outside"));
+    Files.writeString(outside.resolve("secret"), "PGPASSWORD=hunter2\n");
+    String link = "000000010000000000000002";
+    String dir = "000000010000000000000003";
+    String fifo = "000000010000000000000004";
+    String tli0 = "000000000000000000000005";
+    String good = "000000010000000000000006";
+    pg.readyWal(SEG1, 100, 1);
+    Files.createSymbolicLink(pg.root().resolve("pg_wal/" + link), outside.resolve("secret"));
+    Files.createDirectory(pg.root().resolve("pg_wal/" + dir));
+    assertEquals(0, new ProcessBuilder("mkfifo", pg.root().resolve("pg_wal/" + fifo).toString())
+        .start().waitFor());
+    pg.wal(tli0, 100, 5);
+    pg.readyWal(good, 100, 6);
+    for (String n : List.of(link, dir, fifo, tli0)) {
+      pg.ready(n);
     }
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+    long deadline = System.currentTimeMillis() + 10_000;
+    while ((keys("prod/db1/wal/").size() < 2 || events.refused.size() < 4)
+        && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    // a second push triggers another scan: refusals are not reported again
+    assertEquals(200, push("pg_wal/" + good).status());
+    Thread.sleep(300);
+    assertEquals(List.of(KEY1, "prod/db1/wal/0000000100000000/" + good + ".xor"), keys("prod/db1/wal/"));
+    assertEquals(List.of("pg_wal/" + tli0, "pg_wal/" + link, "pg_wal/" + dir, "pg_wal/" + fifo),
+        events.refused.stream().sorted().toList());
   }
 
-  @Test
-  void serverWithAnotherSystemIdentifierIsRefusedOnEveryPush() throws Exception {
-    byte[] other = "{\"formatVersion\":1,\"systemIdentifier\":\"42\",\"pgMajorVersion\":15}"
-        .getBytes(StandardCharsets.UTF_8);
-    storage.create("prod/db1/cluster.json", new ByteArrayInputStream(other),
-        () -> new ObjectMetadata("x", other.length, "", ""));
-    pg.wal(SEG1, 100, 1);
-    for (int i = 0; i < 2; i++) {
-      UnixHttp.Response r = push("pg_wal/" + SEG1);
-      assertEquals(409, r.status());
-      assertEquals("refusing to archive into memory:// prod/db1/cluster.json: it belongs to the"
-          + " PostgreSQL server with system identifier 42, but the server in " + pg.root()
-          + " has system identifier " + SYSID + "; two servers must never archive into one path"
-          + " (PostgreSQL's \"Expected empty archive\" accident): give this server its own"
-          + " cluster name or an empty path", new JsonObject(r.text()).getString("error"));
-    }
-    assertEquals(List.of("prod/db1/cluster.json"), keys("prod/"));
+  static String errorOf(UnixHttp.Response r, int status) {
+    assertEquals(status, r.status(), r.text());
+    return new JsonObject(r.text()).getString("error");
   }
 
   @Test
   void storageFailureIs503AndNothingIsAcknowledged() throws Exception {
-    pg.wal(SEG1, 100, 1);
+    pg.readyWal(SEG1, 100, 1);
     storage.failWith(new StorageException("create prod/db1/...: connection refused; check the endpoint"));
     UnixHttp.Response r = push("pg_wal/" + SEG1);
     assertEquals(503, r.status());
@@ -244,7 +308,7 @@ class WalPushTest {
   void lookAheadUploadsReadySegmentsSoLaterPushesAreAnsweredFromMemory() throws Exception {
     List<String> names = List.of(SEG1, SEG2, "000000010000000000000003", "000000010000000000000004");
     for (int i = 0; i < names.size(); i++) {
-      pg.wal(names.get(i), 64 * 1024, i);
+      pg.readyWal(names.get(i), 64 * 1024, i);
       pg.ready(names.get(i));
     }
     List<String> statusBefore = list(pg.root().resolve("pg_wal/archive_status"));
@@ -272,7 +336,7 @@ class WalPushTest {
     String seg3 = "000000010000000000000003";
     String seg4 = "000000010000000000000004";
     for (String n : List.of(SEG1, SEG2, seg3, seg4)) {
-      pg.wal(n, 1000, 1);
+      pg.readyWal(n, 1000, 1);
       pg.ready(n);
     }
     try {
@@ -299,7 +363,7 @@ class WalPushTest {
     PgsidecarConfig one = restartWithOneLookAheadSlot(gated);
     String seg3 = "000000010000000000000003";
     for (String n : List.of(SEG1, SEG2, seg3)) {
-      pg.wal(n, 1000, 1);
+      pg.readyWal(n, 1000, 1);
       pg.ready(n);
     }
     java.util.concurrent.CompletableFuture<UnixHttp.Response> second;
@@ -334,13 +398,13 @@ class WalPushTest {
 
   @Test
   void lookAheadSkipsHistoryAndPartialFiles() throws Exception {
-    pg.wal(SEG1, 100, 1);
+    pg.readyWal(SEG1, 100, 1);
     pg.ready(SEG1);
     Files.writeString(pg.root().resolve("pg_wal/00000002.history"), "1\t0/3000000\tx\n");
     pg.ready("00000002.history");
-    pg.wal(SEG2 + ".partial", 100, 2);
+    pg.readyWal(SEG2 + ".partial", 100, 2);
     pg.ready(SEG2 + ".partial");
-    pg.wal("000000020000000000000002", 100, 3);
+    pg.readyWal("000000020000000000000002", 100, 3);
     pg.ready("000000020000000000000002");
     assertEquals(200, push("pg_wal/" + SEG1).status());
     long deadline = System.currentTimeMillis() + 5_000;

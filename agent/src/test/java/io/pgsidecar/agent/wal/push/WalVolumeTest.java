@@ -65,7 +65,7 @@ class WalVolumeTest {
 
   @Test
   void segmentInPgWalLinkedToAnotherVolumeIsArchived() throws Exception {
-    byte[] plain = pg.wal(SEG1, 1 << 16, 3);
+    byte[] plain = pg.readyWal(SEG1, 1 << 16, 3);
     UnixHttp.Response r = push("pg_wal/" + SEG1);
     assertEquals(200, r.status(), r.text());
     String key = new JsonObject(r.text()).getString("key");
@@ -80,12 +80,10 @@ class WalVolumeTest {
     Path outside = Files.createDirectories(work.resolve("outside"));
     Files.write(outside.resolve(SEG2), new byte[] {1, 2, 3});
     Files.createSymbolicLink(walVolume.resolve(SEG2), outside.resolve(SEG2));
+    pg.ready(SEG2);
     UnixHttp.Response r = push("pg_wal/" + SEG2);
     assertEquals(400, r.status());
-    assertEquals("path 'pg_wal/" + SEG2 + "' resolves through a symbolic link to "
-        + outside.toRealPath().resolve(SEG2) + ", outside PGDATA (" + pg.root().toRealPath()
-        + ") and outside its WAL directory (" + walVolume.toRealPath() + "); the agent only"
-        + " archives files inside the data directory or pg_wal",
+    assertEquals(WalPushTest.refusalText(pg.root().resolve("pg_wal/" + SEG2), "is a symbolic link"),
         new JsonObject(r.text()).getString("error"));
     try (Stream<?> s = storage.list("prod/db1/wal/")) {
       assertEquals(List.of(), s.toList());
