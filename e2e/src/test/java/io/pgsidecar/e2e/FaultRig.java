@@ -205,20 +205,17 @@ final class FaultRig implements AutoCloseable {
     return names;
   }
 
-  /** Every stored WAL file name (segment, history, backup label), each name once. */
+  /**
+   * Every stored WAL file (segment, history, backup label) named without its codec suffix, once
+   * per object: a name listed twice would be one WAL file stored under two codec suffixes.
+   */
   List<String> walFiles() {
     List<String> files = new ArrayList<>();
     for (String key : blobNames(layout.walRoot())) {
       String file = key.substring(key.lastIndexOf('/') + 1);
-      files.add(file.substring(0, file.indexOf('.') < 0 ? file.length() : indexOfSuffix(file)));
+      files.add(file.contains(".zst") ? file.substring(0, file.indexOf(".zst")) : file);
     }
     return files;
-  }
-
-  private static int indexOfSuffix(String file) {
-    // 000000010000000000000003.zst, 00000002.history.zst, 0000...0003.00000028.backup.zst
-    int zst = file.indexOf(".zst");
-    return zst < 0 ? file.length() : zst;
   }
 
   // ---- the verdict -------------------------------------------------------------------------
