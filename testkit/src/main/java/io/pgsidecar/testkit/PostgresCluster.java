@@ -178,6 +178,41 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     }
   }
 
+  /**
+   * SIGKILL of the postmaster, the server crashing on its own (not a shutdown of any kind).
+   * Returns once the postmaster and its children are gone, so that the next {@code start()}
+   * runs crash recovery instead of finding the shared memory still in use.
+   */
+  public synchronized void killPostmaster() {
+    if (!running) {
+      return;
+    }
+    long pid;
+    try {
+      pid = Long.parseLong(Files.readAllLines(pgdata.resolve("postmaster.pid")).get(0).strip());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the postmaster's pid in " + pgdata, e);
+    }
+    ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() ->
+        new IllegalStateException("no postmaster with pid " + pid + " (" + pgdata + ")"));
+    List<ProcessHandle> children = postmaster.children().toList();
+    postmaster.destroyForcibly();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    // children notice the postmaster's death and exit on their own
+    while (postmaster.isAlive() || children.stream().anyMatch(ProcessHandle::isAlive)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the postmaster " + pid + " or a child outlived SIGKILL by 30 s");
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the postmaster to die", e);
+      }
+    }
+    running = false;
+  }
+
   /** Fast stop, then start. */
   public synchronized void restart() {
     stop();
