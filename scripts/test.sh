@@ -19,6 +19,7 @@ command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v zstd >/dev/null || need_apt+=(zstd)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v python3 >/dev/null || need_apt+=(python3)
+command -v gcc >/dev/null || need_apt+=(gcc libc6-dev) # wal-client: the static WAL client
 command -v node >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
