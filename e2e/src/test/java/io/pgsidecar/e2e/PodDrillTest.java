@@ -156,8 +156,10 @@ class PodDrillTest {
           assertEquals(List.of(), postgresContainer.unreadyTimes, "postgres readiness lost during the outage");
           assertTrue(postgresContainer.probe(postgresContainer.readinessProbe), "readiness probe passes now");
           assertEquals(List.of(), pod.container("agent").livenessFailures, "agent liveness failures");
-          assertTrue(queryLong(db, "SELECT failed_count FROM pg_stat_archiver") > 0,
-              "pg_stat_archiver counts the failed pushes");
+          // archive_command fails (it does not hang) while storage is down
+          waitUntil(Duration.ofSeconds(60), "a failed archive_command in pg_stat_archiver",
+              () -> queryLong(db, "SELECT failed_count FROM pg_stat_archiver") > 0);
+          assertTrue(prometheus.alerts().contains("\"cluster\":\"db1-pgsidecar\""), prometheus.alerts());
           azurite.start();
         }
       }
