@@ -81,6 +81,7 @@ def main():
     ap.add_argument("--version", required=True)
     ap.add_argument("--runtime", required=True)
     ap.add_argument("--packages", required=True)
+    ap.add_argument("--source", default="", help="where the source lives (org.opencontainers.image.source)")
     ap.add_argument("--layer", action="append", required=True, help="name=dir")
     a = ap.parse_args()
     created = datetime.datetime.fromtimestamp(a.epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -101,15 +102,15 @@ def main():
         "org.opencontainers.image.title": "pgsidecar",
         "org.opencontainers.image.description": "Backup agent for PostgreSQL pods (WAL archiving, base"
         " backups, dumps, PITR), restore-init and the static WAL client; the command picks the role",
-        "org.opencontainers.image.source": "https://github.com/pgsidecar/pgsidecar",
         "org.opencontainers.image.revision": a.revision,
         "org.opencontainers.image.version": a.version,
         "org.opencontainers.image.created": created,
-        "org.opencontainers.image.licenses": "Apache-2.0",
         "org.opencontainers.image.base.name": "scratch",
         "io.pgsidecar.runtime": a.runtime,
         "io.pgsidecar.debian-packages": a.packages,
     }
+    if a.source:
+        labels["org.opencontainers.image.source"] = a.source
     config = {
         "created": created,
         "architecture": "amd64",
@@ -170,7 +171,7 @@ def main():
     for name, root, _, _ in sizes:
         if name == "runtime":
             parts["runtime: jlinked JRE"] = tree_bytes(root, "opt/pgsidecar/jre")
-            parts["runtime: glibc + bash"] = tree_bytes(root) - parts["runtime: jlinked JRE"]
+            parts["runtime: libraries, bash, PostgreSQL client programs"] = tree_bytes(root) - parts["runtime: jlinked JRE"]
         elif name == "dependencies":
             parts["dependencies: third-party jars"] = tree_bytes(root)
         else:
@@ -181,7 +182,7 @@ def main():
             parts["pgsidecar: AOT class-data archive"] = aot
             parts["pgsidecar: WAL client + launchers"] = tree_bytes(root, "opt/pgsidecar/bin")
     for k, v in parts.items():
-        print(f"image:   {k:36s} {mb(v)} ({100 * v / total_raw:4.1f} %)")
+        print(f"image:   {k:52s} {mb(v)} ({100 * v / total_raw:4.1f} %)")
 
 
 if __name__ == "__main__":

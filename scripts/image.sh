@@ -42,6 +42,9 @@ need_apt skopeo skopeo
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 export SOURCE_DATE_EPOCH
 REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+# org.opencontainers.image.source: IMAGE_SOURCE, else the git remote when it is a URL (credentials
+# cut; a local path would be a build path), else none
+SOURCE=${IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null | grep -E '^(https?|ssh|git)://' | sed 's#//[^/@]*@#//#' || true)}
 VERSION=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' pom.xml | head -1)
 OUT=$ROOT/target/images
 IMG_CACHE=$CACHE/image
@@ -61,14 +64,28 @@ AGENT_JAR=$(ls agent/target/pgsidecar-agent-*.jar | grep -v -e '-tests.jar' -e '
 
 # ---- the runtime: jlink with the modules jdeps finds, cached by JDK release and module list --
 JDK_RELEASE=$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$JAVA_HOME/release")
-MODULES=$(jdeps -q --ignore-missing-deps --multi-release 25 --print-module-deps \
-  --class-path "agent/target/lib/*" "$AGENT_JAR" 2>/dev/null)
-# jdeps sees no reflective or service-loaded needs: TLS cipher suites (jdk.crypto.ec), Netty's
-# Unsafe (jdk.unsupported), the zip file system, DNS (JNDI), JFR and jcmd for diagnostics
-MODULES=$(echo "$MODULES,jdk.crypto.ec,jdk.unsupported,jdk.zipfs,jdk.naming.dns,jdk.jfr,jdk.management,jdk.attach,jdk.jcmd" \
-  | tr ',' '\n' | sort -u | paste -sd, -)
+# the union over every jar (a module one jar needs only on some path still has to be there),
+# cached by the set of jars: jdeps over 80 jars takes half a minute
+JARS_KEY=$( { echo "$JDK_RELEASE"; stat -c '%n %s' agent/target/lib/*.jar; } | sha256sum | cut -c1-16)
+if [ -s "$IMG_CACHE/modules-$JARS_KEY" ]; then
+  MODULES=$(cat "$IMG_CACHE/modules-$JARS_KEY")
+else
+  # (one jar at a time: given together, jdeps takes modular jars for modules and stops)
+  # and once for the agent's jar with its class path (what is reachable from it)
+  MODULES=$( { for j in agent/target/lib/*.jar "$AGENT_JAR"; do
+      jdeps -q --ignore-missing-deps --multi-release 25 --print-module-deps "$j" 2>/dev/null || true
+    done
+    jdeps -q --ignore-missing-deps --multi-release 25 --print-module-deps \
+      --class-path "agent/target/lib/*" "$AGENT_JAR" 2>/dev/null; } \
+    | tr ',' '\n' | grep -E '^(java|jdk)\.' | sort -u | paste -sd, -)
+  # jdeps sees no reflective or service-loaded needs: TLS cipher suites (jdk.crypto.ec), Netty's
+  # Unsafe (jdk.unsupported), the zip file system, DNS (JNDI), the JVM's own metrics
+  MODULES=$(echo "$MODULES,jdk.crypto.ec,jdk.unsupported,jdk.zipfs,jdk.naming.dns,jdk.management" \
+    | tr ',' '\n' | sort -u | paste -sd, -)
+  echo "$MODULES" >"$IMG_CACHE/modules-$JARS_KEY"
+fi
 JRE_KEY=$(echo "$JDK_RELEASE $MODULES" | sha256sum | cut -c1-16)
-JRE=$IMG_CACHE/jre2-$JDK_RELEASE-$JRE_KEY
+JRE=$IMG_CACHE/jre-$JDK_RELEASE-$JRE_KEY
 if [ ! -x "$JRE/bin/java" ]; then
   say "jlink: $MODULES"
   rm -rf "$JRE.tmp"
@@ -124,6 +141,19 @@ for j in agent/target/lib/*.jar; do
     *) cp "$j" "$L2/opt/pgsidecar/lib/lib/" ;;
   esac
 done
+# zstd-jni and jna carry native libraries for every platform: keep Linux x86-64's (their loaders
+# pick the one for the running platform); entries keep their times, so this is deterministic
+python3 - "$L2"/opt/pgsidecar/lib/lib/zstd-jni-*.jar "$L2"/opt/pgsidecar/lib/lib/jna-[0-9]*.jar <<'PY'
+import os, re, sys, zipfile
+foreign = re.compile(r"^((aix|darwin|freebsd|win)/|linux/(?!amd64/)[^/]+/|com/sun/jna/(?!linux-x86-64/)[a-z0-9]+-[a-z0-9-]+/)")
+for jar in sys.argv[1:]:
+    tmp = jar + ".tmp"
+    with zipfile.ZipFile(jar) as src, zipfile.ZipFile(tmp, "w") as dst:
+        for info in src.infolist():
+            if not foreign.match(info.filename):
+                dst.writestr(info, src.read(info))
+    os.replace(tmp, jar)
+PY
 cp "$AGENT_JAR" "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar"
 "$ROOT/wal-client/build.sh" "$L3/opt/pgsidecar/bin/wal-archiver"
 ln -s wal-archiver "$L3/opt/pgsidecar/bin/pgsidecar-install-client"
@@ -157,7 +187,9 @@ AOT_KEY=$( { cat container/bin/pgsidecar; echo "$SOURCE_DATE_EPOCH"; find "$L1/o
   -printf '%P %s\n' | sort; sha256sum "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar" "$L3"/opt/pgsidecar/lib/lib/*.jar | cut -c1-64; } \
   | sha256sum | cut -c1-16)
 AOT=$IMG_CACHE/pgsidecar-$AOT_KEY.aot
-if [ ! -s "$AOT" ]; then
+if [ "${IMAGE_AOT:-on}" = off ]; then
+  say "IMAGE_AOT=off: no class-data archive (the agent starts slower, the image is smaller)"
+elif [ ! -s "$AOT" ]; then
   say "training run for the class-data archive (chroot)"
   flags=$(sed -n '/^flags=(/,/)$/p' container/bin/pgsidecar | tr -d '()\n' | sed 's/^flags=//')
   # shellcheck disable=SC2086
@@ -168,20 +200,24 @@ if [ ! -s "$AOT" ]; then
   rm -f "$ROOTFS/tmp/pgsidecar.aot"
   { ls "$IMG_CACHE"/pgsidecar-*.aot | grep -v -F "$AOT" | xargs -r rm -f; } || true # earlier inputs' archives
 fi
-cp "$AOT" "$L3/opt/pgsidecar/lib/pgsidecar.aot"
-cp "$AOT" "$ROOTFS/opt/pgsidecar/lib/pgsidecar.aot"
-chmod 644 "$L3/opt/pgsidecar/lib/pgsidecar.aot" "$ROOTFS/opt/pgsidecar/lib/pgsidecar.aot"
-touch -d "@$SOURCE_DATE_EPOCH" "$L3/opt/pgsidecar/lib/pgsidecar.aot" "$ROOTFS/opt/pgsidecar/lib/pgsidecar.aot"
+AOT_ON=0
+if [ "${IMAGE_AOT:-on}" != off ]; then
+  AOT_ON=1
+  for f in "$L3/opt/pgsidecar/lib/pgsidecar.aot" "$ROOTFS/opt/pgsidecar/lib/pgsidecar.aot"; do
+    cp "$AOT" "$f" && chmod 644 "$f" && touch -d "@$SOURCE_DATE_EPOCH" "$f"
+  done
+fi
 
 # ---- smoke test in the image's files, as uid 999: the launchers start with the AOT cache
 # (AOTMode=on fails when the JVM cannot use it), the WAL client runs, the installer installs ----
 rm -rf "$ROOTFS/tmp/"*
 in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar --help >/dev/null 2>"$STAGE/smoke.log" \
   || { cat "$STAGE/smoke.log" >&2; say "the agent does not start in the image"; exit 1; }
-PGSIDECAR_JAVA_OPTS="-XX:AOTMode=on" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar --help >/dev/null 2>"$STAGE/smoke.log" \
+AOT_CHECK=; [ $AOT_ON = 1 ] && AOT_CHECK=-XX:AOTMode=on
+PGSIDECAR_JAVA_OPTS="$AOT_CHECK" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar --help >/dev/null 2>"$STAGE/smoke.log" \
   || { cat "$STAGE/smoke.log" >&2; say "the JVM refuses the AOT cache in the image"; exit 1; }
 # (restore-init has no --help: a missing config file is answered by the program, past the JVM)
-PGSIDECAR_JAVA_OPTS="-XX:AOTMode=on" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/restore-init \
+PGSIDECAR_JAVA_OPTS="$AOT_CHECK" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/restore-init \
   --config /nonexistent >/dev/null 2>"$STAGE/smoke.log" || true
 grep -q '^restore-init: ' "$STAGE/smoke.log" \
   || { cat "$STAGE/smoke.log" >&2; say "restore-init does not start with the AOT cache in the image"; exit 1; }
@@ -193,7 +229,7 @@ in_image --userspec=999:999 "$ROOTFS" /usr/lib/postgresql/15/bin/pg_basebackup -
 
 # ---- the OCI archive ------------------------------------------------------------------------
 python3 "$ROOT/container/oci.py" --out "$OUT/pgsidecar.oci.tar" --epoch "$SOURCE_DATE_EPOCH" \
-  --revision "$REVISION" --version "$VERSION" --runtime "$JDK_RELEASE" --packages "$PKGS" \
+  --revision "$REVISION" --source "$SOURCE" --version "$VERSION" --runtime "$JDK_RELEASE" --packages "$PKGS" \
   --layer "runtime=$L1" --layer "dependencies=$L2" --layer "pgsidecar=$L3"
 
 # ---- checks: no build path, no secret; readable by skopeo ----------------------------------

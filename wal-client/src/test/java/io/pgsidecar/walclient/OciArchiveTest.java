@@ -71,7 +71,7 @@ class OciArchiveTest {
     byte[] layer = new GZIPInputStream(new ByteArrayInputStream(layerGz)).readAllBytes();
     assertEquals("sha256:" + sha256(layer), config.at("/rootfs/diff_ids/0").asText());
     Map<String, Entry> entries = tarEntries(layer);
-    assertEquals(List.of("opt", "opt/pgsidecar", "opt/pgsidecar/bin", "opt/pgsidecar/bin/pgsidecar-install-client",
+    assertEquals(List.of("opt/", "opt/pgsidecar/", "opt/pgsidecar/bin/", "opt/pgsidecar/bin/pgsidecar-install-client",
         "opt/pgsidecar/bin/wal-archiver"), List.copyOf(entries.keySet()));
     Entry script = entries.get("opt/pgsidecar/bin/wal-archiver");
     assertEquals(0755, script.mode);
