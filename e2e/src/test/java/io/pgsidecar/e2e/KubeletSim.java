@@ -657,8 +657,9 @@ final class KubeletSim {
       var pb = new ProcessBuilder(root.resolve("scripts/image.sh").toString()).directory(root.toFile())
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
       Path agentJar = newestMatching(root.resolve("agent/target"), "pgsidecar-agent-");
+      // the jars of this build serve when they are newer than the Java sources they come from
       if (agentJar != null && Files.isDirectory(root.resolve("agent/target/lib"))
-          && Files.getLastModifiedTime(agentJar).compareTo(newestSource) > 0) {
+          && Files.getLastModifiedTime(agentJar).compareTo(newest(root, IMAGE_SOURCES.subList(0, 4))) > 0) {
         pb.environment().put("IMAGE_SKIP_MAVEN", "1");
       }
       System.out.println("pod drill: building the image (./scripts/image.sh"
