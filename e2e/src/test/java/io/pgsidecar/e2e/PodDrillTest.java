@@ -152,6 +152,13 @@ class PodDrillTest {
                   && prometheus.alerts().contains("\"state\":\"pending\""));
           took("storage outage to PgsidecarWalArchivingFailing pending", t);
           var postgresContainer = pod.container("postgres");
+          // watch readiness for longer than the probe needs to turn a container unready
+          JsonNode readiness = postgresContainer.readinessProbe;
+          long window = TimeUnit.SECONDS.toNanos((readiness.path("failureThreshold").asLong(3) + 1)
+              * readiness.path("periodSeconds").asLong(10));
+          long outage = t;
+          waitUntil(Duration.ofNanos(window).plusSeconds(30), "the readiness window to pass",
+              () -> !postgresContainer.ready || System.nanoTime() - outage > window);
           assertTrue(postgresContainer.ready, "postgres container ready during the storage outage");
           assertEquals(List.of(), postgresContainer.unreadyTimes, "postgres readiness lost during the outage");
           assertTrue(postgresContainer.probe(postgresContainer.readinessProbe), "readiness probe passes now");
