@@ -56,7 +56,8 @@ trap cleanup EXIT
 # ---- our jars, reproducible ----------------------------------------------------------------
 if [ "${IMAGE_SKIP_MAVEN:-0}" != 1 ]; then
   say "building the jars (./mvnw -DskipTests package)"
-  ./mvnw -B -ntp -q -DskipTests -Dproject.build.outputTimestamp="$SOURCE_DATE_EPOCH" \
+  # forceCreation: a jar an earlier build made without the fixed timestamp is made again
+  ./mvnw -B -ntp -q -DskipTests -Dproject.build.outputTimestamp="$SOURCE_DATE_EPOCH" -Dmaven.jar.forceCreation=true \
     -pl agent,restore-init -am package >"$STAGE/maven.log" 2>&1 || { tail -40 "$STAGE/maven.log" >&2; exit 1; }
 fi
 AGENT_JAR=$(ls agent/target/pgsidecar-agent-*.jar | grep -v -e '-tests.jar' -e '-sources.jar' | head -1)

@@ -232,6 +232,10 @@ final class KubeletSim {
       JsonNode podSc = spec.path("securityContext");
       int uid = sc.path("runAsUser").asInt(podSc.path("runAsUser").asInt(0));
       int gid = sc.path("runAsGroup").asInt(podSc.path("runAsGroup").asInt(0));
+      if (sc.path("runAsNonRoot").asBoolean(podSc.path("runAsNonRoot").asBoolean(false)) && uid == 0) {
+        throw new IllegalStateException("container " + name + " has runAsNonRoot and would run as root"
+            + " (CreateContainerConfigError)");
+      }
       boolean readOnlyRoot = sc.path("readOnlyRootFilesystem").asBoolean(false);
       List<String> mounts = new ArrayList<>();
       for (JsonNode m : c.path("volumeMounts")) {

@@ -44,6 +44,10 @@ import org.junit.jupiter.api.io.TempDir;
  * time. Prometheus scrapes the agent through the rendered PodMonitor and evaluates the rendered
  * PrometheusRule: with Azurite stopped, the WAL archiving alert goes pending while the postgres
  * container stays ready.
+ *
+ * <p>Containers cannot run on this machine (runc fails on setrlimit) and no registry is
+ * reachable, so there is no variant on the real postgres:15 image with Testcontainers; the
+ * stand-in's entrypoint does what the chart relies on in the official one.
  */
 class PodDrillTest {
 

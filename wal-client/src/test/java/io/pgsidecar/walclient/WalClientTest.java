@@ -273,6 +273,27 @@ class WalClientTest {
     }
   }
 
+  /** What the chart's init container runs: the binary, under this name, copies only itself. */
+  @Test
+  void pgsidecarInstallClientCopiesTheClientIntoDirBin() throws Exception {
+    Path link = work.resolve("pgsidecar-install-client");
+    Files.createSymbolicLink(link, client);
+    Path target = work.resolve("empty dir 'x'");
+    Process p = new ProcessBuilder(link.toString(), target.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    assertEquals("installed " + target.resolve("bin/wal-archiver") + "\n", out);
+    assertArrayEquals(Files.readAllBytes(client), Files.readAllBytes(target.resolve("bin/wal-archiver")));
+    assertTrue(Files.isExecutable(target.resolve("bin/wal-archiver")));
+    assertEquals(List.of(target.resolve("bin/wal-archiver")), list(target.resolve("bin")), "no temp file left");
+    Process bad = new ProcessBuilder(link.toString()).redirectErrorStream(true).start();
+    String usage = new String(bad.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(bad.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(2, bad.exitValue());
+    assertTrue(usage.contains("usage: pgsidecar-install-client DIR"), usage);
+  }
+
   // ---- as PostgreSQL's archive_command and restore_command --------------------------------------
 
   @Test
