@@ -22,6 +22,9 @@ command -v python3 >/dev/null || need_apt+=(python3)
 command -v strace >/dev/null || need_apt+=(strace)
 command -v gcc >/dev/null || need_apt+=(gcc libc6-dev) # wal-client: the static WAL client
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# PodDrillTest: a Debian rootfs with postgresql-15 as the postgres image (mmdebstrap), Prometheus
+command -v mmdebstrap >/dev/null || need_apt+=(mmdebstrap)
+[ -x /usr/bin/prometheus ] || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: missing ${need_apt[*]}; run as root or 'sudo apt-get install ${need_apt[*]}'" >&2
@@ -75,5 +78,9 @@ if [ ! -d "$K8S_MODELS/node_modules/@kubernetes-models/prometheus-operator" ] ||
 fi
 export PGSIDECAR_KUBERNETES_MODELS="$K8S_MODELS/node_modules"
 export PGSIDECAR_PG_BIN="$PG_BIN"
+
+# PodDrillTest runs the image of target/images/pgsidecar.oci.tar and builds it itself
+# (./scripts/image.sh, with this build's jars) when it is missing or older than its sources; the
+# postgres stand-in image (e2e/pod/postgres-image.sh) is built once into .cache/pod/.
 
 exec ./mvnw -B -ntp verify "$@"
