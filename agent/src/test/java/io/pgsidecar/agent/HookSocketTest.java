@@ -180,7 +180,7 @@ class HookSocketTest {
   @Test
   void hookSocketStillArchivesAndAnswersTheProbes() throws Exception {
     UnixHttp.Response push = UnixHttp.post(config.socket(), "/v1/wal/push", "{\"path\":\"pg_wal/" + SEG + "\"}");
-    assertEquals(404, push.status(), push.text()); // the route answered: FakePgdata has no such segment yet
+    assertEquals(400, push.status(), push.text()); // the route answered: PostgreSQL has not marked it ready
     assertEquals(200, UnixHttp.get(config.socket(), "/healthz").status());
     UnixHttp.Response unknown = UnixHttp.get(config.socket(), "/nothing");
     assertEquals(404, unknown.status());

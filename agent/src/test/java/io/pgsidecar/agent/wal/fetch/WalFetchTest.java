@@ -91,7 +91,8 @@ class WalFetchTest {
   @Test
   void missingSegmentOfAnArchiveThatIsNotThereIs503NotNotFound() throws Exception {
     // no prod/gone/cluster.json: an unmounted volume, a wrong prefix or cluster name
-    UnixHttp.Response r = UnixHttp.get(config.socket(), "/v1/wal/" + SEG1 + "?cluster=gone");
+    // on the admin socket: the hook socket refuses other clusters with 403
+    UnixHttp.Response r = UnixHttp.get(config.adminSocket(), "/v1/wal/" + SEG1 + "?cluster=gone");
     assertEquals(503, r.status());
     assertEquals("fetching " + SEG1 + " failed: storage unavailable: " + storage.describe()
         + " holds no prod/gone/cluster.json,"
