@@ -231,6 +231,7 @@ typedef struct {
   char sha[80];
   char handoff[4096];
   long long handoff_size;
+  char missing[80]; /* X-Pgsidecar-Missing: the agent's own "not in the archive" names the file */
   /* body framing state */
   long long left;     /* bytes left in a length body or in the current chunk */
   int body_done;
@@ -418,7 +419,7 @@ static int exchange_once(const agent_t *a, conn_t *c, const char *method, const 
     c->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
     c->content_length = -1;
     c->chunked = c->verified = 0;
-    c->sha[0] = c->handoff[0] = 0;
+    c->sha[0] = c->handoff[0] = c->missing[0] = 0;
     c->handoff_size = -1;
     for (;;) {
       if (read_line(c, line, sizeof line)) {
@@ -441,6 +442,8 @@ static int exchange_once(const agent_t *a, conn_t *c, const char *method, const 
         c->verified = strcasestr(v, "sha256") != NULL;
       } else if (header_is(line, "x-pgsidecar-sha256", &v)) {
         snprintf(c->sha, sizeof c->sha, "%s", v);
+      } else if (header_is(line, "x-pgsidecar-missing", &v)) {
+        snprintf(c->missing, sizeof c->missing, "%s", v);
       } else if (header_is(line, "x-pgsidecar-handoff", &v)) {
         snprintf(c->handoff, sizeof c->handoff, "%s", v);
       } else if (header_is(line, "x-pgsidecar-size", &v)) {
@@ -860,7 +863,9 @@ static int fetch(const agent_t *a, const char *name, const char *dest, const cha
     char text[4096];
     body_text(c, text, sizeof text);
     close(c->fd);
-    if (c->status == 404) {
+    /* Exit 1 tells PostgreSQL "not in the archive", which can end recovery: only the agent's own
+       * answer naming this file counts. Any other 404 (a wrong route, a proxy) is a failure. */
+    if (c->status == 404 && strcmp(c->missing, name) == 0) {
       say("%s: fetch: %s is not in the archive%s%s (%s)", prog, name,
           cluster ? " of cluster " : "", cluster ? cluster : "", text);
       return NOT_FOUND;

@@ -91,6 +91,7 @@ class WalClientTest {
     Files.createDirectories(pgdata.resolve("pg_wal"));
     fakeDataDirectory(pgdata);
     Files.write(pgdata.resolve("pg_wal").resolve(SEG1), seg);
+    ready(pgdata, SEG1); // PostgreSQL marks a segment ready before archive_command
 
     Map<String, String> env = Map.of("PGSIDECAR_SOCKET", socket.toString(), "PGSIDECAR_WAIT", "2");
     Run push = run(env, pgdata, "push", "pg_wal/" + SEG1);
@@ -178,6 +179,7 @@ class WalClientTest {
     fakeDataDirectory(pgdata);
     byte[] seg = WalLikeData.bytes(1024 * 1024, 3);
     Files.write(pgdata.resolve("pg_wal").resolve(SEG1), seg);
+    ready(pgdata, SEG1); // PostgreSQL marks a segment ready before archive_command
     ProcessBuilder late = command(Map.of("PGSIDECAR_SOCKET", socket.toString(), "PGSIDECAR_WAIT",
         "60"), pgdata, "push", "pg_wal/" + SEG1);
     Process p = late.start();
@@ -261,8 +263,19 @@ class WalClientTest {
       assertEquals(2, fake.requests().size());
       assertFalse(fake.requests().get(1).contains("X-Pgsidecar-Handoff: link"), fake.requests().get(1));
     }
-    try (ScriptedAgent fake = new ScriptedAgent(socket, List.of(error(404, "WAL file " + SEG2
-        + " is not in the archive prefix/db1/wal/")), body)) {
+    // a 404 that does not name the file (a wrong route, a proxy) is not "not in the archive"
+    for (String head : List.of("Content-Type: application/json", "X-Pgsidecar-Missing: " + SEG1)) {
+      String json = "{\"error\":\"no such route\"}";
+      try (ScriptedAgent fake = new ScriptedAgent(socket,
+          List.of(head(404, head, "Content-Length: " + json.length()) + json), body)) {
+        Run r = run(Map.of("PGSIDECAR_SOCKET", socket.toString(), "PGSIDECAR_WAIT", "1"), work,
+            "fetch", SEG2, dest.toString());
+        assertEquals(255, r.code, r.err);
+      }
+    }
+    String missing = "{\"error\":\"WAL file " + SEG2 + " is not in the archive prefix/db1/wal/\"}";
+    try (ScriptedAgent fake = new ScriptedAgent(socket, List.of(head(404, "Content-Type: application/json",
+        "X-Pgsidecar-Missing: " + SEG2, "Content-Length: " + missing.length()) + missing), body)) {
       Run r = run(Map.of("PGSIDECAR_SOCKET", socket.toString()), work, "--cluster", "old db/1",
           "fetch", SEG2, dest.toString());
       assertEquals(1, r.code, r.err);
@@ -417,5 +430,10 @@ class WalClientTest {
 
   static String sha256(byte[] b) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  static void ready(Path pgdata, String name) throws Exception {
+    Path status = Files.createDirectories(pgdata.resolve("pg_wal/archive_status"));
+    Files.writeString(status.resolve(name + ".ready"), "");
   }
 }
