@@ -10,8 +10,9 @@
  *
  * Exit codes (PostgreSQL reads them):
  *   push   0 the agent answered 200 (the segment is durably stored); 1 anything else
- *          (PostgreSQL keeps the segment .ready and retries); 2 bad arguments / not a WAL name.
- *   fetch  0 the file is at %p, whole and verified; 1 only when the agent answered 404 (not in
+ *          (PostgreSQL keeps the segment .ready and retries), bad arguments and non-WAL names
+ *          included: above 125 the archiver would exit without counting a failure.
+ *   fetch  0 the file is at %p, whole and verified; 1 only on the agent's 404 naming the file (not in
  *          the archive: PostgreSQL ends recovery there); 255 for everything else (agent down
  *          after --wait, storage failing, bad arguments, a bad WAL name, an unexpected answer),
  *          which makes PostgreSQL stop instead of ending recovery at the wrong point.
@@ -41,7 +42,7 @@
 
 #include "sha256.h"
 
-enum { OK = 0, PUSH_FAILED = 1, NOT_FOUND = 1, PUSH_USAGE = 2, FETCH_FAILED = 255 };
+enum { OK = 0, PUSH_FAILED = 1, NOT_FOUND = 1, PUSH_USAGE = 1, FETCH_FAILED = 255 };
 enum { ATTEMPTS = 3, IOBUF = 1 << 20 };
 
 static const char *prog = "wal-archiver";
@@ -76,7 +77,7 @@ static const char USAGE_TEXT[] =
     "  --wait SECONDS   how long to wait for an agent that is not up yet (env PGSIDECAR_WAIT, "
     "default 30)\n"
     "  --cluster NAME   fetch WAL of another cluster's archive (restore from another cluster)\n"
-    "exit codes: push 0 archived, 1 not archived (PostgreSQL retries), 2 bad arguments;\n"
+    "exit codes: push 0 archived, 1 not archived or bad arguments (PostgreSQL retries);\n"
     "            fetch 0 written, 1 not in the archive, 255 failed (PostgreSQL stops recovery)\n";
 
 /* ---------------------------------------------------------------- WAL names */

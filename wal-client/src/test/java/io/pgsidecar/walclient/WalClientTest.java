@@ -140,13 +140,13 @@ class WalClientTest {
       assertTrue(fetch.err.startsWith("wal-archiver: fetch: " + bad + " is not a WAL file name"),
           fetch.err);
       Run push = run(env, work, "push", "pg_wal/" + bad);
-      assertEquals(2, push.code, bad + ": " + push.err);
+      assertEquals(1, push.code, bad + ": " + push.err);
     }
     assertEquals(255, run(env, work, "fetch", "../" + SEG1, "x").code);
     assertEquals(255, run(env, work, "fetch", SEG1).code);
     assertEquals(255, run(env, work, "fetch", SEG1, "x", "--wait", "soon").code);
     assertEquals(255, run(env, work, "fetch", SEG1, "x", "--bogus").code);
-    assertEquals(2, run(env, work, "push").code);
+    assertEquals(1, run(env, work, "push").code);
     assertEquals(255, run(env, work, "pull", SEG1).code);
     for (String good : List.of(SEG1, "0000000A.history", SEG1 + ".partial",
         SEG1 + ".00000028.backup", "FFFFFFFF00000000000000FF")) {
