@@ -249,6 +249,7 @@ public final class ConfigParameters {
    */
   public static final List<String> OTHER_VARIABLES = List.of(
       "PGSIDECAR_CONFIG", "PGSIDECAR_JAVA_OPTS", "PGSIDECAR_AZURITE_MAIN", "PGSIDECAR_PG_BIN",
+      "PGSIDECAR_KUBERNETES_MODELS",
       // read by the launchers and wal-archiver, which may share the agent container's environment
       "PGSIDECAR_JAVA", "PGSIDECAR_CDS", "PGSIDECAR_WAL_ARCHIVER_CDS", "PGSIDECAR_WAL_ARCHIVER_CURL",
       "PGSIDECAR_URL", "PGSIDECAR_TOKEN", "PGSIDECAR_WAIT");
