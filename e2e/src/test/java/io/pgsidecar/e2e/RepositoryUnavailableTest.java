@@ -126,6 +126,8 @@ class RepositoryUnavailableTest {
         cluster: db1
         pgdata: %s
         socket: %s
+        http:
+          admin-socket: %s
         postgres:
           host: 127.0.0.1
           port: %d
@@ -138,7 +140,7 @@ class RepositoryUnavailableTest {
           prefetch-count: 0
         metrics:
           port: 0
-        """.formatted(pgdata, socket, pgPort, repo, spool));
+        """.formatted(pgdata, socket, work.resolve("admin.sock"), pgPort, repo, spool));
     Files.setPosixFilePermissions(yaml, PosixFilePermissions.fromString("rw-r--r--"));
     ProcessBuilder pb = new ProcessBuilder(asPostgres(ROOT.resolve("bin/pgsidecar").toString(),
         "--config", yaml.toString(), "agent"))
