@@ -15,9 +15,12 @@ import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Spliterator;
 import java.util.Spliterators;
@@ -43,15 +46,22 @@ import java.util.stream.StreamSupport;
  * Names starting with a dot are the driver's own (temp files, sidecars) and never listed; keys
  * may therefore not have a segment starting with a dot. Debris of a crash is at most hidden
  * files, harmless to readers.
+ *
+ * <p>Symbolic links below the root are never followed (see {@link NoFollow}): an object, sidecar
+ * or directory that is a link is refused by every operation with an "unsafe repository" error
+ * naming the key and the link, and is neither read, listed, written through nor removed. The
+ * root itself may be a link: {@code storage.path} is the operator's choice of mount path.
  */
 public final class FsStorage implements Storage {
 
   private static final int COPY_BUFFER = 1 << 20;
 
   private final Path root;
+  private final NoFollow noFollow;
 
   public FsStorage(Path root) {
     this.root = root.toAbsolutePath().normalize();
+    this.noFollow = new NoFollow(this.root);
   }
 
   /** The directory holding the repository. */
@@ -64,16 +74,17 @@ public final class FsStorage implements Storage {
       throws IOException {
     Path target = resolve(key);
     requireRoot("create " + key);
-    Path dir = target.getParent();
     Path temp = null;
     Path sidecar = null;
     try {
-      Files.createDirectories(dir);
+      Path dir = noFollow.makeParents("create", key);
+      noFollow.inspect("create", key); // a link or special file there: refused before any work
       temp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
       long size = copyAndSync(content, temp, key);
       ObjectMetadata meta = metadata.get();
-      sidecar = Sidecars.pathFor(target, Sidecars.inode(temp));
-      Sidecars.write(sidecar, meta);
+      Path sidecarPath = Sidecars.pathFor(target, Sidecars.inode(temp));
+      Sidecars.write(sidecarPath, meta, key, noFollow);
+      sidecar = sidecarPath;
       try {
         Files.createLink(target, temp);
       } catch (FileAlreadyExistsException e) {
@@ -85,7 +96,8 @@ public final class FsStorage implements Storage {
       Files.delete(temp);
       temp = null;
       syncDirectory(dir);
-      return new ObjectInfo(key, size, Files.getLastModifiedTime(target).toInstant(), meta);
+      return new ObjectInfo(key, size,
+          Files.getLastModifiedTime(target, LinkOption.NOFOLLOW_LINKS).toInstant(), meta);
     } catch (StorageException e) {
       throw e;
     } catch (IOException | UncheckedIOException e) {
@@ -102,7 +114,11 @@ public final class FsStorage implements Storage {
     Path target = resolve(key);
     requireRoot("stat " + key);
     try {
-      return Optional.of(info(key, target));
+      if (noFollow.inspect("stat", key) == NoFollow.Found.MISSING) {
+        requireRepository("stat", key);
+        return Optional.empty();
+      }
+      return Optional.of(info("stat", key, target));
     } catch (NoSuchFileException e) {
       requireRepository("stat", key);
       return Optional.empty();
@@ -117,12 +133,20 @@ public final class FsStorage implements Storage {
   public Optional<InputStream> open(String key) throws IOException {
     Path target = resolve(key);
     requireRoot("open " + key);
+    if (noFollow.inspect("open", key) == NoFollow.Found.MISSING) {
+      requireRepository("open", key);
+      return Optional.empty();
+    }
     try {
-      return Optional.of(Files.newInputStream(target));
+      return Optional.of(Files.newInputStream(target, StandardOpenOption.READ,
+          LinkOption.NOFOLLOW_LINKS));
     } catch (NoSuchFileException e) {
       requireRepository("open", key);
       return Optional.empty();
     } catch (IOException e) {
+      if (Files.isSymbolicLink(target)) { // planted since the check: O_NOFOLLOW refused it
+        throw noFollow.linkRefused("open", key, target);
+      }
       throw new StorageException("open of " + key + " in " + root + " failed: " + e, e);
     }
   }
@@ -133,12 +157,19 @@ public final class FsStorage implements Storage {
       validate(prefix.endsWith("/") ? prefix + "x" : prefix);
     }
     requireRoot("list " + prefix);
-    var walk = new SortedWalk(root, prefix);
+    SortedWalk walk;
+    try {
+      walk = new SortedWalk(root, prefix, noFollow);
+    } catch (UncheckedIOException e) {
+      throw e.getCause(); // the first directory's refusal, as a checked error of list() itself
+    }
     var spliterator = Spliterators.spliteratorUnknownSize(walk,
         Spliterator.ORDERED | Spliterator.SORTED | Spliterator.DISTINCT | Spliterator.NONNULL);
     return StreamSupport.stream(spliterator, false).map(key -> {
       try {
-        return info(key, root.resolve(key));
+        return info("list", key, root.resolve(key));
+      } catch (StorageException e) {
+        throw new UncheckedIOException(e);
       } catch (IOException e) {
         throw new UncheckedIOException(
             new StorageException("list of " + prefix + " in " + root + " failed at " + key + ": " + e, e));
@@ -151,6 +182,9 @@ public final class FsStorage implements Storage {
     Path target = resolve(key);
     requireRoot("delete " + key);
     try {
+      if (noFollow.inspect("delete", key) == NoFollow.Found.MISSING) {
+        return false;
+      }
       long inode;
       try {
         inode = Sidecars.inode(target);
@@ -163,6 +197,8 @@ public final class FsStorage implements Storage {
       Files.deleteIfExists(Sidecars.pathFor(target, inode));
       syncDirectory(target.getParent());
       return true;
+    } catch (StorageException e) {
+      throw e;
     } catch (IOException e) {
       throw new StorageException("delete of " + key + " in " + root + " failed: " + e, e);
     }
@@ -182,12 +218,17 @@ public final class FsStorage implements Storage {
     return "file://" + root;
   }
 
-  private ObjectInfo info(String key, Path target) throws IOException {
-    long inode = Sidecars.inode(target);
-    long size = Files.size(target);
-    var modified = Files.getLastModifiedTime(target).toInstant();
-    ObjectMetadata meta = Sidecars.read(Sidecars.pathFor(target, inode), key);
-    return new ObjectInfo(key, size, modified, meta);
+  /** Size, time and metadata of the file at {@code target}, which must not be a link. */
+  private ObjectInfo info(String operation, String key, Path target) throws IOException {
+    Map<String, Object> a = Files.readAttributes(target,
+        "unix:ino,size,lastModifiedTime,isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
+    if ((Boolean) a.get("isSymbolicLink")) {
+      throw noFollow.linkRefused(operation, key, target);
+    }
+    long inode = (Long) a.get("ino");
+    var modified = ((FileTime) a.get("lastModifiedTime")).toInstant();
+    ObjectMetadata meta = Sidecars.read(Sidecars.pathFor(target, inode), operation, key, noFollow);
+    return new ObjectInfo(key, (Long) a.get("size"), modified, meta);
   }
 
   private void requireRoot(String operation) throws StorageException {
@@ -256,7 +297,7 @@ public final class FsStorage implements Storage {
 
   private static long copyAndSync(InputStream content, Path temp, String key) throws IOException {
     try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE)) {
+        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
       byte[] buffer = new byte[COPY_BUFFER];
       long size = 0;
       while (true) {
@@ -281,6 +322,7 @@ public final class FsStorage implements Storage {
     }
   }
 
+  /** {@code dir} was checked to be no link, or is the root, which may be one. */
   static void syncDirectory(Path dir) throws IOException {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
