@@ -32,6 +32,7 @@ import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -197,16 +198,32 @@ public final class AzureStorage implements Storage {
         Spliterator.ORDERED | Spliterator.NONNULL), false).map(AzureStorage::info);
   }
 
+  /**
+   * Deletes the blob. A 404 after a try that got no verdict (its reply lost, a reset, a 5xx) is
+   * that try's own work: the blob is gone because of this call, so it counts as deleted, as a
+   * create's retry that meets its own content counts as created. Otherwise "deleted" would
+   * depend on whether a reply arrived: a dump whose only object's reply was lost was answered
+   * "no such dump" (HTTP 404) although this very request deleted it.
+   */
   @Override
   public boolean delete(String key) throws IOException {
     validate(key);
+    var unanswered = new AtomicBoolean();
     try {
-      retry.call(Operation.LIST, "delete of " + key, () -> container.getBlobClient(key)
-          .deleteWithResponse(null, null, null, Context.NONE), AzureErrors::retryable);
+      retry.call(Operation.LIST, "delete of " + key, () -> {
+        try {
+          return container.getBlobClient(key).deleteWithResponse(null, null, null, Context.NONE);
+        } catch (RuntimeException e) {
+          if (AzureErrors.retryable(e)) {
+            unanswered.set(true); // the service may have deleted it before the reply was lost
+          }
+          throw e;
+        }
+      }, AzureErrors::retryable);
       return true;
     } catch (RuntimeException e) {
       if (isBlobMissing(e)) {
-        return false;
+        return unanswered.get();
       }
       throw errors.translate("delete", key, e);
     }

@@ -1,6 +1,7 @@
 package io.pgsidecar.core.storage.azure;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -97,6 +98,26 @@ class AzureFaultsTest {
       assertEquals(1, proxy.fired().size(), proxy.requests().toString());
       assertEquals(2, info.storedSize());
       assertEquals("ab12", s.stat("small/backup.json").orElseThrow().metadata().plainSha256());
+    }
+  }
+
+  @Test
+  void deleteWhoseReplyIsLostCountsAsDeletedWhenItsRetryFindsTheBlobGone() throws Exception {
+    try (AzureStorage s = storage(RetryPolicy.Settings.DEFAULTS.with(Duration.ofSeconds(20),
+        Duration.ofMillis(10), Duration.ofMillis(50)))) {
+      s.create("lost/dump.json", new ByteArrayInputStream(new byte[] {1}), () -> meta("aa", 1));
+      proxy.dropResponse(r -> r.method().equals("DELETE")
+          && r.decodedTarget().contains("/lost/dump.json"), 1);
+
+      assertTrue(s.delete("lost/dump.json"), "the retry met the 404 of its own delete");
+
+      assertEquals(1, proxy.fired().size(), proxy.requests().toString());
+      assertEquals(2, proxy.requests().stream().filter(r -> r.method().equals("DELETE")).count(),
+          proxy.requests().toString());
+      assertEquals(Optional.empty(), s.stat("lost/dump.json"));
+      // Answered deletes keep their meaning: a second delete finds nothing.
+      assertFalse(s.delete("lost/dump.json"));
+      assertEquals(List.of(), giveUps);
     }
   }
 
