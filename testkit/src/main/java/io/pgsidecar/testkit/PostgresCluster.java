@@ -413,18 +413,21 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
   }
 
   /**
-   * Waits until pg_stat_archiver reports {@code segment} (or a later one) as archived; throws
-   * with the last failure and the log tail on timeout.
+   * Waits until {@code name} (a segment, or a {@code .backup}, {@code .partial} or {@code .history}
+   * file) is archived: pg_stat_archiver reports it or a later name (see {@link #archivedBy}), or
+   * its {@code archive_status/<name>.done} is there (the archiver's own record, until a checkpoint
+   * removes it). Throws with the last failure and the log tail on timeout.
    */
-  public void awaitArchived(String segment, Duration timeout) {
+  public void awaitArchived(String name, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
+    Path done = pgdata.resolve("pg_wal/archive_status/" + name + ".done");
     while (true) {
       String last = sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (last.length() == segment.length() && last.compareTo(segment) >= 0) {
+      if (archivedBy(last, name) || Files.exists(done)) {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("segment " + segment + " not archived within " + timeout
+        throw new IllegalStateException(name + " not archived within " + timeout
             + "; pg_stat_archiver: last archived " + last + ", last failed "
             + sql("SELECT coalesce(last_failed_wal, '') FROM pg_stat_archiver")
             + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
@@ -433,9 +436,44 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
         Thread.sleep(50);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for " + segment, e);
+        throw new IllegalStateException("interrupted while waiting for " + name, e);
       }
     }
+  }
+
+  /**
+   * Whether {@code last} (pg_stat_archiver's {@code last_archived_wal}) shows {@code wanted}
+   * archived. The archiver takes ready files in name order, history files first, so for
+   * segments, {@code .backup} files ({@code <start segment>.<offset>.backup}, after their start
+   * segment) and {@code .partial} files, a name at or after {@code wanted} means done: after
+   * a base backup the last archived name is usually its {@code .backup} file, whose length
+   * differs from a segment's (the old check compared lengths and then waited for ever). Two
+   * exceptions: a history file says nothing about segments (it jumps the queue), and
+   * {@code <S>.partial} means segment S of that timeline will never be archived whole.
+   */
+  static boolean archivedBy(String last, String wanted) {
+    if (last.isEmpty()) {
+      return false;
+    }
+    if (last.equals(wanted)) {
+      return true;
+    }
+    if (isHistory(wanted)) {
+      // Written at promotion, archived before any segment of its timeline: a later timeline's
+      // file of any kind comes after it.
+      return last.substring(0, 8).compareTo(wanted.substring(0, 8)) >= 0;
+    }
+    if (isHistory(last)) {
+      return false;
+    }
+    if (last.endsWith(".partial") && wanted.equals(last.substring(0, 24))) {
+      return false;
+    }
+    return wanted.compareTo(last) <= 0;
+  }
+
+  private static boolean isHistory(String name) {
+    return name.length() == 16 && name.endsWith(".history");
   }
 
   /**
