@@ -22,10 +22,12 @@ import java.nio.file.attribute.BasicFileAttributes;
  * removed. The root itself ({@code storage.path}) and the directories above it are the
  * operator's configuration and may be links (a volume mounted behind a link).
  *
- * <p>The check is {@code lstat} of every component, then the final open with
- * {@code O_NOFOLLOW}. A directory component swapped for a link between the check and the use is
- * not caught: that needs a process racing the agent inside the repository, which can already
- * delete every object.
+ * <p>The check is {@code lstat} of every component; then the last component is opened with
+ * {@code O_NOFOLLOW}, created with {@code O_EXCL} (temp files, beside the object in the checked
+ * directory) or linked with {@code link(2)}, none of which follows a link there. What is left:
+ * a directory component swapped for a link between the check and the use. That needs a process
+ * racing the agent inside the repository (which can already delete every object), and even then
+ * reaches only a file that carries the key's own name in a directory of the attacker's choosing.
  */
 final class NoFollow {
 
