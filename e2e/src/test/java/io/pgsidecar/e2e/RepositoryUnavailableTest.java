@@ -1,18 +1,24 @@
 package io.pgsidecar.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -89,6 +95,64 @@ class RepositoryUnavailableTest {
     assertTrue(r.exit() > 125, "unreadable: " + r.exit() + " " + r.stderr());
     assertTrue(agentLog().contains("storage unavailable: storage path " + repo
         + " cannot be read by this process (user postgres)"), agentLog());
+  }
+
+  /**
+   * Links planted inside the repository. Before the driver refused them, a repository whose
+   * {@code prod/db1/wal} led to another archive served that archive's segment to this cluster's
+   * recovery (exit 0: foreign WAL replayed), and a dangling link as the segment's object read as
+   * "not in the archive" (exit 1: recovery ends early). Both now stop recovery (exit > 125) and
+   * the agent's log names the link.
+   */
+  @Test
+  void aLinkPlantedInTheRepositoryIsNeitherFollowedNorNotFound() throws Exception {
+    Path repo = Files.createDirectories(work().resolve("repo"));
+    create(repo, "prod/db1/cluster.json");
+    // Another, valid archive of the same cluster name with the segment in it.
+    Path elsewhere = Files.createDirectories(work.resolve("elsewhere"));
+    create(elsewhere, "prod/db1/cluster.json");
+    String key = "prod/db1/wal/0000000100000000/" + SEGMENT + ".zst";
+    storeSegment(elsewhere, key);
+    startAgentOver(repo);
+
+    // 0. the control: this archive, without the segment, says "not found"
+    Result r = fetch();
+    assertEquals(1, r.exit(), "control: " + r.stderr());
+
+    // 1. the cluster's wal directory is a link to the other archive's
+    Path wal = repo.resolve("prod/db1/wal");
+    Files.createSymbolicLink(wal, elsewhere.resolve("prod/db1/wal"));
+    r = fetch();
+    assertTrue(r.exit() > 125, "wal directory linked elsewhere: " + r.exit() + " " + r.stderr());
+    assertFalse(Files.exists(work.resolve("pg_wal/RECOVERYXLOG")), "a foreign segment was served");
+    assertTrue(agentLog().contains("unsafe repository: list of prod/db1/wal/0000000100000000/"
+        + SEGMENT + " in " + repo + " refused: prod/db1/wal is a symbolic link (to "
+        + elsewhere.resolve("prod/db1/wal") + ")"), agentLog());
+
+    // 2. the segment's object is a dangling link
+    Files.delete(wal);
+    Path object = repo.resolve(key);
+    Files.createDirectories(object.getParent());
+    Files.createSymbolicLink(object, work.resolve("gone.zst"));
+    r = fetch();
+    assertTrue(r.exit() > 125, "dangling link as the object: " + r.exit() + " " + r.stderr());
+    assertTrue(agentLog().contains("unsafe repository: list of prod/db1/wal/0000000100000000/"
+        + SEGMENT + " in " + repo + " refused: " + key + " is a symbolic link (to "
+        + work.resolve("gone.zst") + ")"), agentLog());
+  }
+
+  /** A valid zstd segment object of 16 MiB under {@code key}, as a push would store it. */
+  private static void storeSegment(Path repo, String key) throws Exception {
+    byte[] plain = new byte[16 << 20];
+    new java.util.Random(3).nextBytes(plain);
+    var pipeline = Pipelines.zstd(1);
+    var encoded = new ByteArrayOutputStream();
+    try (OutputStream out = pipeline.encode(encoded)) {
+      out.write(plain);
+    }
+    String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(plain));
+    new FsStorage(repo).create(key, new ByteArrayInputStream(encoded.toByteArray()),
+        () -> new ObjectMetadata(sha, plain.length, pipeline.name(), ""));
   }
 
   record Result(int exit, String stderr) {}
