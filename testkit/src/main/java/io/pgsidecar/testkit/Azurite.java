@@ -186,11 +186,6 @@ public final class Azurite implements AutoCloseable {
     return containerClient(containerName).generateSas(values);
   }
 
-  /** Writes {@link #sasToken()} to {@code file} (mode 600). */
-  public Path writeSasTokenFile(Path file) throws IOException {
-    return writeSecret(file, sasToken() + "\n");
-  }
-
   /** A client with the account key, for assertions that look behind the driver. */
   public BlobContainerClient containerClient(String containerName) {
     return new BlobServiceClientBuilder().connectionString(connectionString()).buildClient()
