@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -197,18 +198,12 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
         new IllegalStateException("no postmaster with pid " + pid + " (" + pgdata + ")"));
     List<ProcessHandle> children = postmaster.children().toList();
     postmaster.destroyForcibly();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     // children notice the postmaster's death and exit on their own
-    while (postmaster.isAlive() || children.stream().anyMatch(ProcessHandle::isAlive)) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the postmaster " + pid + " or a child outlived SIGKILL by 30 s");
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the postmaster to die", e);
-      }
+    try {
+      Waits.until(Duration.ofSeconds(30), Duration.ofMillis(20),
+          () -> !postmaster.isAlive() && children.stream().noneMatch(ProcessHandle::isAlive));
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException("the postmaster " + pid + " or a child outlived SIGKILL by 30 s", e);
     }
     running = false;
   }
@@ -417,24 +412,17 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
    * with the last failure and the log tail on timeout.
    */
   public void awaitArchived(String segment, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      String last = sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (last.length() == segment.length() && last.compareTo(segment) >= 0) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("segment " + segment + " not archived within " + timeout
-            + "; pg_stat_archiver: last archived " + last + ", last failed "
-            + sql("SELECT coalesce(last_failed_wal, '') FROM pg_stat_archiver")
-            + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for " + segment, e);
-      }
+    try {
+      Waits.until(timeout, Duration.ofMillis(50), () -> {
+        String last = sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+        return last.length() == segment.length() && last.compareTo(segment) >= 0;
+      });
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException("segment " + segment + " not archived within " + timeout
+          + "; pg_stat_archiver: last archived "
+          + sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") + ", last failed "
+          + sql("SELECT coalesce(last_failed_wal, '') FROM pg_stat_archiver")
+          + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES), e);
     }
   }
 
@@ -444,18 +432,11 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
    * archived WAL has been replayed; call this before looking at restored data.
    */
   public void awaitEndOfRecovery(Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!"f".equals(sql("SELECT pg_is_in_recovery()"))) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("server on " + pgdata + " still in recovery after "
-            + timeout + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the end of recovery", e);
-      }
+    try {
+      Waits.until(timeout, Duration.ofMillis(50), () -> "f".equals(sql("SELECT pg_is_in_recovery()")));
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException("server on " + pgdata + " still in recovery after "
+          + timeout + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES), e);
     }
   }
 

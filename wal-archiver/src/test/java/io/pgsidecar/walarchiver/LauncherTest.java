@@ -111,12 +111,15 @@ class LauncherTest {
       assertEquals(1, launch("push").exit());
 
       // A new build of the jar gets its own archive; the old one is removed.
-      Thread.sleep(1100); // a different mtime
+      var built = Files.getLastModifiedTime(root.resolve("lib/wal-archiver.jar"));
       writeJar(root.resolve("lib/wal-archiver.jar"));
       try (OutputStream o = Files.newOutputStream(root.resolve("lib/wal-archiver.jar"),
           java.nio.file.StandardOpenOption.APPEND)) {
         o.write(0); // and a different size; trailing bytes after a zip are tolerated
       }
+      // and a different mtime (stat's seconds), set rather than slept for
+      Files.setLastModifiedTime(root.resolve("lib/wal-archiver.jar"),
+          java.nio.file.attribute.FileTime.fromMillis(built.toMillis() + 2000));
       assertEquals(0, launch("push", "pg_wal/" + SEGMENT).exit());
       List<String> second = archives();
       assertEquals(1, second.size(), second.toString());
