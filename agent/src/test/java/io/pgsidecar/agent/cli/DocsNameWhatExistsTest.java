@@ -70,6 +70,38 @@ class DocsNameWhatExistsTest {
             + " (docs/configuration.md lists every key)");
   }
 
+  /**
+   * docs/ARCHITECTURE.md promises that every class it names exists under that name: every
+   * back-quoted type name ({@code `Retry`}, {@code `Main.COMMANDS`}) is declared in a Java source.
+   */
+  @Test
+  void everyClassTheArchitectureNamesExists() throws IOException {
+    Set<String> types = new TreeSet<>();
+    Pattern declaration = Pattern.compile("\\b(?:class|record|interface|enum)\\s+([A-Z]\\w*)");
+    try (Stream<Path> top = Files.list(ROOT)) {
+      for (Path src : top.map(m -> m.resolve("src")).filter(Files::isDirectory).toList()) {
+        try (Stream<Path> java = Files.walk(src)) {
+          for (Path p : java.filter(f -> f.toString().endsWith(".java")).toList()) {
+            declaration.matcher(Files.readString(p)).results().forEach(r -> types.add(r.group(1)));
+          }
+        }
+      }
+    }
+    Text doc = read(ROOT.resolve("docs/ARCHITECTURE.md"));
+    // a type is CamelCase with a lower-case letter (PATH, TZ are environment variables)
+    Matcher m = Pattern.compile("`([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)(?:[.#][A-Za-z_]\\w*(?:\\(\\))?)?`")
+        .matcher(doc.text());
+    List<String> missing = new ArrayList<>();
+    while (m.find()) {
+      if (!types.contains(m.group(1))) {
+        missing.add(doc.where(m.start()) + ": `" + m.group(1) + "`");
+      }
+    }
+    assertTrue(types.contains("Retry") && types.contains("RetryPolicy"), "scanned " + types.size());
+    assertEquals("", String.join("\n", missing),
+        "docs/ARCHITECTURE.md names classes that do not exist; rename them as the code does");
+  }
+
   /** The scan finds what it is meant to find, and only that: planted wrong names are reported. */
   @Test
   void plantedWrongNamesAreReported() throws IOException {
