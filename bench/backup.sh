@@ -35,12 +35,12 @@ BLOCK_SIZE=${BLOCK_SIZE:-4MiB}
 CONCURRENCY=${CONCURRENCY:-4}
 
 echo "== build"
-./mvnw -B -q -pl agent,wal-archiver -am package -DskipTests 2>&1 | grep -v '^WARNING' || true
-JAR=$(ls agent/target/pgsidecar-agent-*.jar | grep -v -e sources -e tests | head -1)
+./mvnw -B -q -pl bench,wal-archiver -am package -DskipTests 2>&1 | grep -v '^WARNING' || true
+# BackupAgent lives in the bench module (io.pgsidecar.bench), compiled by every build
+CP="bench/target/classes:bench/target/lib/*"
+[ -f bench/target/classes/io/pgsidecar/bench/BackupAgent.class ] || { echo "bench build failed" >&2; exit 1; }
 
 bench_init
-mkdir -p "$WORK/classes"
-"$JAVA_HOME/bin/javac" -nowarn -cp "$JAR:agent/target/lib/*" -d "$WORK/classes" bench/BackupAgent.java
 
 start_azurite_https
 az_create_container pgbr
@@ -98,7 +98,7 @@ GC_LOG="$WORK/gc.log"
 # shellcheck disable=SC2086 # AGENT_JAVA_OPTS is a list of flags
 MALLOC_ARENA_MAX=$AGENT_MALLOC_ARENA_MAX "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xlog:gc:file="$GC_LOG":uptime \
   -Djavax.net.ssl.trustStore="$AZ_TRUSTSTORE" -Djavax.net.ssl.trustStorePassword=changeit \
-  ${AGENT_JAVA_OPTS:-} -cp "$WORK/classes:$JAR:agent/target/lib/*" BackupAgent "$WORK/agent.yaml" \
+  ${AGENT_JAVA_OPTS:-} -cp "$CP" io.pgsidecar.bench.BackupAgent "$WORK/agent.yaml" \
   >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=("$AGENT_PID")

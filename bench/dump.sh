@@ -41,8 +41,10 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== build"
-./mvnw -B -q -pl agent -am package -DskipTests 2>&1 | grep -v '^WARNING' || true
-JAR=$(ls agent/target/pgsidecar-agent-*.jar | grep -v -e sources -e tests | head -1)
+./mvnw -B -q -pl bench -am package -DskipTests 2>&1 | grep -v '^WARNING' || true
+# DumpDirect lives in the bench module (io.pgsidecar.bench), compiled by every build
+CP="bench/target/classes:bench/target/lib/*"
+[ -f bench/target/classes/io/pgsidecar/bench/DumpDirect.class ] || { echo "bench build failed" >&2; exit 1; }
 
 echo "== PostgreSQL on port $PG_PORT, pgbench -i -s $SCALE"
 runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pgdata" -U postgres -A trust --no-sync >/dev/null
@@ -65,14 +67,12 @@ az storage container create -n peer -o none 2>/dev/null
 
 head -c 32 /dev/urandom | base64 > "$WORK/passphrase"
 mkdir -m 700 "$WORK/gnupg"
-# Compiled before the clock starts: the CLI would not compile anything either.
-"$JAVA_HOME/bin/javac" -nowarn -cp "$JAR:agent/target/lib/*" -d "$WORK/classes" bench/DumpDirect.java
 
 echo "== ours: pgsidecar DumpService (pg_dump -Fc -Z0 | zstd -3 | OpenPGP AES-256 | Azure blocks)"
 t0=$(now)
 OURS=$(BENCH_AZURE_CONNECTION_STRING=$CONN BENCH_CONTAINER=ours BENCH_PASSPHRASE_FILE="$WORK/passphrase" \
   BENCH_PG_BIN=$PG_BIN BENCH_PG_HOST=127.0.0.1 BENCH_PG_PORT=$PG_PORT BENCH_DB=bench \
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$WORK/classes:$JAR:agent/target/lib/*" DumpDirect \
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$CP" io.pgsidecar.bench.DumpDirect \
   2> "$WORK/ours.err") || { cat "$WORK/ours.err" >&2; exit 1; }
 t1=$(now)
 OURS_WALL=$(echo "$t1 - $t0" | bc)

@@ -83,4 +83,7 @@ export PGSIDECAR_PG_BIN="$PG_BIN"
 # (./scripts/image.sh, with this build's jars) when it is missing or older than its sources; the
 # postgres stand-in image (e2e/pod/postgres-image.sh) is built once into .cache/pod/.
 
+# bench/ is a module of this reactor: `verify` compiles its JMH benchmarks and the harnesses
+# bench/*.sh start (DumpDirect, BackupAgent, against the agent's classes) without running them,
+# so a moved class fails here rather than at the next benchmark.
 exec ./mvnw -B -ntp verify "$@"

@@ -1,36 +1,89 @@
-# Shared by the launchers in bin/: find a Java >= 21 and the built jar, then exec it.
-# Sourced, not run. Kept cheap: wal-archiver runs once per WAL segment, so the Java version is
+# The one launcher library: every launcher in bin/ (pgsidecar, restore-init, wal-archiver) and
+# the scripts (scripts/lib.sh) find Java here; the JVM launchers also find their jar and exec it.
+# Sourced, not run. Sourcing it starts no process, and find_java uses bash builtins only until
+# it must resolve `java` on PATH: wal-archiver runs once per WAL segment, so the Java version is
 # read from the JDK's `release` file instead of starting a JVM to ask it.
 
-LAUNCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+JAVA_MIN_MAJOR=21
 
-java_release_major() { # JAVA_HOME -> major version from its release file (0 when unknown)
-  local v
-  v="$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$1/release" 2>/dev/null)"
-  v="${v#1.}"          # 1.8.0_x -> 8.0_x
-  v="${v%%[._+-]*}"
-  if [[ "$v" =~ ^[0-9]+$ ]]; then echo "$v"; else echo 0; fi
+java_major_of() { # HOME: sets JAVA_MAJOR from HOME/release (0, status 1 when unknown); builtins only
+  local line v
+  JAVA_MAJOR=0
+  [ -r "$1/release" ] || return 1
+  while IFS= read -r line; do
+    case $line in
+      JAVA_VERSION=*)
+        v=${line#JAVA_VERSION=}; v=${v//\"/}; v=${v#1.}; v=${v%%[._+-]*} # "1.8.0_x" -> 8, "21.0.5" -> 21
+        case $v in ''|*[!0-9]*) return 1 ;; esac
+        JAVA_MAJOR=$v
+        return 0 ;;
+    esac
+  done < "$1/release"
+  return 1
 }
 
-find_java() { # sets JAVA to a java >= 21: $JAVA_HOME, then java on PATH, then /usr/lib/jvm/*
-  local c onpath
-  onpath="$(command -v java 2>/dev/null || true)"
-  [ -n "$onpath" ] && onpath="$(dirname "$(dirname "$(readlink -f "$onpath")")")"
-  for c in "${JAVA_HOME:-}" "$onpath" $(ls -d /usr/lib/jvm/* 2>/dev/null | sort -rV); do
-    [ -n "$c" ] && [ -x "$c/bin/java" ] || continue
-    if [ "$(java_release_major "$c")" -ge 21 ]; then
-      JAVA="$c/bin/java"
+java_release_major() { # HOME -> prints its major version (0 when unknown)
+  java_major_of "$1"
+  echo "$JAVA_MAJOR"
+}
+
+# find_java [--jdk] [HOME...]: sets JAVA (a java binary), JAVA_FOUND_HOME and JAVA_MAJOR to the
+# first Java >= 21 among: the HOMEs given (a launcher's bundled runtime), $JAVA_HOME, the newest
+# under $PGSIDECAR_JVM_DIR (default /usr/lib/jvm), then java on PATH (last: resolving its home
+# forks readlink). --jdk: a JDK is needed (javac too), as the build scripts do. Without one it
+# says on stderr, in one line prefixed with $FIND_JAVA_PREFIX (default "error"), what it found
+# where and what to install, and returns 1.
+find_java() {
+  local tool=java kind=Java package=jre c best="" best_major=0 seen="" onpath=""
+  if [ "${1:-}" = --jdk ]; then tool=javac; kind=JDK; package=jdk; shift; fi
+  for c in "$@" "${JAVA_HOME:-}"; do
+    [ -n "$c" ] || continue
+    if [ -x "$c/bin/$tool" ] && java_major_of "$c" && [ "$JAVA_MAJOR" -ge "$JAVA_MIN_MAJOR" ]; then
+      JAVA=$c/bin/java; JAVA_FOUND_HOME=$c
       return 0
     fi
+    if [ "$c" = "${JAVA_HOME:-}" ]; then seen+="JAVA_HOME=$c "
+    elif [ -e "$c" ]; then seen+="$c "
+    else continue; fi # a launcher's bundled runtime that is not installed
+    if [ ! -x "$c/bin/$tool" ]; then seen+="has no bin/$tool; "
+    elif [ "$JAVA_MAJOR" = 0 ]; then seen+="has no readable release file; "
+    else seen+="is $kind $JAVA_MAJOR; "; fi
   done
-  echo "error: no Java >= 21 found (looked at \$JAVA_HOME, java on PATH and /usr/lib/jvm/*)." >&2
-  echo "       install one, e.g. 'apt-get install openjdk-21-jre-headless' or Temurin 21+, or set JAVA_HOME." >&2
+  for c in "${PGSIDECAR_JVM_DIR:-/usr/lib/jvm}"/*; do
+    [ -x "$c/bin/$tool" ] && java_major_of "$c" || continue
+    if [ "$JAVA_MAJOR" -gt "$best_major" ]; then best=$c; best_major=$JAVA_MAJOR; fi
+  done
+  if [ "$best_major" -ge "$JAVA_MIN_MAJOR" ]; then
+    JAVA=$best/bin/java; JAVA_FOUND_HOME=$best; JAVA_MAJOR=$best_major
+    return 0
+  fi
+  if [ -n "$best" ]; then seen+="${PGSIDECAR_JVM_DIR:-/usr/lib/jvm} holds $kind $best_major at most; "
+  else seen+="${PGSIDECAR_JVM_DIR:-/usr/lib/jvm} holds none; "; fi
+  if onpath=$(command -v "$tool" 2>/dev/null) && [ -n "$onpath" ]; then
+    c=$(readlink -f "$onpath" 2>/dev/null) || c=$onpath
+    c=${c%/bin/$tool}
+    if [ -x "$c/bin/java" ] && java_major_of "$c" && [ "$JAVA_MAJOR" -ge "$JAVA_MIN_MAJOR" ]; then
+      JAVA=$c/bin/java; JAVA_FOUND_HOME=$c
+      return 0
+    fi
+    seen+="$tool on PATH is $onpath, $kind $JAVA_MAJOR"
+  else
+    seen+="no $tool on PATH"
+  fi
+  echo "${FIND_JAVA_PREFIX:-error}: no $kind >= $JAVA_MIN_MAJOR found: $seen. Install one (e.g." \
+    "apt-get install openjdk-$JAVA_MIN_MAJOR-$package-headless, or Temurin $JAVA_MIN_MAJOR+) and set" \
+    "JAVA_HOME to it" >&2
   return 1
+}
+
+launch_root() { # sets LAUNCH_ROOT, the checkout or installation above bin/
+  [ -n "${LAUNCH_ROOT:-}" ] || LAUNCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 }
 
 find_jar() { # MODULE ARTIFACT -> sets JAR to the newest MODULE/target/ARTIFACT-*.jar
   local module="$1" artifact="$2" j
   JAR=""
+  launch_root
   for j in $(ls -t "$LAUNCH_ROOT/$module/target/$artifact"-*.jar 2>/dev/null); do
     case "$j" in *-tests.jar|*-sources.jar|*-javadoc.jar) continue ;; esac
     JAR="$j"
@@ -54,7 +107,7 @@ class_data_cache() {
   shift 2
   local major dir sum kind archive tmp log make
   CACHE_FLAGS=()
-  major="$(java_release_major "$(dirname "$(dirname "$(readlink -f "$JAVA")")")")"
+  major=$JAVA_MAJOR
   dir="$(dirname "$JAR")"
   sum="$(stat -c '%n %s %Y' "$JAR" "$dir"/lib/*.jar 2>/dev/null | cksum)" || return 0
   sum="${sum%% *}"
@@ -103,7 +156,7 @@ launch() {
   [ $# -gt 0 ] && shift
   find_java || exit 2
   # "jdkNN+:FLAG" is FLAG on Java NN or later only (older JVMs refuse flags they do not know)
-  major="$(java_release_major "$(dirname "$(dirname "$(readlink -f "$JAVA")")")")"
+  major=$JAVA_MAJOR
   for f in ${asked[@]+"${asked[@]}"}; do
     if [[ $f =~ ^jdk([0-9]+)\+:(.*)$ ]]; then
       [ "$major" -ge "${BASH_REMATCH[1]}" ] && flags+=("${BASH_REMATCH[2]}")
@@ -124,8 +177,8 @@ launch() {
     fi
     class_data_cache "$artifact" "$LAUNCH_TRAINING" "${flags[@]}"
   fi
-  # the launcher's own switch: the program refuses PGSIDECAR_* variables it does not know
-  unset PGSIDECAR_CDS
+  # the launcher's own switches: the program refuses PGSIDECAR_* variables it does not know
+  unset PGSIDECAR_CDS PGSIDECAR_JVM_DIR
   # shellcheck disable=SC2086 # PGSIDECAR_JAVA_OPTS is a list of flags, split on purpose
   exec "$JAVA" "${flags[@]}" "${CACHE_FLAGS[@]}" ${PGSIDECAR_JAVA_OPTS:-} -jar "$JAR" "$@"
 }

@@ -115,8 +115,9 @@ public final class Sidecar implements AutoCloseable {
 
     this.poller = config.postgres().host().startsWith("/") ? Optional.empty()
         : Optional.of(new PgStatArchiverPoller(config.postgres(), config.storage().timeout(), metrics));
+    // No "config" check: a configuration error stops the agent before it listens (exit 2), so a
+    // running agent's configuration is valid; a check that cannot fail only tells nothing.
     agent.health()
-        .add("config", () -> Optional.empty())
         .add("storage", "storage is not reachable (details in the agent's log)",
             new CachedCheck(this::storageProblem, PROBE_CACHE))
         .add("postgres", "PostgreSQL does not answer (details in the agent's log)",

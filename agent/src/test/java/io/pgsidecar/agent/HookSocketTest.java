@@ -191,7 +191,7 @@ class HookSocketTest {
   void readinessBodiesNameNoAccountEndpointContainerOrPath() throws Exception {
     storage.failWith(new StorageException("probe https://mystorageaccount.blob.core.windows.net/"
         + "pg-backups/prod/db1/: AuthorizationFailure; check the key in /secrets/azure/key"));
-    String expected = "{\"status\":\"not ready\",\"checks\":{\"agent\":\"ok\",\"config\":\"ok\","
+    String expected = "{\"status\":\"not ready\",\"checks\":{\"agent\":\"ok\","
         + "\"storage\":\"storage is not reachable (details in the agent's log)\","
         + "\"postgres\":\"PostgreSQL does not answer (details in the agent's log)\"}}\n";
     for (Path socket : List.of(config.socket(), config.adminSocket())) {

@@ -32,6 +32,10 @@ final class InstalledLauncher {
     Files.createDirectories(home.resolve("lib"));
     Files.copy(Path.of("..").toAbsolutePath().normalize().resolve("bin/wal-archiver"),
         home.resolve("bin/wal-archiver"));
+    // the launcher library bin/wal-archiver sources (its Java finder)
+    Files.createDirectories(home.resolve("bin/lib"));
+    Files.copy(Path.of("..").toAbsolutePath().normalize().resolve("bin/lib/launch.sh"),
+        home.resolve("bin/lib/launch.sh"));
     Path classes = Path.of(WalArchiver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     Path jar = home.resolve("lib/wal-archiver.jar");
     if (Files.isRegularFile(classes)) {
@@ -49,7 +53,7 @@ final class InstalledLauncher {
     for (Path p = home; p.startsWith(parent.getParent()) && !p.equals(p.getRoot()); p = p.getParent()) {
       Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
-    for (Path p : List.of(home.resolve("bin"), home.resolve("lib"))) {
+    for (Path p : List.of(home.resolve("bin"), home.resolve("bin/lib"), home.resolve("lib"))) {
       Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
     Files.setPosixFilePermissions(home.resolve("bin/wal-archiver"), PosixFilePermissions.fromString("rwxr-xr-x"));

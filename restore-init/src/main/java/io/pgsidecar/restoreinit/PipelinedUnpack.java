@@ -1,6 +1,7 @@
 package io.pgsidecar.restoreinit;
 
 import io.pgsidecar.core.io.BoundedPipe;
+import io.pgsidecar.core.io.DigestingInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -107,7 +108,7 @@ final class PipelinedUnpack {
         }
       }
       stored.transferTo(OutputStream.nullOutputStream());
-      sha256[0] = stored.hex();
+      sha256[0] = stored.sha256Hex();
       // Only now the ends of the streams: a sink closed on the way out of a failure would hand
       // the readers a clean end, and they would report a truncated tar instead of the real cause.
       if (digestSink != null) {
@@ -131,7 +132,7 @@ final class PipelinedUnpack {
       while (plain.read(buf, 0, buf.length) >= 0) {
         // the digest is the point
       }
-      sha256[1] = plain.hex();
+      sha256[1] = plain.sha256Hex();
     } catch (Throwable t) {
       fail(first, t);
       toDigest.failReader(t);

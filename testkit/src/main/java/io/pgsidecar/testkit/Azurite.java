@@ -5,7 +5,6 @@ import com.azure.storage.blob.BlobServiceClientBuilder;
 import com.azure.storage.blob.sas.BlobContainerSasPermission;
 import com.azure.storage.blob.sas.BlobServiceSasSignatureValues;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -18,6 +17,8 @@ import java.util.Comparator;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 
 /**
  * A real Azurite blob service for tests: {@code node main.js} on a free port of 127.0.0.1 with
@@ -86,18 +87,16 @@ public final class Azurite implements AutoCloseable {
     Process started = process;
     shutdownHook = new Thread(started::destroyForcibly, "azurite-stop-" + port);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (!answers()) {
-      if (!process.isAlive()) {
-        throw new IOException("Azurite exited with " + process.exitValue() + " before listening on "
-            + port + "; its output: " + log + "\n" + tail(log));
-      }
-      if (System.nanoTime() > deadline) {
-        stop();
-        throw new IOException("Azurite did not listen on " + port + " within " + START_TIMEOUT
-            + "; its output: " + log + "\n" + tail(log));
-      }
-      sleep(50);
+    try {
+      Waits.until(START_TIMEOUT, Duration.ofMillis(50), this::answers, "Azurite exited",
+          () -> !started.isAlive());
+    } catch (TerminalFailureException e) {
+      throw new IOException("Azurite exited with " + started.exitValue() + " before listening on "
+          + port + "; its output: " + log + "\n" + tail(log), e);
+    } catch (ConditionTimeoutException e) {
+      stop();
+      throw new IOException("Azurite did not listen on " + port + " within " + START_TIMEOUT
+          + "; its output: " + log + "\n" + tail(log), e);
     }
   }
 
@@ -186,11 +185,6 @@ public final class Azurite implements AutoCloseable {
     return containerClient(containerName).generateSas(values);
   }
 
-  /** Writes {@link #sasToken()} to {@code file} (mode 600). */
-  public Path writeSasTokenFile(Path file) throws IOException {
-    return writeSecret(file, sasToken() + "\n");
-  }
-
   /** A client with the account key, for assertions that look behind the driver. */
   public BlobContainerClient containerClient(String containerName) {
     return new BlobServiceClientBuilder().connectionString(connectionString()).buildClient()
@@ -254,15 +248,6 @@ public final class Azurite implements AutoCloseable {
       return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
     } catch (IOException e) {
       return "(no output: " + e.getMessage() + ")";
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new UncheckedIOException(new IOException("interrupted while waiting for Azurite"));
     }
   }
 

@@ -37,10 +37,6 @@ final class OsUser {
 
   private OsUser() {}
 
-  static boolean isRoot() {
-    return ROOT;
-  }
-
   /** Runs {@code command} as postgres in {@code workDir}, waits up to {@code timeout}. */
   static CommandResult run(List<String> command, Map<String, String> env, Path workDir,
       Duration timeout) {

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -197,18 +198,12 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
         new IllegalStateException("no postmaster with pid " + pid + " (" + pgdata + ")"));
     List<ProcessHandle> children = postmaster.children().toList();
     postmaster.destroyForcibly();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     // children notice the postmaster's death and exit on their own
-    while (postmaster.isAlive() || children.stream().anyMatch(ProcessHandle::isAlive)) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the postmaster " + pid + " or a child outlived SIGKILL by 30 s");
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the postmaster to die", e);
-      }
+    try {
+      Waits.until(Duration.ofSeconds(30), Duration.ofMillis(20),
+          () -> !postmaster.isAlive() && children.stream().noneMatch(ProcessHandle::isAlive));
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException("the postmaster " + pid + " or a child outlived SIGKILL by 30 s", e);
     }
     running = false;
   }
@@ -419,25 +414,18 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
    * removes it). Throws with the last failure and the log tail on timeout.
    */
   public void awaitArchived(String name, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
     Path done = pgdata.resolve("pg_wal/archive_status/" + name + ".done");
-    while (true) {
-      String last = sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (archivedBy(last, name) || Files.exists(done)) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(name + " not archived within " + timeout
-            + "; pg_stat_archiver: last archived " + last + ", last failed "
-            + sql("SELECT coalesce(last_failed_wal, '') FROM pg_stat_archiver")
-            + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for " + name, e);
-      }
+    try {
+      Waits.until(timeout, Duration.ofMillis(50), () -> {
+        String last = sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+        return archivedBy(last, name) || Files.exists(done);
+      });
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException(name + " not archived within " + timeout
+          + "; pg_stat_archiver: last archived "
+          + sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") + ", last failed "
+          + sql("SELECT coalesce(last_failed_wal, '') FROM pg_stat_archiver")
+          + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES), e);
     }
   }
 
@@ -482,18 +470,11 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
    * archived WAL has been replayed; call this before looking at restored data.
    */
   public void awaitEndOfRecovery(Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!"f".equals(sql("SELECT pg_is_in_recovery()"))) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("server on " + pgdata + " still in recovery after "
-            + timeout + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES));
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the end of recovery", e);
-      }
+    try {
+      Waits.until(timeout, Duration.ofMillis(50), () -> "f".equals(sql("SELECT pg_is_in_recovery()")));
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException("server on " + pgdata + " still in recovery after "
+          + timeout + "\n--- server log tail ---\n" + logTail(LOG_TAIL_LINES), e);
     }
   }
 

@@ -38,6 +38,20 @@ class PostgresClusterTest {
         "crash recovery should show in the log:\n" + pg.logTail(200));
   }
 
+  /** SIGKILL of the postmaster: it and every child are gone when the call returns. */
+  @Test
+  void killPostmasterReturnsOnceTheServerAndItsChildrenAreGone() throws Exception {
+    long pid = Long.parseLong(Files.readAllLines(pg.pgdata().resolve("postmaster.pid")).get(0).strip());
+    List<ProcessHandle> children = ProcessHandle.of(pid).orElseThrow().children().toList();
+    assertFalse(children.isEmpty(), "a running server has children (checkpointer, walwriter, ...)");
+    pg.killPostmaster();
+    assertFalse(pg.isRunning());
+    assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    assertTrue(children.stream().noneMatch(ProcessHandle::isAlive), children.toString());
+    pg.start();
+    assertEquals(1, pg.sqlLong("SELECT 1"));
+  }
+
   @Test
   void settingsFromTheBuilderReachTheServer() {
     assertEquals("it's quoted", pg.sql("SHOW cluster_name"));

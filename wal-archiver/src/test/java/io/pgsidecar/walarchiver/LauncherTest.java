@@ -53,9 +53,16 @@ class LauncherTest {
   /** Set by a test to add to (or override) the launcher's environment. */
   final Map<String, String> extraEnv = new java.util.HashMap<>();
 
+  /** bin/wal-archiver and the launcher library it sources (bin/lib/launch.sh) under {@code home}. */
+  static void installLauncher(Path home) throws IOException {
+    Files.createDirectories(home.resolve("bin/lib"));
+    Files.copy(LAUNCHER, home.resolve("bin/wal-archiver"));
+    Files.copy(LAUNCHER.resolveSibling("lib/launch.sh"), home.resolve("bin/lib/launch.sh"));
+  }
+
   void installLauncherAndJar() throws IOException {
     Files.createDirectories(root.resolve("bin"));
-    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    installLauncher(root);
     Files.createDirectories(root.resolve("lib"));
     writeJar(root.resolve("lib/wal-archiver.jar"));
   }
@@ -104,12 +111,15 @@ class LauncherTest {
       assertEquals(1, launch("push").exit());
 
       // A new build of the jar gets its own archive; the old one is removed.
-      Thread.sleep(1100); // a different mtime
+      var built = Files.getLastModifiedTime(root.resolve("lib/wal-archiver.jar"));
       writeJar(root.resolve("lib/wal-archiver.jar"));
       try (OutputStream o = Files.newOutputStream(root.resolve("lib/wal-archiver.jar"),
           java.nio.file.StandardOpenOption.APPEND)) {
         o.write(0); // and a different size; trailing bytes after a zip are tolerated
       }
+      // and a different mtime (stat's seconds), set rather than slept for
+      Files.setLastModifiedTime(root.resolve("lib/wal-archiver.jar"),
+          java.nio.file.attribute.FileTime.fromMillis(built.toMillis() + 2000));
       assertEquals(0, launch("push", "pg_wal/" + SEGMENT).exit());
       List<String> second = archives();
       assertEquals(1, second.size(), second.toString());
@@ -125,7 +135,8 @@ class LauncherTest {
       extraEnv.put("PGSIDECAR_JAVA", "/nonexistent/bin/java");
       Result noJava = launch("--socket", root.resolve("agent.sock").toString(), "fetch", SEGMENT, "RECOVERYXLOG");
       assertEquals(255, noJava.exit(), noJava.stderr());
-      assertEquals("wal-archiver: no JDK >= 21 found; set JAVA_HOME or PGSIDECAR_JAVA\n", noJava.stderr());
+      assertEquals("wal-archiver: PGSIDECAR_JAVA=/nonexistent/bin/java is not an executable java;"
+          + " point it at the java of a Java >= 21 or unset it\n", noJava.stderr());
       assertEquals(1, launch("push", "pg_wal/" + SEGMENT).exit());
       extraEnv.clear();
       // the JVM refuses to start: it exits 1 itself, which must not read as "not in the archive"
@@ -139,11 +150,46 @@ class LauncherTest {
     }
   }
 
+  /**
+   * No Java >= 21 anywhere the launcher library looks: one line says what it found where and what
+   * to install; a fetch exits 255 (recovery stops), a push 1 (PostgreSQL retries).
+   */
+  @Test
+  void withoutAJava21OrLaterTheLauncherSaysWhatItFoundAndWhatToInstall() throws Exception {
+    installLauncherAndJar();
+    Path jdk17 = Files.createDirectories(root.resolve("jdk17/bin"));
+    Files.writeString(root.resolve("jdk17/release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"17.0.9\"\n");
+    Files.writeString(jdk17.resolve("java"), "#!/bin/sh\nexit 0\n");
+    Files.setPosixFilePermissions(jdk17.resolve("java"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path jvmDir = Files.createDirectories(root.resolve("jvm"));
+    Files.createSymbolicLink(jvmDir.resolve("java-17"), root.resolve("jdk17"));
+    Path pathDir = Files.createDirectories(root.resolve("path"));
+    Files.createSymbolicLink(pathDir.resolve("java"), jdk17.resolve("java"));
+    extraEnv.put("JAVA_HOME", root.resolve("jdk17").toString());
+    extraEnv.put("PGSIDECAR_JVM_DIR", jvmDir.toString());
+    extraEnv.put("PATH", pathDir + ":/usr/bin:/bin");
+    String expected = "wal-archiver: no Java >= 21 found: JAVA_HOME=" + root.resolve("jdk17")
+        + " is Java 17; " + jvmDir + " holds Java 17 at most; java on PATH is "
+        + pathDir.resolve("java") + ", Java 17. Install one (e.g. apt-get install"
+        + " openjdk-21-jre-headless, or Temurin 21+) and set JAVA_HOME to it\n";
+    Result fetch = launch("fetch", SEGMENT, "RECOVERYXLOG");
+    assertEquals(255, fetch.exit(), fetch.stderr());
+    assertEquals(expected, fetch.stderr());
+    Result push = launch("push", "pg_wal/" + SEGMENT);
+    assertEquals(1, push.exit(), push.stderr());
+    assertEquals(expected, push.stderr());
+    // the same JDK at 21 is found and used (the fake java exits 0 without doing anything)
+    Files.writeString(root.resolve("jdk17/release"), "JAVA_VERSION=\"21.0.5\"\n");
+    extraEnv.put("PGSIDECAR_WAL_ARCHIVER_CDS", "off");
+    Result found = launch("push", "pg_wal/" + SEGMENT);
+    assertEquals(0, found.exit(), found.stderr());
+  }
+
   @Test
   void worksInstalledUnderAPathWithASpaceAQuoteAndAPercentSign() throws Exception {
     Path home = Files.createDirectories(root.resolve("it's a 100% dir"));
     Files.createDirectories(home.resolve("bin"));
-    Files.copy(LAUNCHER, home.resolve("bin/wal-archiver"));
+    installLauncher(home);
     Files.createDirectories(home.resolve("lib"));
     writeJar(home.resolve("lib/wal-archiver.jar"));
     byte[] segment = new byte[70_000];
@@ -209,7 +255,7 @@ class LauncherTest {
   @Test
   void aFetchWithoutAJarExits255AndAPushOne() throws Exception {
     Files.createDirectories(root.resolve("bin"));
-    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    installLauncher(root);
     Result fetch = launch("fetch", SEGMENT, "RECOVERYXLOG");
     assertEquals(255, fetch.exit());
     assertTrue(fetch.stderr().startsWith("wal-archiver: no wal-archiver jar under " + root + "/lib"),
@@ -221,7 +267,7 @@ class LauncherTest {
   void aPushTakesTheCurlPathWithoutAJvmAndFallsBackWhenTheAgentIsAbsent() throws Exception {
     // No jar at all: only the curl path can succeed, so an exit 0 proves no JVM was needed.
     Files.createDirectories(root.resolve("bin"));
-    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    installLauncher(root);
     curl = true;
     List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (FakeAgent agent = FakeAgent.onSocket(root.resolve("agent.sock"), (r, out) -> {
@@ -248,7 +294,7 @@ class LauncherTest {
   @Test
   void aFetchTakesTheCurlPathOnlyForAVerifiedBodyOfTheAnnouncedLength() throws Exception {
     Files.createDirectories(root.resolve("bin"));
-    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    installLauncher(root);
     curl = true;
     byte[] segment = new byte[300_000];
     new java.util.Random(7).nextBytes(segment);
@@ -281,7 +327,7 @@ class LauncherTest {
   @Test
   void aFetchLinksAHandedOffSpoolFileAndAsksForTheBytesWhenItCannot() throws Exception {
     Files.createDirectories(root.resolve("bin"));
-    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    installLauncher(root);
     curl = true;
     byte[] segment = new byte[300_000];
     new java.util.Random(8).nextBytes(segment);
@@ -331,7 +377,7 @@ class LauncherTest {
     org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
         "needs root to run the launcher as postgres");
     Files.createDirectories(root.resolve("bin"));
-    Files.copy(LAUNCHER, root.resolve("bin/wal-archiver"));
+    installLauncher(root);
     byte[] segment = new byte[200_000];
     new java.util.Random(10).nextBytes(segment);
     Path spooled = Files.createDirectories(root.resolve("spool")).resolve(SEGMENT);

@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.backup;
 
-import io.pgsidecar.agent.storage.DigestingInputStream;
+import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.nio.file.Path;

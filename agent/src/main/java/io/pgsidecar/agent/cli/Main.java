@@ -17,8 +17,8 @@ import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The {@code pgsidecar} command: the root of every subcommand (agent, backup, dump, wal, restore,
- * retention, keys, config). It owns the one thing they share, the configuration: a subcommand
+ * The {@code pgsidecar} command: the root of every subcommand ({@link #COMMANDS}: agent, backup,
+ * dump, config, wal, restore). It owns the one thing they share, the configuration: a subcommand
  * asks for it with {@code Main.of(spec).config()} (a {@code @Spec CommandSpec spec} field), which
  * loads {@code --config FILE} (or {@code $PGSIDECAR_CONFIG}) plus the environment once.
  *

@@ -1,7 +1,7 @@
 package io.pgsidecar.agent.dump;
 
 import io.pgsidecar.agent.storage.EncodingInputStream;
-import io.pgsidecar.agent.storage.DigestingInputStream;
+import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.ObjectMapper;

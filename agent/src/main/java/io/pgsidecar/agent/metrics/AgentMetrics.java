@@ -257,7 +257,7 @@ public final class AgentMetrics implements AutoCloseable {
     backups.get(kind).seed(took, rawBytes, storedBytes, seconds(at));
   }
 
-  /** How many backups of {@code kind} the repository holds after retention. */
+  /** How many complete backups of {@code kind} the repository holds. */
   public void retained(BackupKind kind, int count) {
     backups.get(kind).retained.set(count);
   }

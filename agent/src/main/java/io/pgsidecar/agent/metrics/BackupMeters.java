@@ -39,7 +39,7 @@ final class BackupMeters {
     consecutiveFailures = gauge(registry, "pgsidecar.backup.consecutive.failures", null,
         "Backups failed in a row since the last success", tags);
     retained = gauge(registry, "pgsidecar.backup.retained", null,
-        "Backups held in the repository after retention", tags);
+        "Complete backups held in the repository", tags);
     running = gauge(registry, "pgsidecar.backup.running", null, "1 while a backup runs", tags);
     scheduleEnabled = gauge(registry, "pgsidecar.schedule.enabled", null,
         "1 when a schedule for this kind is configured", tags);

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code GET /v1/status}: one JSON document an operator (or {@code pgsidecar status}) reads to
+ * {@code GET /v1/status}: one JSON document an operator (or {@code curl --unix-socket} on the admin socket) reads to
  * see how safe the data is: the cluster, the last archived segment and when, the {@code .ready}
  * backlog, look-ahead and prefetch hits, the last and the running base backup and dump, the next
  * scheduled runs, the recoverable window and the last errors. Everything comes from memory

@@ -152,7 +152,7 @@ public final class ConfigParameters {
           c -> c.encryption().publicKeys()),
       Param.of("encryption.passphrase-file", path(), "File holding a passphrase to encrypt and decrypt with.",
           c -> c.encryption().passphraseFile()),
-      Param.of("encryption.secret-keys", pathList(), "Armored OpenPGP secret keys for restore and verify.",
+      Param.of("encryption.secret-keys", pathList(), "Armored OpenPGP secret keys, to decrypt what was encrypted to their public keys (restore, dump restore).",
           c -> c.encryption().secretKeys()),
       Param.of("encryption.secret-key-passphrase-file", path(), "File holding the secret keys' passphrase.",
           c -> c.encryption().secretKeyPassphraseFile()),

@@ -11,7 +11,10 @@ import java.util.Optional;
  * The effective configuration shared by the agent, the CLI and restore-init: plain immutable
  * records, built by {@code ConfigLoader} from a YAML file plus {@code PGSIDECAR_*} environment
  * variables (see docs/configuration.md for every key, its variable and default). Tests construct
- * these records directly. Secrets are never held here: only the paths of the files holding them.
+ * these records directly. Secrets are mostly files, held here only as their paths; the two that
+ * may come inline from the environment ({@code postgres.password}, {@code
+ * storage.azure.connection-string}) are held as values, and {@code toString}, {@code ConfigPrinter}
+ * and configuration errors show them as {@code <redacted>}.
  *
  * @param cluster name of this server's archive inside the repository (key {@code cluster})
  * @param pgdata the agent's view of the data directory, possibly read-only (key {@code pgdata})

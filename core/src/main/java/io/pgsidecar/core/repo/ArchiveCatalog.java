@@ -55,7 +55,7 @@ public final class ArchiveCatalog {
 
   private BackupManifest read(String key) throws IOException {
     try (InputStream in = storage.open(key).orElseThrow(() -> new IOException(
-        "backup manifest " + key + " disappeared while reading the catalog; was it deleted by retention?"))) {
+        "backup manifest " + key + " disappeared while reading the catalog; was it deleted meanwhile (pgsidecar backup delete, a lifecycle rule of the storage)? Read the catalog again"))) {
       return BackupManifest.fromJson(in.readAllBytes(), key);
     }
   }

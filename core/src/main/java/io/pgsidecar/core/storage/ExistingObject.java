@@ -31,7 +31,7 @@ public final class ExistingObject {
     if (stored.isEmpty()) {
       throw new StorageException("create of " + key + " was refused because the key exists, but"
           + " no object is there now: something deletes objects of this repository; retry, and"
-          + " check retention jobs and other agents on this path", refusal);
+          + " check lifecycle rules of the storage, deletions by hand and other agents on this path", refusal);
     }
     ObjectMetadata there = stored.get().metadata();
     if (there.plainSha256().equalsIgnoreCase(attempted.plainSha256())

@@ -2,14 +2,17 @@ package io.pgsidecar.core.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import io.pgsidecar.testkit.Waits;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class BoundedPipeTest {
@@ -71,22 +74,26 @@ class BoundedPipeTest {
   }
 
   @Test
-  void readerFailureUnblocksAWriterOnAFullPipe() {
+  void readerFailureUnblocksAWriterOnAFullPipe() throws Exception {
     var pipe = new BoundedPipe(1024, 1);
-    CompletableFuture.runAsync(() -> {
+    var failure = new CompletableFuture<Throwable>();
+    Thread writer = Thread.ofPlatform().name("pipe-writer").start(() -> {
       try {
-        Thread.sleep(200);
-      } catch (InterruptedException ignored) {
-        // test
+        for (int i = 0; i < 100; i++) {
+          pipe.sink().write(new byte[1024]);
+        }
+        failure.complete(null);
+      } catch (Throwable t) {
+        failure.complete(t);
       }
-      pipe.failReader(new IOException("upload refused"));
     });
-    var e = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThrows(IOException.class,
-        () -> {
-          for (int i = 0; i < 100; i++) {
-            pipe.sink().write(new byte[1024]);
-          }
-        }));
+    // the writer fills the one chunk and blocks: nobody reads
+    Waits.until(Duration.ofSeconds(5), Duration.ofMillis(5),
+        () -> writer.getState() == Thread.State.WAITING || writer.getState() == Thread.State.TIMED_WAITING);
+    assertFalse(failure.isDone(), "the writer must be blocked on the full pipe");
+    pipe.failReader(new IOException("upload refused"));
+    Throwable e = failure.get(5, TimeUnit.SECONDS);
+    assertInstanceOf(IOException.class, e);
     assertEquals("storage stopped reading the backup stream: upload refused", e.getMessage());
   }
 }

@@ -1,7 +1,7 @@
 package io.pgsidecar.agent.wal.push;
 
 import io.pgsidecar.agent.http.HttpProblem;
-import io.pgsidecar.agent.storage.DigestingInputStream;
+import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.agent.storage.EncodingInputStream;
 import io.pgsidecar.agent.storage.Retry;
 import io.pgsidecar.agent.wal.WalObjects;

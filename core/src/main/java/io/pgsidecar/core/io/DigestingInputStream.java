@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.storage;
+package io.pgsidecar.core.io;
 
 import java.io.FilterInputStream;
 import java.io.IOException;

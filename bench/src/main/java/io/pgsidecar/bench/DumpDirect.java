@@ -1,10 +1,8 @@
-// One dump through pgsidecar's DumpService, without the agent: run by bench/dump.sh with the
-// agent jar and its lib/ on the class path (java's single-file source launcher compiles this).
-// Reads everything from the environment; prints one JSON line with sizes and the wall time.
+package io.pgsidecar.bench;
 
 import io.pgsidecar.agent.dump.DumpService;
-import io.pgsidecar.agent.dump.PgConnection;
-import io.pgsidecar.agent.dump.PgTool;
+import io.pgsidecar.agent.postgres.PgConnection;
+import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.DumpManifest;
@@ -17,6 +15,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 
+/**
+ * One dump through pgsidecar's DumpService, without the agent: run by bench/dump.sh from this
+ * module's classes and {@code bench/target/lib}. Compiled by every {@code verify} of the reactor
+ * (./scripts/test.sh), so a moved or changed agent class breaks the build, not the next benchmark.
+ * Reads everything from the environment; prints one JSON line with sizes and the wall time.
+ */
 public class DumpDirect {
   public static void main(String[] args) throws Exception {
     Map<String, String> env = System.getenv();

@@ -1,8 +1,4 @@
-// The agent with base backups wired in, for bench/backup.sh: the real Agent (WAL push on its unix
-// socket, reached by bin/wal-archiver from archive_command) plus BackupModule's /v1/backups routes,
-// exactly as BackupModule's Javadoc tells the agent to wire them. Stands in for
-// `pgsidecar agent` until the agent wires backups itself; then backup.sh can start that instead.
-// Compiled by backup.sh against the agent jar and its lib/. Runs until SIGTERM.
+package io.pgsidecar.bench;
 
 import io.pgsidecar.agent.Agent;
 import io.pgsidecar.agent.backup.BackupModule;
@@ -14,6 +10,13 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 
+/**
+ * The agent with only WAL push and base backups wired in, for bench/backup.sh: the real Agent (WAL
+ * push on its unix socket, reached by bin/wal-archiver from archive_command) plus BackupModule's
+ * /v1/backups routes, without dumps, schedules or metrics. Compiled by every {@code verify} of the
+ * reactor (./scripts/test.sh), so a moved or changed agent class breaks the build. Runs until
+ * SIGTERM.
+ */
 public class BackupAgent {
   public static void main(String[] args) throws Exception {
     PgsidecarConfig cfg = ConfigLoader.load(Optional.of(Path.of(args[0])), System.getenv());
