@@ -42,10 +42,13 @@ public final class Azurite implements AutoCloseable {
   private final Path location;
   private final int port;
   private final String container;
+  /** {@code cert.pem}, {@code key.pem} and {@code ts.p12} when it serves HTTPS, else null. */
+  private final Path tls;
   private Process process;
   private Thread shutdownHook;
 
-  private Azurite(Path main, Path location, int port, String container) {
+  private Azurite(Path main, Path location, int port, String container, Path tls) {
+    this.tls = tls;
     this.main = main;
     this.location = location;
     this.port = port;
@@ -59,8 +62,26 @@ public final class Azurite implements AutoCloseable {
 
   /** Starts Azurite with a container named {@code container} (3+ lower-case characters). */
   public static Azurite launch(String container) throws IOException {
+    return launch(container, false);
+  }
+
+  /**
+   * Starts Azurite over HTTPS with a self-signed certificate for 127.0.0.1 (what production
+   * Azure speaks, and where the TLS stack's own memory shows): {@link #trustStore()} is the
+   * PKCS12 trust store (password {@code changeit}) a JVM under test needs.
+   */
+  public static Azurite launchHttps() throws IOException {
+    return launch("c" + UUID.randomUUID().toString().replace("-", "").substring(0, 20), true);
+  }
+
+  private static Azurite launch(String container, boolean https) throws IOException {
     Path location = Files.createTempDirectory("azurite-");
-    var azurite = new Azurite(findMain(), location, freePort(), container);
+    if (https) {
+      // the trust store inside must be readable by an agent running as another user
+      Files.setPosixFilePermissions(location, PosixFilePermissions.fromString("rwx--x--x"));
+    }
+    Path tls = https ? makeCertificate(Files.createDirectories(location.resolve("tls"))) : null;
+    var azurite = new Azurite(findMain(), location, freePort(), container, tls);
     try {
       azurite.start();
       azurite.createContainer(container);
@@ -77,9 +98,14 @@ public final class Azurite implements AutoCloseable {
       return;
     }
     Path log = location.resolve("azurite.log");
-    process = new ProcessBuilder("node", main.toString(), "--blobHost", "127.0.0.1",
-        "--blobPort", Integer.toString(port), "--location", location.toString(),
-        "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent")
+    var cmd = new java.util.ArrayList<>(java.util.List.of("node", main.toString(), "--blobHost",
+        "127.0.0.1", "--blobPort", Integer.toString(port), "--location", location.toString(),
+        "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"));
+    if (tls != null) {
+      cmd.addAll(java.util.List.of("--cert", tls.resolve("cert.pem").toString(),
+          "--key", tls.resolve("key.pem").toString()));
+    }
+    process = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .start();
@@ -155,13 +181,28 @@ public final class Azurite implements AutoCloseable {
     return KEY;
   }
 
-  /** The blob endpoint, path style: {@code http://127.0.0.1:PORT/devstoreaccount1}. */
+  /** The blob endpoint, path style: {@code http(s)://127.0.0.1:PORT/devstoreaccount1}. */
   public String endpoint() {
-    return "http://127.0.0.1:" + port + "/" + ACCOUNT;
+    return scheme() + "://127.0.0.1:" + port + "/" + ACCOUNT;
+  }
+
+  /**
+   * The trust store holding the certificate of an Azurite started by {@link #launchHttps()}
+   * (PKCS12, password {@code changeit}), e.g. for {@code -Djavax.net.ssl.trustStore}.
+   */
+  public Path trustStore() {
+    if (tls == null) {
+      throw new IllegalStateException("this Azurite speaks plain HTTP: start it with launchHttps()");
+    }
+    return tls.resolve("ts.p12");
+  }
+
+  private String scheme() {
+    return tls == null ? "http" : "https";
   }
 
   public String connectionString() {
-    return "DefaultEndpointsProtocol=http;AccountName=" + ACCOUNT + ";AccountKey=" + KEY
+    return "DefaultEndpointsProtocol=" + scheme() + ";AccountName=" + ACCOUNT + ";AccountKey=" + KEY
         + ";BlobEndpoint=" + endpoint() + ";";
   }
 
@@ -187,8 +228,50 @@ public final class Azurite implements AutoCloseable {
 
   /** A client with the account key, for assertions that look behind the driver. */
   public BlobContainerClient containerClient(String containerName) {
-    return new BlobServiceClientBuilder().connectionString(connectionString()).buildClient()
-        .getBlobContainerClient(containerName);
+    var builder = new BlobServiceClientBuilder().connectionString(connectionString());
+    if (tls != null) {
+      try {
+        var ssl = io.netty.handler.ssl.SslContextBuilder.forClient()
+            .trustManager(tls.resolve("cert.pem").toFile()).build();
+        builder.httpClient(new com.azure.core.http.netty.NettyAsyncHttpClientBuilder(
+            reactor.netty.http.client.HttpClient.create().secure(s -> s.sslContext(ssl))).build());
+      } catch (javax.net.ssl.SSLException e) {
+        throw new IllegalStateException("cannot trust Azurite's certificate " + tls, e);
+      }
+    }
+    return builder.buildClient().getBlobContainerClient(containerName);
+  }
+
+  /** A self-signed certificate for 127.0.0.1 and its trust store, made with openssl and keytool. */
+  private static Path makeCertificate(Path dir) throws IOException {
+    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    run(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem",
+        "-out", "cert.pem", "-days", "30", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+    run(dir, keytool, "-importcert", "-noprompt", "-alias", "azurite", "-file", "cert.pem",
+        "-keystore", "ts.p12", "-storetype", "PKCS12", "-storepass", "changeit");
+    for (String f : java.util.List.of("cert.pem", "ts.p12")) {
+      // readable by an agent that runs as another user (postgres)
+      Files.setPosixFilePermissions(dir.resolve(f), PosixFilePermissions.fromString("rw-r--r--"));
+    }
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return dir;
+  }
+
+  private static void run(Path dir, String... cmd) throws IOException {
+    Path out = dir.resolve("tool.log");
+    Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile())).start();
+    try {
+      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IOException(String.join(" ", cmd) + " failed: " + tail(out));
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while running " + cmd[0], e);
+    }
   }
 
   private boolean answers() {

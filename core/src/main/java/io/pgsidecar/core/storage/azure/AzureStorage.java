@@ -49,6 +49,12 @@ public final class AzureStorage implements Storage {
   /** Block size and parallelism used when a test hands in a ready client. */
   public static final int DEFAULT_BLOCK_SIZE = 8 << 20;
   public static final int DEFAULT_CONCURRENCY = 4;
+  /**
+   * Reads fetch ranges of at most this size (uploads keep storage.azure.block-size): with
+   * {@code storage.azure.concurrency} of them the read budget of the whole agent is 16 MiB by
+   * default, a fifth of its 80 MiB heap, and 4 MiB ranges in parallel read as fast as 8 MiB ones.
+   */
+  static final int MAX_READ_RANGE = 4 << 20;
   private static final int LIST_PAGE = 1000;
   private static final Duration DEFAULT_TRY_TIMEOUT = Duration.ofSeconds(60);
 
@@ -60,6 +66,8 @@ public final class AzureStorage implements Storage {
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
   /** First-block chunks: 1 MiB each, up to 24 kept (a compressed WAL segment is 3-6 MiB). */
   private final ChunkPool firstBlockChunks = new ChunkPool(1 << 20, 24);
+  /** The one budget of every read of this storage (all streams together, see RangedDownload). */
+  private final ReadBuffers readBuffers;
 
   /** A driver over a ready client (tests, or callers that build their own). */
   public AzureStorage(BlobContainerClient container) {
@@ -86,6 +94,8 @@ public final class AzureStorage implements Storage {
     this.blockSize = blockSize;
     this.concurrency = concurrency;
     this.retry = retry;
+    this.readBuffers = new ReadBuffers(Math.min(blockSize, MAX_READ_RANGE), concurrency,
+        ReadBuffers.DEFAULT_LEAN);
     this.errors = new AzureErrors(container.getAccountName(), container.getBlobContainerName(), auth);
   }
 
@@ -168,8 +178,13 @@ public final class AzureStorage implements Storage {
   @Override
   public Optional<InputStream> open(String key) throws IOException {
     validate(key);
-    return RangedDownload.open(container.getBlobClient(key), key, blockSize, concurrency,
-        executor, errors, retry);
+    return RangedDownload.open(container.getBlobClient(key), key, concurrency, executor, errors,
+        retry, readBuffers);
+  }
+
+  /** The read budget (tests look at what it held). */
+  ReadBuffers readBuffers() {
+    return readBuffers;
   }
 
   @Override
