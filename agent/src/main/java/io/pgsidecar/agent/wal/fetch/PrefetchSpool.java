@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,8 +35,13 @@ import java.util.logging.Logger;
  * verified against their recorded SHA-256 into {@code <spoolDir>/<cluster>/<name>}. The spool is
  * bounded by {@code wal.spoolMaxBytes} (a segment that would exceed it is not prefetched) and
  * cleaned as it is served: a file is deleted once handed out, and files for segments at or before
- * the last one served are dropped. Prefetch failures are only logged: the foreground fetch goes
- * to storage and reports the real error.
+ * the last one served are dropped. A failed prefetch is logged at WARNING naming the segment and
+ * the cause, and otherwise ignored: the foreground fetch goes to storage and reports the real
+ * error. Only the first failure of a run of failures warns (a storage outage or a spool too small
+ * would otherwise warn for every segment of a replay); the rest go to FINE until a prefetch
+ * succeeds again, which is logged with their count. Misses that are no failure (not in the
+ * archive yet, no room under wal.spool-max-size, the spool closing) stay at FINE: at the end of
+ * the archive PostgreSQL asks for the next segment again and again.
  *
  * <p>Spool files are fsynced before they count as spooled, so that one can also be handed off
  * ({@link #handOff}): wal-archiver links it into {@code pg_wal} instead of receiving 16 MiB over
@@ -58,6 +64,8 @@ public final class PrefetchSpool {
   private final Duration waitForInFlight;
   private final Semaphore downloads;
   private final AtomicLong used = new AtomicLong();
+  /** Failed prefetches since the last one that succeeded. */
+  private final AtomicInteger failures = new AtomicInteger();
   private final Map<String, CompletableFuture<Optional<Entry>>> entries = new ConcurrentHashMap<>();
   /** Spool files handed off to wal-archiver, whose link the agent removes later. */
   private final Map<String, Entry> handedOff = new ConcurrentHashMap<>();
@@ -192,12 +200,15 @@ public final class PrefetchSpool {
     try {
       Optional<Source> src = fetcher.openStored(from, name);
       if (src.isEmpty()) {
+        LOG.fine(() -> "prefetch of " + name + ": not in the archive (yet)");
         return Optional.empty();
       }
       try (Source s = src.get()) {
         long size = s.size() < 0 ? 16L * 1024 * 1024 : s.size();
         if (used.addAndGet(size) > maxBytes) {
           used.addAndGet(-size);
+          LOG.fine(() -> "prefetch of " + name + " declined: the spool holds " + used.get()
+              + " bytes of wal.spool-max-size " + maxBytes);
           return Optional.empty();
         }
         reserved = size;
@@ -210,9 +221,8 @@ public final class PrefetchSpool {
         }
         String sha = HexFormat.of().formatHex(md.digest());
         if (!sha.equals(s.sha256()) || (s.size() >= 0 && n != s.size())) {
-          LOG.warning("prefetch of " + s.origin() + " got " + n + " bytes with SHA-256 " + sha
-              + ", but the archive recorded " + s.size() + " bytes with SHA-256 " + s.sha256()
-              + "; not spooled (the foreground fetch will report it)");
+          failed(name, "got " + n + " bytes with SHA-256 " + sha + " from " + s.origin()
+              + ", but the archive recorded " + s.size() + " bytes with SHA-256 " + s.sha256());
           return Optional.empty();
         }
         Path file = clusterDir.resolve(name.name());
@@ -222,10 +232,20 @@ public final class PrefetchSpool {
           used.addAndGet(n - reserved);
         }
         reserved = 0;
+        int streak = failures.getAndSet(0);
+        if (streak > 0) {
+          LOG.info("prefetch of " + name + " succeeded after " + streak + " failed prefetch"
+              + (streak == 1 ? "" : "es") + " (see the WARNING before them)");
+        }
         return Optional.of(new Entry(file, sha, n, Files.getLastModifiedTime(file)));
       }
     } catch (IOException | RuntimeException | NoSuchAlgorithmException e) {
-      LOG.log(Level.FINE, "prefetch of " + name + " failed: " + e, e);
+      if (closed) {
+        LOG.log(Level.FINE, "prefetch of " + name + " stopped: the spool is closing", e);
+      } else {
+        failed(name, cause(e));
+        LOG.log(Level.FINE, "prefetch of " + name + " failed", e);
+      }
       return Optional.empty();
     } finally {
       if (tmp != null) {
@@ -236,6 +256,20 @@ public final class PrefetchSpool {
       }
       downloads.release();
     }
+  }
+
+  /** Logs a failed prefetch: WARNING for the first of a run of failures, FINE for the rest. */
+  private void failed(WalFileName name, String cause) {
+    boolean first = failures.getAndIncrement() == 0;
+    LOG.log(first ? Level.WARNING : Level.FINE, "prefetch of " + name + " failed: " + cause
+        + "; not spooled, restore_command will fetch it from storage when PostgreSQL asks for it"
+        + (first ? " (further prefetch failures are logged at FINE until one succeeds)" : ""));
+  }
+
+  /** The message of {@code e} (which names the object), or its type when it has none. */
+  private static String cause(Throwable e) {
+    String m = e.getMessage();
+    return m == null || m.isBlank() ? e.getClass().getName() : m;
   }
 
   private static long copy(InputStream in, Path to, MessageDigest md, StallGuard stall)
@@ -261,11 +295,6 @@ public final class PrefetchSpool {
     if (deleteQuietly(e.file())) {
       used.addAndGet(-e.size());
     }
-  }
-
-  /** Bytes held by spool files now. */
-  public long usedBytes() {
-    return used.get();
   }
 
   /** Removes spool files left by an earlier run (only WAL file names and our temp files). */

@@ -144,10 +144,6 @@ public final class LookAhead {
     closed = true;
   }
 
-  int scheduledCount() {
-    return scheduled.get();
-  }
-
   private void scan() throws IOException {
     List<String> ready = readySegments();
     events.readyPending(ready.size());
