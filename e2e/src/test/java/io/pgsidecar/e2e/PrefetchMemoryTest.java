@@ -69,7 +69,7 @@ class PrefetchMemoryTest {
   }
 
   @Test
-  void agentWithAnEightyMibHeapPrefetchesFourSegmentsAtOnceOverHttpsAndServesEachIntact()
+  void agentWithASixtyFourMibHeapPrefetchesFourSegmentsAtOnceOverHttpsAndServesEachIntact()
       throws Exception {
     int count = Integer.getInteger("pgsidecar.prefetchMemory.segments", 12);
     long seed = Long.getLong("pgsidecar.fuzz.seed", 14L);

@@ -17,7 +17,6 @@ import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
@@ -57,6 +56,8 @@ final class RangedDownload extends InputStream {
   private long nextOffset;
   private byte[] lean;
   private boolean closed;
+  /** Completed by {@link #close()}: wakes a reader waiting for a range. */
+  private final CompletableFuture<Void> closing = new CompletableFuture<>();
 
   /** A range of the blob and the buffer it is (being) fetched into. */
   private static final class Range {
@@ -207,11 +208,13 @@ final class RangedDownload extends InputStream {
         return;
       }
       closed = true;
+      // a range's buffer goes back only once its request has ended: until then the HTTP
+      // client may write into it, and the budget must count it
       for (Range r : ahead) {
         r.fetched.whenComplete((v, e) -> release(buffers, r, e == null));
-        r.fetched.cancel(false);
       }
       ahead.clear();
+      closing.complete(null);
       if (current != null) {
         release(buffers, current, true);
         current = null;
@@ -277,9 +280,11 @@ final class RangedDownload extends InputStream {
 
   private Range await(Range r) throws IOException {
     try {
+      CompletableFuture.anyOf(r.fetched, closing).join();
+      if (!r.fetched.isDone()) {
+        throw new IOException("stream of " + key + " is closed");
+      }
       return r.fetched.join();
-    } catch (CancellationException e) {
-      throw new IOException("stream of " + key + " is closed");
     } catch (CompletionException e) {
       throw failure(e.getCause() == null ? e : e.getCause());
     }
