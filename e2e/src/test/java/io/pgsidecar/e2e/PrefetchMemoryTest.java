@@ -98,10 +98,13 @@ class PrefetchMemoryTest {
       String log = agentLog(work);
       assertTrue(!log.contains("OutOfMemoryError"), log);
       long[] heap = heapPeaks(work.resolve("gc.log"));
+      Files.copy(work.resolve("gc.log"), Path.of("target", "PrefetchMemoryTest-gc.log"),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       System.out.printf("PrefetchMemoryTest: %d segments (%.1f MiB stored) fetched in %.2f s:"
-          + " %.1f MiB/s of WAL; agent peak RSS %d MiB; heap before GC max %d MiB, after GC max"
-          + " %d MiB%n", count, stored / 1048576.0, seconds, count * 16.0 / seconds,
-          peakRssKib(agent) / 1024, heap[0] / 1024, heap[1] / 1024);
+          + " %.1f MiB/s of WAL; agent peak RSS %d MiB; heap (-Xmx%s) before a collection at most"
+          + " %d MiB, after one at most %d MiB, live after a full collection at most %d MiB (%d"
+          + " full collections)%n", count, stored / 1048576.0, seconds, count * 16.0 / seconds,
+          peakRssKib(agent) / 1024, HEAP, heap[0] / 1024, heap[1] / 1024, heap[2] / 1024, heap[3]);
     }
   }
 
@@ -226,16 +229,28 @@ class PrefetchMemoryTest {
     return max;
   }
 
-  /** The largest heap occupancy before and after a collection, KiB, from {@code -Xlog:gc}. */
+  /**
+   * From {@code -Xlog:gc}, KiB: the largest heap occupancy before and after any collection, the
+   * largest after a full one (the live heap: with the serial collector a young collection leaves
+   * the old generation's garbage in place), and the number of full collections.
+   */
   private static long[] heapPeaks(Path gcLog) throws IOException {
-    Matcher m = Pattern.compile("(\\d+)([KMG])->(\\d+)([KMG])\\(").matcher(Files.readString(gcLog));
+    Matcher m = Pattern.compile("Pause (\\w+).*?(\\d+)([KMG])->(\\d+)([KMG])\\(")
+        .matcher(Files.readString(gcLog));
     long before = 0;
     long after = 0;
+    long live = 0;
+    long full = 0;
     while (m.find()) {
-      before = Math.max(before, kib(m.group(1), m.group(2)));
-      after = Math.max(after, kib(m.group(3), m.group(4)));
+      before = Math.max(before, kib(m.group(2), m.group(3)));
+      long a = kib(m.group(4), m.group(5));
+      after = Math.max(after, a);
+      if (m.group(1).equals("Full")) {
+        live = Math.max(live, a);
+        full++;
+      }
     }
-    return new long[] {before, after};
+    return new long[] {before, after, live, full};
   }
 
   private static long kib(String n, String unit) {

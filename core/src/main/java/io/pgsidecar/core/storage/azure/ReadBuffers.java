@@ -1,5 +1,6 @@
 package io.pgsidecar.core.storage.azure;
 
+import java.lang.ref.SoftReference;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -14,9 +15,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * read-ahead of up to five 8 MiB ranges each and ran out of its 80 MiB heap (issue 14); with
  * this, reads hold at most {@code max x rangeSize} plus one lean buffer per open stream.
  *
- * <p>Buffers are kept for the next range instead of being left to the collector (a multi-MiB
- * array is a humongous object for G1 and goes straight to the old generation). A buffer whose
- * request failed is dropped, not kept: the HTTP client may still write into it.
+ * <p>Buffers given back are kept for the next range instead of being left to the collector (a
+ * multi-MiB array is a humongous object for G1 and goes straight to the old generation), but
+ * softly: an agent that restored once does not hold 16 MiB of idle buffers for ever, the
+ * collector takes them back when the heap needs them. A buffer whose request failed is dropped,
+ * not kept: the HTTP client may still write into it.
  */
 final class ReadBuffers {
 
@@ -26,7 +29,7 @@ final class ReadBuffers {
   private final int rangeSize;
   private final int max;
   private final int leanSize;
-  private final ConcurrentLinkedDeque<byte[]> free = new ConcurrentLinkedDeque<>();
+  private final ConcurrentLinkedDeque<SoftReference<byte[]>> free = new ConcurrentLinkedDeque<>();
   private final AtomicInteger out = new AtomicInteger();
   private final AtomicLong held = new AtomicLong();
   private final AtomicLong peakHeld = new AtomicLong();
@@ -60,17 +63,20 @@ final class ReadBuffers {
         break;
       }
     }
-    byte[] b = free.pollFirst();
-    if (b == null) {
-      b = new byte[rangeSize];
-      count(rangeSize);
+    count(rangeSize);
+    for (SoftReference<byte[]> kept; (kept = free.pollFirst()) != null; ) {
+      byte[] b = kept.get();
+      if (b != null) {
+        return b;
+      }
     }
-    return b;
+    return new byte[rangeSize];
   }
 
   /** Gives back a buffer from {@link #tryTake()} whose request was answered; kept for the next. */
   void give(byte[] b) {
-    free.offerFirst(b);
+    free.offerFirst(new SoftReference<>(b));
+    count(-b.length);
     out.decrementAndGet();
   }
 
@@ -96,7 +102,7 @@ final class ReadBuffers {
     return out.get();
   }
 
-  /** Bytes of range and lean buffers alive now (kept ones included). */
+  /** Bytes of range and lean buffers in use now (kept ones, which the collector may take, not). */
   long heldBytes() {
     return held.get();
   }
