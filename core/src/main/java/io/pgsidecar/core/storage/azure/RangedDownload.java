@@ -90,6 +90,9 @@ final class RangedDownload extends InputStream {
     this.current = first;
     this.lean = lean;
     this.nextOffset = first.length;
+    synchronized (lock) {
+      fill(); // the next ranges are under way while the first is read
+    }
   }
 
   /** Fetches the first range; empty when the blob does not exist. */

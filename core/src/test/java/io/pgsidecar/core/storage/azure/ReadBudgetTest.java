@@ -31,6 +31,8 @@ class ReadBudgetTest {
 
   static final int BLOCK = 64 * 1024;
   static final int CONCURRENCY = 3;
+  /** Range buffers of the budget: one being read and {@code CONCURRENCY} in flight. */
+  static final int BUFFERS = CONCURRENCY + 1;
   static final int OBJECT = 40 * BLOCK + 123;
   static Azurite azurite;
   static FaultProxy proxy;
@@ -96,13 +98,13 @@ class ReadBudgetTest {
         readers.shutdownNow();
         proxy.clear();
       }
-      long bound = (long) CONCURRENCY * BLOCK + (long) streams * budget.leanSize();
+      long bound = (long) BUFFERS * BLOCK + (long) streams * budget.leanSize();
       System.out.println("ReadBudgetTest: " + streams + " streams of " + OBJECT + " bytes: peak "
           + budget.peakHeldBytes() + " bytes of read buffers (bound " + bound + "; before issue"
-          + " 14's fix: " + streams * (CONCURRENCY + 1) * BLOCK + ")");
+          + " 14's fix: " + streams * (CONCURRENCY + 1) * BLOCK + " in ranges alone)");
       assertTrue(budget.peakHeldBytes() <= bound, "read buffers peaked at "
           + budget.peakHeldBytes() + " bytes, more than " + bound);
-      assertTrue(budget.peakHeldBytes() >= CONCURRENCY * BLOCK, "the budget was used: "
+      assertTrue(budget.peakHeldBytes() >= BUFFERS * BLOCK, "the budget was used: "
           + budget.peakHeldBytes());
       assertEquals(0, budget.inUse(), "every range buffer is back once the streams are read");
       assertEquals(0, budget.heldBytes(), "no buffer is in use once every stream is done");
@@ -112,25 +114,25 @@ class ReadBudgetTest {
   @Test
   void aStreamNobodyReadsNeverStopsAnother() throws Exception {
     try (AzureStorage s = storage()) {
-      List<String> sums = store(s, "idle/obj", CONCURRENCY + 2);
+      List<String> sums = store(s, "idle/obj", BUFFERS + 2);
       ReadBuffers budget = s.readBuffers();
       List<InputStream> idle = new ArrayList<>();
       try {
         // these take every range buffer and then stop reading, without closing
-        for (int i = 0; i <= CONCURRENCY; i++) {
+        for (int i = 0; i <= BUFFERS; i++) {
           InputStream in = s.open("idle/obj" + i).orElseThrow();
           assertTrue(in.read() >= 0);
           idle.add(in);
         }
-        assertEquals(CONCURRENCY, budget.inUse(), "the idle streams hold the whole budget");
+        assertEquals(BUFFERS, budget.inUse(), "the idle streams hold the whole budget");
         ExecutorService reader = Executors.newSingleThreadExecutor();
         try {
           Future<String> last = reader.submit(() -> {
-            try (InputStream in = s.open("idle/obj" + (CONCURRENCY + 1)).orElseThrow()) {
+            try (InputStream in = s.open("idle/obj" + (BUFFERS + 1)).orElseThrow()) {
               return GeneratedContent.sha256Of(in);
             }
           });
-          assertEquals(sums.get(CONCURRENCY + 1), last.get(30, TimeUnit.SECONDS),
+          assertEquals(sums.get(BUFFERS + 1), last.get(30, TimeUnit.SECONDS),
               "a stream read through its lean buffer while the budget was taken");
         } finally {
           reader.shutdownNow();
