@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Buffers given back are kept for the next range instead of being left to the collector (a
  * multi-MiB array is a humongous object for G1 and goes straight to the old generation), but
- * softly: an agent that restored once does not hold 16 MiB of idle buffers for ever, the
+ * softly: an agent that restored once does not hold 20 MiB of idle buffers for ever, the
  * collector takes them back when the heap needs them. A buffer whose request failed is dropped,
  * not kept: the HTTP client may still write into it.
  */
