@@ -9,6 +9,7 @@ import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.azure.AzureStorage;
 import io.pgsidecar.testkit.Azurite;
+import io.pgsidecar.testkit.Waits;
 import io.pgsidecar.testkit.WalLikeData;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -193,12 +195,11 @@ class PrefetchMemoryTest {
     pb.environment().put("PGSIDECAR_JAVA_OPTS", "-Djavax.net.ssl.trustStore=" + azurite.trustStore()
         + " -Djavax.net.ssl.trustStorePassword=changeit -Xmx" + HEAP + " -Xlog:gc:file=" + work.resolve("gc.log"));
     agent = pb.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!Files.exists(socket)) {
-      if (!agent.isAlive() || System.nanoTime() > deadline) {
-        throw new AssertionError("the agent did not open " + socket + ":\n" + agentLog(work));
-      }
-      Thread.sleep(50);
+    try {
+      Waits.until(Duration.ofSeconds(90), Duration.ofMillis(50), () -> Files.exists(socket),
+          "the agent exited", () -> !agent.isAlive());
+    } catch (RuntimeException e) {
+      throw new AssertionError("the agent did not open " + socket + ":\n" + agentLog(work), e);
     }
   }
 

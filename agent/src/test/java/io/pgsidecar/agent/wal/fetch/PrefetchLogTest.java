@@ -15,11 +15,13 @@ import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.MemoryStorage;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.StorageException;
+import io.pgsidecar.testkit.Waits;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -32,6 +34,7 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -96,7 +99,7 @@ class PrefetchLogTest {
     FakePgdata pg = new FakePgdata(work.resolve("pgdata"), 1);
     config = TestConfig.with(pg.root(), work, new PgsidecarConfig.Wal(2, 8, 3,
         work.resolve("spool"), 64L * 1024 * 1024), Optional.empty(),
-        java.time.Duration.ofSeconds(5), 0);
+        Duration.ofSeconds(5), 0);
     memory.create("prod/db1/cluster.json", new ByteArrayInputStream(new byte[] {'{', '}'}),
         () -> new ObjectMetadata("44136fa3", 2, "", ""));
     agent = new Agent(config, new FailingReads(), new XorPipeline(), EventLoopGuard.strictOptions(),
@@ -162,12 +165,13 @@ class PrefetchLogTest {
   }
 
   /** Waits (generously: a loaded 2-core machine) until {@code n} records match. */
-  void await(Predicate<LogRecord> match, int n) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (records.stream().filter(match).count() < n && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
+  void await(Predicate<LogRecord> match, int n) {
+    try {
+      Waits.until(Duration.ofSeconds(30), Duration.ofMillis(20),
+          () -> records.stream().filter(match).count() >= n);
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("waited 30 s for " + n + " log records; got " + texts(records), e);
     }
-    assertTrue(records.stream().filter(match).count() >= n, texts(records));
   }
 
   List<LogRecord> atOrAbove(Level level) {

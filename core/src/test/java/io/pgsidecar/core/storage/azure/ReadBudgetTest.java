@@ -9,6 +9,7 @@ import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.RetryPolicy;
 import io.pgsidecar.testkit.Azurite;
 import io.pgsidecar.testkit.FaultProxy;
+import io.pgsidecar.testkit.Waits;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -142,11 +143,8 @@ class ReadBudgetTest {
           in.close();
         }
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (budget.inUse() > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20); // ranges still in flight give their buffer back when answered
-      }
-      assertEquals(0, budget.inUse(), "closing gives every range buffer back");
+      // ranges still in flight give their buffer back when answered
+      Waits.until(Duration.ofSeconds(10), Duration.ofMillis(20), () -> budget.inUse() == 0);
       assertEquals(0, budget.heldBytes(), "no lean buffer outlives its stream");
     }
   }
