@@ -18,7 +18,11 @@ public final class Responses {
   private Responses() {}
 
   public static void json(RoutingContext ctx, int status, Map<String, ?> body) {
-    HttpServerResponse r = ctx.response();
+    json(ctx.response(), status, body);
+  }
+
+  /** The same JSON answer on a bare response (Vert.x's refusals come before any routing). */
+  public static void json(HttpServerResponse r, int status, Map<String, ?> body) {
     if (r.ended() || r.closed()) {
       return;
     }
