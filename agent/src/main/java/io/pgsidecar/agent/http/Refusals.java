@@ -3,6 +3,7 @@ package io.pgsidecar.agent.http;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Handler;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
@@ -74,18 +75,36 @@ public final class Refusals {
 
   /** Installs the JSON answers for the router's own refusals on {@code router}. */
   public static void register(Router router) {
-    router.errorHandler(400, Refusals::badRequest);
-    router.errorHandler(404, ctx -> Responses.json(ctx, 404,
-        Map.of("error", "no route " + route(ctx))));
-    router.errorHandler(405, ctx -> methodNotAllowed(router, ctx));
+    on(router, 400, Refusals::badRequest);
+    on(router, 404, ctx -> Responses.json(ctx, 404, Map.of("error", "no route " + route(ctx))));
+    on(router, 405, ctx -> methodNotAllowed(router, ctx));
     // the rest of such a body is not worth reading: answer, then close
-    router.errorHandler(413, ctx -> {
+    on(router, 413, ctx -> {
       closeAfter(ctx);
       Responses.json(ctx, 413, Map.of("error", "the request body of " + route(ctx) + " is larger"
           + " than this route accepts (a few KiB of JSON at most); send the JSON body the route"
           + " documents"));
     });
-    router.errorHandler(500, Refusals::internalError);
+    on(router, 500, Refusals::internalError);
+  }
+
+  /**
+   * An error handler that answers even when it fails itself: Vert.x only logs a throwing error
+   * handler, and the client would wait for an answer that never comes.
+   */
+  private static void on(Router router, int status, Handler<RoutingContext> handler) {
+    router.errorHandler(status, ctx -> {
+      try {
+        handler.handle(ctx);
+      } catch (RuntimeException e) {
+        LOG.log(Level.SEVERE, "answering " + status + " to " + route(ctx) + " failed", e);
+        if (!ctx.response().headWritten()) {
+          ctx.response().headers().remove("Allow");
+          Responses.json(ctx, status, Map.of("error", "refused with HTTP " + status
+              + " (details in the agent's log)"));
+        }
+      }
+    });
   }
 
   private static void badRequest(RoutingContext ctx) {
@@ -147,7 +166,9 @@ public final class Refusals {
   static Set<String> allowedMethods(Router router, String path) {
     Set<String> out = new TreeSet<>();
     for (Route r : router.getRoutes()) {
-      if (r.getPath() != null && !r.methods().isEmpty() && matches(r.getPath(), path)) {
+      Set<HttpMethod> methods = r.methods();
+      if (r.getPath() != null && methods != null && !methods.isEmpty()
+          && matches(r.getPath(), path)) {
         r.methods().stream().map(HttpMethod::name).forEach(out::add);
       }
     }

@@ -23,7 +23,7 @@ public final class Responses {
 
   /** The same JSON answer on a bare response (Vert.x's refusals come before any routing). */
   public static void json(HttpServerResponse r, int status, Map<String, ?> body) {
-    if (r.ended() || r.closed()) {
+    if (r.ended() || r.closed() || r.headWritten()) { // a stream under way cannot change status
       return;
     }
     r.setStatusCode(status)
