@@ -86,6 +86,19 @@ public final class Refusals {
           + " documents"));
     });
     on(router, 500, Refusals::internalError);
+    // Vert.x's body reader fails the request with status 200 when the stream breaks (the client
+    // hung up mid-body, or the read timeout closed it): nobody is left to answer, and it is not
+    // an error of the agent worth a stack trace
+    on(router, 200, Refusals::bodyBroken);
+  }
+
+  private static void bodyBroken(RoutingContext ctx) {
+    LOG.fine(() -> "the body of " + route(ctx) + " broke off: " + ctx.failure());
+    if (!ctx.response().closed() && !ctx.response().headWritten()) {
+      closeAfter(ctx);
+      Responses.json(ctx, 400, Map.of("error", "the body of " + route(ctx) + " could not be read ("
+          + cut(String.valueOf(ctx.failure())) + "); send it again"));
+    }
   }
 
   /**
@@ -124,6 +137,9 @@ public final class Refusals {
 
   /** Says so in the answer and closes the connection once it is written. */
   private static void closeAfter(RoutingContext ctx) {
+    if (ctx.response().headWritten()) {
+      return; // answered already (the read timeout's 408)
+    }
     ctx.response().putHeader("Connection", "close");
     HttpConnection conn = ctx.request().connection();
     ctx.addEndHandler(ar -> conn.close());

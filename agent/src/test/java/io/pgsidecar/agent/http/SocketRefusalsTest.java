@@ -17,6 +17,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -195,6 +200,40 @@ class SocketRefusalsTest {
     assertEquals(404, r.status());
     assertEquals("{\"error\":\"no route GET " + path.substring(0, 200) + "... (3001 characters)\"}\n",
         r.text());
+  }
+
+  @Test
+  void aClientHangingUpMidBodyIsLoggedAsNoError() throws Exception {
+    List<LogRecord> severe = new CopyOnWriteArrayList<>();
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        if (r.getLevel().intValue() >= Level.SEVERE.intValue()) {
+          severe.add(r);
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    Logger root = Logger.getLogger("");
+    root.addHandler(capture);
+    try {
+      for (Path socket : sockets()) {
+        // before: "Unhandled exception in router ... HttpClosedException" with a stack trace
+        RawHttp.send(socket, "POST /v1/wal/push HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\n"
+            + "\r\n{\"pa", Duration.ofMillis(300));
+      }
+      Thread.sleep(500);
+      assertEquals(List.of(), severe.stream().map(r -> r.getMessage() + " " + r.getThrown()).toList());
+      assertEquals(200, RawHttp.send(config.socket(), "GET /healthz HTTP/1.1\r\nHost: a\r\n"
+          + "Connection: close\r\n\r\n", WAIT).status());
+    } finally {
+      root.removeHandler(capture);
+    }
   }
 
   /**
