@@ -233,7 +233,8 @@ public final class Agent implements AutoCloseable {
   private HttpServer server(String listener, Handler<HttpServerRequest> requests) {
     HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
         .invalidRequestHandler(Refusals::invalidRequest);
-    return new ReadTimeout(vertx, readTimeout, listener).install(server, requests);
+    return new ReadTimeout(vertx, readTimeout, listener).install(server,
+        Refusals.answeringBrokenBodies(requests));
   }
 
   /** The TCP port actually bound (for {@code http.tcpPort: 0}), or -1 without TCP. */

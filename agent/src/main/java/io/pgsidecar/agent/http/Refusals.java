@@ -73,8 +73,30 @@ public final class Refusals {
     req.connection().close();
   }
 
+  /**
+   * {@code requests}, with an answer for a request whose body turns out malformed (a bad chunk
+   * size) on a route that does not read bodies: without it Vert.x drops the connection with no
+   * answer. Routes that read the body (their BodyHandler) replace this with their own.
+   */
+  public static Handler<HttpServerRequest> answeringBrokenBodies(Handler<HttpServerRequest> requests) {
+    return req -> {
+      req.exceptionHandler(t -> {
+        HttpServerResponse r = req.response();
+        if (!r.headWritten() && !r.closed()) {
+          r.putHeader("Connection", "close");
+          Responses.json(r, 400, Map.of("error", "the body of " + req.method() + " "
+              + cut(req.path()) + " is malformed (" + cut(String.valueOf(t.getMessage()))
+              + "); this route takes no body: send none"));
+        }
+        req.connection().close();
+      });
+      requests.handle(req);
+    };
+  }
+
   /** Installs the JSON answers for the router's own refusals on {@code router}. */
   public static void register(Router router) {
+    router.route().order(Integer.MIN_VALUE).handler(Refusals::noBodyWhereNoneIsRead);
     on(router, 400, Refusals::badRequest);
     on(router, 404, ctx -> Responses.json(ctx, 404, Map.of("error", "no route " + route(ctx))));
     on(router, 405, ctx -> methodNotAllowed(router, ctx));
@@ -97,7 +119,8 @@ public final class Refusals {
     if (!ctx.response().closed() && !ctx.response().headWritten()) {
       closeAfter(ctx);
       Responses.json(ctx, 400, Map.of("error", "the body of " + route(ctx) + " could not be read ("
-          + cut(String.valueOf(ctx.failure())) + "); send it again"));
+          + cut(String.valueOf(ctx.failure())) + "); send the whole body, framed by its"
+          + " Content-Length or by well-formed chunks"));
     }
   }
 
@@ -118,6 +141,29 @@ public final class Refusals {
         }
       }
     });
+  }
+
+  /** The methods whose routes never read a body. */
+  static final Set<HttpMethod> BODILESS = Set.of(HttpMethod.GET, HttpMethod.HEAD,
+      HttpMethod.DELETE, HttpMethod.OPTIONS);
+
+  /**
+   * A GET, HEAD, DELETE or OPTIONS with a body is refused before any route sees it: no route
+   * reads one, and a body nobody reads is the one case where a malformed chunk or a body that
+   * stops arriving would end in a dropped connection instead of an answer.
+   */
+  private static void noBodyWhereNoneIsRead(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    String te = req.getHeader("Transfer-Encoding");
+    String cl = req.getHeader("Content-Length");
+    if (!BODILESS.contains(req.method()) || te == null && (cl == null || cl.equals("0"))) {
+      ctx.next();
+      return;
+    }
+    closeAfter(ctx);
+    Responses.json(ctx, 400, Map.of("error", route(ctx) + " carries a body ("
+        + (te != null ? "Transfer-Encoding: " + cut(te) : "Content-Length: " + cut(cl)) + "); "
+        + req.method() + " requests to the agent take none: send it without one"));
   }
 
   private static void badRequest(RoutingContext ctx) {

@@ -355,7 +355,7 @@ class SocketFuzzTest {
         String[] sl = lines[0].split(" ", 3);
         // Vert.x answers in the request's version, whatever it was ("HTTPS/1.1", "HTTP/11.1"):
         // any visible token here, and check() insists on HTTP/1.x for an HTTP/1.x request
-        if (sl.length < 2 || !sl[0].matches("[!-~]+/[!-~]+") || !sl[1].matches("[1-5][0-9][0-9]")) {
+        if (sl.length < 2 || !sl[0].matches("[^ \\r\\n]+/[0-9]+\\.[0-9]+") || !sl[1].matches("[1-5][0-9][0-9]")) {
           return null;
         }
         int status = Integer.parseInt(sl[1]);

@@ -203,6 +203,30 @@ class SocketRefusalsTest {
   }
 
   @Test
+  void aBodyOnAGetOrDeleteIsRefusedBeforeAnyRouteRuns() throws Exception {
+    // found by SocketFuzzTest: a GET of a WAL file with a chunked body whose chunk size was
+    // "zz" had its connection dropped without an answer while the fetch was under way
+    refused("GET /v1/wal/00000002.history HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+        + "\r\n3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n", 400, "{\"error\":\"GET /v1/wal/00000002.history"
+        + " carries a body (Transfer-Encoding: chunked); GET requests to the agent take none: send"
+        + " it without one\"}\n", true);
+    refused("DELETE /v1/backups/20000101T000000Z HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n"
+        + "{}{}", 400, "{\"error\":\"DELETE /v1/backups/20000101T000000Z carries a body"
+        + " (Content-Length: 4); DELETE requests to the agent take none: send it without one\"}\n",
+        true);
+    assertEquals(200, RawHttp.send(config.socket(), "GET /healthz HTTP/1.1\r\nHost: a\r\n"
+        + "Content-Length: 0\r\nConnection: close\r\n\r\n", WAIT).status());
+  }
+
+  @Test
+  void aMalformedChunkOnAPushIs400() throws Exception {
+    refused("POST /v1/wal/push HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n", 400, "{\"error\":\"the body of POST /v1/wal/push could not"
+        + " be read (java.lang.NumberFormatException: Invalid character in chunk size); send the"
+        + " whole body, framed by its Content-Length or by well-formed chunks\"}\n", true);
+  }
+
+  @Test
   void aClientHangingUpMidBodyIsLoggedAsNoError() throws Exception {
     List<LogRecord> severe = new CopyOnWriteArrayList<>();
     Handler capture = new Handler() {
