@@ -1,6 +1,7 @@
 package io.pgsidecar.agent.http;
 
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Handler;
@@ -97,6 +98,21 @@ public final class Refusals {
   /** Installs the JSON answers for the router's own refusals on {@code router}. */
   public static void register(Router router) {
     router.route().order(Integer.MIN_VALUE).handler(Refusals::noBodyWhereNoneIsRead);
+    // any other status a handler of Vert.x fails with (417 for an Expect it does not know...):
+    // the same shape, the reason phrase and the failure's message
+    for (int status = 400; status < 600; status++) {
+      int code = status;
+      on(router, code, ctx -> Responses.json(ctx, code, Map.of("error", route(ctx) + " refused: "
+          + code + " " + HttpResponseStatus.valueOf(code).reasonPhrase()
+          + (ctx.failure() == null ? "" : " (" + cut(String.valueOf(ctx.failure().getMessage()))
+          + ")"))));
+    }
+    on(router, 417, ctx -> {
+      closeAfter(ctx);
+      Responses.json(ctx, 417, Map.of("error", "the agent does not meet 'Expect: "
+          + cut(ctx.request().getHeader("Expect")) + "' (" + route(ctx) + "); send the request"
+          + " without an Expect header, or with 'Expect: 100-continue'"));
+    });
     on(router, 400, Refusals::badRequest);
     on(router, 404, ctx -> Responses.json(ctx, 404, Map.of("error", "no route " + route(ctx))));
     on(router, 405, ctx -> methodNotAllowed(router, ctx));
