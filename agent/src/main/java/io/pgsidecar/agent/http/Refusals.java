@@ -30,9 +30,13 @@ import java.util.logging.Logger;
  *       than {@value HttpServerOptions#DEFAULT_MAX_HEADER_SIZE} bytes; the connection is closed,
  *       since the rest of its bytes cannot be framed;</li>
  *   <li>refusals of the router ({@link #register}): 400 (a path with a bad %-escape, no Host
- *       header), 404 (no route), 405 (the path exists for other methods, with {@code Allow}),
- *       413 (a body over the route's limit) and 500 (a handler threw).</li>
+ *       header, a body on a GET, HEAD, DELETE or OPTIONS, a malformed body), 404 (no route), 405
+ *       (the path exists for other methods, with {@code Allow}), 413 (a body over the route's
+ *       limit), 417 (an unknown {@code Expect}), 500 (a handler threw), and any other 4xx/5xx
+ *       with its reason phrase.</li>
  * </ul>
+ * The one refusal left to Vert.x: a request line whose version is not HTTP/1.0 or 1.1 gets a
+ * bare 501 before any handler is asked (Vert.x 5.2 has no hook there).
  * Echoed request text is cut to {@value #ECHO} characters: a 4 KiB path is refused, not
  * copied back.
  */
@@ -77,7 +81,9 @@ public final class Refusals {
   /**
    * {@code requests}, with an answer for a request whose body turns out malformed (a bad chunk
    * size) on a route that does not read bodies: without it Vert.x drops the connection with no
-   * answer. Routes that read the body (their BodyHandler) replace this with their own.
+   * answer. Routes that read the body (their BodyHandler) replace this with their own; the
+   * others answer synchronously or never see a body ({@link #register} refuses one first), so
+   * this never writes while a handler on another thread does.
    */
   public static Handler<HttpServerRequest> answeringBrokenBodies(Handler<HttpServerRequest> requests) {
     return req -> {
