@@ -66,11 +66,6 @@ public final class ReadTimeout {
     });
   }
 
-  /** Connections being watched (tests: none left after clients went away). */
-  public int watched() {
-    return watches.size();
-  }
-
   private void connected(HttpConnection conn) {
     Watch w = new Watch(conn);
     watches.put(conn, w);
