@@ -2,7 +2,8 @@ package io.pgsidecar.agent;
 
 import io.pgsidecar.agent.http.Health;
 import io.pgsidecar.agent.http.HookRoutes;
-import io.pgsidecar.agent.http.Responses;
+import io.pgsidecar.agent.http.ReadTimeout;
+import io.pgsidecar.agent.http.Refusals;
 import io.pgsidecar.agent.http.SocketAccess;
 import io.pgsidecar.agent.storage.Retry;
 import io.pgsidecar.agent.wal.WalEvents;
@@ -21,6 +22,7 @@ import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.RetryPolicy;
 import io.pgsidecar.core.storage.Storage;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
@@ -37,7 +39,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -84,6 +85,7 @@ public final class Agent implements AutoCloseable {
   private final Health health;
   private volatile boolean ready;
   private volatile int tcpPort = -1;
+  private Duration readTimeout = ReadTimeout.DEFAULT;
 
   public Agent(PgsidecarConfig config, Storage storage, CodecPipeline pipeline) {
     this(config, storage, pipeline, new VertxOptions(), WalEvents.NONE);
@@ -134,11 +136,12 @@ public final class Agent implements AutoCloseable {
     router.post("/v1/wal/push").handler(BodyHandler.create(false).setBodyLimit(64 * 1024))
         .handler(push::push);
     router.get("/v1/wal/:name").handler(fetch::fetch);
-    router.route().last().handler(ctx -> Responses.json(ctx, 404,
-        Map.of("error", "no route " + ctx.request().method() + " " + ctx.request().path())));
+    // no route (404), another method (405), bad path (400)...: JSON problems, see Refusals
+    Refusals.register(router);
 
     this.hookRouter = Router.router(vertx);
     new HookRoutes(config).register(hookRouter, health, push::push, fetch::fetch);
+    Refusals.register(hookRouter);
   }
 
   /**
@@ -157,6 +160,15 @@ public final class Agent implements AutoCloseable {
   /** The Vert.x instance the servers run on (the metrics port shares it). */
   public Vertx vertx() {
     return vertx;
+  }
+
+  /**
+   * How long a client may take to send a request head, or stall a request body, before its
+   * connection is closed ({@link ReadTimeout}; default 30 s). Set before {@link #start()}.
+   */
+  public Agent readTimeout(Duration timeout) {
+    this.readTimeout = timeout;
+    return this;
   }
 
   /** The pool for blocking work of request handlers: a virtual thread per task. */
@@ -189,8 +201,7 @@ public final class Agent implements AutoCloseable {
     Optional<Integer> port = config.http().tcpPort();
     if (port.isPresent()) {
       byte[] token = readToken();
-      HttpServer tcp = vertx.createHttpServer(new HttpServerOptions())
-          .requestHandler(req -> authorized(req, token));
+      HttpServer tcp = server("127.0.0.1:" + port.get(), req -> authorized(req, token));
       HttpServer bound = await(tcp.listen(port.get(), "127.0.0.1"), "listen on 127.0.0.1:" + port.get());
       servers.add(tcp);
       tcpPort = bound.actualPort();
@@ -209,10 +220,21 @@ public final class Agent implements AutoCloseable {
     }
     // a SIGKILLed agent leaves its socket file behind and binding would fail "Address in use"
     Files.deleteIfExists(socket);
-    HttpServer unix = vertx.createHttpServer(new HttpServerOptions()).requestHandler(routes);
+    HttpServer unix = server(socket.toString(), routes);
     await(unix.listen(SocketAddress.domainSocketAddress(socket.toString())), "listen on " + socket);
     servers.add(unix);
     access.applyTo(socket);
+  }
+
+  /**
+   * A server with the agent's protocol settings: HTTP/1.x only (no h2c upgrade: no client of
+   * the agent speaks HTTP/2), Vert.x's own refusals as JSON problems, and the read timeout.
+   */
+  private HttpServer server(String listener, Handler<HttpServerRequest> requests) {
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
+        .invalidRequestHandler(Refusals::invalidRequest);
+    return new ReadTimeout(vertx, readTimeout, listener).install(server,
+        Refusals.answeringBrokenBodies(requests));
   }
 
   /** The TCP port actually bound (for {@code http.tcpPort: 0}), or -1 without TCP. */

@@ -25,7 +25,8 @@ import java.util.Set;
  *   <li>{@code /healthz} and {@code /readyz} (wal-archiver waits for the agent with them).</li>
  * </ul>
  * Every other {@code /v1/} request (backups, dumps, delete, status, retention) is 403 with a
- * JSON problem that names the route and the admin socket; anything else 404.
+ * JSON problem that names the route and the admin socket; anything else 404, or 405 for a path
+ * above with another method ({@link Refusals}, which the caller registers).
  */
 public final class HookRoutes {
 
@@ -52,8 +53,7 @@ public final class HookRoutes {
         .handler(push);
     router.get("/v1/wal/:name").handler(this::ownClustersOnly).handler(fetch);
     router.route("/v1/*").last().handler(this::adminOnly);
-    router.route().last().handler(ctx -> Responses.json(ctx, 404,
-        Map.of("error", "no route " + ctx.request().method() + " " + ctx.request().path())));
+    // anything else: 404 (405 for a known path with another method), from Refusals
   }
 
   /** The clusters whose WAL the hook socket serves: this one, then {@code restore.from-cluster}. */

@@ -18,8 +18,12 @@ public final class Responses {
   private Responses() {}
 
   public static void json(RoutingContext ctx, int status, Map<String, ?> body) {
-    HttpServerResponse r = ctx.response();
-    if (r.ended() || r.closed()) {
+    json(ctx.response(), status, body);
+  }
+
+  /** The same JSON answer on a bare response (Vert.x's refusals come before any routing). */
+  public static void json(HttpServerResponse r, int status, Map<String, ?> body) {
+    if (r.ended() || r.closed() || r.headWritten()) { // a stream under way cannot change status
       return;
     }
     r.setStatusCode(status)
