@@ -15,11 +15,11 @@
 # last commit's time), owners are 0:0, tar entries are sorted, gzip has no name or time, the
 # jars are built with project.build.outputTimestamp, the C client without build paths or ids.
 # Two inputs are not bit-for-bit repeatable by their tools: jlink's output and the JVM's AOT
-# archive (it records the training run). Both are cached under .cache/image/, keyed by
+# archive (the JVM's dump is not byte-stable). Both are cached under .cache/image/, keyed by
 # everything they are made from (JDK release, module list; runtime, jars, flags), so a rebuild of
 # the same inputs reuses them and gets the same digest.
 #
-# Needs root (the AOT training run is chrooted into the image's file tree, which needs a mount
+# Needs root (the class-data archive's training run is chrooted into the image's file tree, which needs a mount
 # namespace for /proc), gcc, python3, tar, gzip; installs bash-static (and skopeo, to check the
 # archive) with apt when missing. IMAGE_SKIP_MAVEN=1 uses the jars already in */target.
 set -euo pipefail
@@ -99,7 +99,7 @@ if [ ! -x "$JRE/bin/java" ]; then
     --compress zip-6 --output "$JRE.tmp"
   # headless: java.desktop is needed for java.beans, not its native windowing, font and image
   # libraries (which would also pull X11 libraries in); the default CDS archives are replaced
-  # by our AOT cache; libjvm.so ships with symbols
+  # by our class-data archive; libjvm.so ships with symbols
   rm -f "$JRE.tmp"/lib/{libawt_xawt,libsplashscreen,libfontmanager,libfreetype,liblcms,libmlib_image,libjavajpeg,libjsound}.so \
     "$JRE.tmp"/lib/server/classes*.jsa
   strip --strip-unneeded "$JRE.tmp/lib/server/libjvm.so"
@@ -256,19 +256,19 @@ if [ "${IMAGE_AOT:-on}" != off ]; then
   done
 fi
 
-# ---- smoke test in the image's files, as uid 999: the launchers start with the AOT cache
+# ---- smoke test in the image's files, as uid 999: the launchers start with the class-data archive
 # (AOTMode=on fails when the JVM cannot use it), the WAL client runs, the installer installs ----
 rm -rf "$ROOTFS/tmp/"*
 in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar --help >/dev/null 2>"$STAGE/smoke.log" \
   || { cat "$STAGE/smoke.log" >&2; say "the agent does not start in the image"; exit 1; }
 AOT_CHECK=; [ $AOT_ON = 1 ] && AOT_CHECK=-XX:AOTMode=on
 PGSIDECAR_JAVA_OPTS="$AOT_CHECK" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar --help >/dev/null 2>"$STAGE/smoke.log" \
-  || { cat "$STAGE/smoke.log" >&2; say "the JVM refuses the AOT cache in the image"; exit 1; }
+  || { cat "$STAGE/smoke.log" >&2; say "the JVM refuses the class-data archive in the image"; exit 1; }
 # (restore-init has no --help: a missing config file is answered by the program, past the JVM)
 PGSIDECAR_JAVA_OPTS="$AOT_CHECK" in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/restore-init \
   --config /nonexistent >/dev/null 2>"$STAGE/smoke.log" || true
 grep -q '^restore-init: ' "$STAGE/smoke.log" \
-  || { cat "$STAGE/smoke.log" >&2; say "restore-init does not start with the AOT cache in the image"; exit 1; }
+  || { cat "$STAGE/smoke.log" >&2; say "restore-init does not start with the class-data archive in the image"; exit 1; }
 in_image --userspec=999:999 "$ROOTFS" /opt/pgsidecar/bin/pgsidecar-install-client /tmp/client >/dev/null \
   && cmp -s "$ROOTFS/tmp/client/bin/wal-archiver" "$L3/opt/pgsidecar/bin/wal-archiver" \
   || { say "pgsidecar-install-client did not install the WAL client"; exit 1; }
