@@ -83,6 +83,7 @@ def main():
     ap.add_argument("--packages", required=True)
     ap.add_argument("--source", default="", help="where the source lives (org.opencontainers.image.source)")
     ap.add_argument("--layer", action="append", required=True, help="name=dir")
+    ap.add_argument("--budget-mb", type=int, default=150, help="fail (exit 3) when the uncompressed layers exceed it")
     a = ap.parse_args()
     created = datetime.datetime.fromtimestamp(a.epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     blobs = {}
@@ -163,7 +164,8 @@ def main():
     mb = lambda n: f"{n / 1e6:6.1f} MB"
     print(f"image: {a.out}")
     print(f"image: digest {sha(manifest)}")
-    print(f"image: archive {mb(os.path.getsize(a.out))}, uncompressed layers {mb(total_raw)} (budget 150 MB)")
+    budget = a.budget_mb * 1e6
+    print(f"image: archive {mb(os.path.getsize(a.out))}, uncompressed layers {mb(total_raw)} (budget {a.budget_mb} MB)")
     for name, root, raw, comp in sizes:
         print(f"image:   layer {name:13s} {mb(raw)} ({100 * raw / total_raw:4.1f} %), gzip {mb(comp)}")
     # what is inside, by kind
@@ -183,6 +185,10 @@ def main():
             parts["pgsidecar: WAL client + launchers"] = tree_bytes(root, "opt/pgsidecar/bin")
     for k, v in parts.items():
         print(f"image:   {k:52s} {mb(v)} ({100 * v / total_raw:4.1f} %)")
+    if total_raw > budget:
+        print(f"image: {a.out} is {mb(total_raw).strip()} uncompressed, over the budget of {a.budget_mb} MB: "
+              "see the shares above; container/README.md says what each choice costs", file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -161,8 +161,12 @@ class ChartRenderTest {
   void podReadinessIsPostgresAloneAndNeverDependsOnStorage() {
     Rendered r = Rendered.with(ValueSets.ACCOUNT);
     JsonNode pg = r.container("postgres");
-    assertEquals("[\"pg_isready\",\"--host=127.0.0.1\",\"--port=5432\",\"--timeout=3\"]",
-        pg.at("/readinessProbe/exec/command").toString());
+    // as the Secret's role, into its database: no FATAL "role \"postgres\" does not exist" per probe
+    assertEquals(List.of("sh", "-c", "exec pg_isready --host=127.0.0.1 --port=5432 --timeout=3"
+            + " --username=\"${POSTGRES_USER:-postgres}\" --dbname=\"${POSTGRES_DB:-${POSTGRES_USER:-postgres}}\""),
+        list(pg.at("/readinessProbe/exec/command")).stream().map(JsonNode::asText).toList());
+    assertTrue(Rendered.with("postgresql.port=6543").container("postgres").at("/readinessProbe/exec/command/2")
+        .asText().contains(" --port=6543 "), "the probe follows postgresql.port");
     assertTrue(pg.path("livenessProbe").isMissingNode(), "no liveness kill of a server in long recovery");
     for (Rendered each : List.of(r, Rendered.with("agent.nativeSidecar=false"))) {
       JsonNode agent = each.container("agent");

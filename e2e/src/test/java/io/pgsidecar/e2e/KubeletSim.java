@@ -457,6 +457,31 @@ final class KubeletSim {
       this.sidecar = sidecar;
     }
 
+    /**
+     * The peak resident set (VmHWM, KiB) of this container's process named {@code name} (as in
+     * /proc/PID/status, e.g. "java"), -1 when none runs.
+     */
+    long peakRssKib(String name) throws IOException {
+      List<ProcessHandle> tree = new ArrayList<>(List.of(process.toHandle()));
+      tree.addAll(process.descendants().toList());
+      for (ProcessHandle h : tree) {
+        List<String> status;
+        try {
+          status = Files.readAllLines(Path.of("/proc/" + h.pid() + "/status"));
+        } catch (java.nio.file.NoSuchFileException e) {
+          continue; // gone meanwhile
+        }
+        if (status.contains("Name:\t" + name)) {
+          for (String line : status) {
+            if (line.startsWith("VmHWM:")) {
+              return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+          }
+        }
+      }
+      return -1;
+    }
+
     /** chroot into the image as the container's user, in the image's working directory. */
     private List<String> chroot(List<String> argv) {
       List<String> cmd = new ArrayList<>(List.of("/usr/sbin/chroot", "--userspec=" + uid + ":" + gid,

@@ -56,11 +56,36 @@ class PodDrillTest {
   private static final String PGSIDECAR_IMAGE = "localhost/pgsidecar:drill";
   private static final String POSTGRES_IMAGE = "postgres:15";
   private static final Duration POD_TIMEOUT = Duration.ofSeconds(90);
+  private static final long AGENT_RSS_BUDGET_KIB = 256 * 1024;
 
   @TempDir
   Path work;
 
   private final Map<String, Long> timings = new LinkedHashMap<>();
+  private final Map<String, Long> memory = new LinkedHashMap<>();
+
+  /** The agent's JVM's peak RSS, recorded and held to the 256 MiB budget. */
+  private void agentPeakRss(KubeletSim.SimPod pod, String when) throws IOException {
+    long kib = pod.container("agent").peakRssKib("java");
+    assertTrue(kib > 0, "no java process in the agent container");
+    memory.put(when, kib);
+    assertTrue(kib <= AGENT_RSS_BUDGET_KIB, "agent VmHWM " + kib / 1024 + " MiB " + when
+        + " is over the budget of " + AGENT_RSS_BUDGET_KIB / 1024 + " MiB (container/bin/pgsidecar's JVM flags)");
+  }
+
+  /**
+   * The drill's POSTGRES_USER is shopadmin and POSTGRES_DB shop: a readiness probe connecting as
+   * the default role (or into a database named after the role) makes the server log a FATAL
+   * every period.
+   */
+  private static void assertNoFatalFromTheProbe(KubeletSim.SimPod pod) throws IOException {
+    String log = Files.readString(pod.container("postgres").log);
+    assertTrue(log.contains("database system is ready to accept connections"), "the postgres log is the server's:\n"
+        + KubeletSim.tail(pod.container("postgres").log));
+    // e.g. FATAL:  role "postgres" does not exist, or database "shopadmin" does not exist
+    List<String> missing = log.lines().filter(l -> l.contains("FATAL") && l.contains("does not exist")).limit(5).toList();
+    assertEquals(List.of(), missing, "the readiness probe's role or database is not the Secret's");
+  }
 
   @Test
   void podFromTheChartArchivesBacksUpRestoresToATimeAndAlertsWhileStaysReady() throws Exception {
@@ -114,6 +139,10 @@ class PodDrillTest {
             assertTrue(list.output().lines().anyMatch(l -> l.matches("\\d{8}T\\d{6}Z .* scheduled")),
                 "a scheduled base backup in `pgsidecar backup list` (admin socket):\n" + list.output());
 
+            // the agent after start, WAL archiving and a base backup (pg_basebackup streamed
+            // through it): within the chart's budget (values.yaml agent.resources)
+            agentPeakRss(pod, "after archiving and the scheduled base backup");
+
             insert(db, 101, 50, "before-target");
             Instant committed = queryInstant(db, "SELECT clock_timestamp()");
             targetTime = committed.truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
@@ -124,6 +153,7 @@ class PodDrillTest {
             awaitArchived(db, segment);
           }
           assertEquals(List.of(), pod.container("postgres").unreadyTimes, "postgres readiness lost");
+          assertNoFatalFromTheProbe(pod);
           t = System.nanoTime();
         }
         took("pod deleted (containers stopped in reverse order)", t);
@@ -171,12 +201,15 @@ class PodDrillTest {
           waitUntil(Duration.ofSeconds(60), "a failed archive_command in pg_stat_archiver",
               () -> queryLong(db, "SELECT failed_count FROM pg_stat_archiver") > 0);
           assertTrue(prometheus.alerts().contains("\"cluster\":\"db1-pgsidecar\""), prometheus.alerts());
+          agentPeakRss(pod, "after the restore (WAL fetched through it) and the outage");
+          assertNoFatalFromTheProbe(pod);
           azurite.start();
         }
       }
     } finally {
       System.out.println("pod drill timings:");
       timings.forEach((what, ms) -> System.out.printf("  %-70s %6d ms%n", what, ms));
+      memory.forEach((what, kib) -> System.out.printf("  agent VmHWM %-58s %6d MiB%n", what, kib / 1024));
     }
   }
 
@@ -186,22 +219,22 @@ class PodDrillTest {
 
   // ---- database -----------------------------------------------------------------------------
 
-  private static Connection connect(int port, String password) throws SQLException {
+  static Connection connect(int port, String password) throws SQLException {
     return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/shop", "shopadmin", password);
   }
 
-  private static void exec(Connection db, String sql) throws SQLException {
+  static void exec(Connection db, String sql) throws SQLException {
     try (Statement s = db.createStatement()) {
       s.execute(sql);
     }
   }
 
-  private static void insert(Connection db, int first, int count, String batch) throws SQLException {
+  static void insert(Connection db, int first, int count, String batch) throws SQLException {
     exec(db, "INSERT INTO orders SELECT g, '" + batch + "' FROM generate_series(" + first + ", "
         + (first + count - 1) + ") g");
   }
 
-  private static String switchWal(Connection db) throws SQLException {
+  static String switchWal(Connection db) throws SQLException {
     try (Statement s = db.createStatement();
         ResultSet r = s.executeQuery("SELECT pg_walfile_name(pg_switch_wal())")) {
       r.next();
@@ -209,7 +242,7 @@ class PodDrillTest {
     }
   }
 
-  private static void awaitArchived(Connection db, String segment) throws Exception {
+  static void awaitArchived(Connection db, String segment) throws Exception {
     waitUntil(Duration.ofSeconds(60), "segment " + segment + " in pg_stat_archiver",
         () -> {
           try (Statement s = db.createStatement();
@@ -222,21 +255,21 @@ class PodDrillTest {
         });
   }
 
-  private static long queryLong(Connection db, String sql) throws SQLException {
+  static long queryLong(Connection db, String sql) throws SQLException {
     try (Statement s = db.createStatement(); ResultSet r = s.executeQuery(sql)) {
       r.next();
       return r.getLong(1);
     }
   }
 
-  private static boolean queryBool(Connection db, String sql) throws SQLException {
+  static boolean queryBool(Connection db, String sql) throws SQLException {
     try (Statement s = db.createStatement(); ResultSet r = s.executeQuery(sql)) {
       r.next();
       return r.getBoolean(1);
     }
   }
 
-  private static Instant queryInstant(Connection db, String sql) throws SQLException {
+  static Instant queryInstant(Connection db, String sql) throws SQLException {
     try (Statement s = db.createStatement(); ResultSet r = s.executeQuery(sql)) {
       r.next();
       return r.getTimestamp(1).toInstant();
