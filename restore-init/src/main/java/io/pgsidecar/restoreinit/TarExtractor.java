@@ -32,7 +32,8 @@ import java.util.Set;
  * able to write {@code /etc/passwd}, nor leave a link in the data directory that PostgreSQL or
  * the restore would later follow out of it.
  * <ul>
- *   <li>An entry name that is absolute, empty or holds a {@code ..} component is refused.</li>
+ *   <li>An entry name that is absolute, empty or holds a {@code ..} component is refused
+ *       (a directory entry {@code ./}, the target itself, is skipped).</li>
  *   <li>Every directory on an entry's path is looked at without following links
  *       ({@code lstat}): an entry below a symlink (whatever made it), or below something that is
  *       not a directory, is refused. Missing directories are created one by one with
@@ -150,8 +151,11 @@ public final class TarExtractor {
             entry(in, type, name, link, entrySize);
           } catch (FileSystemException | InvalidPathException e) {
             // the refusals above are plain IOExceptions; these come from the file system
+            String reason = e instanceof FileSystemException f ? f.getReason()
+                : ((InvalidPathException) e).getReason();
             throw new IOException("archive " + source + ": entry " + show(name) + " cannot be"
-                + " unpacked into " + target + ": " + e.getMessage(), e);
+                + " unpacked into " + target + ": " + (reason != null ? reason
+                : e.getClass().getSimpleName()), e);
           }
         }
       }
@@ -222,6 +226,9 @@ public final class TarExtractor {
   }
 
   private void directory(String name) throws IOException {
+    if (name.matches("(\\./*)+")) {
+      return; // "./": the target itself, the first entry of tar -C dir -cf - .
+    }
     Path rel = relative(name);
     notALaterFile(name, rel, "a directory");
     Path p = inTarget(name, rel);
@@ -342,8 +349,8 @@ public final class TarExtractor {
           throw new IOException("archive " + source + ": entry " + show(name)
               + " lies below the symlink " + show(target.relativize(p).toString()) + "; refusing");
         } else if (!attrs.isDirectory()) {
-          throw new IOException("archive " + source + ": entry " + show(name) + " lies below '"
-              + target.relativize(p) + "', which is not a directory; refusing");
+          throw new IOException("archive " + source + ": entry " + show(name) + " lies below "
+              + show(target.relativize(p).toString()) + ", which is not a directory; refusing");
         }
       }
     }
@@ -358,8 +365,8 @@ public final class TarExtractor {
     } catch (FileAlreadyExistsException e) {
       var attrs = attributes(p);
       if (attrs == null || !attrs.isDirectory() || attrs.isSymbolicLink()) {
-        throw new IOException("archive " + source + ": entry " + show(name) + " needs the directory '"
-            + target.relativize(p) + "', which an earlier entry made "
+        throw new IOException("archive " + source + ": entry " + show(name) + " needs the directory "
+            + show(target.relativize(p).toString()) + ", which an earlier entry made "
             + (attrs != null && attrs.isSymbolicLink() ? "a symlink" : "something else") + "; refusing");
       }
     }
