@@ -35,7 +35,7 @@ class ConfigValueFuzzTest {
   private static final Map<String, String> MINIMAL =
       Map.of("PGSIDECAR_CLUSTER", "main", "PGSIDECAR_STORAGE_PATH", "/repo");
 
-  @TempDir Path dir;
+  @TempDir(factory = Fuzz.MemoryTempDir.class) Path dir;
 
   private static final String[] ANY = {"", " ", "\t", "~", "null", "yes", "no", "on", "off", "True",
       "FALSE", "0", "-1", "+5", "1e3", "0x10", "0o17", ".inf", "-.inf", ".nan", "[a, b]", "{a: b}",
@@ -242,7 +242,7 @@ class ConfigValueFuzzTest {
     int accepted = 0;
     int refused = 0;
     List<Param<?>> params = new ArrayList<>(ConfigParameters.ALL);
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 2000; i++) {
       Param<?> p = params.get(r.nextInt(params.size()));
       String value = randomValue(r, p);
       Via via = Via.values()[r.nextInt(3)];
@@ -270,7 +270,7 @@ class ConfigValueFuzzTest {
       }
     }
     System.out.println("ConfigValueFuzzTest: " + accepted + " accepted, " + refused + " refused");
-    assertTrue(accepted > 500 && refused > 500, accepted + " accepted, " + refused + " refused");
+    assertTrue(accepted > 400 && refused > 400, accepted + " accepted, " + refused + " refused");
   }
 
   /** Values that each broke a rule once: the fuzz test found them; kept as plain cases. */
