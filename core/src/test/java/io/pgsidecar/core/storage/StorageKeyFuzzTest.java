@@ -41,7 +41,6 @@ class StorageKeyFuzzTest {
   private Path root;
   private FsStorage storage;
   private List<String> outsideBefore;
-  private final List<String> directoriesOpened = new ArrayList<>();
 
   @BeforeEach
   void repository() throws IOException {
@@ -124,7 +123,8 @@ class StorageKeyFuzzTest {
       sb.append(SEGMENTS[r.nextInt(SEGMENTS.length)]);
     }
     if (r.nextInt(30) == 0) {
-      sb.append("/y".repeat(3000)); // very long: past PATH_MAX
+      sb.append(("/" + "y".repeat(200)).repeat(25)); // very long: past PATH_MAX (few segments, a
+      // shallow tree: a 3000-deep one makes JUnit's temp directory clean-up take minutes)
     }
     if (r.nextInt(10) == 0) {
       sb.append('/');
@@ -151,14 +151,6 @@ class StorageKeyFuzzTest {
           if (in.isPresent()) {
             try (InputStream i = in.get()) {
               i.readAllBytes();
-            } catch (IOException e) {
-              if (Files.isDirectory(root.resolve(key)) && "Is a directory".equals(e.getMessage())) {
-                // open: FsStorage opens a key that names a directory; the read then fails with
-                // the JDK's bare "Is a directory" (left to the FsStorage work; see the report)
-                directoriesOpened.add(key);
-                return null;
-              }
-              throw e;
             }
           }
         }
@@ -212,9 +204,6 @@ class StorageKeyFuzzTest {
       refusedOrMissing += plainKey(key) ? 0 : 1;
     }
     assertTrue(refusedOrMissing > 2000, "most random keys are not plain: " + refusedOrMissing);
-    System.out.println("StorageKeyFuzzTest: open of a directory key read as 'Is a directory' (not"
-        + " naming the key): " + directoriesOpened.size() + " keys, e.g. "
-        + directoriesOpened.stream().limit(3).map(Fuzz::literal).toList());
     assertEquals("stored", new String(storage.open("keep/kept").orElseThrow().readAllBytes(),
         StandardCharsets.UTF_8), "what was stored is untouched");
   }
