@@ -2,16 +2,23 @@ package io.pgsidecar.restoreinit;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /** Writes ustar archives byte by byte, including the malicious ones a real tar refuses to make. */
 final class TarBuilder {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final List<Integer> headers = new ArrayList<>();
 
   TarBuilder file(String name, String content) {
-    byte[] b = content.getBytes(StandardCharsets.UTF_8);
-    header(name, '0', b.length, "");
-    out.writeBytes(b);
-    pad(b.length);
+    return file(name, content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  TarBuilder file(String name, byte[] content) {
+    header(name, '0', content.length, "");
+    out.writeBytes(content);
+    pad(content.length);
     return this;
   }
 
@@ -31,14 +38,61 @@ final class TarBuilder {
   }
 
   TarBuilder paxPath(String path) {
-    String rec = " path=" + path + "\n";
-    int len = rec.length();
-    len += Integer.toString(len + Integer.toString(len).length()).length();
-    String body = len + rec;
-    byte[] b = body.getBytes(StandardCharsets.UTF_8);
-    header("././@PaxHeader", 'x', b.length, "");
-    out.writeBytes(b);
-    pad(b.length);
+    return pax('x', Map.of("path", path));
+  }
+
+  /**
+   * A pax extended ({@code x}) or global ({@code g}) header; each record's length counts its
+   * bytes, as POSIX says (a multi-byte UTF-8 value has more bytes than characters).
+   */
+  TarBuilder pax(char type, Map<String, String> records) {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    records.forEach((k, v) -> body.writeBytes(paxRecord(k, v)));
+    return record(type == 'g' ? "pax_global_header" : "././@PaxHeader", type, body.toByteArray());
+  }
+
+  static byte[] paxRecord(String key, String value) {
+    int rest = (" " + key + "=" + value + "\n").getBytes(StandardCharsets.UTF_8).length;
+    int len = rest + 1;
+    while (Integer.toString(len).length() + rest != len) {
+      len++;
+    }
+    return (len + " " + key + "=" + value + "\n").getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A GNU long name ({@code L}) or long link name ({@code K}) record for the next entry. */
+  TarBuilder gnuLong(char type, String name) {
+    byte[] b = (name + "\0").getBytes(StandardCharsets.UTF_8);
+    return record("././@LongLink", type, b);
+  }
+
+  /** A header of {@code type} followed by {@code body} as its data, padded to a block. */
+  TarBuilder record(String name, char type, byte[] body) {
+    header(name, type, body.length, "");
+    out.writeBytes(body);
+    pad(body.length);
+    return this;
+  }
+
+  /** A regular file whose name is split into ustar's prefix and name fields at a '/'. */
+  TarBuilder fileWithPrefix(String prefix, String name, byte[] content) {
+    byte[] h = headerBytes(name, '0', content.length, "");
+    put(h, 345, prefix, 155);
+    checksum(h);
+    headers.add(out.size());
+    out.writeBytes(h);
+    out.writeBytes(content);
+    pad(content.length);
+    return this;
+  }
+
+  /** A header whose size field is GNU base-256 with these 12 bytes (the first has bit 7 set). */
+  TarBuilder base256Size(String name, char type, byte[] size12) {
+    byte[] h = headerBytes(name, type, 0, "");
+    System.arraycopy(size12, 0, h, 124, 12);
+    checksum(h);
+    headers.add(out.size());
+    out.writeBytes(h);
     return this;
   }
 
@@ -52,7 +106,17 @@ final class TarBuilder {
     return out.toByteArray();
   }
 
+  /** Where each header block starts, for tests that damage a header and fix its checksum. */
+  List<Integer> headerOffsets() {
+    return List.copyOf(headers);
+  }
+
   private void header(String name, char type, long size, String link) {
+    headers.add(out.size());
+    out.writeBytes(headerBytes(name, type, size, link));
+  }
+
+  private static byte[] headerBytes(String name, char type, long size, String link) {
     byte[] h = new byte[512];
     put(h, 0, name, 100);
     put(h, 100, "0000600", 8);
@@ -64,6 +128,18 @@ final class TarBuilder {
     put(h, 157, link, 100);
     put(h, 257, "ustar", 6);
     put(h, 263, "00", 2);
+    checksum(h);
+    return h;
+  }
+
+  /** Recomputes the checksum of the header block {@code h} at {@code off} of {@code tar}. */
+  static void checksum(byte[] tar, int off) {
+    byte[] h = java.util.Arrays.copyOfRange(tar, off, off + 512);
+    checksum(h);
+    System.arraycopy(h, 148, tar, off + 148, 8);
+  }
+
+  private static void checksum(byte[] h) {
     for (int i = 148; i < 156; i++) {
       h[i] = ' ';
     }
@@ -74,7 +150,6 @@ final class TarBuilder {
     put(h, 148, String.format("%06o", sum), 7);
     h[154] = 0;
     h[155] = ' ';
-    out.writeBytes(h);
   }
 
   private void pad(int len) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -14,7 +15,10 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -231,8 +235,133 @@ class TarExtractorTest {
     byte[] tar = new TarBuilder().file("PG_VERSION", "15\n").end();
     tar[10] ^= 0x20;
     var e = assertThrows(IOException.class, () -> extract(tmp.resolve("d"), tar));
-    assertEquals("archive base/x/data.tar.zst: a tar header checksum does not match;"
-        + " the stored backup is corrupt; pick another backup", e.getMessage());
+    assertEquals("archive base/x/data.tar.zst: the tar header at byte 0 (entry 'PG_VERSION ') does"
+        + " not match its checksum; the stored backup is corrupt; pick another backup", e.getMessage());
+  }
+
+  @Test
+  void anArchiveEndingInsideTheEndMarkerOrAHeaderSaysWhere() {
+    byte[] whole = new TarBuilder().file("a", "b").end();
+    var e = assertThrows(IOException.class, () -> extract(tmp.resolve("d"), Arrays.copyOf(whole, 1024)));
+    assertEquals("archive base/x/data.tar.zst ends before its end-of-archive marker (after 1024"
+        + " bytes): the stored backup is truncated; pick another backup", e.getMessage());
+    var e2 = assertThrows(IOException.class, () -> extract(tmp.resolve("d2"), Arrays.copyOf(whole, 1030)));
+    assertEquals("archive base/x/data.tar.zst ends inside the tar header at byte 1024 (6 of 512"
+        + " bytes): the stored backup is truncated; pick another backup", e2.getMessage());
+  }
+
+  /** Regression: skipNBytes threw an EOFException without a message here. */
+  @Test
+  void anArchiveEndingInsideAFilesPaddingNamesTheFile() {
+    byte[] whole = new TarBuilder().file("base/1/big", "z".repeat(1000)).end();
+    var e = assertThrows(IOException.class,
+        () -> extract(tmp.resolve("d"), Arrays.copyOf(whole, 512 + 1000 + 10)));
+    assertEquals("archive base/x/data.tar.zst ends inside the padding after entry 'base/1/big'"
+        + " (10 of 24 bytes): the stored backup is truncated", e.getMessage());
+    byte[] version = new TarBuilder().file("PG_VERSION", "15\n").end();
+    var e2 = assertThrows(IOException.class,
+        () -> extract(tmp.resolve("d2"), Arrays.copyOf(version, 512 + 3 + 100)));
+    assertEquals("archive base/x/data.tar.zst ends inside the padding after entry 'PG_VERSION'"
+        + " (100 of 509 bytes): the stored backup is truncated", e2.getMessage());
+  }
+
+  /** Regression: the skipped global header ended in an EOFException without a message. */
+  @Test
+  void anArchiveEndingInsideASkippedGlobalHeaderNamesIt() {
+    byte[] whole = new TarBuilder().pax('g', Map.of("comment", "c".repeat(700))).file("a", "b").end();
+    for (int cut : new int[] {512 + 100, 512 + 800}) {
+      var e = assertThrows(IOException.class, () -> extract(tmp.resolve("d" + cut), Arrays.copyOf(whole, cut)));
+      assertEquals("archive base/x/data.tar.zst ends inside the global pax header"
+          + " 'pax_global_header' at byte 0 (" + (cut - 512) + " of 1024 bytes): the stored"
+          + " backup is truncated", e.getMessage());
+    }
+  }
+
+  /** Regression: the record length was counted in characters, so a UTF-8 name came out wrong. */
+  @Test
+  void paxRecordLengthsCountBytesSoMultiByteNamesUnpack() throws IOException {
+    String name = "base/16384/" + "\u00e9".repeat(40) + "\u65e5\u672c\u8a9e\ud83d\ude00" + "x".repeat(80);
+    Path pgdata = tmp.resolve("pgdata");
+    extract(pgdata, new TarBuilder().paxPath(name).file("ignored", "data")
+        .pax('x', Map.of("path", "\u00fc/\u00df", "linkpath", "\u00e9/\ud83d\ude00")).symlink("x", "y")
+        .pax('x', Map.of("mtime", "1733400000.5", "comment", "\u00e4".repeat(300))).file("plain", "p").end());
+    assertEquals("data", Files.readString(pgdata.resolve(name)));
+    assertEquals(Path.of("\u00e9/\ud83d\ude00"), Files.readSymbolicLink(pgdata.resolve("\u00fc/\u00df")));
+    assertEquals("p", Files.readString(pgdata.resolve("plain")));
+  }
+
+  /** Regression: a record length of 0 looped forever; others threw NumberFormatException. */
+  @Test
+  void malformedPaxRecordsAreRefusedNamingTheHeader() {
+    assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+      for (String body : List.of("0 path=x\n", "abc path=x\n", "99 path=x\n", "-5 path=x\n",
+          "9 pathxy\n", "5 =x\n", "10 path=x\n4 a", "10 path=xy")) {
+        refused(new TarBuilder().record("././@PaxHeader", 'x', body.getBytes(StandardCharsets.UTF_8))
+            .file("f", "1").end(), "the pax extended header '././@PaxHeader' at byte 0 has a"
+            + " malformed record at its byte " + (body.startsWith("10 path=x\n") ? 10 : 0)
+            + " (expected \"LENGTH key=value\\n\"); the stored backup is corrupt; refusing");
+      }
+      refused(new TarBuilder().record("././@PaxHeader", 'x', "12 size=abc\n".getBytes(StandardCharsets.UTF_8))
+          .file("f", "1").end(), "the pax extended header '././@PaxHeader' at byte 0 gives the size"
+          + " 'abc', not a number of bytes; the stored backup is corrupt; refusing");
+    });
+  }
+
+  /** A pax size overrides the header's (GNU tar writes one for files of 8 GiB and more). */
+  @Test
+  void aPaxSizeGovernsTheEntrysData() throws IOException {
+    Path pgdata = tmp.resolve("pgdata");
+    byte[] tar = new TarBuilder().pax('x', Map.of("size", "5")).file("f", "").truncated();
+    byte[] data = Arrays.copyOf("hello".getBytes(StandardCharsets.UTF_8), 512);
+    byte[] whole = new byte[tar.length + 512 + 1024];
+    System.arraycopy(tar, 0, whole, 0, tar.length);
+    System.arraycopy(data, 0, whole, tar.length, 512);
+    extract(pgdata, whole);
+    assertEquals("hello", Files.readString(pgdata.resolve("f")));
+  }
+
+  /** Regression: a K record after an L one dropped the long name (and the other way round). */
+  @Test
+  void gnuLongNameAndLongLinkNameTogetherAreBothHonoured() throws IOException {
+    String longName = "conf/" + "n".repeat(150);
+    String longLink = "t".repeat(150);
+    Path pgdata = tmp.resolve("pgdata");
+    extract(pgdata, new TarBuilder()
+        .gnuLong('L', longName).gnuLong('K', longLink).symlink("short", "short-link")
+        .gnuLong('K', longLink + "2").gnuLong('L', longName + "2").symlink("s2", "l2")
+        .gnuLong('L', "data/" + "f".repeat(120)).file("ignored", "content")
+        .gnuLong('L', "data/" + "h".repeat(150)).gnuLong('K', "data/" + "f".repeat(120)).hardLink("h", "f")
+        .end());
+    assertEquals(Path.of(longLink), Files.readSymbolicLink(pgdata.resolve(longName)));
+    assertEquals(Path.of(longLink + "2"), Files.readSymbolicLink(pgdata.resolve(longName + "2")));
+    assertEquals("content", Files.readString(pgdata.resolve("data/" + "h".repeat(150))));
+    assertFalse(Files.exists(pgdata.resolve("short"), LinkOption.NOFOLLOW_LINKS));
+    assertFalse(Files.exists(pgdata.resolve("h"), LinkOption.NOFOLLOW_LINKS));
+  }
+
+  /** Regression: a negative base-256 size made readNBytes throw IllegalArgumentException. */
+  @Test
+  void sizesThatAreNotAByteCountAreRefused() throws IOException {
+    byte[] negative = new byte[12];
+    Arrays.fill(negative, (byte) 0xff);
+    byte[] tooBig = new byte[12];
+    tooBig[0] = (byte) 0x80;
+    tooBig[1] = 1;
+    for (char type : new char[] {'0', 'x', 'L', 'g'}) {
+      for (byte[] size : List.of(negative, tooBig)) {
+        refused(new TarBuilder().base256Size("f", type, size).end(), "the tar header at byte 0"
+            + " (entry 'f') holds a size that is not a number of bytes; the stored backup is"
+            + " corrupt; pick another backup");
+      }
+    }
+    refused(new TarBuilder().record("d", '5', new byte[10]).end(), "entry 'd' is a directory"
+        + " with 10 bytes of data, which no tar writer stores; the stored backup is corrupt; refusing");
+  }
+
+  @Test
+  void controlCharactersInANameAreEscapedInTheMessage() throws IOException {
+    refused(new TarBuilder().file("a\nINFO forged/../x\u0000", "1").end(),
+        "entry name 'a\\x0AINFO forged/../x' contains '..'; refusing to unpack it");
   }
 
   /**

@@ -90,10 +90,10 @@ public final class ConfigLoader {
       Optional<Param<?>> p = ConfigParameters.byKey(key);
       Optional<String> firstOfSection = keys().stream().filter(k -> k.startsWith(key + ".")).findFirst();
       if (p.isEmpty() && firstOfSection.isPresent()) {
-        errors.add("'" + key + "' in " + origin + " is a section, not a value: write its keys "
+        errors.add(quote(key) + " in " + origin + " is a section, not a value: write its keys "
             + "under it, e.g. '" + firstOfSection.get() + "'");
       } else if (p.isEmpty()) {
-        errors.add("unknown key '" + key + "' in " + origin + ": " + hint(key, keys(), "'"));
+        errors.add("unknown key " + quote(key) + " in " + origin + ": " + hint(key, keys(), "'"));
       } else if (p.get().secret()) {
         errors.add(key + " in " + origin + ": a secret is not read from the YAML file (it is "
             + "usually a ConfigMap); set " + p.get().envVar() + " from a Kubernetes Secret instead");
@@ -151,12 +151,23 @@ public final class ConfigLoader {
         typed.put(p.key(), p.type().parse(r.text().trim()));
       } catch (IllegalArgumentException e) {
         invalid.add(p.key());
-        String shown = p.secret() ? "<redacted>" : "'" + r.text() + "'";
+        String shown = p.secret() ? "<redacted>" : quote(r.text());
         errors.add(p.key() + ": expected " + p.type().expected() + ", got " + shown + " (from "
             + r.origin() + ")");
       }
     }
     return new ConfigBuilder.Values(typed, invalid);
+  }
+
+  /**
+   * {@code text} in quotes for an error line: control characters escaped (one problem, one line)
+   * and a long value cut, with its length.
+   */
+  static String quote(String text) {
+    StringBuilder sb = new StringBuilder("'");
+    text.chars().limit(200).forEach(c -> sb.append(c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029
+        ? String.format(java.util.Locale.ROOT, "\\x%02X", c) : String.valueOf((char) c)));
+    return sb.append(text.length() > 200 ? "...' (" + text.length() + " characters)" : "'").toString();
   }
 
   private static List<String> keys() {

@@ -35,7 +35,7 @@ public final class ConfigParameters {
   static final long MAX_BLOCK = 4000L << 20;
 
   public static final List<Param<?>> ALL = List.of(
-      Param.of("cluster", matching("a name of letters, digits, '.', '_' and '-'", "[A-Za-z0-9._-]+"),
+      Param.of("cluster", clusterName(),
           "Name of this server's archive in the repository (required).", PgsidecarConfig::cluster),
       Param.of("pgdata", path(), "The agent's view of PostgreSQL's data directory (may be read-only).",
           PgsidecarConfig::pgdata).defaultValue("/var/lib/postgresql/data/pgdata"),
@@ -77,8 +77,7 @@ public final class ConfigParameters {
 
       Param.of("storage.type", enumOf(StorageType.class), "Where the repository lives.",
           c -> c.storage().type()).defaultValue("fs"),
-      Param.of("storage.prefix", matching("a path of names separated by '/'",
-          "/*[A-Za-z0-9._-]+(/+[A-Za-z0-9._-]+)*/*"),
+      Param.of("storage.prefix", pathOfNames(),
           "Folder inside the container or path that holds the clusters' archives.",
           c -> c.storage().prefix().isEmpty() ? Optional.empty() : Optional.of(c.storage().prefix())),
       Param.of("storage.path", path(), "Root directory of the repository when storage.type is fs.",
@@ -233,7 +232,7 @@ public final class ConfigParameters {
       Param.of("restore.target-timeline", matching("latest, current or a timeline number",
           "latest|current|[0-9]+"), "Timeline to follow during replay (recovery_target_timeline).",
           c -> c.restore().targetTimeline()).defaultValue("latest"),
-      Param.of("restore.from-cluster", matching("a name of letters, digits, '.', '_' and '-'", "[A-Za-z0-9._-]+"),
+      Param.of("restore.from-cluster", clusterName(),
           "Restore another cluster's archive into this server (its WAL is fetched from there).",
           c -> c.restore().fromCluster()),
       Param.of("restore.wal-archiver", string(),
@@ -255,6 +254,41 @@ public final class ConfigParameters {
       "PGSIDECAR_URL", "PGSIDECAR_TOKEN", "PGSIDECAR_WAIT");
 
   private static final Map<String, Param<?>> BY_KEY = new LinkedHashMap<>();
+
+  /** One segment of every key (RepositoryLayout): '.' and '..' would leave the repository. */
+  private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
+
+  static ParamType<String> clusterName() {
+    return new ParamType<>("a name of letters, digits, '.', '_' and '-', not starting with '.'",
+        s -> {
+          if (!NAME.matcher(s).matches()) {
+            throw new IllegalArgumentException(s);
+          }
+          return s;
+        }, s -> s);
+  }
+
+  /**
+   * Names separated by '/' (doubled, leading and trailing ones are dropped), each a
+   * {@link #clusterName}; checked name by name, not with one regular expression, whose
+   * repetition recursed (a StackOverflowError on a value of thousands of names).
+   */
+  static ParamType<String> pathOfNames() {
+    return new ParamType<>("a path of names separated by '/', each of letters, digits, '.', '_'"
+        + " and '-', not starting with '.'", s -> {
+          boolean any = false;
+          for (String name : s.split("/")) {
+            if (!name.isEmpty() && !NAME.matcher(name).matches()) {
+              throw new IllegalArgumentException(s);
+            }
+            any |= !name.isEmpty();
+          }
+          if (!any) {
+            throw new IllegalArgumentException(s);
+          }
+          return s;
+        }, s -> s);
+  }
 
   static {
     ALL.forEach(p -> BY_KEY.put(p.key(), p));

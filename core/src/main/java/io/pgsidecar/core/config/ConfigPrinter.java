@@ -20,6 +20,9 @@ public final class ConfigPrinter {
   private static final YAMLMapper YAML = YAMLMapper.builder()
       .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
       .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+      // text that YAML would read as a number ("1e3", ".inf") keeps its quotes, so that the
+      // output loads back as the same text
+      .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS)
       .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR)
       .build();
 

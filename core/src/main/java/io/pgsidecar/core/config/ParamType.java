@@ -37,7 +37,7 @@ public record ParamType<T>(String expected, Function<String, T> parser, Function
   }
 
   public static ParamType<String> string() {
-    return new ParamType<>("a non-empty text", s -> s, s -> s);
+    return new ParamType<>("a non-empty text", s -> require(s, !s.isEmpty()), s -> s);
   }
 
   /** Text matching {@code pattern}; {@code expected} says in words what that is. */
@@ -99,23 +99,29 @@ public record ParamType<T>(String expected, Function<String, T> parser, Function
   }
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+  /**
+   * The longest duration a key takes: every one is a timeout or an interval, and a longer one
+   * overflows the nanosecond deadlines they become (292 years), or is a typo.
+   */
+  static final Duration MAX_DURATION = Duration.ofDays(365);
 
-  /** A duration such as {@code 30s}, {@code 5m}, {@code 1h}, {@code 250ms}, {@code 2d}. */
+  /** A duration such as {@code 30s}, {@code 5m}, {@code 1h}, {@code 250ms}, {@code 2d}; at most 365d. */
   public static ParamType<Duration> duration() {
-    return new ParamType<>("a duration such as 30s, 5m or 1h (units ms, s, m, h, d)", s -> {
+    return new ParamType<>("a duration such as 30s, 5m or 1h (units ms, s, m, h, d) up to 365d", s -> {
       Matcher m = DURATION.matcher(s);
       if (!m.matches()) {
         throw new IllegalArgumentException(s);
       }
       try {
         long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        Duration d = switch (m.group(2)) {
           case "ms" -> Duration.ofMillis(n);
           case "s" -> Duration.ofSeconds(n);
           case "m" -> Duration.ofMinutes(n);
           case "h" -> Duration.ofHours(n);
           default -> Duration.ofDays(n);
         };
+        return require(d, d.compareTo(MAX_DURATION) <= 0);
       } catch (ArithmeticException | NumberFormatException e) {
         throw new IllegalArgumentException(s);
       }
@@ -213,6 +219,7 @@ public record ParamType<T>(String expected, Function<String, T> parser, Function
   }
 
   private static Path toPath(String s) {
+    require(s, !s.isEmpty()); // Path.of("") is the working directory: a value of spaces is a slip
     try {
       return Path.of(s);
     } catch (InvalidPathException e) {

@@ -1,5 +1,7 @@
 package io.pgsidecar.core.repo;
 
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -14,15 +16,41 @@ import java.util.Objects;
  * </pre>
  *
  * <p>{@code suffix} is the codec pipeline's suffix ({@code .zst}, {@code .zst.pgp}).
+ *
+ * <p>The cluster name and each folder of the prefix become one segment of every key, so each must
+ * be a plain name: not empty, no {@code /} or {@code \}, no control character, and not starting
+ * with {@code .} ({@code .} and {@code ..} would leave the repository on a file system; the
+ * filesystem driver keeps its own files under dot names and refuses such keys). A cluster name
+ * can come from a request ({@code ?cluster=}), so this is checked here, once, for every driver.
  */
 public record RepositoryLayout(String prefix, String cluster) {
 
   public RepositoryLayout {
     Objects.requireNonNull(cluster, "cluster");
-    prefix = prefix == null ? "" : trimSlashes(prefix);
-    if (cluster.isEmpty() || cluster.contains("/")) {
-      throw new IllegalArgumentException("cluster name must be non-empty and contain no '/': " + cluster);
+    prefix = prefix == null ? "" : String.join("/", Arrays.stream(prefix.split("/+"))
+        .filter(s -> !s.isEmpty()).toList());
+    requirePlainName("cluster name", cluster, cluster);
+    for (String folder : prefix.isEmpty() ? new String[0] : prefix.split("/")) {
+      requirePlainName("storage prefix", prefix, folder);
     }
+  }
+
+  private static void requirePlainName(String what, String whole, String name) {
+    boolean plain = !name.isEmpty() && !name.startsWith(".")
+        && name.chars().noneMatch(c -> c == '/' || c == '\\' || c < 0x20 || c == 0x7f);
+    if (!plain) {
+      throw new IllegalArgumentException(what + " " + quote(whole) + " cannot be part of a storage"
+          + " key: " + (whole.equals(name) ? "it" : "its folder " + quote(name)) + " must be a"
+          + " non-empty name without '/', '\\' or control characters, not starting with '.'");
+    }
+  }
+
+  /** {@code s} in quotes, control characters escaped, cut when long: it may come from a request. */
+  static String quote(String s) {
+    StringBuilder sb = new StringBuilder("'");
+    s.chars().limit(100).forEach(c -> sb.append(c < 0x20 || c == 0x7f
+        ? String.format(Locale.ROOT, "\\x%02X", c) : String.valueOf((char) c)));
+    return sb.append(s.length() > 100 ? "...' (" + s.length() + " characters)" : "'").toString();
   }
 
   /** The same repository seen for another cluster (restore from another cluster's archive). */
@@ -87,17 +115,5 @@ public record RepositoryLayout(String prefix, String cluster) {
 
   public String dumpManifest(String dumpId) {
     return dumpDir(dumpId) + "dump.json";
-  }
-
-  private static String trimSlashes(String s) {
-    int b = 0;
-    int e = s.length();
-    while (b < e && s.charAt(b) == '/') {
-      b++;
-    }
-    while (e > b && s.charAt(e - 1) == '/') {
-      e--;
-    }
-    return s.substring(b, e);
   }
 }

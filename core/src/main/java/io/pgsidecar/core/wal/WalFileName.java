@@ -22,6 +22,8 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
   /** Segments per log id with 16 MiB segments: 0x1_0000_0000 / 0x100_0000. */
   public static final long SEGMENTS_PER_LOG = 0x100L;
   public static final long SEGMENT_SIZE = 16L * 1024 * 1024;
+  /** Timelines and log ids are 32-bit: 8 hex digits in a name. */
+  private static final long MAX_32 = 0xFFFF_FFFFL;
 
   private static final Pattern SEGMENT = Pattern.compile("([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})");
   private static final Pattern HISTORY = Pattern.compile("([0-9A-F]{8})\\.history");
@@ -51,7 +53,7 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
     if ((m = BACKUP.matcher(name)).matches()) {
       return of(name, Kind.BACKUP, m);
     }
-    throw new IllegalArgumentException("'" + name + "' is not a WAL file name: expected 24 hex digits"
+    throw new IllegalArgumentException(quote(name) + " is not a WAL file name: expected 24 hex digits"
         + " (segment), XXXXXXXX.history, <segment>.partial or <segment>.XXXXXXXX.backup"
         + " (upper-case hex)");
   }
@@ -68,6 +70,14 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
 
   /** The segment on {@code timeline} with the given log id and segment number. */
   public static WalFileName segment(long timeline, long log, long segment) {
+    if (timeline < 1 || timeline > MAX_32) {
+      throw new IllegalArgumentException("timeline " + timeline + " is outside 1.." + MAX_32
+          + " (00000001..FFFFFFFF)");
+    }
+    if (log < 0 || log > MAX_32) {
+      throw new IllegalArgumentException("log id " + log + " is outside 0.." + MAX_32
+          + " (00000000..FFFFFFFF)");
+    }
     if (segment < 0 || segment >= SEGMENTS_PER_LOG) {
       throw new IllegalArgumentException("segment number " + segment + " is outside 0.."
           + (SEGMENTS_PER_LOG - 1) + " (16 MiB segments)");
@@ -79,7 +89,7 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
   private static WalFileName of(String name, Kind kind, Matcher m) {
     long seg = Long.parseLong(m.group(3), 16);
     if (seg >= SEGMENTS_PER_LOG) {
-      throw new IllegalArgumentException("'" + name + "' is not a WAL file name: segment number "
+      throw new IllegalArgumentException(quote(name) + " is not a WAL file name: segment number "
           + m.group(3) + " exceeds FF (16 MiB segments)");
     }
     return new WalFileName(name, kind, timeline(name, m.group(1)),
@@ -89,10 +99,29 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
   private static long timeline(String name, String hex) {
     long tli = Long.parseLong(hex, 16);
     if (tli == 0) {
-      throw new IllegalArgumentException("'" + name + "' is not a WAL file name: timeline 00000000"
+      throw new IllegalArgumentException(quote(name) + " is not a WAL file name: timeline 00000000"
           + " does not exist (PostgreSQL's timelines start at 00000001)");
     }
     return tli;
+  }
+
+  /**
+   * {@code name} in quotes for an error message, control characters escaped and a long one cut:
+   * names come from outside (HTTP requests, pg_wal listings), messages go to logs.
+   */
+  static String quote(String name) {
+    StringBuilder sb = new StringBuilder("'");
+    int limit = Math.min(name.length(), 64);
+    for (int i = 0; i < limit; i++) {
+      char c = name.charAt(i);
+      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029) {
+        sb.append(String.format(Locale.ROOT, "\\x%02X", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    return name.length() > limit ? sb.append("...' (").append(name.length()).append(" characters)").toString()
+        : sb.append('\'').toString();
   }
 
   public boolean isSegment() {
@@ -115,6 +144,10 @@ public record WalFileName(String name, Kind kind, long timeline, long log, long 
   public WalFileName next() {
     if (kind != Kind.SEGMENT) {
       throw new IllegalStateException(name + " is not a segment; only segments have a next one");
+    }
+    if (segment + 1 == SEGMENTS_PER_LOG && log == MAX_32) {
+      throw new IllegalStateException(name + " is the last segment a timeline can have; there is"
+          + " no next one");
     }
     return segment + 1 == SEGMENTS_PER_LOG
         ? segment(timeline, log + 1, 0)

@@ -88,4 +88,29 @@ class WalFileNameTest {
     assertEquals("0/3000000", WalFileName.parse("000000010000000000000003").startLsn().toString());
     assertEquals("1/FF000000", WalFileName.parse("0000000100000001000000FF").startLsn().toString());
   }
+
+  /** Regression: segment() built names parse() refuses (timeline 0, 9+ hex digits). */
+  @Test
+  void segmentsAreOnlyBuiltForTimelinesAndLogIdsANameCanHold() {
+    var e = assertThrows(IllegalArgumentException.class, () -> WalFileName.segment(0, 0, 1));
+    assertEquals("timeline 0 is outside 1..4294967295 (00000001..FFFFFFFF)", e.getMessage());
+    var e2 = assertThrows(IllegalArgumentException.class, () -> WalFileName.segment(1, 0x1_0000_0000L, 0));
+    assertEquals("log id 4294967296 is outside 0..4294967295 (00000000..FFFFFFFF)", e2.getMessage());
+    var e3 = assertThrows(IllegalStateException.class,
+        () -> WalFileName.parse("00000001FFFFFFFF000000FF").next());
+    assertEquals("00000001FFFFFFFF000000FF is the last segment a timeline can have; there is no"
+        + " next one", e3.getMessage());
+  }
+
+  /** Names come from requests and directory listings; messages go to logs. */
+  @Test
+  void aNameIsQuotedWithControlCharactersEscapedAndCutWhenLong() {
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> WalFileName.parse("000000010000000000000003\nERROR forged"));
+    assertTrue(e.getMessage().startsWith("'000000010000000000000003\\x0AERROR forged' is not a WAL"
+        + " file name"), e.getMessage());
+    var e2 = assertThrows(IllegalArgumentException.class, () -> WalFileName.parse("A".repeat(100_000)));
+    assertTrue(e2.getMessage().startsWith("'" + "A".repeat(64) + "...' (100000 characters) is not a WAL"
+        + " file name"), e2.getMessage());
+  }
 }
