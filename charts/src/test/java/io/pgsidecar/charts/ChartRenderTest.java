@@ -260,6 +260,17 @@ class ChartRenderTest {
     });
   }
 
+  /** The agent refuses a cluster name that starts with a dot at start; the chart says so first. */
+  @Test
+  void clusterNamesStartingWithADotAreRefusedAtRender() {
+    for (String name : List.of(".hidden", "..", "a/b")) {
+      String message = Rendered.failureOf("cluster=" + name);
+      assertTrue(message.contains("cluster") && message.contains("does not match pattern"),
+          name + " -> " + message);
+    }
+    assertEquals(1, Rendered.with("cluster=db_1.eu-west").ofKind("StatefulSet").size());
+  }
+
   @Test
   void metricsOffRendersNoMonitoringObjects() {
     Rendered on = Rendered.with();
