@@ -41,14 +41,17 @@ public final class Azurite implements AutoCloseable {
   private final Path location;
   private final int port;
   private final String container;
+  /** Null for plain HTTP; else the certificate of the HTTPS + {@code --oauth basic} mode. */
+  private final TestTls tls;
   private Process process;
   private Thread shutdownHook;
 
-  private Azurite(Path main, Path location, int port, String container) {
+  private Azurite(Path main, Path location, int port, String container, TestTls tls) {
     this.main = main;
     this.location = location;
     this.port = port;
     this.container = container;
+    this.tls = tls;
   }
 
   /** Starts Azurite with a container of a random name. */
@@ -58,8 +61,23 @@ public final class Azurite implements AutoCloseable {
 
   /** Starts Azurite with a container named {@code container} (3+ lower-case characters). */
   public static Azurite launch(String container) throws IOException {
+    return launch(container, null);
+  }
+
+  /**
+   * Starts Azurite over HTTPS with {@code --oauth basic} (bearer tokens checked for lifetime,
+   * issuer {@code https://sts.windows.net/...} and audience {@code https://storage.azure.com};
+   * not their signature) and the certificate of {@link TestTls}, which this JVM then trusts.
+   * The account key still works too (the fixture's own clients use it).
+   */
+  public static Azurite launchOAuth() throws IOException {
+    return launch("c" + UUID.randomUUID().toString().replace("-", "").substring(0, 20),
+        TestTls.get());
+  }
+
+  private static Azurite launch(String container, TestTls tls) throws IOException {
     Path location = Files.createTempDirectory("azurite-");
-    var azurite = new Azurite(findMain(), location, freePort(), container);
+    var azurite = new Azurite(findMain(), location, freePort(), container, tls);
     try {
       azurite.start();
       azurite.createContainer(container);
@@ -76,9 +94,15 @@ public final class Azurite implements AutoCloseable {
       return;
     }
     Path log = location.resolve("azurite.log");
-    process = new ProcessBuilder("node", main.toString(), "--blobHost", "127.0.0.1",
-        "--blobPort", Integer.toString(port), "--location", location.toString(),
-        "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent")
+    var command = new java.util.ArrayList<>(java.util.List.of("node", main.toString(),
+        "--blobHost", "127.0.0.1", "--blobPort", Integer.toString(port),
+        "--location", location.toString(),
+        "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"));
+    if (tls != null) {
+      command.addAll(java.util.List.of("--cert", tls.certPem().toString(),
+          "--key", tls.keyPem().toString(), "--oauth", "basic"));
+    }
+    process = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .start();
@@ -156,13 +180,17 @@ public final class Azurite implements AutoCloseable {
     return KEY;
   }
 
-  /** The blob endpoint, path style: {@code http://127.0.0.1:PORT/devstoreaccount1}. */
+  /**
+   * The blob endpoint, path style: {@code http://127.0.0.1:PORT/devstoreaccount1} ({@code https}
+   * for {@link #launchOAuth()}).
+   */
   public String endpoint() {
-    return "http://127.0.0.1:" + port + "/" + ACCOUNT;
+    return (tls == null ? "http" : "https") + "://127.0.0.1:" + port + "/" + ACCOUNT;
   }
 
   public String connectionString() {
-    return "DefaultEndpointsProtocol=http;AccountName=" + ACCOUNT + ";AccountKey=" + KEY
+    return "DefaultEndpointsProtocol=" + (tls == null ? "http" : "https") + ";AccountName="
+        + ACCOUNT + ";AccountKey=" + KEY
         + ";BlobEndpoint=" + endpoint() + ";";
   }
 
@@ -178,10 +206,15 @@ public final class Azurite implements AutoCloseable {
 
   /** A SAS token (read, add, create, write, delete, list; one day) for {@code containerName}. */
   public String sasToken(String containerName) {
+    return sasToken(containerName, OffsetDateTime.now().plusDays(1));
+  }
+
+  /** A SAS token (read, add, create, write, delete, list) for {@code containerName} until {@code expiry}. */
+  public String sasToken(String containerName, OffsetDateTime expiry) {
     var permission = new BlobContainerSasPermission().setReadPermission(true)
         .setAddPermission(true).setCreatePermission(true).setWritePermission(true)
         .setDeletePermission(true).setListPermission(true);
-    var values = new BlobServiceSasSignatureValues(OffsetDateTime.now().plusDays(1), permission)
+    var values = new BlobServiceSasSignatureValues(expiry, permission)
         .setStartTime(OffsetDateTime.now().minusMinutes(5));
     return containerClient(containerName).generateSas(values);
   }

@@ -46,7 +46,76 @@ final class AzureClients {
     }
   }
 
+  /** The AKS workload identity webhook's variables, in the order an error lists them. */
+  static final String TOKEN_FILE_ENV = "AZURE_FEDERATED_TOKEN_FILE";
+  static final String CLIENT_ID_ENV = "AZURE_CLIENT_ID";
+  static final String TENANT_ID_ENV = "AZURE_TENANT_ID";
+  static final String AUTHORITY_HOST_ENV = "AZURE_AUTHORITY_HOST";
+  static final String DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com/";
+
+  /**
+   * Entra ID hosts MSAL knows (public and sovereign clouds): instance discovery runs for them;
+   * for any other {@code AZURE_AUTHORITY_HOST} (Azure Stack, a private cloud) it is off, since
+   * MSAL would otherwise ask login.microsoftonline.com about that host.
+   */
+  private static final java.util.Set<String> KNOWN_AUTHORITY_HOSTS = java.util.Set.of(
+      "login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net",
+      "login.chinacloudapi.cn", "login-us.microsoftonline.com", "login.microsoftonline.de",
+      "login.microsoftonline.us");
+
+  /** Where the environment is read; tests of this package play a pod's environment through it. */
+  static volatile java.util.function.UnaryOperator<String> environment = System::getenv;
+
   private AzureClients() {}
+
+  /**
+   * Workload identity as the AKS webhook sets it up: the four variables are read here (not left
+   * to the SDK) so that a missing one is named at start, the token file is checked readable at
+   * start, and {@code storage.azure.client-id} overrides {@code AZURE_CLIENT_ID}. The SDK re-reads
+   * the token file when it asks for a new access token, so kubelet's rotation of the projected
+   * token is picked up.
+   */
+  static WorkloadIdentityCredentialBuilder workloadIdentity(PgsidecarConfig.Azure cfg)
+      throws StorageException {
+    String tokenFile = requiredEnv(TOKEN_FILE_ENV);
+    String tenant = requiredEnv(TENANT_ID_ENV);
+    String clientId = cfg.clientId().filter(s -> !s.isBlank()).or(() -> env(CLIENT_ID_ENV))
+        .orElseThrow(() -> new StorageException("storage.azure.auth=WORKLOAD_IDENTITY needs the "
+            + "environment variable " + CLIENT_ID_ENV + " (or storage.azure.client-id): "
+            + WEBHOOK_HINT));
+    String authority = env(AUTHORITY_HOST_ENV).orElse(DEFAULT_AUTHORITY_HOST);
+    java.net.URI authorityUri;
+    try {
+      authorityUri = new java.net.URI(authority);
+    } catch (java.net.URISyntaxException e) {
+      authorityUri = null;
+    }
+    if (authorityUri == null || !"https".equals(authorityUri.getScheme())
+        || authorityUri.getHost() == null) {
+      throw new StorageException(AUTHORITY_HOST_ENV + "=" + authority + " is not an https URL "
+          + "(e.g. " + DEFAULT_AUTHORITY_HOST + "): fix or unset it");
+    }
+    if (!Files.isReadable(Path.of(tokenFile))) {
+      throw new StorageException("cannot read the federated token file " + TOKEN_FILE_ENV + "="
+          + tokenFile + ": check the pod's projected service account token volume (" + WEBHOOK_HINT
+          + ") and that the agent's user may read it");
+    }
+    var credential = new WorkloadIdentityCredentialBuilder().tenantId(tenant).clientId(clientId)
+        .tokenFilePath(tokenFile).authorityHost(authority);
+    if (!KNOWN_AUTHORITY_HOSTS.contains(authorityUri.getHost().toLowerCase(java.util.Locale.ROOT))) {
+      credential.disableInstanceDiscovery();
+    }
+    return credential;
+  }
+
+  static final String WEBHOOK_HINT = "the Azure workload identity webhook sets it in pods "
+      + "labelled azure.workload.identity/use=true whose service account is annotated "
+      + "azure.workload.identity/client-id";
+
+  private static String requiredEnv(String name) throws StorageException {
+    return env(name).orElseThrow(() -> new StorageException("storage.azure.auth=WORKLOAD_IDENTITY "
+        + "needs the environment variable " + name + ": " + WEBHOOK_HINT));
+  }
 
   /** {@code retry} null keeps the SDK's defaults. */
   static BlobContainerClient build(PgsidecarConfig.Azure cfg, String container,
@@ -79,11 +148,8 @@ final class AzureClients {
             "storage.azure.auth=SAS needs storage.azure.sasTokenFile"));
         builder.endpoint(endpoint(cfg)).sasToken(secret(tokenFile, "storage.azure.sasTokenFile"));
       }
-      case WORKLOAD_IDENTITY -> {
-        var credential = new WorkloadIdentityCredentialBuilder();
-        cfg.clientId().ifPresent(credential::clientId);
-        builder.endpoint(endpoint(cfg)).credential(credential.build());
-      }
+      case WORKLOAD_IDENTITY -> builder.endpoint(endpoint(cfg))
+          .credential(workloadIdentity(cfg).build());
       case MANAGED_IDENTITY -> {
         var credential = new ManagedIdentityCredentialBuilder();
         cfg.clientId().ifPresent(credential::clientId);
@@ -133,7 +199,7 @@ final class AzureClients {
     }
   }
 
-  private static Optional<String> env(String name) {
-    return Optional.ofNullable(System.getenv(name)).filter(s -> !s.isBlank());
+  static Optional<String> env(String name) {
+    return Optional.ofNullable(environment.apply(name)).filter(s -> !s.isBlank());
   }
 }

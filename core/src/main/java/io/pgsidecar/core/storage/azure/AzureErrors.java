@@ -42,7 +42,7 @@ final class AzureErrors {
       int status = h.getResponse().getStatusCode();
       return status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
     }
-    if (e instanceof ClientAuthenticationException || e instanceof IllegalArgumentException
+    if (authenticationFailure(e) != null || e instanceof IllegalArgumentException
         || e instanceof StorageException || e instanceof InterruptedIOException) {
       return false;
     }
@@ -71,12 +71,69 @@ final class AzureErrors {
       }
       return new StorageException(what + " failed (" + detail + ")", e);
     }
-    if (e instanceof ClientAuthenticationException) {
-      return new StorageException(what + ": authentication with auth " + authName() + " failed: "
-          + firstLine(e.getMessage()) + "; " + authHint(), e);
+    ClientAuthenticationException auth = authenticationFailure(e);
+    if (auth != null) {
+      return new StorageException(what + ": authentication with auth " + authName() + " failed"
+          + firstLine(auth.getMessage()) + "; " + tokenHint(auth.getMessage()), e);
     }
     return new StorageException(what + " failed: " + e.getClass().getSimpleName() + ": "
         + firstLine(e.getMessage()) + "; check the network path to the storage endpoint", e);
+  }
+
+  /** The credential's failure, also when the pipeline wrapped it (or null). */
+  static ClientAuthenticationException authenticationFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ClientAuthenticationException c) {
+        return c;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * What to check when no access token could be had: for workload identity the Entra ID error
+   * code says which of the webhook's variables is wrong, and the message names it with its value
+   * (none of them is a secret; the token file's content is never shown).
+   */
+  private String tokenHint(String message) {
+    if (auth != AzureAuth.WORKLOAD_IDENTITY) {
+      return authHint();
+    }
+    String m = message == null ? "" : message;
+    String file = AzureClients.TOKEN_FILE_ENV + "="
+        + AzureClients.env(AzureClients.TOKEN_FILE_ENV).orElse("(unset)");
+    String client = AzureClients.CLIENT_ID_ENV + "="
+        + AzureClients.env(AzureClients.CLIENT_ID_ENV).orElse("(unset)");
+    String tenant = AzureClients.TENANT_ID_ENV + "="
+        + AzureClients.env(AzureClients.TENANT_ID_ENV).orElse("(unset)");
+    if (m.contains("AADSTS700024")) {
+      return "the federated token in " + file + " has expired: kubelet renews the projected "
+          + "service account token before it expires, so check that this file is the one the "
+          + "webhook mounts (azure-identity-token) and that it is still being refreshed";
+    }
+    if (m.contains("AADSTS700212")) {
+      return "the audience of the federated token in " + file + " matches no federated identity "
+          + "credential of " + client + ": the projected token and the credential must both use "
+          + "the audience api://AzureADTokenExchange";
+    }
+    if (m.contains("AADSTS70021")) {
+      return "the issuer or subject of the federated token in " + file + " matches no federated "
+          + "identity credential of " + client + ": the credential's issuer must be the cluster's "
+          + "OIDC issuer URL and its subject system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT";
+    }
+    if (m.contains("AADSTS700016")) {
+      return "no application " + client + " exists in " + tenant + ": check both";
+    }
+    if (m.contains("AADSTS90002")) {
+      return "tenant " + tenant + " does not exist: check it";
+    }
+    return "check the pod's workload identity (" + client + ", " + tenant + ", " + file + ", "
+        + AzureClients.AUTHORITY_HOST_ENV + "="
+        + AzureClients.env(AzureClients.AUTHORITY_HOST_ENV).orElse("(unset)")
+        + ") and that it holds the role 'Storage Blob Data Contributor' on container " + container;
   }
 
   private String authName() {
