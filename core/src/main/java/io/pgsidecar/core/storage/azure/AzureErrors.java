@@ -4,6 +4,8 @@ import com.azure.core.exception.ClientAuthenticationException;
 import com.azure.core.exception.HttpResponseException;
 import com.azure.storage.blob.models.BlobErrorCode;
 import com.azure.storage.blob.models.BlobStorageException;
+import com.microsoft.aad.msal4j.MsalException;
+import com.microsoft.aad.msal4j.MsalServiceException;
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.InterruptedIOException;
@@ -38,11 +40,15 @@ final class AzureErrors {
    * the service's verdict and stay as they are.
    */
   static boolean retryable(Throwable e) {
+    Throwable auth = authenticationFailure(e);
+    if (auth != null) {
+      return retryableTokenFailure(auth);
+    }
     if (e instanceof HttpResponseException h && h.getResponse() != null) {
       int status = h.getResponse().getStatusCode();
       return status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
     }
-    if (authenticationFailure(e) != null || e instanceof IllegalArgumentException
+    if (e instanceof IllegalArgumentException
         || e instanceof StorageException || e instanceof InterruptedIOException) {
       return false;
     }
@@ -71,7 +77,7 @@ final class AzureErrors {
       }
       return new StorageException(what + " failed (" + detail + ")", e);
     }
-    ClientAuthenticationException auth = authenticationFailure(e);
+    Throwable auth = authenticationFailure(e);
     if (auth != null) {
       return new StorageException(what + ": authentication with auth " + authName() + " failed"
           + firstLine(auth.getMessage()) + "; " + tokenHint(auth.getMessage()), e);
@@ -80,17 +86,35 @@ final class AzureErrors {
         + firstLine(e.getMessage()) + "; check the network path to the storage endpoint", e);
   }
 
-  /** The credential's failure, also when the pipeline wrapped it (or null). */
-  static ClientAuthenticationException authenticationFailure(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof ClientAuthenticationException c) {
-        return c;
-      }
-      if (t.getCause() == t) {
-        break;
+  /**
+   * The credential's failure (azure-identity's, or MSAL's as the token request gets it), also
+   * when the pipeline wrapped it in a RuntimeException or ExecutionException; null when none.
+   */
+  static Throwable authenticationFailure(Throwable e) {
+    int depth = 0;
+    for (Throwable t = e; t != null && depth < 16; t = t.getCause(), depth++) {
+      if (t instanceof ClientAuthenticationException || t instanceof MsalException) {
+        return t;
       }
     }
     return null;
+  }
+
+  /**
+   * Whether a failed token request may succeed when tried again: the identity endpoint's
+   * throttling or server errors, or no answer at all; a refusal (a 4xx: wrong or expired
+   * federated token, unknown client or tenant) or a local misconfiguration may not.
+   */
+  private static boolean retryableTokenFailure(Throwable auth) {
+    if (auth instanceof MsalServiceException s) {
+      int status = s.statusCode();
+      return status == 0 || status == 408 || status == 429 || status >= 500;
+    }
+    if (auth instanceof MsalException m) {
+      // MsalClientException: a local problem, unless it is a failed connection to the endpoint
+      return m.getCause() instanceof java.io.IOException;
+    }
+    return false;
   }
 
   /**
@@ -153,8 +177,10 @@ final class AzureErrors {
       case WORKLOAD_IDENTITY -> "check the pod's workload identity (AZURE_CLIENT_ID, "
           + "AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) and that it holds the role "
           + "'Storage Blob Data Contributor' on container " + container;
-      case MANAGED_IDENTITY -> "check the managed identity (storage.azure.clientId) and that it "
-          + "holds the role 'Storage Blob Data Contributor' on container " + container;
+      case MANAGED_IDENTITY -> "check the managed identity: storage.azure.client-id (a "
+          + "user-assigned identity's client id; unset for the system-assigned one), that the "
+          + "identity is assigned to this VM or node pool, and that it holds the role 'Storage "
+          + "Blob Data Contributor' on container " + container;
       case DEFAULT -> "check the credentials DefaultAzureCredential finds in this environment and "
           + "that they hold the role 'Storage Blob Data Contributor' on container " + container;
     };
