@@ -231,12 +231,23 @@ public final class TokenIssuer implements AutoCloseable {
         "expires_on", Long.toString(Instant.now().plus(life).getEpochSecond()))));
   }
 
+  /**
+   * Azure Storage accepts a token for a clock-skew allowance (minutes) past its {@code exp};
+   * Azurite accepts none, and the SDK uses a token until its own clock passes
+   * {@code expires_in}, so a request sent in the token's last milliseconds would be refused by
+   * Azurite and by no real service. The JWT's {@code exp} therefore lies this much past
+   * {@code expires_in}: far less than Azure's allowance, and far less than the lifetimes tests
+   * choose, so a token the SDK failed to renew is still refused.
+   */
+  public static final Duration SKEW_ALLOWANCE = Duration.ofSeconds(2);
+
   private String accessToken(Duration life) {
     Instant now = Instant.now();
     issued.add(now);
     long iat = now.getEpochSecond();
     return jwt(Map.of("aud", STORAGE_RESOURCE, "iss", "https://sts.windows.net/" + TENANT_ID + "/",
-        "iat", iat - 1, "nbf", iat - 1, "exp", now.plus(life).getEpochSecond(),
+        "iat", iat - 1, "nbf", iat - 1,
+        "exp", now.plus(life).plus(SKEW_ALLOWANCE).getEpochSecond() + 1,
         "appid", CLIENT_ID, "oid", UUID.nameUUIDFromBytes(CLIENT_ID.getBytes()).toString(),
         "tid", TENANT_ID, "ver", "1.0"));
   }

@@ -72,6 +72,10 @@ final class AzureErrors {
       }
       String detail = b.getStatusCode() + " " + b.getErrorCode() + firstLine(b.getServiceMessage());
       if (b.getStatusCode() == 403 || b.getStatusCode() == 401) {
+        // The SDK's service message for these is advice about signatures; the service's own
+        // words (e.g. "Lifetime validation failed. The token is expired.") are in the body.
+        String why = authenticationDetail(b.getMessage());
+        detail = b.getStatusCode() + " " + b.getErrorCode() + (why.isEmpty() ? "" : ": " + why);
         return new StorageException(what + " was refused (" + detail + ") with auth " + authName()
             + ": " + authHint(), e);
       }
@@ -84,6 +88,24 @@ final class AzureErrors {
     }
     return new StorageException(what + " failed: " + e.getClass().getSimpleName() + ": "
         + firstLine(e.getMessage()) + "; check the network path to the storage endpoint", e);
+  }
+
+  private static final java.util.regex.Pattern AUTH_DETAIL = java.util.regex.Pattern.compile(
+      "<AuthenticationErrorDetail>([^<]{1,300})</AuthenticationErrorDetail>");
+  private static final java.util.regex.Pattern SERVICE_MESSAGE =
+      java.util.regex.Pattern.compile("<Message>([^<\\r\\n]{1,300})");
+
+  /** The service's own explanation of a 401/403 (detail, else its message's first line). */
+  static String authenticationDetail(String exceptionMessage) {
+    if (exceptionMessage == null) {
+      return "";
+    }
+    var m = AUTH_DETAIL.matcher(exceptionMessage);
+    if (m.find()) {
+      return m.group(1).strip();
+    }
+    m = SERVICE_MESSAGE.matcher(exceptionMessage);
+    return m.find() ? m.group(1).strip() : "";
   }
 
   /**
@@ -174,9 +196,7 @@ final class AzureErrors {
       case SHARED_KEY -> "check storage.azure.account and the key in storage.azure.keyFile";
       case SAS -> "check the token in storage.azure.sasTokenFile: its expiry and that it grants "
           + "read, add, create, write, delete and list on container " + container;
-      case WORKLOAD_IDENTITY -> "check the pod's workload identity (AZURE_CLIENT_ID, "
-          + "AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) and that it holds the role "
-          + "'Storage Blob Data Contributor' on container " + container;
+      case WORKLOAD_IDENTITY -> tokenHint(null);
       case MANAGED_IDENTITY -> "check the managed identity: storage.azure.client-id (a "
           + "user-assigned identity's client id; unset for the system-assigned one), that the "
           + "identity is assigned to this VM or node pool, and that it holds the role 'Storage "
