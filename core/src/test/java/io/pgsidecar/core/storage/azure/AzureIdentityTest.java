@@ -174,6 +174,22 @@ class AzureIdentityTest {
   }
 
   @Test
+  void aRotatedTokenFileIsReadAgainWhenTheNextAccessTokenIsRequested() throws Exception {
+    Map<String, String> env = pod(issuer.federatedToken(Instant.now().minusSeconds(60),
+        TokenIssuer.FEDERATED_AUDIENCE));
+    String container = newContainer("rotate");
+    try (var s = AzureStorage.open(workloadIdentity(container))) {
+      var e = assertThrows(StorageException.class, s::probe);
+      assertTrue(e.getMessage().contains("AADSTS700024"), e.getMessage());
+      // kubelet writes the renewed projected token in place
+      Files.writeString(Path.of(env.get("AZURE_FEDERATED_TOKEN_FILE")), issuer.federatedToken());
+      s.probe();
+      s.create("after/rotation", new java.io.ByteArrayInputStream(new byte[] {7}), () -> meta());
+      assertTrue(s.stat("after/rotation").isPresent());
+    }
+  }
+
+  @Test
   void aFederatedTokenForAnotherAudienceIsReportedNamingTheVariablesToCheck() throws Exception {
     Map<String, String> env = pod(issuer.federatedToken(Instant.now().plusSeconds(3600),
         "api://some-other-audience"));
