@@ -262,6 +262,49 @@ class AzureIdentityTest {
     assertEquals(List.of("before"), names);
   }
 
+  /**
+   * What a read-only restore identity (Storage Blob Data Reader: read and list) can do: the
+   * driver's probe, listing, stat and reads all work with a read+list SAS; a write is refused
+   * with the error naming the credential.
+   */
+  @Test
+  void aReadAndListOnlyCredentialIsEnoughForEverythingARestoreDoes() throws Exception {
+    String container = newContainer("readonly");
+    long length = 3 * BLOCK + 5;
+    var content = new GeneratedContent(5, length);
+    pod(issuer.federatedToken());
+    try (var writer = AzureStorage.open(AzureWorkloadIdentityContractTest.workloadIdentity(
+        azurite, container, BLOCK))) {
+      writer.create("base/data", content, () -> meta());
+    }
+    var permission = new com.azure.storage.blob.sas.BlobContainerSasPermission()
+        .setReadPermission(true).setListPermission(true);
+    String sas = azurite.containerClient(container).generateSas(
+        new com.azure.storage.blob.sas.BlobServiceSasSignatureValues(
+            OffsetDateTime.now().plusHours(1), permission)
+            .setStartTime(OffsetDateTime.now().minusMinutes(5)));
+    Path tokenFile = Files.writeString(dir.resolve("sas-rl"), sas + "\n");
+    var cfg = new PgsidecarConfig.Azure(AzureAuth.SAS, Optional.empty(),
+        Optional.of(azurite.endpoint()), Optional.empty(), Optional.empty(),
+        Optional.of(tokenFile), container, BLOCK, 2, Optional.empty());
+    try (var reader = AzureStorage.open(cfg)) {
+      reader.probe();
+      assertEquals(List.of("base/data"),
+          reader.list("base/").map(io.pgsidecar.core.storage.ObjectInfo::key).toList());
+      assertEquals(length, reader.stat("base/data").orElseThrow().storedSize());
+      try (InputStream in = reader.open("base/data").orElseThrow()) {
+        assertEquals(content.sha256(), GeneratedContent.sha256Of(in));
+      }
+      var e = assertThrows(StorageException.class, () -> reader.create("base/other",
+          new java.io.ByteArrayInputStream(new byte[] {1}), () -> meta()));
+      assertTrue(e.getMessage().contains(" was refused (403 "), e.getMessage());
+      assertTrue(e.getMessage().endsWith("with auth SAS: check the token in "
+          + "storage.azure.sasTokenFile: its expiry and that it grants read, add, create, write, "
+          + "delete and list on container " + container), e.getMessage());
+    }
+    assertFalse(azurite.containerClient(container).getBlobClient("base/other").exists());
+  }
+
   @Test
   void managedIdentityThroughTheIdentityEndpointCreatesReadsAndLists() throws Exception {
     String container = newContainer("mi");
