@@ -102,10 +102,20 @@ final class AzureClients {
     }
     var credential = new WorkloadIdentityCredentialBuilder().tenantId(tenant).clientId(clientId)
         .tokenFilePath(tokenFile).authorityHost(authority);
-    if (!KNOWN_AUTHORITY_HOSTS.contains(authorityUri.getHost().toLowerCase(java.util.Locale.ROOT))) {
+    if (!knownAuthorityHost(authority)) {
       credential.disableInstanceDiscovery();
     }
     return credential;
+  }
+
+  /** Whether {@code authority} (a URL) is a Microsoft cloud's login host MSAL can discover. */
+  static boolean knownAuthorityHost(String authority) {
+    try {
+      String host = new java.net.URI(authority).getHost();
+      return host != null && KNOWN_AUTHORITY_HOSTS.contains(host.toLowerCase(java.util.Locale.ROOT));
+    } catch (java.net.URISyntaxException e) {
+      return false;
+    }
   }
 
   static final String WEBHOOK_HINT = "the Azure workload identity webhook sets it in pods "
@@ -157,6 +167,9 @@ final class AzureClients {
       }
       case DEFAULT -> {
         var credential = new DefaultAzureCredentialBuilder();
+        if (env(AUTHORITY_HOST_ENV).filter(h -> !knownAuthorityHost(h)).isPresent()) {
+          credential.disableInstanceDiscovery();
+        }
         cfg.clientId().ifPresent(credential::managedIdentityClientId);
         cfg.clientId().ifPresent(credential::workloadIdentityClientId);
         builder.endpoint(endpoint(cfg)).credential(credential.build());

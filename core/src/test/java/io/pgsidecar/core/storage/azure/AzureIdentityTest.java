@@ -329,27 +329,52 @@ class AzureIdentityTest {
         wrong.out());
   }
 
+  /**
+   * {@code auth: default} (DefaultAzureCredential, in a JVM of its own since it reads the real
+   * environment) finds the webhook's variables and goes through workload identity.
+   */
+  @Test
+  void defaultAuthFindsTheWorkloadIdentityOfThePod() throws Exception {
+    String container = newContainer("default");
+    Path tokenFile = Files.writeString(dir.resolve("azure-identity-token"),
+        issuer.federatedToken());
+    int before = issuer.issued().size();
+    Result r = probe(container, Map.of("AZURE_FEDERATED_TOKEN_FILE", tokenFile.toString(),
+        "AZURE_CLIENT_ID", TokenIssuer.CLIENT_ID, "AZURE_TENANT_ID", TokenIssuer.TENANT_ID,
+        "AZURE_AUTHORITY_HOST", issuer.authorityHost()), "DEFAULT");
+    assertEquals(0, r.code(), r.out());
+    assertTrue(r.out().contains("OK read=via managed identity keys=[mi/one]"), r.out());
+    assertTrue(issuer.issued().size() > before, "the issuer gave the token");
+  }
+
   record Result(int code, String out) {}
 
-  /** {@link ManagedIdentityProbe} in a JVM of its own with {@code env} and the test trust store. */
   private Result probe(String container, Map<String, String> env) throws Exception {
+    return probe(container, env, "MANAGED_IDENTITY");
+  }
+
+  /** {@link ManagedIdentityProbe} in a JVM of its own with {@code env} and the test trust store. */
+  private Result probe(String container, Map<String, String> env, String auth) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-Xmx256m"));
     cmd.addAll(TestTls.get().jvmOptions());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
         ManagedIdentityProbe.class.getName(), azurite.endpoint(), container,
-        TokenIssuer.CLIENT_ID));
+        TokenIssuer.CLIENT_ID, auth));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("AZURE_") || k.startsWith("IDENTITY_")
         || k.startsWith("MSI_") || k.startsWith("IMDS_"));
     pb.environment().putAll(env);
+    long t0 = System.nanoTime();
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(120, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new AssertionError("the probe did not finish:\n" + out);
     }
+    System.out.printf("managed identity probe %s: exit %d after %d ms%n", env.get("IDENTITY_HEADER"),
+        p.exitValue(), (System.nanoTime() - t0) / 1_000_000);
     return new Result(p.exitValue(), out);
   }
 }

@@ -16,14 +16,15 @@ import java.util.Optional;
  * environment, {@code IDENTITY_ENDPOINT} and {@code IDENTITY_HEADER}, itself): opens the driver
  * with {@code auth: managed-identity}, probes, creates, reads and lists; prints {@code OK ...}
  * and exits 0, or prints the driver's error and exits 1.
- * Arguments: endpoint, container, client id.
+ * Arguments: endpoint, container, client id[, auth mode (MANAGED_IDENTITY unless given)].
  */
 public final class ManagedIdentityProbe {
 
   private ManagedIdentityProbe() {}
 
   public static void main(String[] args) throws Exception {
-    var cfg = new PgsidecarConfig.Azure(AzureAuth.MANAGED_IDENTITY, Optional.empty(),
+    AzureAuth auth = args.length > 3 ? AzureAuth.valueOf(args[3]) : AzureAuth.MANAGED_IDENTITY;
+    var cfg = new PgsidecarConfig.Azure(auth, Optional.empty(),
         Optional.of(args[0]), Optional.of("devstoreaccount1"), Optional.empty(), Optional.empty(),
         args[1], 1 << 20, 2, Optional.of(args[2]));
     try (var s = AzureStorage.open(cfg)) {
