@@ -10,9 +10,14 @@ import com.azure.storage.common.policy.RequestRetryOptions;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.UnaryOperator;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -58,13 +63,13 @@ final class AzureClients {
    * for any other {@code AZURE_AUTHORITY_HOST} (Azure Stack, a private cloud) it is off, since
    * MSAL would otherwise ask login.microsoftonline.com about that host.
    */
-  private static final java.util.Set<String> KNOWN_AUTHORITY_HOSTS = java.util.Set.of(
+  private static final Set<String> KNOWN_AUTHORITY_HOSTS = Set.of(
       "login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net",
       "login.chinacloudapi.cn", "login-us.microsoftonline.com", "login.microsoftonline.de",
       "login.microsoftonline.us");
 
   /** Where the environment is read; tests of this package play a pod's environment through it. */
-  static volatile java.util.function.UnaryOperator<String> environment = System::getenv;
+  static volatile UnaryOperator<String> environment = System::getenv;
 
   private AzureClients() {}
 
@@ -84,10 +89,10 @@ final class AzureClients {
             + "environment variable " + CLIENT_ID_ENV + " (or storage.azure.client-id): "
             + WEBHOOK_HINT));
     String authority = env(AUTHORITY_HOST_ENV).orElse(DEFAULT_AUTHORITY_HOST);
-    java.net.URI authorityUri;
+    URI authorityUri;
     try {
-      authorityUri = new java.net.URI(authority);
-    } catch (java.net.URISyntaxException e) {
+      authorityUri = new URI(authority);
+    } catch (URISyntaxException e) {
       authorityUri = null;
     }
     if (authorityUri == null || !"https".equals(authorityUri.getScheme())
@@ -111,9 +116,9 @@ final class AzureClients {
   /** Whether {@code authority} (a URL) is a Microsoft cloud's login host MSAL can discover. */
   static boolean knownAuthorityHost(String authority) {
     try {
-      String host = new java.net.URI(authority).getHost();
-      return host != null && KNOWN_AUTHORITY_HOSTS.contains(host.toLowerCase(java.util.Locale.ROOT));
-    } catch (java.net.URISyntaxException e) {
+      String host = new URI(authority).getHost();
+      return host != null && KNOWN_AUTHORITY_HOSTS.contains(host.toLowerCase(Locale.ROOT));
+    } catch (URISyntaxException e) {
       return false;
     }
   }

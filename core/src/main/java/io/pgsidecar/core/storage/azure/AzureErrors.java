@@ -9,6 +9,7 @@ import com.microsoft.aad.msal4j.MsalServiceException;
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.InterruptedIOException;
+import java.util.regex.Pattern;
 
 /**
  * Turns what the Azure SDK throws into a {@link StorageException} that names the operation, the
@@ -90,10 +91,10 @@ final class AzureErrors {
         + firstLine(e.getMessage()) + "; check the network path to the storage endpoint", e);
   }
 
-  private static final java.util.regex.Pattern AUTH_DETAIL = java.util.regex.Pattern.compile(
+  private static final Pattern AUTH_DETAIL = Pattern.compile(
       "<AuthenticationErrorDetail>([^<]{1,300})</AuthenticationErrorDetail>");
-  private static final java.util.regex.Pattern SERVICE_MESSAGE =
-      java.util.regex.Pattern.compile("<Message>([^<\\r\\n]{1,300})");
+  private static final Pattern SERVICE_MESSAGE =
+      Pattern.compile("<Message>([^<\\r\\n]{1,300})");
 
   /** The service's own explanation of a 401/403 (detail, else its message's first line). */
   static String authenticationDetail(String exceptionMessage) {
