@@ -85,7 +85,8 @@ final class AzureErrors {
     Throwable auth = authenticationFailure(e);
     if (auth != null) {
       return new StorageException(what + ": authentication with auth " + authName() + " failed"
-          + firstLine(auth.getMessage()) + "; " + tokenHint(auth.getMessage()), e);
+          + firstLine(auth.getMessage()) + "; "
+          + (unreachable(auth) ? unreachableHint() : tokenHint(auth.getMessage())), e);
     }
     return new StorageException(what + " failed: " + e.getClass().getSimpleName() + ": "
         + firstLine(e.getMessage()) + "; check the network path to the storage endpoint", e);
@@ -133,9 +134,17 @@ final class AzureErrors {
       int status = s.statusCode();
       return status == 0 || status == 408 || status == 429 || status >= 500;
     }
-    if (auth instanceof MsalException m) {
-      // MsalClientException: a local problem, unless it is a failed connection to the endpoint
-      return m.getCause() instanceof java.io.IOException;
+    // otherwise a local problem, unless the identity endpoint could not be reached
+    return unreachable(auth);
+  }
+
+  /** Whether the token request failed for want of an answer (refused, reset, timed out). */
+  private static boolean unreachable(Throwable auth) {
+    int depth = 0;
+    for (Throwable t = auth; t != null && depth < 16; t = t.getCause(), depth++) {
+      if (t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException) {
+        return true;
+      }
     }
     return false;
   }
@@ -181,6 +190,16 @@ final class AzureErrors {
         + AzureClients.AUTHORITY_HOST_ENV + "="
         + AzureClients.env(AzureClients.AUTHORITY_HOST_ENV).orElse("(unset)")
         + ") and that it holds the role 'Storage Blob Data Contributor' on container " + container;
+  }
+
+  private String unreachableHint() {
+    if (auth == AzureAuth.WORKLOAD_IDENTITY) {
+      return "the token endpoint under " + AzureClients.AUTHORITY_HOST_ENV + "="
+          + AzureClients.env(AzureClients.AUTHORITY_HOST_ENV)
+              .orElse(AzureClients.DEFAULT_AUTHORITY_HOST + " (the default)")
+          + " did not answer: check that variable and the pod's egress to it";
+    }
+    return "the identity endpoint did not answer: check the network path to it; " + authHint();
   }
 
   private String authName() {

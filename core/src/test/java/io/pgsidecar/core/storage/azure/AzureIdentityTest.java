@@ -212,6 +212,27 @@ class AzureIdentityTest {
   }
 
   @Test
+  void anUnreachableTokenEndpointIsReportedNamingTheAuthorityHost() throws Exception {
+    Map<String, String> env = pod(issuer.federatedToken());
+    String gone;
+    try (TokenIssuer stopped = TokenIssuer.start()) {
+      gone = stopped.authorityHost();
+    }
+    env.put("AZURE_AUTHORITY_HOST", gone);
+    String container = newContainer("noissuer");
+    var storageCfg = new PgsidecarConfig.StorageConfig(PgsidecarConfig.StorageType.AZURE, "",
+        Optional.empty(), workloadIdentity(container), Duration.ofSeconds(5), 1);
+    try (var s = AzureStorage.open(storageCfg)) {
+      var e = assertThrows(StorageException.class, s::probe);
+      System.out.println("unreachable token endpoint: " + e.getMessage());
+      assertTrue(e.getMessage().startsWith("probe in azure://devstoreaccount1/" + container
+          + ": authentication with auth WORKLOAD_IDENTITY failed"), e.getMessage());
+      assertTrue(e.getMessage().endsWith("; the token endpoint under AZURE_AUTHORITY_HOST=" + gone
+          + " did not answer: check that variable and the pod's egress to it"), e.getMessage());
+    }
+  }
+
+  @Test
   void aMissingWebhookVariableIsNamedAtStart() throws Exception {
     Map<String, String> env = pod(issuer.federatedToken());
     env.remove("AZURE_TENANT_ID");
