@@ -44,11 +44,14 @@ public final class Azurite implements AutoCloseable {
   private final String container;
   /** {@code cert.pem}, {@code key.pem} and {@code ts.p12} when it serves HTTPS, else null. */
   private final Path tls;
+  /** The certificate of the HTTPS + {@code --oauth basic} mode ({@link #launchOAuth()}), else null. */
+  private final TestTls oauth;
   private Process process;
   private Thread shutdownHook;
 
-  private Azurite(Path main, Path location, int port, String container, Path tls) {
+  private Azurite(Path main, Path location, int port, String container, Path tls, TestTls oauth) {
     this.tls = tls;
+    this.oauth = oauth;
     this.main = main;
     this.location = location;
     this.port = port;
@@ -62,7 +65,7 @@ public final class Azurite implements AutoCloseable {
 
   /** Starts Azurite with a container named {@code container} (3+ lower-case characters). */
   public static Azurite launch(String container) throws IOException {
-    return launch(container, false);
+    return launch(container, false, null);
   }
 
   /**
@@ -71,17 +74,28 @@ public final class Azurite implements AutoCloseable {
    * PKCS12 trust store (password {@code changeit}) a JVM under test needs.
    */
   public static Azurite launchHttps() throws IOException {
-    return launch("c" + UUID.randomUUID().toString().replace("-", "").substring(0, 20), true);
+    return launch("c" + UUID.randomUUID().toString().replace("-", "").substring(0, 20), true, null);
   }
 
-  private static Azurite launch(String container, boolean https) throws IOException {
+  /**
+   * Starts Azurite over HTTPS with {@code --oauth basic} (bearer tokens checked for lifetime,
+   * issuer {@code https://sts.windows.net/...} and audience {@code https://storage.azure.com};
+   * not their signature) and the certificate of {@link TestTls}, which this JVM then trusts.
+   * The account key still works too (the fixture's own clients use it).
+   */
+  public static Azurite launchOAuth() throws IOException {
+    return launch("c" + UUID.randomUUID().toString().replace("-", "").substring(0, 20), false,
+        TestTls.get());
+  }
+
+  private static Azurite launch(String container, boolean https, TestTls oauth) throws IOException {
     Path location = Files.createTempDirectory("azurite-");
     if (https) {
       // the trust store inside must be readable by an agent running as another user
       Files.setPosixFilePermissions(location, PosixFilePermissions.fromString("rwx--x--x"));
     }
     Path tls = https ? makeCertificate(Files.createDirectories(location.resolve("tls"))) : null;
-    var azurite = new Azurite(findMain(), location, freePort(), container, tls);
+    var azurite = new Azurite(findMain(), location, freePort(), container, tls, oauth);
     try {
       azurite.start();
       azurite.createContainer(container);
@@ -104,6 +118,10 @@ public final class Azurite implements AutoCloseable {
     if (tls != null) {
       cmd.addAll(java.util.List.of("--cert", tls.resolve("cert.pem").toString(),
           "--key", tls.resolve("key.pem").toString()));
+    }
+    if (oauth != null) {
+      cmd.addAll(java.util.List.of("--cert", oauth.certPem().toString(),
+          "--key", oauth.keyPem().toString(), "--oauth", "basic"));
     }
     process = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
@@ -181,16 +199,23 @@ public final class Azurite implements AutoCloseable {
     return KEY;
   }
 
-  /** The blob endpoint, path style: {@code http(s)://127.0.0.1:PORT/devstoreaccount1}. */
+  /**
+   * The blob endpoint, path style: {@code http://127.0.0.1:PORT/devstoreaccount1} ({@code https}
+   * for {@link #launchHttps()} and {@link #launchOAuth()}).
+   */
   public String endpoint() {
     return scheme() + "://127.0.0.1:" + port + "/" + ACCOUNT;
   }
 
   /**
-   * The trust store holding the certificate of an Azurite started by {@link #launchHttps()}
-   * (PKCS12, password {@code changeit}), e.g. for {@code -Djavax.net.ssl.trustStore}.
+   * The trust store holding the certificate of an Azurite started by {@link #launchHttps()} or
+   * {@link #launchOAuth()} (PKCS12, password {@code changeit}), e.g. for
+   * {@code -Djavax.net.ssl.trustStore}.
    */
   public Path trustStore() {
+    if (oauth != null) {
+      return oauth.trustStore();
+    }
     if (tls == null) {
       throw new IllegalStateException("this Azurite speaks plain HTTP: start it with launchHttps()");
     }
@@ -198,7 +223,7 @@ public final class Azurite implements AutoCloseable {
   }
 
   private String scheme() {
-    return tls == null ? "http" : "https";
+    return tls == null && oauth == null ? "http" : "https";
   }
 
   public String connectionString() {
@@ -218,10 +243,15 @@ public final class Azurite implements AutoCloseable {
 
   /** A SAS token (read, add, create, write, delete, list; one day) for {@code containerName}. */
   public String sasToken(String containerName) {
+    return sasToken(containerName, OffsetDateTime.now().plusDays(1));
+  }
+
+  /** A SAS token (read, add, create, write, delete, list) for {@code containerName} until {@code expiry}. */
+  public String sasToken(String containerName, OffsetDateTime expiry) {
     var permission = new BlobContainerSasPermission().setReadPermission(true)
         .setAddPermission(true).setCreatePermission(true).setWritePermission(true)
         .setDeletePermission(true).setListPermission(true);
-    var values = new BlobServiceSasSignatureValues(OffsetDateTime.now().plusDays(1), permission)
+    var values = new BlobServiceSasSignatureValues(expiry, permission)
         .setStartTime(OffsetDateTime.now().minusMinutes(5));
     return containerClient(containerName).generateSas(values);
   }

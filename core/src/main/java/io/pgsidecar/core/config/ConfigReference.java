@@ -56,8 +56,44 @@ public final class ConfigReference {
           .append(escape(p.type().expected())).append(" | ").append(def).append(" | ")
           .append(escape(description)).append(" |\n");
     }
+    sb.append(AZURE_AUTH);
     return sb.toString();
   }
+
+  /** Which credential each {@code storage.azure.auth} mode reads, and the Azure role it needs. */
+  static final String AZURE_AUTH = """
+
+      ## Azure authentication modes and roles
+
+      `storage.azure.auth` picks how the agent (and restore-init, which reads the same keys)
+      gets access to the container. Modes that use Microsoft Entra ID need an Azure role on
+      the container (or its storage account); the agent writes, lists and deletes, a restore only
+      reads and lists.
+
+      | mode | what it reads | agent (archive, backup, dump, retention) | read-only restore identity |
+      |---|---|---|---|
+      | `workload-identity` | `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID` (or `storage.azure.client-id`), `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST` (default `https://login.microsoftonline.com/`), as the AKS workload identity webhook sets them; a missing one stops the start naming it | Storage Blob Data Contributor | Storage Blob Data Reader |
+      | `managed-identity` | the platform's managed identity endpoint (IMDS, or `IDENTITY_ENDPOINT`/`IDENTITY_HEADER`); `storage.azure.client-id` picks a user-assigned identity | Storage Blob Data Contributor | Storage Blob Data Reader |
+      | `default` | whatever `DefaultAzureCredential` finds (environment, workload identity, managed identity, Azure CLI) | Storage Blob Data Contributor | Storage Blob Data Reader |
+      | `sas` | a SAS token from `storage.azure.sas-token-file` | a container SAS with read, add, create, write, delete, list (`racwdl`) | read, list (`rl`) |
+      | `shared-key` | the account key from `storage.azure.key-file` | the key grants everything: no role | the key grants everything |
+      | `connection-string` | `PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING` (or `AZURE_STORAGE_CONNECTION_STRING`) | as the key or SAS it holds | as the key or SAS it holds |
+
+      Storage Blob Data Contributor is needed at the data plane: the Owner or Contributor role on
+      the account alone does not let a token read blobs. Workload identity also needs a federated
+      identity credential on the application or user-assigned identity `AZURE_CLIENT_ID` names,
+      with the cluster's OIDC issuer URL, the subject
+      `system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT` and the audience
+      `api://AzureADTokenExchange`; an expired token file, another audience, or an issuer/subject
+      matching no credential are reported with the variable to check. Access tokens are renewed
+      before they expire, also during a long upload; the token file is re-read when a new access
+      token is requested, so kubelet's rotation of the projected token is picked up. For an
+      `AZURE_AUTHORITY_HOST` other than the Microsoft clouds' login hosts (Azure Stack, a private
+      cloud) instance discovery is skipped, as it would ask login.microsoftonline.com about that
+      host. A SAS that expires during an upload fails that upload with an error naming
+      `storage.azure.sas-token-file`; nothing half-written becomes visible (staged blocks that were
+      never committed are not a blob, and Azure discards them after a week).
+      """;
 
   private static String escape(String cell) {
     return cell.replace("|", "\\|");

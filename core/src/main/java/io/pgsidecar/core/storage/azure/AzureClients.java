@@ -10,9 +10,14 @@ import com.azure.storage.common.policy.RequestRetryOptions;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.UnaryOperator;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -46,7 +51,86 @@ final class AzureClients {
     }
   }
 
+  /** The AKS workload identity webhook's variables, in the order an error lists them. */
+  static final String TOKEN_FILE_ENV = "AZURE_FEDERATED_TOKEN_FILE";
+  static final String CLIENT_ID_ENV = "AZURE_CLIENT_ID";
+  static final String TENANT_ID_ENV = "AZURE_TENANT_ID";
+  static final String AUTHORITY_HOST_ENV = "AZURE_AUTHORITY_HOST";
+  static final String DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com/";
+
+  /**
+   * Entra ID hosts MSAL knows (public and sovereign clouds): instance discovery runs for them;
+   * for any other {@code AZURE_AUTHORITY_HOST} (Azure Stack, a private cloud) it is off, since
+   * MSAL would otherwise ask login.microsoftonline.com about that host.
+   */
+  private static final Set<String> KNOWN_AUTHORITY_HOSTS = Set.of(
+      "login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net",
+      "login.chinacloudapi.cn", "login-us.microsoftonline.com", "login.microsoftonline.de",
+      "login.microsoftonline.us");
+
+  /** Where the environment is read; tests of this package play a pod's environment through it. */
+  static volatile UnaryOperator<String> environment = System::getenv;
+
   private AzureClients() {}
+
+  /**
+   * Workload identity as the AKS webhook sets it up: the four variables are read here (not left
+   * to the SDK) so that a missing one is named at start, the token file is checked readable at
+   * start, and {@code storage.azure.client-id} overrides {@code AZURE_CLIENT_ID}. The SDK re-reads
+   * the token file when it asks for a new access token, so kubelet's rotation of the projected
+   * token is picked up.
+   */
+  static WorkloadIdentityCredentialBuilder workloadIdentity(PgsidecarConfig.Azure cfg)
+      throws StorageException {
+    String tokenFile = requiredEnv(TOKEN_FILE_ENV);
+    String tenant = requiredEnv(TENANT_ID_ENV);
+    String clientId = cfg.clientId().filter(s -> !s.isBlank()).or(() -> env(CLIENT_ID_ENV))
+        .orElseThrow(() -> new StorageException("storage.azure.auth=WORKLOAD_IDENTITY needs the "
+            + "environment variable " + CLIENT_ID_ENV + " (or storage.azure.client-id): "
+            + WEBHOOK_HINT));
+    String authority = env(AUTHORITY_HOST_ENV).orElse(DEFAULT_AUTHORITY_HOST);
+    URI authorityUri;
+    try {
+      authorityUri = new URI(authority);
+    } catch (URISyntaxException e) {
+      authorityUri = null;
+    }
+    if (authorityUri == null || !"https".equals(authorityUri.getScheme())
+        || authorityUri.getHost() == null) {
+      throw new StorageException(AUTHORITY_HOST_ENV + "=" + authority + " is not an https URL "
+          + "(e.g. " + DEFAULT_AUTHORITY_HOST + "): fix or unset it");
+    }
+    if (!Files.isReadable(Path.of(tokenFile))) {
+      throw new StorageException("cannot read the federated token file " + TOKEN_FILE_ENV + "="
+          + tokenFile + ": check the pod's projected service account token volume (" + WEBHOOK_HINT
+          + ") and that the agent's user may read it");
+    }
+    var credential = new WorkloadIdentityCredentialBuilder().tenantId(tenant).clientId(clientId)
+        .tokenFilePath(tokenFile).authorityHost(authority);
+    if (!knownAuthorityHost(authority)) {
+      credential.disableInstanceDiscovery();
+    }
+    return credential;
+  }
+
+  /** Whether {@code authority} (a URL) is a Microsoft cloud's login host MSAL can discover. */
+  static boolean knownAuthorityHost(String authority) {
+    try {
+      String host = new URI(authority).getHost();
+      return host != null && KNOWN_AUTHORITY_HOSTS.contains(host.toLowerCase(Locale.ROOT));
+    } catch (URISyntaxException e) {
+      return false;
+    }
+  }
+
+  static final String WEBHOOK_HINT = "the Azure workload identity webhook sets it in pods "
+      + "labelled azure.workload.identity/use=true whose service account is annotated "
+      + "azure.workload.identity/client-id";
+
+  private static String requiredEnv(String name) throws StorageException {
+    return env(name).orElseThrow(() -> new StorageException("storage.azure.auth=WORKLOAD_IDENTITY "
+        + "needs the environment variable " + name + ": " + WEBHOOK_HINT));
+  }
 
   /** {@code retry} null keeps the SDK's defaults. */
   static BlobContainerClient build(PgsidecarConfig.Azure cfg, String container,
@@ -79,11 +163,8 @@ final class AzureClients {
             "storage.azure.auth=SAS needs storage.azure.sasTokenFile"));
         builder.endpoint(endpoint(cfg)).sasToken(secret(tokenFile, "storage.azure.sasTokenFile"));
       }
-      case WORKLOAD_IDENTITY -> {
-        var credential = new WorkloadIdentityCredentialBuilder();
-        cfg.clientId().ifPresent(credential::clientId);
-        builder.endpoint(endpoint(cfg)).credential(credential.build());
-      }
+      case WORKLOAD_IDENTITY -> builder.endpoint(endpoint(cfg))
+          .credential(workloadIdentity(cfg).build());
       case MANAGED_IDENTITY -> {
         var credential = new ManagedIdentityCredentialBuilder();
         cfg.clientId().ifPresent(credential::clientId);
@@ -91,6 +172,9 @@ final class AzureClients {
       }
       case DEFAULT -> {
         var credential = new DefaultAzureCredentialBuilder();
+        if (env(AUTHORITY_HOST_ENV).filter(h -> !knownAuthorityHost(h)).isPresent()) {
+          credential.disableInstanceDiscovery();
+        }
         cfg.clientId().ifPresent(credential::managedIdentityClientId);
         cfg.clientId().ifPresent(credential::workloadIdentityClientId);
         builder.endpoint(endpoint(cfg)).credential(credential.build());
@@ -133,7 +217,7 @@ final class AzureClients {
     }
   }
 
-  private static Optional<String> env(String name) {
-    return Optional.ofNullable(System.getenv(name)).filter(s -> !s.isBlank());
+  static Optional<String> env(String name) {
+    return Optional.ofNullable(environment.apply(name)).filter(s -> !s.isBlank());
   }
 }
