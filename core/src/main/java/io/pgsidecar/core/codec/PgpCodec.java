@@ -15,7 +15,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
+import org.bouncycastle.bcpg.AEADEncDataPacket;
+import org.bouncycastle.bcpg.InputStreamPacket;
+import org.bouncycastle.bcpg.PublicKeyEncSessionPacket;
+import org.bouncycastle.bcpg.S2K;
+import org.bouncycastle.bcpg.SymmetricEncIntegrityPacket;
 import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
+import org.bouncycastle.bcpg.SymmetricKeyEncSessionPacket;
 import org.bouncycastle.openpgp.PGPCompressedData;
 import org.bouncycastle.openpgp.PGPEncryptedData;
 import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
@@ -28,10 +34,16 @@ import org.bouncycastle.openpgp.PGPOnePassSignatureList;
 import org.bouncycastle.openpgp.PGPPBEEncryptedData;
 import org.bouncycastle.openpgp.PGPPrivateKey;
 import org.bouncycastle.openpgp.PGPPublicKeyEncryptedData;
+import org.bouncycastle.openpgp.PGPSessionKey;
 import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.jcajce.JcaPGPObjectFactory;
+import org.bouncycastle.openpgp.operator.PBEDataDecryptorFactory;
+import org.bouncycastle.openpgp.operator.PGPDataDecryptor;
+import org.bouncycastle.openpgp.operator.PGPDataDecryptorFactory;
 import org.bouncycastle.openpgp.operator.PGPDataEncryptor;
 import org.bouncycastle.openpgp.operator.PGPDigestCalculator;
+import org.bouncycastle.openpgp.operator.PGPDigestCalculatorProvider;
+import org.bouncycastle.openpgp.operator.PublicKeyDataDecryptorFactory;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePBEDataDecryptorFactoryBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePBEKeyEncryptionMethodGenerator;
@@ -203,8 +215,8 @@ public final class PgpCodec implements Codec {
       List<PGPPBEEncryptedData> toPassphrase) throws IOException, PGPException {
     for (PGPPublicKeyEncryptedData pk : toKeys) {
       for (PgpKeys.Secret secret : candidates(recipientId(pk))) {
-        var factory = new JcePublicKeyDataDecryptorFactoryBuilder()
-            .build(privateKey(secret, objectKey));
+        var factory = new FastAesPublicKeyDecryptorFactory(
+            new JcePublicKeyDataDecryptorFactoryBuilder().build(privateKey(secret, objectKey)));
         try {
           return new Opened(pk, pk.getDataStream(factory));
         } catch (PGPException e) {
@@ -215,8 +227,9 @@ public final class PgpCodec implements Codec {
       }
     }
     if (passphrase != null && !toPassphrase.isEmpty()) {
-      var factory = new JcePBEDataDecryptorFactoryBuilder(
-          new JcaPGPDigestCalculatorProviderBuilder().build()).build(passphrase);
+      var digests = new JcaPGPDigestCalculatorProviderBuilder().build();
+      var factory = new FastAesPbeDecryptorFactory(passphrase, digests,
+          new JcePBEDataDecryptorFactoryBuilder(digests).build(passphrase));
       for (PGPPBEEncryptedData pbe : toPassphrase) {
         try {
           return new Opened(pbe, pbe.getDataStream(factory));
@@ -362,6 +375,129 @@ public final class PgpCodec implements Codec {
           return jce.getBlockSize();
         }
       };
+    }
+  }
+
+  /**
+   * The decryptor of an AES packet with MDC (what we and gpg write) computed by
+   * {@link AesCfbInputStream} instead of Bouncy Castle's JCE AES/CFB stream (same bytes, several
+   * times faster); the SHA-1 integrity calculator and every other packet kind stay Bouncy
+   * Castle's.
+   */
+  private static PGPDataDecryptor fastAes(PGPDataDecryptorFactory jce, boolean withIntegrity,
+      int algorithm, byte[] key) throws PGPException {
+    PGPDataDecryptor decryptor = jce.createDataDecryptor(withIntegrity, algorithm, key);
+    boolean aes = algorithm == SymmetricKeyAlgorithmTags.AES_128
+        || algorithm == SymmetricKeyAlgorithmTags.AES_192
+        || algorithm == SymmetricKeyAlgorithmTags.AES_256;
+    if (!withIntegrity || !aes) {
+      return decryptor; // OpenPGP CFB with resync (no MDC, refused later) or another cipher
+    }
+    byte[] aesKey = key.clone();
+    return new PGPDataDecryptor() {
+      @Override
+      public InputStream getInputStream(InputStream in) {
+        try {
+          return new AesCfbInputStream(in, aesKey);
+        } catch (GeneralSecurityException e) {
+          throw new IllegalStateException("AES is not available in this JDK", e);
+        }
+      }
+
+      @Override
+      public int getBlockSize() {
+        return decryptor.getBlockSize();
+      }
+
+      @Override
+      public PGPDigestCalculator getIntegrityCalculator() {
+        return decryptor.getIntegrityCalculator();
+      }
+    };
+  }
+
+  /** Bouncy Castle's public-key decryptor factory with {@link #fastAes} for the data. */
+  private record FastAesPublicKeyDecryptorFactory(PublicKeyDataDecryptorFactory jce)
+      implements PublicKeyDataDecryptorFactory {
+    @Override
+    public byte[] recoverSessionData(PublicKeyEncSessionPacket packet, InputStreamPacket data)
+        throws PGPException {
+      return jce.recoverSessionData(packet, data);
+    }
+
+    @Override
+    public byte[] recoverSessionData(int algorithm, byte[][] secKeyData) throws PGPException {
+      return jce.recoverSessionData(algorithm, secKeyData);
+    }
+
+    @Override
+    public byte[] recoverSessionData(int algorithm, byte[][] secKeyData, int version)
+        throws PGPException {
+      return jce.recoverSessionData(algorithm, secKeyData, version);
+    }
+
+    @Override
+    public PGPDataDecryptor createDataDecryptor(boolean withIntegrity, int algorithm,
+        byte[] key) throws PGPException {
+      return fastAes(jce, withIntegrity, algorithm, key);
+    }
+
+    @Override
+    public PGPDataDecryptor createDataDecryptor(AEADEncDataPacket packet,
+        PGPSessionKey sessionKey) throws PGPException {
+      return jce.createDataDecryptor(packet, sessionKey);
+    }
+
+    @Override
+    public PGPDataDecryptor createDataDecryptor(SymmetricEncIntegrityPacket packet,
+        PGPSessionKey sessionKey) throws PGPException {
+      return jce.createDataDecryptor(packet, sessionKey);
+    }
+  }
+
+  /** Bouncy Castle's passphrase decryptor factory with {@link #fastAes} for the data. */
+  private static final class FastAesPbeDecryptorFactory extends PBEDataDecryptorFactory {
+    private final PBEDataDecryptorFactory jce;
+
+    FastAesPbeDecryptorFactory(char[] passphrase, PGPDigestCalculatorProvider digests,
+        PBEDataDecryptorFactory jce) {
+      super(passphrase, digests);
+      this.jce = jce;
+    }
+
+    @Override
+    public byte[] makeKeyFromPassPhrase(int algorithm, S2K s2k) throws PGPException {
+      return jce.makeKeyFromPassPhrase(algorithm, s2k);
+    }
+
+    @Override
+    public byte[] recoverSessionData(int algorithm, byte[] key, byte[] secKeyData)
+        throws PGPException {
+      return jce.recoverSessionData(algorithm, key, secKeyData);
+    }
+
+    @Override
+    public byte[] recoverAEADEncryptedSessionData(SymmetricKeyEncSessionPacket packet,
+        byte[] key) throws PGPException {
+      return jce.recoverAEADEncryptedSessionData(packet, key);
+    }
+
+    @Override
+    public PGPDataDecryptor createDataDecryptor(boolean withIntegrity, int algorithm,
+        byte[] key) throws PGPException {
+      return fastAes(jce, withIntegrity, algorithm, key);
+    }
+
+    @Override
+    public PGPDataDecryptor createDataDecryptor(AEADEncDataPacket packet,
+        PGPSessionKey sessionKey) throws PGPException {
+      return jce.createDataDecryptor(packet, sessionKey);
+    }
+
+    @Override
+    public PGPDataDecryptor createDataDecryptor(SymmetricEncIntegrityPacket packet,
+        PGPSessionKey sessionKey) throws PGPException {
+      return jce.createDataDecryptor(packet, sessionKey);
     }
   }
 
