@@ -129,7 +129,7 @@ while [ "$(stat -c %s "$WORK/pgp-input" 2>/dev/null || echo 0)" -lt $((DECRYPT_M
 done
 truncate -s $((DECRYPT_MIB * 1024 * 1024)) "$WORK/pgp-input"
 gpg --batch --passphrase '' --quick-gen-key 'pgsidecar bench <bench@pgsidecar.invalid>' rsa3072 sign never 2>/dev/null
-FPR=$(gpg --list-keys --with-colons | awk -F: '/^fpr/ {print $10; exit}')
+FPR=$(gpg --list-keys --with-colons 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
 gpg --batch --passphrase '' --quick-add-key "$FPR" rsa3072 encr never 2>/dev/null
 gpg --export --armor "$FPR" >"$WORK/bench-public.asc"
 gpg --batch --pinentry-mode loopback --passphrase '' --export-secret-keys --armor "$FPR" >"$WORK/bench-secret.asc"
