@@ -33,7 +33,8 @@ class AesCfbInputStreamTest {
     return new ByteArrayInputStream(data) {
       @Override
       public synchronized int read(byte[] b, int off, int len) {
-        return super.read(b, off, Math.min(len, 1 + random.nextInt(random.nextBoolean() ? 40 : 90_000)));
+        int most = 1 + random.nextInt(random.nextBoolean() ? 40 : 90_000);
+        return super.read(b, off, Math.min(len, most));
       }
 
       @Override
