@@ -28,6 +28,13 @@ import java.util.Optional;
  * pgp (CLI: {@code gpg --symmetric --cipher-algo
  * AES256 --compress-algo none}, with {@code GNUPGHOME} from the environment). The CLI's output
  * and ours both go nowhere; process start-up is part of the CLI's time, as it is per object.
+ *
+ * <p>Decryption: {@code Duel pgp-decrypt passphrase <rounds> <file>} or {@code Duel pgp-decrypt
+ * <fingerprint> <rounds> <file> <public key file> <secret key file>}. Each side first encrypts
+ * {@code file} once (gpg with AES-256, MDC, no compression, with the passphrase or to the key;
+ * ours with its codec); each side's output is then checked (SHA-256) and decrypted by the other
+ * side in the rounds: {@code gpg --decrypt -o /dev/null ours.pgp} against our decoder reading
+ * gpg's file to the end (the MDC checked).
  */
 public final class Duel {
 
@@ -57,6 +64,9 @@ public final class Duel {
           new PgsidecarConfig.Compression("zstd", Integer.parseInt(args[1]), workers),
           new PgsidecarConfig.Encryption(List.of(), Optional.empty(), List.of(),
               Optional.empty()));
+    } else if (mode.equals("pgp-decrypt")) {
+      DecryptDuel.run(args, rounds, input, bytes);
+      return;
     } else {
       passphraseFile = Files.writeString(Files.createTempFile("duel", ""), "bench passphrase\n");
       cli.addAll(List.of("gpg", "--batch", "--yes", "--pinentry-mode", "loopback",
@@ -92,7 +102,7 @@ public final class Duel {
   }
 
   /** Per-round rates of both sides; prints medians and the median per-round ratio. */
-  private static final class Series {
+  static final class Series {
     final List<Double> cli = new ArrayList<>();
     final List<Double> ours = new ArrayList<>();
     final List<Double> ratios = new ArrayList<>();
@@ -112,7 +122,7 @@ public final class Duel {
   }
 
   /** {wall seconds, CPU seconds} of one CLI run. */
-  private static double[] runCli(List<String> command) throws IOException, InterruptedException {
+  static double[] runCli(List<String> command) throws IOException, InterruptedException {
     double cpuBefore = childCpuSeconds();
     long start = System.nanoTime();
     Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -128,7 +138,7 @@ public final class Duel {
    * {wall seconds, CPU seconds} of one run of ours. CPU is the whole process's (zstd workers are
    * native threads the thread MXBean cannot see), so JIT and GC threads count against us too.
    */
-  private static double[] runOurs(CodecPipeline pipeline, List<Path> files) throws IOException {
+  static double[] runOurs(CodecPipeline pipeline, List<Path> files) throws IOException {
     var os = (com.sun.management.OperatingSystemMXBean)
         ManagementFactory.getOperatingSystemMXBean();
     long cpuBefore = os.getProcessCpuTime();

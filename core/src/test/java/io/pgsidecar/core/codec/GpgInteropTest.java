@@ -71,6 +71,29 @@ class GpgInteropTest {
         theirs));
   }
 
+  /**
+   * Our decryption (AES/CFB through AES/ECB, our own S2K key derivation) on every AES key size
+   * and S2K hash gpg offers, lengths that end mid-block, uncompressed and compressed.
+   */
+  @Test
+  void weReadWhatGpgEncryptsSymmetricallyWithEveryAesKeySizeAndS2kHash() throws Exception {
+    int[] lengths = {0, 1, 17, 65_537, DATA.length - 5};
+    String[][] variants = {{"AES", "SHA1", "none"}, {"AES192", "SHA256", "zlib"},
+        {"AES256", "SHA512", "none"}, {"AES256", "SHA1", "zip"}, {"AES", "SHA384", "none"}};
+    for (int i = 0; i < variants.length; i++) {
+      String[] v = variants[i];
+      byte[] data = java.util.Arrays.copyOf(DATA, lengths[i]);
+      Path plain = Files.write(dir.resolve("plain" + i), data);
+      Path theirs = dir.resolve("theirs" + i + ".gpg");
+      keys.gpg.run(List.of("--pinentry-mode", "loopback", "--passphrase", PgpTestKeys.PASSPHRASE,
+          "--s2k-digest-algo", v[1], "--s2k-count", "65011712", "--cipher-algo", v[0],
+          "--compress-algo", v[2], "--output", theirs.toString(), "--symmetric",
+          plain.toString()));
+      assertArrayEquals(data, ourDecryption(Pipelines.forConfig(none(), keys.passphrase()),
+          theirs), String.join("/", v) + ", " + data.length + " bytes");
+    }
+  }
+
   @Test
   void weReadArmoredGpgOutput() throws Exception {
     Path plain = Files.write(dir.resolve("plain"), DATA);
