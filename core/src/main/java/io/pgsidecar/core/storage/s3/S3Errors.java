@@ -43,6 +43,15 @@ final class S3Errors {
     return status(e) == status && (code == null || code.equals(code(e)));
   }
 
+  /**
+   * A write with {@code If-None-Match: *} refused because the key exists: 412 Precondition Failed
+   * (AWS, and S3Mock on PutObject); S3Mock 4.11 answers a conditional CompleteMultipartUpload of
+   * an existing key with 304 Not Modified instead.
+   */
+  static boolean refusedAsExisting(Throwable e) {
+    return is(e, 412, null) || is(e, 304, null);
+  }
+
   static boolean bucketMissing(Throwable e) {
     return is(e, 404, "NoSuchBucket");
   }

@@ -325,7 +325,7 @@ public final class S3Storage implements Storage {
           put(marker, "second");
           refused = false;
         } catch (RuntimeException e) {
-          if (!S3Errors.is(e, 412, null)) {
+          if (!S3Errors.refusedAsExisting(e)) {
             throw e;
           }
           refused = true;
@@ -363,7 +363,7 @@ public final class S3Storage implements Storage {
         b.serverSideEncryption(built.serverSideEncryption()).ssekmsKeyId(built.ssekmsKeyId())
             .storageClass(built.storageClass());
       }
-    }, RequestBody.fromBytes(body)), e -> S3Errors.retryable(e) && !S3Errors.is(e, 412, null));
+    }, RequestBody.fromBytes(body)), e -> S3Errors.retryable(e) && !S3Errors.refusedAsExisting(e));
   }
 
   @Override

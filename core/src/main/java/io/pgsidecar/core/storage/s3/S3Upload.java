@@ -343,7 +343,7 @@ final class S3Upload {
   }
 
   private IOException translateWrite(String operation, String target, Throwable e) {
-    if (S3Errors.is(e, 412, null)) {
+    if (S3Errors.refusedAsExisting(e)) {
       return new ObjectExistsException(key);
     }
     return errors.translate(operation, target, e);

@@ -135,27 +135,6 @@ class S3StorageContractTest extends StorageContractTest {
   }
 
   @Test
-  void serverSideEncryptionAndStorageClassAreAskedForOnEveryObject() throws Exception {
-    String bucket = server.createBucket("sse" + BUCKETS.incrementAndGet());
-    var base = config(server, dir, bucket, PART);
-    var cfg = new PgsidecarConfig.S3(bucket, base.endpoint(), base.region(), true, S3Auth.STATIC,
-        base.accessKeyIdFile(), base.secretAccessKeyFile(), S3Encryption.AES256, Optional.empty(),
-        Optional.of("STANDARD_IA"), PART, 2);
-    try (var s = S3Storage.open(cfg, "", Duration.ofSeconds(30), RetryPolicy.defaults());
-        var raw = S3Clients.build(cfg, Duration.ofSeconds(30))) {
-      s.create("small", bytes("x"), () -> meta("01"));
-      var big = new GeneratedContent(3, PART + 5);
-      s.create("big", big, () -> meta(big.sha256()));
-      for (String key : List.of("small", "big")) {
-        var head = raw.headObject(b -> b.bucket(bucket).key(key));
-        assertEquals("AES256", head.serverSideEncryptionAsString(), key);
-        assertEquals("STANDARD_IA", head.storageClassAsString(), key);
-      }
-      assertEquals(meta(big.sha256()), s.stat("big").orElseThrow().metadata());
-    }
-  }
-
-  @Test
   void outageIsAnErrorNamingTheStoreAndServiceResumesAfterIt() throws Exception {
     String bucket = server.createBucket("outage" + BUCKETS.incrementAndGet());
     var cfg = new PgsidecarConfig.StorageConfig(PgsidecarConfig.StorageType.S3, "",
