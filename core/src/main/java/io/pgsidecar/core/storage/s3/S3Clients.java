@@ -17,14 +17,16 @@ import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * Builds the S3 client for one {@link PgsidecarConfig.S3}. The HTTP client is the JDK's
- * HttpURLConnection (url-connection-client): no Netty, Apache or CRT client, nothing native.
+ * Builds the S3 client for one {@link PgsidecarConfig.S3}. The HTTP client is the SDK's Apache
+ * client (blocking, like the driver; it streams request bodies): no Netty client (the agent pins
+ * its own Netty for Vert.x), no CRT (native). HttpURLConnection was tried first: it buffers each
+ * request body whole, a second copy of every part in flight.
  * The SDK makes exactly one try per request, bounded by {@code storage.timeout}:
  * {@link io.pgsidecar.core.storage.RetryPolicy} is the one retry layer. Checksums are computed
  * only where S3 requires them, so S3-compatible stores that do not know the newer checksum
@@ -44,7 +46,8 @@ final class S3Clients {
   private S3Clients() {}
 
   static S3Client build(PgsidecarConfig.S3 cfg, Duration tryTimeout) throws StorageException {
-    var http = UrlConnectionHttpClient.builder()
+    var http = ApacheHttpClient.builder()
+        .maxConnections(64) // parts and ranges in flight of several creates and reads at once
         .connectionTimeout(Duration.ofSeconds(Math.min(10, Math.max(1, tryTimeout.toSeconds()))))
         .socketTimeout(tryTimeout);
     var builder = S3Client.builder()

@@ -141,6 +141,12 @@ public final class S3Storage implements Storage {
     validate(key);
     checkConditionalWrites();
     var recorded = new AtomicReference<ObjectMetadata>();
+    // Creates of one key through this driver take turns. Across processes the store's
+    // If-None-Match: * decides alone; in one process the turns save the loser's upload, and
+    // they keep the contract on S3Mock 4.11, whose conditional PutObject is not atomic: two
+    // concurrent puts of a new key both succeeded there (the last one's content stays).
+    var lock = keyLocks.computeIfAbsent(key, k -> new java.util.concurrent.locks.ReentrantLock());
+    lock.lock();
     try {
       return new S3Upload(s3, bucket, key, partSize, concurrency, executor, errors, retry, options)
           .run(content, () -> {
@@ -151,8 +157,16 @@ public final class S3Storage implements Storage {
     } catch (ObjectExistsException e) {
       // Most often our own write whose reply was lost: its retry met the stored object.
       return ExistingObject.ownOrConflict(this, key, recorded.get(), e);
+    } finally {
+      lock.unlock();
+      if (!lock.hasQueuedThreads()) {
+        keyLocks.remove(key, lock);
+      }
     }
   }
+
+  private final java.util.concurrent.ConcurrentHashMap<String,
+      java.util.concurrent.locks.ReentrantLock> keyLocks = new java.util.concurrent.ConcurrentHashMap<>();
 
   @Override
   public Optional<ObjectInfo> stat(String key) throws IOException {

@@ -167,6 +167,11 @@ final class S3Upload {
       stagingId = null;
       stagingWritten = true;
       ObjectMetadata meta = metadata.get();
+      if (exists(key)) {
+        // A retry of our own create, or a conflict: judged by the caller, and no upload is
+        // started on a key that holds an object (see abortQuietly).
+        throw new ObjectExistsException(key);
+      }
       finalId = createUpload(key, meta, true);
       List<CompletedPart> copied = new ArrayList<>();
       String source = staging;
@@ -183,7 +188,21 @@ final class S3Upload {
         copied.add(CompletedPart.builder().partNumber(number)
             .eTag(part.copyPartResult().eTag()).build());
       }
-      complete(key, finalId, copied, true);
+      try {
+        complete(key, finalId, copied, true);
+      } catch (ObjectExistsException | RuntimeException e) {
+        if (e instanceof ObjectExistsException || S3Errors.refusedAsExisting(e)) {
+          // Another writer's object holds the key now. The upload is left incomplete rather
+          // than aborted: S3Mock 4.11 deletes the stored object of a key when an upload of that
+          // key is aborted (checked by hand), and nothing stored may be lost for tidiness. The
+          // bucket's AbortIncompleteMultipartUpload lifecycle rule removes it.
+          LOG.log(Level.INFO, "create of {0} in {1} met an existing object at completion; its"
+              + " multipart upload {2} is left for the bucket's lifecycle rule",
+              new Object[] {key, errors.where(), finalId});
+          finalId = null;
+        }
+        throw e;
+      }
       finalId = null;
       return new ObjectInfo(key, size, Instant.now(), meta);
     } catch (RuntimeException e) {
@@ -198,6 +217,19 @@ final class S3Upload {
   }
 
   private List<CompletedPart> stagedParts = List.of();
+
+  private boolean exists(String target) throws IOException {
+    try {
+      retry.call(Operation.READ, "existence check of " + target,
+          () -> s3.headObject(b -> b.bucket(bucket).key(target)), S3Errors::retryable);
+      return true;
+    } catch (RuntimeException e) {
+      if (S3Errors.is(e, 404, null)) {
+        return false;
+      }
+      throw errors.translate("create (existence check)", target, e);
+    }
+  }
 
   private String createUpload(String target, ObjectMetadata meta, boolean withStorageClass)
       throws IOException {
