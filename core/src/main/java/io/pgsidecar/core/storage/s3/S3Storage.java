@@ -333,7 +333,15 @@ public final class S3Storage implements Storage {
       }
       String marker = checkPrefix + PRIVATE_PREFIX + "conditional-write-check-" + UUID.randomUUID();
       try {
-        put(marker, "first");
+        try {
+          put(marker, "first");
+        } catch (RuntimeException e) {
+          // The marker's name is new: a refusal of its first put is that put's own earlier try,
+          // whose reply was lost.
+          if (!S3Errors.refusedAsExisting(e)) {
+            throw e;
+          }
+        }
         boolean refused;
         try {
           put(marker, "second");

@@ -174,6 +174,25 @@ class S3FaultsTest {
   }
 
   @Test
+  void lostReplyOfTheConditionalWriteChecksFirstPutDoesNotFailTheStart() throws Exception {
+    try (S3Storage s = storage()) {
+      proxy.dropResponse(r -> r.method().equals("PUT")
+          && r.decodedTarget().contains(".pgsidecar-conditional-write-check-"), 1);
+
+      s.probe();
+
+      assertEquals(1, proxy.fired().size(), proxy.requests().toString());
+      // first put, its retry (412: its own marker), the second put (412), the marker's delete
+      assertEquals(3, proxy.requests().stream().filter(r -> r.method().equals("PUT")).count(),
+          proxy.requests().toString());
+      s.create("after/probe", new ByteArrayInputStream(new byte[] {1}), () -> meta("01", 1));
+      try (var listed = s.list("")) {
+        assertEquals(List.of("after/probe"), listed.map(ObjectInfo::key).toList());
+      }
+    }
+  }
+
+  @Test
   void serverSideEncryptionAndStorageClassAreAskedForOnEveryObject() throws Exception {
     try (S3Storage s = storage(S3Encryption.AES256, "STANDARD_IA")) {
       s.create("small", new ByteArrayInputStream(new byte[] {1}), () -> meta("01", 1));
