@@ -14,7 +14,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -162,8 +161,9 @@ final class S3Upload {
     boolean stagingWritten = false;
     try {
       stagingId = createUpload(staging, null, false);
-      long size = uploadParts(staging, stagingId, content, first);
-      complete(staging, stagingId, stagedParts, false);
+      Staged staged = uploadParts(staging, stagingId, content, first);
+      long size = staged.size();
+      complete(staging, stagingId, staged.parts(), false);
       stagingId = null;
       stagingWritten = true;
       ObjectMetadata meta = metadata.get();
@@ -216,7 +216,8 @@ final class S3Upload {
     }
   }
 
-  private List<CompletedPart> stagedParts = List.of();
+  /** The staging object's size and parts. */
+  private record Staged(long size, List<CompletedPart> parts) {}
 
   private boolean exists(String target) throws IOException {
     try {
@@ -243,7 +244,7 @@ final class S3Upload {
     }, S3Errors::retryable);
   }
 
-  private long uploadParts(String target, String uploadId, InputStream content, byte[] first)
+  private Staged uploadParts(String target, String uploadId, InputStream content, byte[] first)
       throws IOException {
     int buffers = concurrency + 1;
     BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(buffers);
@@ -292,8 +293,7 @@ final class S3Upload {
     }
     List<CompletedPart> sorted = new ArrayList<>(done);
     sorted.sort(Comparator.comparingInt(CompletedPart::partNumber));
-    stagedParts = sorted;
-    return size;
+    return new Staged(size, sorted);
   }
 
   private CompletableFuture<Void> part(String target, String uploadId, int number, byte[] buffer,
@@ -413,9 +413,5 @@ final class S3Upload {
       throw readFailed(e);
     }
     return total;
-  }
-
-  static Map<String, String> none() {
-    return Map.of();
   }
 }
