@@ -17,14 +17,14 @@ import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Builds the S3 client for one {@link PgsidecarConfig.S3}. The HTTP client is the SDK's Apache
- * client (blocking, like the driver; it streams request bodies): no Netty client (the agent pins
+ * HttpClient 5 client (blocking, like the driver; it streams request bodies): no Netty client (the agent pins
  * its own Netty for Vert.x), no CRT (native). HttpURLConnection was tried first: it buffers each
  * request body whole, a second copy of every part in flight.
  * The SDK makes exactly one try per request, bounded by {@code storage.timeout}:
@@ -46,7 +46,7 @@ final class S3Clients {
   private S3Clients() {}
 
   static S3Client build(PgsidecarConfig.S3 cfg, Duration tryTimeout) throws StorageException {
-    var http = ApacheHttpClient.builder()
+    var http = Apache5HttpClient.builder()
         .maxConnections(64) // parts and ranges in flight of several creates and reads at once
         .connectionTimeout(Duration.ofSeconds(Math.min(10, Math.max(1, tryTimeout.toSeconds()))))
         .socketTimeout(tryTimeout);
