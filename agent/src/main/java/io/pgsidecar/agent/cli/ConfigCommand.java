@@ -41,6 +41,7 @@ final class ConfigCommand {
       String storage = switch (c.storage().type()) {
         case FS -> "fs " + c.storage().path().orElseThrow();
         case AZURE -> "azure container " + c.storage().azure().container();
+        case S3 -> "s3 bucket " + c.storage().s3().bucket();
       };
       spec.commandLine().getOut().println("configuration is valid: cluster '" + c.cluster()
           + "', storage " + storage + main.configFile().map(f -> ", file " + f).orElse(""));

@@ -62,6 +62,12 @@ final class ConfigBuilder {
       if (auth != null) {
         checkAzureAuth(errors, auth);
       }
+    } else if (type == StorageType.S3) {
+      require(errors, " when storage.type is s3", "storage.s3.bucket");
+      if (values.typed().get("storage.s3.auth") == PgsidecarConfig.S3Auth.STATIC) {
+        require(errors, " when storage.s3.auth is static", "storage.s3.access-key-id-file",
+            "storage.s3.secret-access-key-file");
+      }
     }
     List<String> targets = RESTORE_TARGETS.stream()
         .filter(k -> k.equals("restore.target-immediate") ? Boolean.TRUE.equals(values.typed().get(k)) : has(k))
@@ -139,7 +145,7 @@ final class ConfigBuilder {
             get("postgres.user"), get("postgres.database"), opt("postgres.password-file"),
             this.<Path>opt("postgres.bin-dir").orElseGet(this::findBinDir), opt("postgres.password")),
         new PgsidecarConfig.StorageConfig(get("storage.type"), prefix(), opt("storage.path"), azure(),
-            get("storage.timeout"), (Integer) get("storage.retries"), retry()),
+            get("storage.timeout"), (Integer) get("storage.retries"), retry(), s3()),
         new PgsidecarConfig.Compression(get("compression.algorithm"), (Integer) get("compression.level"),
             (Integer) get("compression.workers")),
         new PgsidecarConfig.Encryption(list("encryption.public-keys"), opt("encryption.passphrase-file"),
@@ -168,6 +174,15 @@ final class ConfigBuilder {
         opt("storage.azure.sas-token-file"), this.<String>opt("storage.azure.container").orElse(""),
         (Long) get("storage.azure.block-size"), (Integer) get("storage.azure.concurrency"),
         opt("storage.azure.client-id"));
+  }
+
+  private PgsidecarConfig.S3 s3() {
+    return new PgsidecarConfig.S3(this.<String>opt("storage.s3.bucket").orElse(""),
+        opt("storage.s3.endpoint"), opt("storage.s3.region"), (Boolean) get("storage.s3.path-style"),
+        get("storage.s3.auth"), opt("storage.s3.access-key-id-file"),
+        opt("storage.s3.secret-access-key-file"), get("storage.s3.server-side-encryption"),
+        opt("storage.s3.kms-key-id"), opt("storage.s3.storage-class"),
+        (Long) get("storage.s3.part-size"), (Integer) get("storage.s3.concurrency"));
   }
 
   /** The prefix without leading, trailing or doubled slashes, as RepositoryLayout keys use it. */

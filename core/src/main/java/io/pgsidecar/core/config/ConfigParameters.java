@@ -16,6 +16,8 @@ import static io.pgsidecar.core.config.ParamType.stringList;
 import static io.pgsidecar.core.config.ParamType.zone;
 
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
+import io.pgsidecar.core.config.PgsidecarConfig.S3Auth;
+import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
 import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import java.util.LinkedHashMap;
@@ -33,6 +35,9 @@ public final class ConfigParameters {
   /** 64 KiB to 4000 MiB: the bounds of one Azure block (Put Block). */
   static final long MIN_BLOCK = 64L << 10;
   static final long MAX_BLOCK = 4000L << 20;
+  /** 5 MiB (S3's smallest part but the last) to 2000 MiB (one buffer per part). */
+  static final long MIN_PART = 5L << 20;
+  static final long MAX_PART = 2000L << 20;
 
   public static final List<Param<?>> ALL = List.of(
       Param.of("cluster", clusterName(),
@@ -137,6 +142,44 @@ public final class ConfigParameters {
       Param.of("storage.azure.client-id", string(),
           "Client id of a user-assigned managed identity or workload identity.",
           c -> c.storage().azure().clientId()),
+
+      Param.of("storage.s3.bucket",
+          matching("a bucket name of 3 to 63 lowercase letters, digits, '.' and '-'", "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+          "Bucket of the repository (required when storage.type is s3).",
+          c -> c.storage().s3().bucket().isEmpty() ? Optional.empty()
+              : Optional.of(c.storage().s3().bucket())),
+      Param.of("storage.s3.endpoint", matching("an http(s) URL", "https?://\\S+"),
+          "S3 API endpoint of an S3-compatible store (MinIO, Hetzner, B2, Spaces); unset: AWS.",
+          c -> c.storage().s3().endpoint()),
+      Param.of("storage.s3.region", matching("a region name like eu-central-1", "[a-z0-9-]+"),
+          "Region to sign for; unset: the SDK's region chain (AWS_REGION), else us-east-1.",
+          c -> c.storage().s3().region()),
+      Param.of("storage.s3.path-style", bool(),
+          "Address the bucket in the path (http://host/bucket/key), as most S3-compatible stores need.",
+          c -> c.storage().s3().pathStyle()).defaultValue("false"),
+      Param.of("storage.s3.auth", enumOf(S3Auth.class),
+          "default: the AWS default chain (env, web identity token file as EKS sets it, instance"
+          + " profile); static: the key pair in the two files below.",
+          c -> c.storage().s3().auth()).defaultValue("default"),
+      Param.of("storage.s3.access-key-id-file", path(), "File holding the access key id when auth is static.",
+          c -> c.storage().s3().accessKeyIdFile()),
+      Param.of("storage.s3.secret-access-key-file", path(),
+          "File holding the secret access key when auth is static.",
+          c -> c.storage().s3().secretAccessKeyFile()),
+      Param.of("storage.s3.server-side-encryption", enumOf(S3Encryption.class),
+          "Server-side encryption asked for on every object: none, aes256 (SSE-S3) or aws-kms (SSE-KMS).",
+          c -> c.storage().s3().serverSideEncryption()).defaultValue("none"),
+      Param.of("storage.s3.kms-key-id", string(),
+          "KMS key id or ARN when server-side-encryption is aws-kms; unset: the bucket's AWS managed key.",
+          c -> c.storage().s3().kmsKeyId()),
+      Param.of("storage.s3.storage-class", matching("an S3 storage class like STANDARD_IA", "[A-Z_]+"),
+          "Storage class of every object (STANDARD, STANDARD_IA, ...); unset: the bucket's default.",
+          c -> c.storage().s3().storageClass()),
+      Param.of("storage.s3.part-size", size(MIN_PART, MAX_PART),
+          "Size of one multipart upload part and of one ranged read (one buffer each).",
+          c -> c.storage().s3().partSize()).defaultValue("8MiB"),
+      Param.of("storage.s3.concurrency", integer(1, 64), "Parts uploaded or read in parallel per object.",
+          c -> c.storage().s3().concurrency()).defaultValue("4"),
 
       Param.of("compression.algorithm", oneOf("zstd", "none"), "Compression of every stored object.",
           c -> c.compression().algorithm()).defaultValue("zstd"),

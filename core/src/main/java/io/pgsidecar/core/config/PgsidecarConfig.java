@@ -93,7 +93,7 @@ public record PgsidecarConfig(
     }
   }
 
-  public enum StorageType { FS, AZURE }
+  public enum StorageType { FS, AZURE, S3 }
 
   public enum AzureAuth { CONNECTION_STRING, SHARED_KEY, SAS, WORKLOAD_IDENTITY, MANAGED_IDENTITY, DEFAULT }
 
@@ -102,13 +102,53 @@ public record PgsidecarConfig(
    * ({@code storage.retries}, {@code storage.retry.*}) the retries of it.
    */
   public record StorageConfig(StorageType type, String prefix, Optional<Path> path, Azure azure,
-      Duration timeout, int retries, RetryPolicy.Settings retry) {
+      Duration timeout, int retries, RetryPolicy.Settings retry, S3 s3) {
+
+    /** Without S3 settings (storage.type fs or azure). */
+    public StorageConfig(StorageType type, String prefix, Optional<Path> path, Azure azure,
+        Duration timeout, int retries, RetryPolicy.Settings retry) {
+      this(type, prefix, path, azure, timeout, retries, retry, S3.NONE);
+    }
 
     /** With the default deadlines and backoff, {@code retries} retries at most. */
     public StorageConfig(StorageType type, String prefix, Optional<Path> path, Azure azure,
         Duration timeout, int retries) {
       this(type, prefix, path, azure, timeout, retries, RetryPolicy.Settings.DEFAULTS.withMaxRetries(retries));
     }
+  }
+
+  /** How the S3 driver finds its credentials ({@code storage.s3.auth}). */
+  public enum S3Auth {
+    /**
+     * The AWS SDK's default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web identity token
+     * file (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, as EKS sets them), profiles, the
+     * container and instance metadata endpoints.
+     */
+    DEFAULT,
+    /** An access key pair read from storage.s3.access-key-id-file and secret-access-key-file. */
+    STATIC
+  }
+
+  /** Server-side encryption asked for on every object ({@code storage.s3.server-side-encryption}). */
+  public enum S3Encryption { NONE, AES256, AWS_KMS }
+
+  /**
+   * Keys {@code storage.s3.*}. Secrets are files (a mounted Secret), never values in the config.
+   *
+   * @param endpoint empty for AWS itself; an http(s) URL for S3-compatible stores
+   * @param region empty: the SDK's region chain (AWS_REGION...), else us-east-1 with an endpoint
+   * @param partSize one part of a multipart upload and one ranged read; also the largest object
+   *     sent in one PutObject
+   */
+  public record S3(String bucket, Optional<String> endpoint, Optional<String> region,
+      boolean pathStyle, S3Auth auth, Optional<Path> accessKeyIdFile,
+      Optional<Path> secretAccessKeyFile, S3Encryption serverSideEncryption,
+      Optional<String> kmsKeyId, Optional<String> storageClass, long partSize, int concurrency) {
+
+    /** The defaults, no bucket: the value when storage.type is not s3. */
+    public static final S3 NONE = new S3("", Optional.empty(), Optional.empty(), false,
+        S3Auth.DEFAULT, Optional.empty(), Optional.empty(), S3Encryption.NONE, Optional.empty(),
+        Optional.empty(), 8L << 20, 4);
   }
 
   /**

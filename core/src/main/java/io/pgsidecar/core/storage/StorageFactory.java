@@ -3,6 +3,7 @@ package io.pgsidecar.core.storage;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.azure.AzureStorage;
 import io.pgsidecar.core.storage.fs.FsStorage;
+import io.pgsidecar.core.storage.s3.S3Storage;
 
 /**
  * Opens the storage a configuration names ({@code storage.type}): one place, so the agent, the
@@ -27,6 +28,7 @@ public final class StorageFactory {
       case FS -> new FsStorage(config.path().orElseThrow(() -> new StorageException(
           "storage.type is fs but storage.path is not set: set it to the repository's directory")));
       case AZURE -> AzureStorage.open(config, giveUps);
+      case S3 -> S3Storage.open(config, giveUps);
     };
   }
 }

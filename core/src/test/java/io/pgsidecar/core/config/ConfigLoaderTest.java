@@ -43,7 +43,8 @@ class ConfigLoaderTest {
     assertEquals("PGSIDECAR_CLUSTER", Param.envVar("cluster"));
     for (Param<?> p : ConfigParameters.ALL) {
       assertEquals(Param.ENV_PREFIX + p.key().toUpperCase().replaceAll("[.-]", "_"), p.envVar());
-      assertTrue(p.key().matches("[a-z]+(-[a-z]+)*(\\.[a-z]+(-[a-z]+)*)*"), p.key());
+      // Words of lower-case letters (and digits after the first letter: storage.s3.*).
+      assertTrue(p.key().matches("[a-z][a-z0-9]*(-[a-z]+)*(\\.[a-z][a-z0-9]*(-[a-z]+)*)*"), p.key());
     }
   }
 

@@ -1,0 +1,203 @@
+package io.pgsidecar.core.storage.s3;
+
+import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.StorageException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+
+/**
+ * Reads an object as ranged GETs of {@code partSize} bytes, up to {@code concurrency} ranges
+ * fetched ahead on virtual threads (at most {@code concurrency + 1} range buffers alive). Every
+ * range after the first is pinned to the first one's ETag ({@code If-Match}), so a reader never
+ * mixes two objects that had the key one after the other. Each range is one retried request:
+ * a connection reset mid-object costs one range, not the whole object.
+ */
+final class S3Download extends InputStream {
+
+  private final S3Client s3;
+  private final String bucket;
+  private final String key;
+  private final int partSize;
+  private final int concurrency;
+  private final ExecutorService executor;
+  private final S3Errors errors;
+  private final RetryPolicy retry;
+  private final long size;
+  private final String etag;
+  private final Deque<CompletableFuture<byte[]>> ahead = new ArrayDeque<>();
+  private long nextRange;
+  private byte[] current;
+  private int pos;
+  private boolean closed;
+
+  private S3Download(S3Client s3, String bucket, String key, int partSize, int concurrency,
+      ExecutorService executor, S3Errors errors, RetryPolicy retry, long size, String etag,
+      byte[] first) {
+    this.s3 = s3;
+    this.bucket = bucket;
+    this.key = key;
+    this.partSize = partSize;
+    this.concurrency = concurrency;
+    this.executor = executor;
+    this.errors = errors;
+    this.retry = retry;
+    this.size = size;
+    this.etag = etag;
+    this.current = first;
+    this.nextRange = first.length;
+  }
+
+  /** The object's stream, or empty when the key does not exist. */
+  static Optional<InputStream> open(S3Client s3, String bucket, String key, int partSize,
+      int concurrency, ExecutorService executor, S3Errors errors, RetryPolicy retry)
+      throws IOException {
+    First first;
+    try {
+      first = retry.call(Operation.READ, "read of " + key, () -> {
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket)
+            .key(key).range("bytes=0-" + (partSize - 1)))) {
+          GetObjectResponse r = in.response();
+          byte[] data = in.readAllBytes();
+          return new First(total(r.contentRange(), data.length), r.eTag(), data);
+        }
+      }, S3Errors::retryable);
+    } catch (RuntimeException e) {
+      if (S3Errors.is(e, 404, "NoSuchKey")) {
+        return Optional.empty();
+      }
+      if (S3Errors.is(e, 416, null)) {
+        // A range of an empty object: S3 refuses it; the object exists and has no bytes.
+        return Optional.of(InputStream.nullInputStream());
+      }
+      throw errors.translate("read", key, e);
+    }
+    return Optional.of(new S3Download(s3, bucket, key, partSize, concurrency, executor, errors,
+        retry, first.size(), first.etag(), first.data()));
+  }
+
+  private record First(long size, String etag, byte[] data) {}
+
+  /** The object's size from {@code Content-Range: bytes 0-N/SIZE}; without one, the body's. */
+  private static long total(String contentRange, long bodyLength) {
+    if (contentRange != null) {
+      int slash = contentRange.lastIndexOf('/');
+      if (slash >= 0 && !contentRange.endsWith("*")) {
+        return Long.parseLong(contentRange.substring(slash + 1).strip());
+      }
+    }
+    return bodyLength;
+  }
+
+  private void fill() throws IOException {
+    while (ahead.size() < concurrency && nextRange < size) {
+      long from = nextRange;
+      long to = Math.min(size, from + partSize) - 1;
+      nextRange = to + 1;
+      ahead.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          return fetch(from, to);
+        } catch (IOException e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      }, executor));
+    }
+  }
+
+  private byte[] fetch(long from, long to) throws IOException {
+    String what = "read of bytes " + from + "-" + to + " of " + key;
+    try {
+      return retry.call(Operation.READ, what, () -> {
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> {
+          b.bucket(bucket).key(key).range("bytes=" + from + "-" + to);
+          if (etag != null) {
+            b.ifMatch(etag);
+          }
+        })) {
+          byte[] data = in.readAllBytes();
+          if (data.length != to - from + 1) {
+            throw new IOException(what + " returned " + data.length + " bytes");
+          }
+          return data;
+        }
+      }, S3Errors::retryable);
+    } catch (RuntimeException e) {
+      if (S3Errors.is(e, 412, null) || S3Errors.is(e, 404, "NoSuchKey")) {
+        throw new StorageException(what + " in " + errors.where() + " failed: the object was"
+            + " deleted or replaced while it was read; read it again", e);
+      }
+      throw errors.translate("read", key, e);
+    }
+  }
+
+  private boolean advance() throws IOException {
+    while (current == null || pos >= current.length) {
+      if (closed) {
+        throw new IOException("stream of " + key + " is closed");
+      }
+      fill();
+      CompletableFuture<byte[]> next = ahead.poll();
+      if (next == null) {
+        return false;
+      }
+      try {
+        current = next.get();
+        pos = 0;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("read of " + key + " was interrupted");
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause() instanceof java.util.concurrent.CompletionException ce
+            ? ce.getCause() : e.getCause();
+        if (c instanceof IOException io) {
+          throw io;
+        }
+        throw errors.translate("read", key, c);
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public int read() throws IOException {
+    if (!advance()) {
+      return -1;
+    }
+    return current[pos++] & 0xff;
+  }
+
+  @Override
+  public int read(byte[] b, int off, int len) throws IOException {
+    if (len == 0) {
+      return 0;
+    }
+    if (!advance()) {
+      return -1;
+    }
+    int n = Math.min(len, current.length - pos);
+    System.arraycopy(current, pos, b, off, n);
+    pos += n;
+    if (pos >= current.length) {
+      fill(); // keep the look-ahead running while the caller works on this range
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    ahead.forEach(f -> f.cancel(true));
+    ahead.clear();
+    current = null;
+  }
+}
