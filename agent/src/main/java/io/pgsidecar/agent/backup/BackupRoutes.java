@@ -93,7 +93,7 @@ public final class BackupRoutes {
         } else {
           Map<String, Object> err = error(message(ar.cause()));
           err.put("id", b.id());
-          send(ctx, new Reply(500, err));
+          send(ctx, new Reply(JsonWork.unexpected(ar.cause()).status(), err));
         }
       });
       return null;
@@ -179,7 +179,7 @@ public final class BackupRoutes {
       return new Reply(400, error(e.getMessage()));
     }
     LOG.log(Level.ERROR, "backup request failed: {0}", message(e));
-    return new Reply(500, error(message(e)));
+    return JsonWork.unexpected(e);
   }
 
 }

@@ -28,12 +28,14 @@ import java.util.concurrent.Executors;
  * <ul>
  *   <li>{@code POST /v1/dumps} body {@code {"databases": ["shop"], "label": "..."}} (both
  *       optional): 202 with the new id; with {@code ?wait=true} answers when the dump ends, 200
- *       with its status (manifest) or 500 with the failure; 409 with {@code runningId} while
- *       another dump (or a base backup, when overlap is off) runs;</li>
+ *       with its status (manifest) or 500 with the failure (503 when storage failed); 409 with
+ *       {@code runningId} while another dump (or a base backup, when overlap is off) runs;</li>
  *   <li>{@code GET /v1/dumps}: every dump, oldest first, each with its {@code state}
  *       (COMPLETE, FAILED, INCOMPLETE, RUNNING);</li>
  *   <li>{@code GET /v1/dumps/{id}}: 200 with the status, 202 while it runs, 404 when unknown;</li>
  *   <li>{@code DELETE /v1/dumps/{id}}: 200, 404 when unknown, 409 while it runs.</li>
+ *   <li>On every route, a storage or I/O failure is 503 (the repository is unavailable: try
+ *       again), as on the WAL routes; any other unexpected failure is 500.</li>
  * </ul>
  * Errors are {@code {"error": "..."}}. Storage and PostgreSQL work runs on virtual threads, never
  * on the event loop; a waiting request holds no thread.
@@ -104,7 +106,7 @@ public final class DumpRoutes {
           if (ar.cause() instanceof DumpFailedException f) {
             err.put("stderr", f.failure().stderr());
           }
-          send(ctx, new Reply(500, err));
+          send(ctx, new Reply(JsonWork.unexpected(ar.cause()).status(), err));
         }
       });
       return null;
@@ -182,7 +184,7 @@ public final class DumpRoutes {
       return new Reply(400, error(e.getMessage()));
     }
     LOG.log(Level.ERROR, "dump request failed: {0}", message(e));
-    return new Reply(500, error(message(e)));
+    return JsonWork.unexpected(e);
   }
 
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Context;
 import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -40,11 +41,20 @@ public final class JsonWork {
       }
     }, blocking).whenComplete((reply, t) -> vctx.runOnContext(v -> {
       if (t != null) {
-        send(ctx, new Reply(500, error(message(t))), json);
+        send(ctx, unexpected(t), json);
       } else if (reply != null) {
         send(ctx, reply, json);
       }
     }));
+  }
+
+  /**
+   * The reply to a failure no route rule names: 503 when storage or I/O failed (the repository is
+   * unavailable, as the WAL routes answer it: try again later), else 500.
+   */
+  public static Reply unexpected(Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    return new Reply(c instanceof IOException ? 503 : 500, error(message(c)));
   }
 
   /** The message of {@code t} (of its cause for a CompletionException), never null. */

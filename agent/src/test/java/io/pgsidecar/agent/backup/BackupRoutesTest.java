@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.storage.MemoryStorage;
+import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.testkit.PostgresCluster;
 import io.vertx.core.Vertx;
 import io.pgsidecar.walarchiver.AgentConnection;
@@ -50,13 +51,14 @@ class BackupRoutesTest {
   static Path socket;
   static BackupService service;
   static WalShipper shipper;
+  static MemoryStorage storage;
   static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @BeforeAll
   static void start() throws Exception {
     PG.pgbench("-i", "-s", "2", "-q");
     CodecPipeline pipeline = Pipelines.zstd(1);
-    MemoryStorage storage = new MemoryStorage();
+    storage = new MemoryStorage();
     shipper = new WalShipper(ARCHIVE, storage, LAYOUT, pipeline);
     service = BackupFixtures.service(PG, storage, pipeline, Duration.ofSeconds(60));
     vertx = Vertx.vertx();
@@ -138,6 +140,23 @@ class BackupRoutesTest {
       found |= b.get("id").asText().equals(m.get("id").asText());
     }
     assertTrue(found, list.body());
+  }
+
+  /** Storage that fails is 503 on the admin routes too, as on the WAL routes (was 500). */
+  @Test
+  void storageThatFailsIs503() throws Exception {
+    storage.failWith(new StorageException("storage unavailable: the test's repository is down"));
+    try {
+      for (String path : List.of("/v1/backups", "/v1/backups/20261122T021500Z")) {
+        var r = send("GET", path, null);
+        assertEquals(503, r.status(), path + ": " + r.body());
+        assertEquals("storage unavailable: the test's repository is down",
+            JSON.readTree(r.body()).get("error").asText(), path);
+      }
+    } finally {
+      storage.failWith(null);
+    }
+    assertEquals(200, send("GET", "/v1/backups", null).status());
   }
 
   @Test

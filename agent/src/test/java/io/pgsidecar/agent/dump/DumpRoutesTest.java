@@ -11,6 +11,7 @@ import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.MemoryStorage;
+import io.pgsidecar.core.storage.StorageException;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
@@ -38,11 +39,13 @@ class DumpRoutesTest {
   final HttpClient http = HttpClient.newHttpClient();
   Vertx vertx;
   DumpService service;
+  MemoryStorage storage;
   HttpServer server;
 
   @BeforeEach
   void startServer() throws Exception {
-    service = new DumpService(new MemoryStorage(), Pipelines.plain(),
+    storage = new MemoryStorage();
+    service = new DumpService(storage, Pipelines.plain(),
         new RepositoryLayout("", "c1"), new PgTool(Path.of("/nonexistent")),
         new PgConnection("h", 5432, "u", "", Optional.empty(), Map.of()),
         new PgsidecarConfig.Dump(List.of(), List.of(), false), queued::add,
@@ -105,6 +108,18 @@ class DumpRoutesTest {
     assertEquals(200, show.statusCode());
     assertEquals(200, send("DELETE", "/v1/dumps/20261122T021500Z", null).statusCode());
     assertEquals(404, send("GET", "/v1/dumps/20261122T021500Z", null).statusCode());
+  }
+
+  /** Storage that fails is 503 on the dump routes too, as on the WAL routes (was 500). */
+  @Test
+  void storageThatFailsIs503() throws Exception {
+    storage.failWith(new StorageException("storage unavailable: the test's repository is down"));
+    for (String path : List.of("/v1/dumps", "/v1/dumps/20261122T021500Z")) {
+      HttpResponse<String> r = send("GET", path, null);
+      assertEquals(503, r.statusCode(), path + ": " + r.body());
+      assertEquals("storage unavailable: the test's repository is down",
+          JSON.readTree(r.body()).get("error").asText(), path);
+    }
   }
 
   @Test
