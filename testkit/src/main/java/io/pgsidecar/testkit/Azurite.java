@@ -6,19 +6,14 @@ import com.azure.storage.blob.sas.BlobContainerSasPermission;
 import com.azure.storage.blob.sas.BlobServiceSasSignatureValues;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.Comparator;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.awaitility.core.ConditionTimeoutException;
-import org.awaitility.core.TerminalFailureException;
 
 /**
  * A real Azurite blob service for tests: {@code node main.js} on a free port of 127.0.0.1 with
@@ -46,8 +41,7 @@ public final class Azurite implements AutoCloseable {
   private final Path tls;
   /** The certificate of the HTTPS + {@code --oauth basic} mode ({@link #launchOAuth()}), else null. */
   private final TestTls oauth;
-  private Process process;
-  private Thread shutdownHook;
+  private ServerProcess server;
 
   private Azurite(Path main, Path location, int port, String container, Path tls, TestTls oauth) {
     this.tls = tls;
@@ -95,7 +89,7 @@ public final class Azurite implements AutoCloseable {
       Files.setPosixFilePermissions(location, PosixFilePermissions.fromString("rwx--x--x"));
     }
     Path tls = https ? makeCertificate(Files.createDirectories(location.resolve("tls"))) : null;
-    var azurite = new Azurite(findMain(), location, freePort(), container, tls, oauth);
+    var azurite = new Azurite(findMain(), location, ServerProcess.freePort(), container, tls, oauth);
     try {
       azurite.start();
       azurite.createContainer(container);
@@ -108,10 +102,9 @@ public final class Azurite implements AutoCloseable {
 
   /** (Re)starts the service on the same port and data directory; no-op when running. */
   public synchronized void start() throws IOException {
-    if (process != null && process.isAlive()) {
+    if (server != null && server.isAlive()) {
       return;
     }
-    Path log = location.resolve("azurite.log");
     var cmd = new java.util.ArrayList<>(java.util.List.of("node", main.toString(), "--blobHost",
         "127.0.0.1", "--blobPort", Integer.toString(port), "--location", location.toString(),
         "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"));
@@ -123,46 +116,15 @@ public final class Azurite implements AutoCloseable {
       cmd.addAll(java.util.List.of("--cert", oauth.certPem().toString(),
           "--key", oauth.keyPem().toString(), "--oauth", "basic"));
     }
-    process = new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
-    // A test JVM that dies without close() must not leave a server behind.
-    Process started = process;
-    shutdownHook = new Thread(started::destroyForcibly, "azurite-stop-" + port);
-    Runtime.getRuntime().addShutdownHook(shutdownHook);
-    try {
-      Waits.until(START_TIMEOUT, Duration.ofMillis(50), this::answers, "Azurite exited",
-          () -> !started.isAlive());
-    } catch (TerminalFailureException e) {
-      throw new IOException("Azurite exited with " + started.exitValue() + " before listening on "
-          + port + "; its output: " + log + "\n" + tail(log), e);
-    } catch (ConditionTimeoutException e) {
-      stop();
-      throw new IOException("Azurite did not listen on " + port + " within " + START_TIMEOUT
-          + "; its output: " + log + "\n" + tail(log), e);
-    }
+    server = ServerProcess.start("Azurite", cmd, location.resolve("azurite.log"), port,
+        START_TIMEOUT, this::answers, 20);
   }
 
   /** Stops the service (SIGTERM, then SIGKILL); data stays for a later {@link #start()}. */
   public synchronized void stop() {
-    if (process == null) {
-      return;
-    }
-    process.destroy();
-    try {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
-    process = null;
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException ignored) {
-      // already shutting down: the hook does the same
+    if (server != null) {
+      server.stop(Duration.ofSeconds(10));
+      server = null;
     }
   }
 
@@ -170,11 +132,7 @@ public final class Azurite implements AutoCloseable {
   @Override
   public void close() {
     stop();
-    try (Stream<Path> files = Files.walk(location)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException ignored) {
-      // a temp directory left behind is not worth failing a test for
-    }
+    ServerProcess.deleteTree(location);
   }
 
   /** Creates another container (3+ lower-case characters) and returns its name. */
@@ -295,7 +253,7 @@ public final class Azurite implements AutoCloseable {
     try {
       if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
         p.destroyForcibly();
-        throw new IOException(String.join(" ", cmd) + " failed: " + tail(out));
+        throw new IOException(String.join(" ", cmd) + " failed: " + ServerProcess.tail(out, 20));
       }
     } catch (InterruptedException e) {
       p.destroyForcibly();
@@ -347,21 +305,6 @@ public final class Azurite implements AutoCloseable {
     throw new IllegalStateException("cannot find the repository root above "
         + System.getProperty("user.dir") + " to locate Azurite; set PGSIDECAR_AZURITE_MAIN or "
         + "run ./scripts/test.sh (installs Azurite into .cache/azurite)");
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static String tail(Path log) {
-    try {
-      var lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-    } catch (IOException e) {
-      return "(no output: " + e.getMessage() + ")";
-    }
   }
 
   @Override

@@ -1,9 +1,7 @@
 package io.pgsidecar.testkit;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,12 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A real S3 API server for tests, started as a process on a free port of 127.0.0.1 with its data
@@ -62,8 +57,7 @@ public final class S3Server implements AutoCloseable {
   private final Path location;
   private final int port;
   private final String bucket;
-  private Process process;
-  private Thread shutdownHook;
+  private ServerProcess server;
 
   private S3Server(Kind kind, Path jar, Path location, int port, String bucket) {
     this.kind = kind;
@@ -86,7 +80,7 @@ public final class S3Server implements AutoCloseable {
   public static S3Server launch(Kind kind) throws IOException {
     Path location = Files.createTempDirectory(kind.name().toLowerCase() + "-");
     String bucket = "b" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
-    var server = new S3Server(kind, findJar(kind), location, freePort(), bucket);
+    var server = new S3Server(kind, findJar(kind), location, ServerProcess.freePort(), bucket);
     try {
       server.start();
       server.createBucket(bucket);
@@ -99,7 +93,7 @@ public final class S3Server implements AutoCloseable {
 
   /** (Re)starts the server on the same port and data directory; no-op when running. */
   public synchronized void start() throws IOException {
-    if (process != null && process.isAlive()) {
+    if (server != null && server.isAlive()) {
       return;
     }
     Path log = location.resolve("server.log");
@@ -127,56 +121,22 @@ public final class S3Server implements AutoCloseable {
         command.addAll(List.of("-jar", jar.toString(), "--properties", props.toString()));
       }
     }
-    process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-    Process started = process;
-    shutdownHook = new Thread(started::destroyForcibly, kind.name().toLowerCase() + "-stop-" + port);
-    Runtime.getRuntime().addShutdownHook(shutdownHook);
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (!answers()) {
-      if (!process.isAlive()) {
-        throw new IOException(kind + " exited with " + process.exitValue() + " before listening on "
-            + port + "; its output: " + log + "\n" + tail(log));
-      }
-      if (System.nanoTime() > deadline) {
-        stop();
-        throw new IOException(kind + " did not answer on " + port + " within " + START_TIMEOUT
-            + "; its output: " + log + "\n" + tail(log));
-      }
-      sleep(100);
-    }
+    server = ServerProcess.start(kind.toString(), command, log, port, START_TIMEOUT,
+        this::answers, 30);
   }
 
   /** Stops the server (SIGTERM, then SIGKILL); data stays for a later {@link #start()}. */
   public synchronized void stop() {
-    if (process == null) {
-      return;
-    }
-    process.destroy();
-    try {
-      if (!process.waitFor(15, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
-    process = null;
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException ignored) {
-      // already shutting down: the hook does the same
+    if (server != null) {
+      server.stop(Duration.ofSeconds(15));
+      server = null;
     }
   }
 
   @Override
   public void close() {
     stop();
-    try (Stream<Path> files = Files.walk(location)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException ignored) {
-      // a temp directory left behind is not worth failing a test for
-    }
+    ServerProcess.deleteTree(location);
   }
 
   /**
@@ -285,30 +245,6 @@ public final class S3Server implements AutoCloseable {
     }
     throw new IllegalStateException("cannot find the repository root above "
         + System.getProperty("user.dir") + " to locate " + kind + "; set " + kind.env);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static String tail(Path log) {
-    try {
-      var lines = Files.readAllLines(log);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-    } catch (IOException e) {
-      return "(no output: " + e.getMessage() + ")";
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new UncheckedIOException(new IOException("interrupted while waiting for the S3 server"));
-    }
   }
 
   @Override
