@@ -17,7 +17,7 @@ storage:
   type: fs
   path: {{ $v.storage.filesystem.path }}
   {{- else }}
-  type: azure
+  type: {{ $v.storage.type }}
   {{- end }}
   {{- with $v.storage.prefix }}
   prefix: {{ . | quote }}
@@ -36,6 +36,31 @@ storage:
     sas-token-file: /etc/pgsidecar/storage/{{ include "pgsidecar.storageSecretKey" . }}
     {{- else if eq $v.storage.azure.auth "shared-key" }}
     key-file: /etc/pgsidecar/storage/{{ include "pgsidecar.storageSecretKey" . }}
+    {{- end }}
+  {{- end }}
+  {{- if eq $v.storage.type "s3" }}
+  {{- $s3 := $v.storage.s3 }}
+  s3:
+    bucket: {{ $s3.bucket | quote }}
+    {{- with $s3.endpoint }}
+    endpoint: {{ . | quote }}
+    {{- end }}
+    {{- with $s3.region }}
+    region: {{ . | quote }}
+    {{- end }}
+    path-style: {{ $s3.pathStyle }}
+    auth: {{ $s3.auth }}
+    {{- if eq $s3.auth "static" }}
+    # The key pair: files of the Secret storage.s3.existingSecret, never in this ConfigMap.
+    access-key-id-file: /etc/pgsidecar/storage/{{ $s3.accessKeyIdKey }}
+    secret-access-key-file: /etc/pgsidecar/storage/{{ $s3.secretAccessKeyKey }}
+    {{- end }}
+    server-side-encryption: {{ $s3.serverSideEncryption }}
+    {{- with $s3.kmsKeyId }}
+    kms-key-id: {{ . | quote }}
+    {{- end }}
+    {{- with $s3.storageClass }}
+    storage-class: {{ . | quote }}
     {{- end }}
   {{- end }}
 compression:

@@ -67,6 +67,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and (eq .Values.storage.type "azure") (has .Values.storage.azure.auth (list "sas" "shared-key" "connection-string")) }}true{{ end }}
 {{- end }}
 
+{{/* True (non-empty) when the S3 access key pair comes from a Secret (auth static). */}}
+{{- define "pgsidecar.s3UsesSecret" -}}
+{{- if and (eq .Values.storage.type "s3") (eq .Values.storage.s3.auth "static") }}true{{ end }}
+{{- end }}
+
+{{/* True (non-empty) when a Secret's keys are mounted as files under /etc/pgsidecar/storage. */}}
+{{- define "pgsidecar.storageSecretMounted" -}}
+{{- if or (include "pgsidecar.s3UsesSecret" .) (and (include "pgsidecar.storageUsesSecret" .) (ne .Values.storage.azure.auth "connection-string")) }}true{{ end }}
+{{- end }}
+
 {{/*
 The restricted Pod Security Standard, for every container: non-root uid 999, no privilege
 escalation, no capabilities, the runtime's default seccomp profile. Call with
@@ -127,7 +137,7 @@ PostgreSQL container's POSTGRES_USER / POSTGRES_PASSWORD.
   readOnly: true
 - name: tmp
   mountPath: /tmp
-{{- if and (include "pgsidecar.storageUsesSecret" .) (ne .Values.storage.azure.auth "connection-string") }}
+{{- if include "pgsidecar.storageSecretMounted" . }}
 - name: storage-secret
   mountPath: /etc/pgsidecar/storage
   readOnly: true
@@ -147,6 +157,21 @@ PostgreSQL container's POSTGRES_USER / POSTGRES_PASSWORD.
 {{- define "pgsidecar.validate" -}}
 {{- if and (include "pgsidecar.storageUsesSecret" .) (not .Values.storage.azure.existingSecret) }}
 {{- fail (printf "storage.azure.existingSecret is required when storage.azure.auth is %s: name an existing Secret holding the credential under the key %q (kubectl create secret generic NAME --from-file=%s=FILE)" .Values.storage.azure.auth (include "pgsidecar.storageSecretKey" .) (include "pgsidecar.storageSecretKey" .)) }}
+{{- end }}
+{{- if eq .Values.storage.type "s3" }}
+{{- $s3 := .Values.storage.s3 }}
+{{- if not $s3.bucket }}
+{{- fail "storage.s3.bucket is required when storage.type is s3: name the bucket of the repository (create it first)" }}
+{{- end }}
+{{- if and (eq $s3.auth "static") (not $s3.existingSecret) }}
+{{- fail (printf "storage.s3.existingSecret is required when storage.s3.auth is static: name an existing Secret holding the key pair under the keys %q and %q (kubectl create secret generic NAME --from-literal=%s=AKIA... --from-file=%s=FILE)" $s3.accessKeyIdKey $s3.secretAccessKeyKey $s3.accessKeyIdKey $s3.secretAccessKeyKey) }}
+{{- end }}
+{{- if and (eq $s3.auth "static") .Values.serviceAccount.awsRoleArn }}
+{{- fail "serviceAccount.awsRoleArn (IRSA) and storage.s3.auth static exclude each other: keep the role and set storage.s3.auth to default, or drop the role to use the key pair of storage.s3.existingSecret" }}
+{{- end }}
+{{- if and $s3.kmsKeyId (ne $s3.serverSideEncryption "aws-kms") }}
+{{- fail (printf "storage.s3.kmsKeyId is set but storage.s3.serverSideEncryption is %s: set serverSideEncryption to aws-kms, or drop kmsKeyId" $s3.serverSideEncryption) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.encryption.existingSecret (not (or .Values.encryption.publicKeys .Values.encryption.passphraseKey)) }}
 {{- fail "encryption.existingSecret is set but neither encryption.publicKeys nor encryption.passphraseKey names a key of it: name the Secret's keys that hold the public keys or the passphrase" }}

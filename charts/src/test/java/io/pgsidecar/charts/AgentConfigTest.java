@@ -10,6 +10,8 @@ import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.ConfigLoader;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.config.PgsidecarConfig.S3Auth;
+import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,6 +63,8 @@ class AgentConfigTest {
       config.storage().path().ifPresent(p -> assertUnder(c, "repository", p, where + ": storage.path"));
       config.storage().azure().sasTokenFile().ifPresent(p -> assertUnder(c, "storage-secret", p, where));
       config.storage().azure().keyFile().ifPresent(p -> assertUnder(c, "storage-secret", p, where));
+      config.storage().s3().accessKeyIdFile().ifPresent(p -> assertUnder(c, "storage-secret", p, where));
+      config.storage().s3().secretAccessKeyFile().ifPresent(p -> assertUnder(c, "storage-secret", p, where));
       List<Path> encryptionFiles = new ArrayList<>(config.encryption().publicKeys());
       encryptionFiles.addAll(config.encryption().secretKeys());
       config.encryption().passphraseFile().ifPresent(encryptionFiles::add);
@@ -94,6 +98,34 @@ class AgentConfigTest {
     assertEquals("pause", config.restore().targetAction());
     assertEquals(32, config.wal().lookaheadMax(), "agent.config is merged over the generated keys");
     assertEquals(9, config.storage().retries());
+  }
+
+  @Test
+  void s3ValuesBecomeTheStorageS3KeysTheAgentAccepts() throws Exception {
+    Rendered irsa = Rendered.with(ValueSets.ALL.get("S3 with IRSA"));
+    for (String container : List.of("agent", "restore-init")) {
+      PgsidecarConfig.S3 s3 = load(irsa, irsa.container(container)).storage().s3();
+      assertEquals(new PgsidecarConfig.S3("db1-backups", Optional.empty(), Optional.of("eu-central-1"),
+          false, S3Auth.DEFAULT, Optional.empty(), Optional.empty(), S3Encryption.AWS_KMS,
+          Optional.of("arn:aws:kms:eu-central-1:123456789012:key/abcd"), Optional.of("STANDARD_IA"),
+          8L << 20, 4), s3, container);
+    }
+    assertEquals(StorageType.S3, load(irsa, irsa.container("agent")).storage().type());
+
+    Rendered keys = Rendered.with(ValueSets.ALL.get("S3-compatible with keys from an existing Secret"));
+    PgsidecarConfig config = load(keys, keys.container("agent"));
+    assertEquals(new PgsidecarConfig.S3("db1-backups",
+        Optional.of("https://fsn1.your-objectstorage.com"), Optional.of("fsn1"), true, S3Auth.STATIC,
+        Optional.of(Path.of("/etc/pgsidecar/storage/id")),
+        Optional.of(Path.of("/etc/pgsidecar/storage/secret")), S3Encryption.NONE, Optional.empty(),
+        Optional.empty(), 8L << 20, 4), config.storage().s3());
+
+    Rendered tuned = Rendered.with(ValueSets.S3, ValueSets.BUCKET, "storage.prefix=prod",
+        "agent.config.storage.s3.part-size=16MiB", "agent.config.storage.s3.concurrency=8");
+    PgsidecarConfig t = load(tuned, tuned.container("agent"));
+    assertEquals("prod", t.storage().prefix());
+    assertEquals(16L << 20, t.storage().s3().partSize(), "agent.config is merged over storage.s3");
+    assertEquals(8, t.storage().s3().concurrency());
   }
 
   @Test

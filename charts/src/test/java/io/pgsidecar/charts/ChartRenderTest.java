@@ -222,6 +222,74 @@ class ChartRenderTest {
   }
 
   @Test
+  void irsaAnnotatesTheServiceAccountWithTheRoleAndNoStorageSecretIsMounted() {
+    Rendered r = Rendered.with(ValueSets.ALL.get("S3 with IRSA"));
+    JsonNode sa = r.one("ServiceAccount");
+    assertEquals("arn:aws:iam::123456789012:role/pgsidecar-db1",
+        sa.at("/metadata/annotations").path("eks.amazonaws.com/role-arn").asText());
+    assertTrue(sa.at("/metadata/annotations").path("azure.workload.identity/client-id").isMissingNode());
+    assertEquals(sa.at("/metadata/name").asText(), r.podSpec().path("serviceAccountName").asText());
+    assertTrue(r.one("StatefulSet").at("/spec/template/metadata/labels")
+        .path("azure.workload.identity/use").isMissingNode(), "no Azure workload identity on S3");
+    assertNull(r.volume("storage-secret"), "no storage secret in the pod");
+    JsonNode s3 = r.agentConfigTree().at("/storage/s3");
+    assertEquals("s3", r.agentConfigTree().at("/storage/type").asText());
+    assertEquals("db1-backups", s3.path("bucket").asText());
+    assertEquals("default", s3.path("auth").asText());
+    assertEquals("aws-kms", s3.path("server-side-encryption").asText());
+    assertEquals("STANDARD_IA", s3.path("storage-class").asText());
+    assertTrue(r.agentConfigTree().at("/storage/azure").isMissingNode(), "no azure keys with s3");
+    for (String c : List.of("restore-init", "agent")) {
+      for (JsonNode e : r.container(c).path("env")) {
+        assertFalse(e.path("name").asText().startsWith("AWS_"), c + ": " + e
+            + " (IRSA's variables are the webhook's to set)");
+      }
+    }
+    String notAnArn = Rendered.failureOf("serviceAccount.awsRoleArn=pgsidecar-db1");
+    assertTrue(notAnArn.contains("awsRoleArn"), "values schema: a role name is not an ARN: " + notAnArn);
+  }
+
+  @Test
+  void s3KeyPairIsTwoFilesMountedFromTheNamedSecret() {
+    Rendered r = Rendered.with(ValueSets.ALL.get("S3-compatible with keys from an existing Secret"));
+    JsonNode secret = r.volume("storage-secret").path("secret");
+    assertEquals("hetzner", secret.path("secretName").asText());
+    assertEquals(List.of("id", "secret"), list(secret.path("items")).stream()
+        .map(i -> i.path("key").asText()).toList());
+    assertEquals(List.of("id", "secret"), list(secret.path("items")).stream()
+        .map(i -> i.path("path").asText()).toList());
+    for (String c : List.of("restore-init", "agent")) {
+      assertEquals("/etc/pgsidecar/storage", mountPath(r.container(c), "storage-secret"), c);
+    }
+    assertNull(mountPath(r.container("postgres"), "storage-secret"), "PostgreSQL never sees the key pair");
+    JsonNode s3 = r.agentConfigTree().at("/storage/s3");
+    assertEquals("https://fsn1.your-objectstorage.com", s3.path("endpoint").asText());
+    assertTrue(s3.path("path-style").asBoolean());
+    assertEquals("/etc/pgsidecar/storage/id", s3.path("access-key-id-file").asText());
+    assertEquals("/etc/pgsidecar/storage/secret", s3.path("secret-access-key-file").asText());
+    assertTrue(r.one("ServiceAccount").at("/metadata/annotations").isMissingNode(), "no IRSA role");
+  }
+
+  @Test
+  void s3ValuesThatCannotWorkStopTheRenderSayingWhatToSet() {
+    assertTrue(Rendered.failureOf(ValueSets.S3).contains(
+        "storage.s3.bucket is required when storage.type is s3"), Rendered.failureOf(ValueSets.S3));
+    assertTrue(Rendered.failureOf(ValueSets.S3, ValueSets.BUCKET, "storage.s3.auth=static").contains(
+        "storage.s3.existingSecret is required when storage.s3.auth is static: name an existing Secret"
+        + " holding the key pair under the keys \"access-key-id\" and \"secret-access-key\""));
+    assertTrue(Rendered.failureOf(ValueSets.S3, ValueSets.BUCKET, ValueSets.ROLE_ARN,
+        "storage.s3.auth=static", "storage.s3.existingSecret=keys").contains(
+        "serviceAccount.awsRoleArn (IRSA) and storage.s3.auth static exclude each other"));
+    assertTrue(Rendered.failureOf(ValueSets.S3, ValueSets.BUCKET, "storage.s3.kmsKeyId=k").contains(
+        "storage.s3.kmsKeyId is set but storage.s3.serverSideEncryption is none"));
+    for (String bad : List.of("storage.s3.bucket=Db1_Backups", "storage.s3.endpoint=fsn1.example",
+        "storage.s3.serverSideEncryption=kms", "storage.s3.secretAccessKey=abc")) {
+      String message = Rendered.failureOf(ValueSets.S3, bad);
+      assertTrue(message.contains(bad.substring("storage.s3.".length(), bad.indexOf('='))), bad + " -> " + message);
+    }
+  }
+
+  @Test
   void connectionStringReachesTheAgentOnlyAsAnEnvironmentVariableFromTheSecret() {
     Rendered r = Rendered.with("storage.azure.auth=connection-string", "storage.azure.existingSecret=azurite");
     for (String c : List.of("restore-init", "agent")) {

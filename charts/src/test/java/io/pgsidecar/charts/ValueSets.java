@@ -13,6 +13,10 @@ final class ValueSets {
   static final String ACCOUNT = "storage.azure.account=db1backups";
   static final String CLIENT_ID = "serviceAccount.azureClientId=11111111-2222-3333-4444-555555555555";
 
+  static final String S3 = "storage.type=s3";
+  static final String BUCKET = "storage.s3.bucket=db1-backups";
+  static final String ROLE_ARN = "serviceAccount.awsRoleArn=arn:aws:iam::123456789012:role/pgsidecar-db1";
+
   static final Map<String, String[]> ALL = new LinkedHashMap<>();
 
   static {
@@ -28,6 +32,14 @@ final class ValueSets {
         "storage.azure.secretKey=key"});
     ALL.put("connection string from an existing Secret", new String[] {
         "storage.azure.auth=connection-string", "storage.azure.existingSecret=azurite"});
+    ALL.put("S3 with IRSA", new String[] {S3, BUCKET, "storage.s3.region=eu-central-1",
+        ROLE_ARN, "storage.s3.serverSideEncryption=aws-kms",
+        "storage.s3.kmsKeyId=arn:aws:kms:eu-central-1:123456789012:key/abcd",
+        "storage.s3.storageClass=STANDARD_IA"});
+    ALL.put("S3-compatible with keys from an existing Secret", new String[] {S3, BUCKET,
+        "storage.s3.endpoint=https://fsn1.your-objectstorage.com", "storage.s3.region=fsn1",
+        "storage.s3.pathStyle=true", "storage.s3.auth=static", "storage.s3.existingSecret=hetzner",
+        "storage.s3.accessKeyIdKey=id", "storage.s3.secretAccessKeyKey=secret"});
     ALL.put("restore enabled", new String[] {ACCOUNT, CLIENT_ID, "restore.enabled=true",
         "restore.targetTime=2026-11-22T02:15:00Z", "restore.fromCluster=olddb"});
     ALL.put("agent as a plain container", new String[] {ACCOUNT, "agent.nativeSidecar=false"});
