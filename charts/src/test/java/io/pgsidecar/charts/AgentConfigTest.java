@@ -13,6 +13,13 @@ import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Auth;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.testkit.S3Server;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -128,6 +135,36 @@ class AgentConfigTest {
     assertEquals(8, t.storage().s3().concurrency());
   }
 
+  /**
+   * The S3 settings the chart renders for an S3-compatible store with a key pair open a real S3
+   * API server (S3Mock): the loaded configuration goes to the driver factory the agent uses, the
+   * start's probe (bucket readable, conditional writes kept) passes, and an object goes in and
+   * comes back. The Secret's two files stand in at a local directory, the only change.
+   */
+  @Test
+  void renderedS3SettingsOpenARealS3ServerAndPassTheStartsProbe() throws Exception {
+    try (S3Server s3 = S3Server.s3Mock()) {
+      Rendered r = Rendered.with(ValueSets.S3, "storage.s3.bucket=" + s3.bucket(),
+          "storage.s3.endpoint=" + s3.endpoint(), "storage.s3.region=" + S3Server.REGION,
+          "storage.s3.pathStyle=true", "storage.s3.auth=static", "storage.s3.existingSecret=keys");
+      Path secret = Files.createDirectories(dir.resolve("storage-secret"));
+      S3Server.writeSecret(secret.resolve("access-key-id"), S3Server.ACCESS_KEY);
+      S3Server.writeSecret(secret.resolve("secret-access-key"), S3Server.SECRET_KEY);
+      PgsidecarConfig config = load(r.agentConfig().replace("/etc/pgsidecar/storage/", secret + "/"),
+          r.container("agent"));
+      try (Storage storage = StorageFactory.open(config.storage())) {
+        storage.probe();
+        byte[] body = "from the chart".getBytes(StandardCharsets.UTF_8);
+        storage.create("db1-pgsidecar/check", new ByteArrayInputStream(body),
+            () -> new ObjectMetadata("", body.length, "", ""));
+        try (InputStream in = storage.open("db1-pgsidecar/check").orElseThrow()) {
+          assertEquals("from the chart", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+        assertTrue(storage.describe().contains(s3.bucket()), storage.describe());
+      }
+    }
+  }
+
   @Test
   void connectionStringComesFromTheSecretThroughTheEnvironment() throws Exception {
     Rendered r = Rendered.with("storage.azure.auth=connection-string", "storage.azure.existingSecret=azurite",
@@ -157,8 +194,13 @@ class AgentConfigTest {
 
   /** Loads the rendered config as `container` would: its file, its environment. */
   private PgsidecarConfig load(Rendered r, JsonNode container) throws Exception {
+    return load(r.agentConfig(), container);
+  }
+
+  /** As above, with the configuration file's text given. */
+  private PgsidecarConfig load(String agentConfig, JsonNode container) throws Exception {
     Path file = Files.createTempFile(dir, "pgsidecar", ".yaml");
-    Files.writeString(file, r.agentConfig());
+    Files.writeString(file, agentConfig);
     Map<String, String> env = new HashMap<>();
     for (JsonNode e : container.path("env")) {
       JsonNode ref = e.at("/valueFrom/secretKeyRef");
