@@ -34,7 +34,7 @@ import java.util.concurrent.Executors;
  *       (COMPLETE, FAILED, INCOMPLETE, RUNNING);</li>
  *   <li>{@code GET /v1/dumps/{id}}: 200 with the status, 202 while it runs, 404 when unknown;</li>
  *   <li>{@code DELETE /v1/dumps/{id}}: 200, 404 when unknown, 409 while it runs.</li>
- *   <li>On every route, a storage or I/O failure is 503 (the repository is unavailable: try
+ *   <li>On every route, a storage failure is 503 (the repository is unavailable: try
  *       again), as on the WAL routes; any other unexpected failure is 500.</li>
  * </ul>
  * Errors are {@code {"error": "..."}}. Storage and PostgreSQL work runs on virtual threads, never

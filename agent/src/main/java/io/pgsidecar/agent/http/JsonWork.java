@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Context;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
+import io.pgsidecar.core.storage.StorageException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -49,12 +49,13 @@ public final class JsonWork {
   }
 
   /**
-   * The reply to a failure no route rule names: 503 when storage or I/O failed (the repository is
-   * unavailable, as the WAL routes answer it: try again later), else 500.
+   * The reply to a failure no route rule names: 503 when storage failed (a
+   * {@link StorageException}: the repository is unavailable, as the WAL routes answer it: try
+   * again later), else 500 (a PostgreSQL program that failed, a bug).
    */
   public static Reply unexpected(Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    return new Reply(c instanceof IOException ? 503 : 500, error(message(c)));
+    return new Reply(c instanceof StorageException ? 503 : 500, error(message(c)));
   }
 
   /** The message of {@code t} (of its cause for a CompletionException), never null. */
