@@ -1,5 +1,6 @@
 package io.pgsidecar.core.job;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -45,7 +46,7 @@ public final class JobException extends RuntimeException {
   public JobException(Kind kind, String message, Map<String, ?> details, Throwable cause) {
     super(Objects.requireNonNull(message, "message"), cause);
     this.kind = Objects.requireNonNull(kind, "kind");
-    this.details = Map.copyOf(details);
+    this.details = Collections.unmodifiableMap(new LinkedHashMap<>(details));
   }
 
   public static JobException invalidInput(String message) {
