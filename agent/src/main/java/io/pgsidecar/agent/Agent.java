@@ -1,5 +1,6 @@
 package io.pgsidecar.agent;
 
+import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Health;
 import io.pgsidecar.agent.http.HookRoutes;
 import io.pgsidecar.agent.http.ReadTimeout;
@@ -127,8 +128,10 @@ public final class Agent implements AutoCloseable {
 
     this.router = Router.router(vertx);
     this.health = new Health(() -> ready, blocking);
-    WalPushHandler push = new WalPushHandler(pushService, blocking, config.cluster(), events);
-    WalFetchHandler fetch = new WalFetchHandler(fetchService, blocking, config.storage().timeout(), events);
+    Blocking offLoop = new Blocking(blocking);
+    WalPushHandler push = new WalPushHandler(pushService, offLoop, config.cluster(), events);
+    WalFetchHandler fetch = new WalFetchHandler(fetchService, offLoop, config.storage().timeout(),
+        events);
     router.get("/healthz").handler(health::healthz);
     router.get("/readyz").handler(health::readyz);
     // no file uploads: BodyHandler would otherwise create ./file-uploads, and the agent's working
