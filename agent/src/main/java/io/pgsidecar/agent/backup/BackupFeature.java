@@ -2,6 +2,7 @@ package io.pgsidecar.agent.backup;
 
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.feature.FeatureContext;
+import io.pgsidecar.agent.feature.ScheduledJob;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.schedule.CronScheduler;
 import io.vertx.ext.web.Router;
@@ -39,8 +40,13 @@ public final class BackupFeature implements Feature {
     return new Parts(service, metrics, BackupScheduler.forConfig(context.config().schedule(), service));
   }
 
-  private record Parts(BackupService service, BackupMetrics metrics,
-      Optional<CronScheduler> schedule) implements Running {
+  private static final class Parts extends ScheduledJob {
+    private final BackupService service;
+
+    Parts(BackupService service, BackupMetrics metrics, Optional<CronScheduler> schedule) {
+      super(schedule, metrics::schedule);
+      this.service = service;
+    }
 
     @Override
     public void adminRoutes(Router router, Blocking blocking) {
@@ -52,21 +58,9 @@ public final class BackupFeature implements Feature {
       return Map.of("backups", service.status().toMap());
     }
 
-    /** Runs a missed backup (if any) and arms the timer. */
+    /** Cancels a running backup. */
     @Override
-    public void start() {
-      schedule.ifPresent(CronScheduler::start);
-    }
-
-    @Override
-    public void housekeeping() {
-      metrics.schedule(schedule);
-    }
-
-    /** Stops the schedule and cancels a running backup. */
-    @Override
-    public void close() {
-      schedule.ifPresent(CronScheduler::close);
+    protected void stop() {
       service.close();
     }
   }

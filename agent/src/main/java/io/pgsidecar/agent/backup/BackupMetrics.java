@@ -3,8 +3,7 @@ package io.pgsidecar.agent.backup;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.metrics.BackupKind;
-import io.pgsidecar.agent.schedule.CronScheduler;
-import java.util.Optional;
+import java.time.Instant;
 
 /**
  * The meters of base backups ({@code pgsidecar_backup_*{kind="base"}}), fed by the service's
@@ -39,9 +38,8 @@ public final class BackupMetrics implements BackupListener {
     events.repositoryChanged();
   }
 
-  /** Whether a schedule is set and when it runs next. */
-  void schedule(Optional<CronScheduler> scheduler) {
-    metrics.schedule(BackupKind.BASE, scheduler.isPresent(),
-        scheduler.flatMap(CronScheduler::nextRun).orElse(null));
+  /** Whether a schedule is set and when it runs next (null: never). */
+  void schedule(boolean enabled, Instant nextRun) {
+    metrics.schedule(BackupKind.BASE, enabled, nextRun);
   }
 }

@@ -2,6 +2,7 @@ package io.pgsidecar.agent.dump;
 
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.feature.FeatureContext;
+import io.pgsidecar.agent.feature.ScheduledJob;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.schedule.CronScheduler;
 import io.vertx.ext.web.Router;
@@ -51,8 +52,18 @@ public final class DumpFeature implements Feature {
         threads);
   }
 
-  private record Parts(DumpService service, DumpMetrics metrics, Optional<CronScheduler> schedule,
-      ExecutorService threads) implements Running {
+  private static final class Parts extends ScheduledJob {
+    private final DumpService service;
+    private final DumpMetrics metrics;
+    private final ExecutorService threads;
+
+    Parts(DumpService service, DumpMetrics metrics, Optional<CronScheduler> schedule,
+        ExecutorService threads) {
+      super(schedule, metrics::schedule);
+      this.service = service;
+      this.metrics = metrics;
+      this.threads = threads;
+    }
 
     @Override
     public void adminRoutes(Router router, Blocking blocking) {
@@ -64,8 +75,7 @@ public final class DumpFeature implements Feature {
       Map<String, Object> d = new LinkedHashMap<>();
       d.put("running", service.running().map(Parts::runningDump).orElse(null));
       d.put("last", metrics.lastDump());
-      d.put("nextScheduledRun", schedule.flatMap(CronScheduler::nextRun).map(Instant::toString)
-          .orElse(null));
+      d.put("nextScheduledRun", nextRun().map(Instant::toString).orElse(null));
       Map<String, Object> part = new LinkedHashMap<>();
       part.put("dumps", d);
       return part;
@@ -86,18 +96,7 @@ public final class DumpFeature implements Feature {
     }
 
     @Override
-    public void start() {
-      schedule.ifPresent(CronScheduler::start);
-    }
-
-    @Override
-    public void housekeeping() {
-      metrics.schedule(schedule);
-    }
-
-    @Override
-    public void close() {
-      schedule.ifPresent(CronScheduler::close);
+    protected void stop() {
       threads.shutdown();
     }
   }

@@ -3,14 +3,12 @@ package io.pgsidecar.agent.dump;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.metrics.BackupKind;
-import io.pgsidecar.agent.schedule.CronScheduler;
 import io.pgsidecar.core.repo.DumpManifest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The meters of dumps ({@code pgsidecar_backup_*{kind="dump"}}), fed by the service's events, and
@@ -69,10 +67,9 @@ public final class DumpMetrics implements DumpService.Listener {
     }
   }
 
-  /** Whether a schedule is set and when it runs next. */
-  void schedule(Optional<CronScheduler> scheduler) {
-    metrics.schedule(BackupKind.DUMP, scheduler.isPresent(),
-        scheduler.flatMap(CronScheduler::nextRun).orElse(null));
+  /** Whether a schedule is set and when it runs next (null: never). */
+  void schedule(boolean enabled, Instant nextRun) {
+    metrics.schedule(BackupKind.DUMP, enabled, nextRun);
   }
 
   private static Map<String, Object> dumpMap(String id, Instant start, Instant end, String result,
