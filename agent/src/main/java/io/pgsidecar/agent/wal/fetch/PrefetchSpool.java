@@ -5,14 +5,9 @@ import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -90,7 +85,7 @@ public final class PrefetchSpool {
    * serves a file handed off earlier whose link failed on the client's side.
    */
   Optional<Source> take(RepositoryLayout from, WalFileName name) {
-    Entry given = handedOff.remove(key(from, name));
+    Entry given = handedOff.remove(SpoolFiles.key(from, name));
     Optional<Entry> e = given != null ? Optional.of(given) : claim(from, name);
     if (e.isEmpty()) {
       return Optional.empty();
@@ -124,13 +119,13 @@ public final class PrefetchSpool {
       discard(e.get());
       return Optional.empty();
     }
-    handedOff.put(key(from, name), e.get());
+    handedOff.put(SpoolFiles.key(from, name), e.get());
     return e;
   }
 
   /** Removes the entry of {@code name}, waiting briefly for a download under way. */
   private Optional<Entry> claim(RepositoryLayout from, WalFileName name) {
-    CompletableFuture<Optional<Entry>> f = entries.remove(key(from, name));
+    CompletableFuture<Optional<Entry>> f = entries.remove(SpoolFiles.key(from, name));
     if (f == null) {
       return Optional.empty();
     }
@@ -161,14 +156,14 @@ public final class PrefetchSpool {
     // linked by wal-archiver (or streamed instead); the one just handed off is linked after
     // this answer, so it stays
     entries.entrySet().removeIf(en -> {
-      boolean stale = before(en.getKey(), from, served, true);
+      boolean stale = SpoolFiles.before(en.getKey(), from, served, true);
       if (stale) {
         en.getValue().thenAccept(late -> late.ifPresent(this::discard));
       }
       return stale;
     });
     handedOff.entrySet().removeIf(en -> {
-      boolean stale = before(en.getKey(), from, served, false);
+      boolean stale = SpoolFiles.before(en.getKey(), from, served, false);
       if (stale) {
         discard(en.getValue());
       }
@@ -177,7 +172,7 @@ public final class PrefetchSpool {
     WalFileName next = served;
     for (int i = 0; i < count; i++) {
       next = next.next();
-      String k = key(from, next);
+      String k = SpoolFiles.key(from, next);
       CompletableFuture<Optional<Entry>> f = new CompletableFuture<>();
       if (entries.putIfAbsent(k, f) == null) {
         WalFileName target = next;
@@ -217,7 +212,7 @@ public final class PrefetchSpool {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         long n;
         try (StallGuard stall = StallGuard.watch(s.plain(), waitForInFlight, "prefetching " + s.origin())) {
-          n = copy(s.plain(), tmp, md, stall);
+          n = SpoolFiles.copy(s.plain(), tmp, md, stall);
         }
         String sha = HexFormat.of().formatHex(md.digest());
         if (!sha.equals(s.sha256()) || (s.size() >= 0 && n != s.size())) {
@@ -249,7 +244,7 @@ public final class PrefetchSpool {
       return Optional.empty();
     } finally {
       if (tmp != null) {
-        deleteQuietly(tmp);
+        SpoolFiles.deleteQuietly(tmp);
       }
       if (reserved > 0) {
         used.addAndGet(-reserved);
@@ -272,48 +267,15 @@ public final class PrefetchSpool {
     return m == null || m.isBlank() ? e.getClass().getName() : m;
   }
 
-  private static long copy(InputStream in, Path to, MessageDigest md, StallGuard stall)
-      throws IOException {
-    long n = 0;
-    byte[] buf = new byte[64 * 1024];
-    try (FileChannel ch = FileChannel.open(to, StandardOpenOption.WRITE);
-        OutputStream out = Channels.newOutputStream(ch)) {
-      int k;
-      while ((k = in.read(buf)) > 0) {
-        stall.progress();
-        md.update(buf, 0, k);
-        out.write(buf, 0, k);
-        n += k;
-      }
-      // durable before it counts as spooled: a handed-off file is linked into pg_wal as it is
-      ch.force(true);
-    }
-    return n;
-  }
-
   private void discard(Entry e) {
-    if (deleteQuietly(e.file())) {
+    if (SpoolFiles.deleteQuietly(e.file())) {
       used.addAndGet(-e.size());
     }
   }
 
   /** Removes spool files left by an earlier run (only WAL file names and our temp files). */
   public void cleanAtStart() throws IOException {
-    if (!Files.isDirectory(dir)) {
-      return;
-    }
-    try (DirectoryStream<Path> clusters = Files.newDirectoryStream(dir, Files::isDirectory)) {
-      for (Path c : clusters) {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(c)) {
-          for (Path f : files) {
-            String n = f.getFileName().toString();
-            if (WalFileName.isValid(n) || n.endsWith(".tmp")) {
-              deleteQuietly(f);
-            }
-          }
-        }
-      }
-    }
+    SpoolFiles.clean(dir);
   }
 
   /** Stops prefetching and deletes what is spooled. */
@@ -323,27 +285,5 @@ public final class PrefetchSpool {
     entries.clear();
     handedOff.values().forEach(this::discard);
     handedOff.clear();
-  }
-
-  /** Whether the spool key {@code key} is of {@code from}'s archive and before {@code served}. */
-  private static boolean before(String key, RepositoryLayout from, WalFileName served, boolean orAt) {
-    String prefix = from.root() + "|";
-    if (!key.startsWith(prefix)) {
-      return false;
-    }
-    int c = key.substring(prefix.length()).compareTo(served.name());
-    return c < 0 || (orAt && c == 0);
-  }
-
-  private static String key(RepositoryLayout from, WalFileName name) {
-    return from.root() + "|" + name.name();
-  }
-
-  private static boolean deleteQuietly(Path p) {
-    try {
-      return Files.deleteIfExists(p);
-    } catch (IOException e) {
-      return false;
-    }
   }
 }
