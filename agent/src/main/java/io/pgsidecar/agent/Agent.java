@@ -1,5 +1,6 @@
 package io.pgsidecar.agent;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Health;
 import io.pgsidecar.agent.http.HookRoutes;
@@ -35,7 +36,6 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
  * The sidecar daemon, on two unix sockets and optionally TCP, all served by one Vert.x instance:
@@ -62,7 +62,7 @@ import java.util.logging.Logger;
  */
 public final class Agent implements AutoCloseable {
 
-  private static final Logger LOG = Logger.getLogger(Agent.class.getName());
+  private static final System.Logger LOG = System.getLogger(Agent.class.getName());
 
   private final PgsidecarConfig config;
   private final Vertx vertx;
@@ -159,17 +159,17 @@ public final class Agent implements AutoCloseable {
     SocketAccess hookAccess = SocketAccess.forHookSocket(config);
     wal.prepare();
     listen(config.socket(), hookRouter, hookAccess);
-    LOG.info("agent listening on hook socket " + config.socket() + " (" + hookAccess + ";"
+    LOG.log(Level.INFO, "agent listening on hook socket " + config.socket() + " (" + hookAccess + ";"
         + " WAL push and fetch only)");
     if (config.adminSocket().toAbsolutePath().getParent()
         .equals(config.socket().toAbsolutePath().getParent())) {
-      LOG.warning("the admin socket " + config.adminSocket() + " is in the hook socket's directory:"
+      LOG.log(Level.WARNING, "the admin socket " + config.adminSocket() + " is in the hook socket's directory:"
           + " a process that shares the agent's uid and sees that directory (PostgreSQL's container"
           + " in a pod where both run as one uid) can create and delete backups; set"
           + " http.admin-socket to a directory only the agent's container mounts");
     }
     listen(config.adminSocket(), router, SocketAccess.ADMIN);
-    LOG.info("agent listening on admin socket " + config.adminSocket() + " (" + SocketAccess.ADMIN + ")");
+    LOG.log(Level.INFO, "agent listening on admin socket " + config.adminSocket() + " (" + SocketAccess.ADMIN + ")");
 
     Optional<Integer> port = config.http().tcpPort();
     if (port.isPresent()) {
@@ -178,7 +178,7 @@ public final class Agent implements AutoCloseable {
       HttpServer bound = await(tcp.listen(port.get(), "127.0.0.1"), "listen on 127.0.0.1:" + port.get());
       servers.add(tcp);
       tcpPort = bound.actualPort();
-      LOG.info("agent listening on 127.0.0.1:" + tcpPort + " (bearer token required; admin routes)");
+      LOG.log(Level.INFO, "agent listening on 127.0.0.1:" + tcpPort + " (bearer token required; admin routes)");
     }
     ready = true;
   }
@@ -255,7 +255,7 @@ public final class Agent implements AutoCloseable {
       try {
         await(s.shutdown(grace), "shut down the HTTP server");
       } catch (IOException e) {
-        LOG.warning(e.getMessage());
+        LOG.log(Level.WARNING, e.getMessage());
       }
     }
     try {
@@ -272,9 +272,9 @@ public final class Agent implements AutoCloseable {
       Files.deleteIfExists(config.socket());
       Files.deleteIfExists(config.adminSocket());
     } catch (IOException e) {
-      LOG.warning(e.getMessage());
+      LOG.log(Level.WARNING, e.getMessage());
     }
-    LOG.info("agent stopped (" + (System.nanoTime() - (deadline - grace.toNanos())) / 1_000_000 + " ms)");
+    LOG.log(Level.INFO, "agent stopped (" + (System.nanoTime() - (deadline - grace.toNanos())) / 1_000_000 + " ms)");
   }
 
   private static <T> T await(Future<T> f, String what) throws IOException {

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.http;
 
+import java.lang.System.Logger.Level;
 import io.vertx.ext.web.RoutingContext;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,7 +11,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Logger;
 
 /**
  * {@code /healthz} and {@code /readyz}, served on the API socket and on the metrics port (the
@@ -52,7 +52,7 @@ public final class Health {
   /** What the body says for a failing check added without its own cause. */
   static final String DEFAULT_CAUSE = "failing (details in the agent's log)";
 
-  private static final Logger LOG = Logger.getLogger(Health.class.getName());
+  private static final System.Logger LOG = System.getLogger(Health.class.getName());
 
   private final BooleanSupplier started;
   private final Executor blocking;
@@ -102,9 +102,9 @@ public final class Health {
   private void log(String name, String problem) {
     String before = problem == null ? logged.remove(name) : logged.put(name, problem);
     if (problem != null && !problem.equals(before)) {
-      LOG.warning("readiness check '" + name + "' fails: " + problem);
+      LOG.log(Level.WARNING, "readiness check '" + name + "' fails: " + problem);
     } else if (problem == null && before != null) {
-      LOG.info("readiness check '" + name + "' passes again");
+      LOG.log(Level.INFO, "readiness check '" + name + "' passes again");
     }
   }
 
@@ -120,7 +120,7 @@ public final class Health {
   public void readyz(RoutingContext ctx) {
     reportAsync().whenComplete((r, e) -> ctx.vertx().runOnContext(v -> {
       if (e != null) {
-        LOG.warning("readiness checks could not run: " + e);
+        LOG.log(Level.WARNING, "readiness checks could not run: " + e);
         Responses.json(ctx, 503, Map.of("status", "not ready",
             "error", "readiness checks could not run (details in the agent's log)"));
       } else {

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal.fetch;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.storage.StallGuard;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
@@ -20,8 +21,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Keeps the next segments of a recovery on local disk ({@code wal.spoolDir}) so that
@@ -48,7 +47,7 @@ import java.util.logging.Logger;
  */
 public final class PrefetchSpool {
 
-  private static final Logger LOG = Logger.getLogger(PrefetchSpool.class.getName());
+  private static final System.Logger LOG = System.getLogger(PrefetchSpool.class.getName());
 
   /** A verified, fsynced spool file; {@code modified} to notice a file changed since. */
   record Entry(Path file, String sha256, long size, java.nio.file.attribute.FileTime modified) {}
@@ -195,14 +194,14 @@ public final class PrefetchSpool {
     try {
       Optional<Source> src = fetcher.openStored(from, name);
       if (src.isEmpty()) {
-        LOG.fine(() -> "prefetch of " + name + ": not in the archive (yet)");
+        LOG.log(Level.DEBUG, () -> "prefetch of " + name + ": not in the archive (yet)");
         return Optional.empty();
       }
       try (Source s = src.get()) {
         long size = s.size() < 0 ? 16L * 1024 * 1024 : s.size();
         if (used.addAndGet(size) > maxBytes) {
           used.addAndGet(-size);
-          LOG.fine(() -> "prefetch of " + name + " declined: the spool holds " + used.get()
+          LOG.log(Level.DEBUG, () -> "prefetch of " + name + " declined: the spool holds " + used.get()
               + " bytes of wal.spool-max-size " + maxBytes);
           return Optional.empty();
         }
@@ -229,17 +228,17 @@ public final class PrefetchSpool {
         reserved = 0;
         int streak = failures.getAndSet(0);
         if (streak > 0) {
-          LOG.info("prefetch of " + name + " succeeded after " + streak + " failed prefetch"
+          LOG.log(Level.INFO, "prefetch of " + name + " succeeded after " + streak + " failed prefetch"
               + (streak == 1 ? "" : "es") + " (see the WARNING before them)");
         }
         return Optional.of(new Entry(file, sha, n, Files.getLastModifiedTime(file)));
       }
     } catch (IOException | RuntimeException | NoSuchAlgorithmException e) {
       if (closed) {
-        LOG.log(Level.FINE, "prefetch of " + name + " stopped: the spool is closing", e);
+        LOG.log(Level.DEBUG, "prefetch of " + name + " stopped: the spool is closing", e);
       } else {
         failed(name, cause(e));
-        LOG.log(Level.FINE, "prefetch of " + name + " failed", e);
+        LOG.log(Level.DEBUG, "prefetch of " + name + " failed", e);
       }
       return Optional.empty();
     } finally {
@@ -256,7 +255,7 @@ public final class PrefetchSpool {
   /** Logs a failed prefetch: WARNING for the first of a run of failures, FINE for the rest. */
   private void failed(WalFileName name, String cause) {
     boolean first = failures.getAndIncrement() == 0;
-    LOG.log(first ? Level.WARNING : Level.FINE, "prefetch of " + name + " failed: " + cause
+    LOG.log(first ? Level.WARNING : Level.DEBUG, "prefetch of " + name + " failed: " + cause
         + "; not spooled, restore_command will fetch it from storage when PostgreSQL asks for it"
         + (first ? " (further prefetch failures are logged at FINE until one succeeds)" : ""));
   }

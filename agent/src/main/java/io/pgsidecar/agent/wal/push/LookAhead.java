@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.wal.WalEvents;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
@@ -18,8 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Uploads segments PostgreSQL has marked {@code .ready} before it asks for them, so that most
@@ -41,7 +40,7 @@ import java.util.logging.Logger;
  */
 public final class LookAhead {
 
-  private static final Logger LOG = Logger.getLogger(LookAhead.class.getName());
+  private static final System.Logger LOG = System.getLogger(LookAhead.class.getName());
 
   private final Path pgWal;
   private final SegmentUploader uploader;
@@ -239,7 +238,7 @@ public final class LookAhead {
   }
 
   private void refuse(String name, String reason) {
-    LOG.warning("look-ahead: " + reason);
+    LOG.log(Level.WARNING, "look-ahead: " + reason);
     events.refused("pg_wal/" + name, reason);
   }
 
