@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.support.Await;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import static io.pgsidecar.agent.backup.BackupFixtures.LAYOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -114,14 +115,16 @@ class BackupRoutesTest {
     JsonNode err = JSON.readTree(second.body());
     assertEquals(id, err.get("runningId").asText());
     assertTrue(err.get("error").asText().startsWith("base backup " + id + " is running"));
-    AgentClient.Response show;
-    do {
-      show = send("GET", "/v1/backups/" + id, null);
-      if (show.status() == 202) {
-        assertEquals("running", JSON.readTree(show.body()).get("state").asText());
-        Thread.sleep(100);
+    var shown = new java.util.concurrent.atomic.AtomicReference<AgentClient.Response>();
+    Await.until("base backup " + id + " ended", Duration.ofSeconds(120), () -> {
+      shown.set(send("GET", "/v1/backups/" + id, null));
+      if (shown.get().status() != 202) {
+        return true;
       }
-    } while (show.status() == 202);
+      assertEquals("running", JSON.readTree(shown.get().body()).get("state").asText());
+      return false;
+    });
+    AgentClient.Response show = shown.get();
     assertEquals(200, show.status(), show.body());
     assertEquals("http", JSON.readTree(show.body()).get("label").asText());
   }
