@@ -8,7 +8,7 @@ import io.pgsidecar.agent.http.ReadTimeout;
 import io.pgsidecar.agent.http.Refusals;
 import io.pgsidecar.agent.http.SocketAccess;
 import io.pgsidecar.agent.storage.Retry;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.agent.wal.WalFeature;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.ConfigException;

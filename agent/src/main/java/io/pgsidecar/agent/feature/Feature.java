@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * One job of the agent (WAL, base backups, dumps, restore, status...) and everything it
- * contributes, wired the same way for every job by the registry ({@code io.pgsidecar.agent.Features}).
+ * contributes, wired the same way for every job by the one registry ({@code Features}, in the
+ * agent's root package).
  * A feature is a folder {@code io.pgsidecar.agent.<feature>} with the same parts:
  * <ul>
  *   <li>{@code <X>Service}: the domain logic; no HTTP, no Vert.x; fails with

@@ -3,6 +3,7 @@ package io.pgsidecar.agent.wal;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.storage.Retry;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.agent.wal.fetch.PrefetchSpool;
 import io.pgsidecar.agent.wal.fetch.WalFetchHandler;
 import io.pgsidecar.agent.wal.fetch.WalFetchService;

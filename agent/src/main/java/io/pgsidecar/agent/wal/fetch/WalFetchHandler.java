@@ -5,7 +5,7 @@ import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Problems;
 import io.pgsidecar.agent.http.Responses;
 import io.pgsidecar.agent.storage.StallGuard;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;

@@ -1,7 +1,7 @@
 package io.pgsidecar.agent.wal.push;
 
 import java.lang.System.Logger.Level;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

@@ -5,7 +5,7 @@ import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.agent.storage.EncodingInputStream;
 import io.pgsidecar.agent.storage.Retry;
-import io.pgsidecar.agent.wal.WalObjects;
+import io.pgsidecar.agent.wal.archive.WalObjects;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectExistsException;

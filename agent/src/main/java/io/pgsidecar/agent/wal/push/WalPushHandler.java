@@ -4,7 +4,7 @@ import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Problems;
 import io.pgsidecar.agent.http.Responses;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.core.wal.WalFileName;
 import java.time.Duration;
 import java.time.Instant;
