@@ -55,7 +55,7 @@ public final class Health {
   private static final System.Logger LOG = System.getLogger(Health.class.getName());
 
   private final BooleanSupplier started;
-  private final Executor blocking;
+  private final Blocking blocking;
   private final List<Named> checks = new CopyOnWriteArrayList<>();
   /** The last reason logged per check, so a lasting outage is logged once, not every probe. */
   private final Map<String, String> logged = new ConcurrentHashMap<>();
@@ -63,7 +63,7 @@ public final class Health {
   /** {@code started}: true between the end of start-up and the beginning of shutdown. */
   public Health(BooleanSupplier started, Executor blocking) {
     this.started = started;
-    this.blocking = blocking;
+    this.blocking = new Blocking(blocking);
   }
 
   /** Adds a readiness check, shown under {@code name} in the report with a generic cause. */
@@ -108,9 +108,14 @@ public final class Health {
     }
   }
 
-  /** The report without blocking the caller's thread. */
-  public CompletableFuture<Report> reportAsync() {
-    return CompletableFuture.supplyAsync(this::report, blocking);
+  /** The report without blocking the caller's thread; completes on {@code vctx}. */
+  public io.vertx.core.Future<Report> reportAsync(io.vertx.core.Context vctx) {
+    return blocking.call(vctx, this::report);
+  }
+
+  /** The one way off the event loop, for a server that shares this agent's (the metrics port). */
+  public Blocking blocking() {
+    return blocking;
   }
 
   public void healthz(RoutingContext ctx) {
@@ -118,7 +123,7 @@ public final class Health {
   }
 
   public void readyz(RoutingContext ctx) {
-    reportAsync().whenComplete((r, e) -> ctx.vertx().runOnContext(v -> {
+    reportAsync(ctx.vertx().getOrCreateContext()).onComplete((r, e) -> {
       if (e != null) {
         LOG.log(Level.WARNING, "readiness checks could not run: " + e);
         Responses.json(ctx, 503, Map.of("status", "not ready",
@@ -126,6 +131,6 @@ public final class Health {
       } else {
         Responses.json(ctx, r.ready() ? 200 : 503, r.body());
       }
-    }));
+    });
   }
 }
