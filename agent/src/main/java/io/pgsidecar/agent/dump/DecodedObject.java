@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.core.repo.DumpManifest;
@@ -28,7 +29,7 @@ record DecodedObject(BufferedInputStream in, DigestingInputStream digest, DumpMa
     in.transferTo(OutputStream.nullOutputStream());
     String sha = digest.sha256Hex();
     if (digest.size() != entry.rawSize() || !sha.equals(entry.plainSha256())) {
-      throw new IOException(entry.key() + " decoded to " + digest.size() + " bytes with SHA-256 "
+      throw JobException.verificationFailed(entry.key() + " decoded to " + digest.size() + " bytes with SHA-256 "
           + sha + " but dump.json says " + entry.rawSize() + " bytes with SHA-256 "
           + entry.plainSha256() + "; the stored object is damaged: " + consequence);
     }
@@ -57,7 +58,7 @@ record DecodedObject(BufferedInputStream in, DigestingInputStream digest, DumpMa
     byte[] head = in.readNBytes(MAGIC.length);
     in.reset();
     if (!Arrays.equals(head, MAGIC)) {
-      throw new IOException(entry.key() + " does not decode to a pg_dump custom-format archive"
+      throw JobException.verificationFailed(entry.key() + " does not decode to a pg_dump custom-format archive"
           + " (no PGDMP header); the object is damaged or not a pgsidecar dump");
     }
   }

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -121,7 +122,8 @@ public final class DumpRestorer implements AutoCloseable {
     PgConnection maintenance = target.database().isEmpty() ? target.withDatabase("postgres") : target;
     String into = options.as().orElse(database);
     if (options.globals() && manifest.globals() == null) {
-      throw new IOException("dump " + id + " has no globals entry; restore without --globals");
+      throw JobException.invalidInput("dump " + id + " has no globals entry; restore without"
+          + " --globals");
     }
     Path verifiedCopy = null;
     try {
@@ -193,7 +195,7 @@ public final class DumpRestorer implements AutoCloseable {
     String key = layout.dumpManifest(DumpIds.require(id));
     Optional<InputStream> in = storage.open(key);
     if (in.isEmpty()) {
-      throw new IOException("dump " + id + " not found in " + storage.describe() + " (no " + key
+      throw JobException.notFound("dump " + id + " not found in " + storage.describe() + " (no " + key
           + "); it does not exist or did not complete: see 'pgsidecar dump list'");
     }
     try (InputStream json = in.get()) {
@@ -218,7 +220,7 @@ public final class DumpRestorer implements AutoCloseable {
         "looking for database " + name + " on " + maintenance.describe()).strip();
     if (!"0".equals(exists)) {
       if (!clean) {
-        throw new IOException("database " + name + " already exists on " + maintenance.describe()
+        throw JobException.conflict("database " + name + " already exists on " + maintenance.describe()
             + "; restore with --clean to replace the dumped objects in it, or choose another --as"
             + " name");
       }

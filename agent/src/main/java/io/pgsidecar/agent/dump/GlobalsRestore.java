@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.core.repo.DumpManifest;
@@ -76,9 +77,9 @@ final class GlobalsRestore {
     try {
       return filter.keep(line);
     } catch (GlobalsFilter.MetaCommandException e) {
-      throw new IOException("globals script " + globals.key() + ": " + e.getMessage()
-          + "; nothing was restored. The dump is not what pg_dumpall wrote: pick another dump,"
-          + " or restore without --globals", e);
+      throw new JobException(JobException.Kind.VERIFICATION_FAILED, "globals script "
+          + globals.key() + ": " + e.getMessage() + "; nothing was restored. The dump is not what"
+          + " pg_dumpall wrote: pick another dump, or restore without --globals", e);
     }
   }
 
