@@ -1,0 +1,85 @@
+package io.pgsidecar.core.retention;
+
+import io.pgsidecar.core.repo.BackupManifest;
+import io.pgsidecar.core.storage.ObjectInfo;
+import io.pgsidecar.core.wal.Lsn;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What one cluster's repository held when retention looked: every base backup folder, every
+ * dump folder and every object under {@code wal/}, with the few facts of each manifest that
+ * retention needs. {@link ListingReader} builds it from storage; tests build it directly. The
+ * planner reads nothing else, which is what makes a plan a pure function of (listing, now,
+ * policy).
+ *
+ * @param backups every {@code base/<id>/} folder, complete or not
+ * @param dumps every {@code dumps/<id>/} folder, complete or not
+ * @param wal every object under {@code wal/}: segments, {@code .partial}, {@code .backup} and
+ *     {@code .history} files, and anything else (kept, never guessed at)
+ */
+public record RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal) {
+
+  public RepositoryListing {
+    backups = List.copyOf(backups);
+    dumps = List.copyOf(dumps);
+    wal = List.copyOf(wal);
+  }
+
+  /**
+   * One {@code base/<id>/} folder.
+   *
+   * @param id the folder's name (a backup id when pgsidecar wrote it)
+   * @param point the facts of its {@code backup.json}; empty when there is none (unfinished)
+   * @param permanent whether its keep mark ({@code keep.json}) exists
+   * @param objects every object of the folder, keep mark included
+   */
+  public record BackupEntry(String id, Optional<BackupPoint> point, boolean permanent,
+      List<ObjectInfo> objects) {
+    public BackupEntry {
+      Objects.requireNonNull(id, "id");
+      objects = List.copyOf(objects);
+    }
+
+    public boolean complete() {
+      return point.isPresent();
+    }
+  }
+
+  /**
+   * What retention needs of a complete base backup's {@code backup.json}.
+   *
+   * @param timeline the backup's timeline
+   * @param start where replay starts (its start segment is the first one a restore needs)
+   * @param stop where the restored data becomes consistent
+   * @param stopTime when it ended: the earliest moment a restore from it can reach
+   */
+  public record BackupPoint(long timeline, Lsn start, Lsn stop, Instant stopTime) {
+    public static BackupPoint of(BackupManifest m) {
+      return new BackupPoint(m.timeline(), Lsn.parse(m.startLsn()), Lsn.parse(m.stopLsn()),
+          m.stopTime());
+    }
+  }
+
+  /**
+   * One {@code dumps/<id>/} folder.
+   *
+   * @param id the folder's name
+   * @param stopTime when the dump ended, from its {@code dump.json}; empty when there is none
+   * @param permanent whether its keep mark exists
+   * @param objects every object of the folder
+   */
+  public record DumpEntry(String id, Optional<Instant> stopTime, boolean permanent,
+      List<ObjectInfo> objects) {
+    public DumpEntry {
+      Objects.requireNonNull(id, "id");
+      objects = List.copyOf(objects);
+    }
+
+    public boolean complete() {
+      return stopTime.isPresent();
+    }
+  }
+}
