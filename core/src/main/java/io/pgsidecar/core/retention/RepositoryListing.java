@@ -5,6 +5,7 @@ import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.wal.Lsn;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -19,13 +20,23 @@ import java.util.Optional;
  * @param dumps every {@code dumps/<id>/} folder, complete or not
  * @param wal every object under {@code wal/}: segments, {@code .partial}, {@code .backup} and
  *     {@code .history} files, and anything else (kept, never guessed at)
+ * @param histories the contents of the history files that could be read, by timeline; a timeline
+ *     missing here has an unknown ancestry, and retention then keeps every backup of a lower
+ *     timeline that might be one of its ancestors
  */
-public record RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal) {
+public record RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal,
+    Map<Long, TimelineHistory> histories) {
 
   public RepositoryListing {
     backups = List.copyOf(backups);
     dumps = List.copyOf(dumps);
     wal = List.copyOf(wal);
+    histories = Map.copyOf(histories);
+  }
+
+  /** Without history contents: every timeline's ancestry is unknown (decided conservatively). */
+  public RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal) {
+    this(backups, dumps, wal, Map.of());
   }
 
   /**

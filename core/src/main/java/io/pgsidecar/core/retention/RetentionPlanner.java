@@ -81,7 +81,8 @@ public final class RetentionPlanner {
     List<Selection.Candidate> candidates = listing.backups().stream().filter(BackupEntry::complete)
         .map(b -> new Selection.Candidate(b.id(), b.point().orElseThrow().stopTime(), b.permanent()))
         .toList();
-    Map<String, Selection.Keep> keeps = Selection.select(candidates, p, now, "base backup");
+    Map<String, Selection.Keep> keeps = Selection.select(candidates, p, now, "base backup",
+        new BackupAncestry(listing));
     for (BackupEntry b : listing.backups()) {
       List<ObjectInfo> objects = manifestFirst(b.objects(), "/backup.json");
       if (!b.complete()) {
@@ -108,7 +109,8 @@ public final class RetentionPlanner {
     List<Selection.Candidate> candidates = listing.dumps().stream().filter(DumpEntry::complete)
         .map(d -> new Selection.Candidate(d.id(), d.stopTime().orElseThrow(), d.permanent()))
         .toList();
-    Map<String, Selection.Keep> keeps = Selection.select(candidates, p, now, "dump");
+    Map<String, Selection.Keep> keeps = Selection.select(candidates, p, now, "dump",
+        Selection.Ancestry.NONE);
     for (DumpEntry d : listing.dumps()) {
       List<ObjectInfo> objects = manifestFirst(d.objects(), "/dump.json");
       if (!d.complete()) {

@@ -34,12 +34,65 @@ final class Selection {
   /** One GFS class: its rule, its count in the policy, and the UTC period of a time. */
   private record GfsClass(Rule rule, String name, int count, Function<Instant, String> period) {}
 
+  /**
+   * Which timelines a restore can end on and which backups lie in their history; only base
+   * backups have timelines ({@link #NONE} for dumps: one line, everything in it).
+   */
+  interface Ancestry {
+    /** Timelines holding a moment at or after {@code since} (never empty). */
+    java.util.Set<Long> liveSince(Instant since);
+
+    /** The newest timeline. */
+    long current();
+
+    /** Whether item {@code id} is in {@code timeline}'s history: TRUE, FALSE, or null (unknown). */
+    Boolean inHistory(long timeline, String id);
+
+    Ancestry NONE = new Ancestry() {
+      @Override
+      public java.util.Set<Long> liveSince(Instant since) {
+        return java.util.Set.of(0L);
+      }
+
+      @Override
+      public long current() {
+        return 0;
+      }
+
+      @Override
+      public Boolean inHistory(long timeline, String id) {
+        return Boolean.TRUE;
+      }
+    };
+  }
+
   private Selection() {}
+
+  /**
+   * Keeps, among {@code newestFirst}, the newest one in {@code timeline}'s history, and every
+   * newer one whose place in it is unknown (refusing to guess).
+   */
+  private static void newestInHistory(Map<String, Keep> kept, Set<String> scheduled,
+      List<Candidate> newestFirst, Ancestry ancestry, long timeline, Rule rule, String found,
+      String unknown) {
+    for (Candidate c : newestFirst) {
+      Boolean in = ancestry.inHistory(timeline, c.id());
+      if (in == null) {
+        keep(kept, c, new Keep(rule, unknown, true));
+        scheduled.add(c.id());
+      } else if (in) {
+        keep(kept, c, new Keep(rule, found, true));
+        scheduled.add(c.id());
+        return;
+      }
+    }
+  }
 
   static final Comparator<Candidate> NEWEST_FIRST = Comparator
       .comparing(Candidate::time).thenComparing(Candidate::id, BackupIds.ORDER).reversed();
 
-  static Map<String, Keep> select(List<Candidate> candidates, KindPolicy p, Instant now, String noun) {
+  static Map<String, Keep> select(List<Candidate> candidates, KindPolicy p, Instant now, String noun,
+      Ancestry ancestry) {
     Map<String, Keep> kept = new LinkedHashMap<>();
     if (!p.isSet() || candidates.isEmpty()) {
       return kept;
@@ -54,6 +107,13 @@ final class Selection {
     Candidate newest = newestFirst.get(0);
     keep(kept, newest, new Keep(Rule.NEWEST, "the newest " + noun + " is always kept", true));
     scheduled.add(newest.id());
+    if (ancestry != Ancestry.NONE) {
+      long tl = ancestry.current();
+      newestInHistory(kept, scheduled, newestFirst, ancestry, tl, Rule.NEWEST, "the newest " + noun
+          + " in the history of timeline " + tl + ", the newest timeline",
+          "might be in the history of timeline " + tl + ", the newest (its history file could not"
+          + " be read)");
+    }
     if (p.keepNewest() > 0) {
       List<Candidate> counted = newestFirst.stream().filter(c -> !c.permanent()).limit(p.keepNewest()).toList();
       for (Candidate c : counted) {
@@ -65,19 +125,21 @@ final class Selection {
     if (p.window().isPresent()) {
       Instant start = now.minus(p.window().get());
       String w = Durations.format(p.window().get());
-      boolean anchored = false;
       for (Candidate c : newestFirst) {
         if (c.time().isAfter(start)) {
           keep(kept, c, new Keep(Rule.WINDOW, "ended inside the window (window " + w + ", since "
               + start + ")", true));
           scheduled.add(c.id());
-        } else if (!anchored) {
-          keep(kept, c, new Keep(Rule.WINDOW, "the newest " + noun + " that ended before the window"
-              + " began (window " + w + ", since " + start + "): restores to the window's first"
-              + " moments start from it", true));
-          scheduled.add(c.id());
-          anchored = true;
         }
+      }
+      List<Candidate> before = newestFirst.stream().filter(c -> !c.time().isAfter(start)).toList();
+      for (long tl : new java.util.TreeSet<>(ancestry.liveSince(start))) {
+        String on = ancestry == Ancestry.NONE ? "" : " in the history of timeline " + tl;
+        newestInHistory(kept, scheduled, before, ancestry, tl, Rule.WINDOW, "the newest " + noun + on
+            + " that ended before the window began (window " + w + ", since " + start + "):"
+            + " restores to the window's first moments start from it",
+            "ended before the window began (window " + w + ") and might be in the history of"
+            + " timeline " + tl + " (its history file could not be read)");
       }
     }
     for (GfsClass g : classes(p)) {
