@@ -27,12 +27,30 @@ import java.util.stream.Stream;
  */
 public final class ListingReader {
 
+  /**
+   * The plain content of a stored history file (decoded by the codec pipeline), or empty when
+   * it cannot be decoded here (an encrypted archive and no secret key).
+   */
+  @FunctionalInterface
+  public interface HistoryDecoder {
+    Optional<byte[]> decode(ObjectInfo history) throws IOException;
+  }
+
+  private static final System.Logger LOG = System.getLogger(ListingReader.class.getName());
+
   private final Storage storage;
   private final RepositoryLayout layout;
+  private final HistoryDecoder decoder;
 
+  /** Without a decoder: every timeline's ancestry is unknown. */
   public ListingReader(Storage storage, RepositoryLayout layout) {
+    this(storage, layout, o -> Optional.empty());
+  }
+
+  public ListingReader(Storage storage, RepositoryLayout layout, HistoryDecoder decoder) {
     this.storage = storage;
     this.layout = layout;
+    this.decoder = decoder;
   }
 
   public RepositoryListing read() {
@@ -59,7 +77,7 @@ public final class ListingReader {
       try (Stream<ObjectInfo> s = storage.list(layout.walRoot())) {
         wal = s.toList();
       }
-      return new RepositoryListing(backups, dumps, wal);
+      return new RepositoryListing(backups, dumps, wal, histories(wal));
     } catch (IOException e) {
       throw JobException.storageUnavailable("retention cannot read the repository "
           + storage.describe() + " (" + layout.root() + "): " + e.getMessage()
@@ -72,6 +90,31 @@ public final class ListingReader {
           + storage.describe() + " (" + layout.root() + "): " + e.getMessage()
           + "; nothing was removed, fix or move the damaged manifest first");
     }
+  }
+
+  private Map<Long, TimelineHistory> histories(List<ObjectInfo> wal) throws IOException {
+    Map<Long, TimelineHistory> out = new TreeMap<>();
+    for (ObjectInfo o : wal) {
+      String file = o.key().substring(o.key().lastIndexOf('/') + 1);
+      if (file.length() < 16 || !file.substring(8).startsWith(".history")
+          || !io.pgsidecar.core.wal.WalFileName.isValid(file.substring(0, 16))) {
+        continue;
+      }
+      long tl = io.pgsidecar.core.wal.WalFileName.parse(file.substring(0, 16)).timeline();
+      Optional<byte[]> plain = decoder.decode(o);
+      if (plain.isEmpty()) {
+        LOG.log(System.Logger.Level.INFO, "retention: cannot decode {0}; timeline {1}''s ancestry is"
+            + " unknown, so every backup that might be in its history is kept", o.key(), tl);
+        continue;
+      }
+      try {
+        out.put(tl, TimelineHistory.parse(tl, plain.get()));
+      } catch (IllegalArgumentException e) {
+        LOG.log(System.Logger.Level.WARNING, "retention: {0}: {1}; its ancestry is treated as"
+            + " unknown", o.key(), e.getMessage());
+      }
+    }
+    return out;
   }
 
   /** Objects under {@code root}, grouped by the folder right below it. */
