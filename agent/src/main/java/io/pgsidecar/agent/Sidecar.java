@@ -71,6 +71,7 @@ public final class Sidecar implements AutoCloseable {
   private final BackupModule backups;
   private final DumpService dumps;
   private final Optional<CronScheduler> dumpSchedule;
+  private final io.pgsidecar.agent.retention.RetentionFeature retention;
   private final Optional<PgStatArchiverPoller> poller;
   private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().name("agent-housekeeping").daemon().factory());
@@ -106,6 +107,11 @@ public final class Sidecar implements AutoCloseable {
     dumps.listener(activity);
     new DumpRoutes(dumps, agent.blockingExecutor()).register(agent.router());
     this.dumpSchedule = DumpScheduler.forConfig(config.schedule(), dumps);
+
+    this.retention = new io.pgsidecar.agent.retention.RetentionFeature(config, storage, pipeline,
+        metrics.registry());
+    retention.register(agent.router(), agent.blockingExecutor());
+    backups.service().addListener(retention);
 
     RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
     this.repository = new RepositoryGauges(new ArchiveCatalog(storage, layout), Optional.of(dumps),
@@ -143,6 +149,7 @@ public final class Sidecar implements AutoCloseable {
     });
     backups.startSchedule();
     dumpSchedule.ifPresent(CronScheduler::start);
+    retention.start();
     poller.ifPresent(p -> p.start(ARCHIVER_POLL));
     housekeeping.scheduleWithFixedDelay(this::housekeeping, 0, HOUSEKEEPING.toMillis(),
         TimeUnit.MILLISECONDS);
@@ -211,6 +218,7 @@ public final class Sidecar implements AutoCloseable {
   public void close() {
     housekeeping.shutdownNow();
     dumpSchedule.ifPresent(CronScheduler::close);
+    retention.close();
     poller.ifPresent(PgStatArchiverPoller::close);
     backups.close();
     if (metricsServer != null) {

@@ -23,7 +23,9 @@ import picocli.CommandLine.Spec;
  * said no or the backup failed, 2 usage error, 3 the agent cannot be reached.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true,
-    description = "Create, list, show and delete base backups (through the running agent).")
+    description = "Create, list, show and delete base backups (through the running agent).",
+    subcommands = {io.pgsidecar.agent.retention.RetentionCommand.BackupKeep.class,
+        io.pgsidecar.agent.retention.RetentionCommand.BackupRelease.class})
 public final class BackupCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();

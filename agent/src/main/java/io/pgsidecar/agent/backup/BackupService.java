@@ -245,6 +245,10 @@ public final class BackupService implements AutoCloseable {
       throw new BackupNotFoundException("no base backup " + id + " in " + storage.describe()
           + " under " + layout.baseRoot());
     }
+    if (dir.keys.contains(layout.baseKeepMark(id))) {
+      throw new BackupRefusedException("base backup " + id + " is permanent (marked with pgsidecar"
+          + " backup keep); release it first with pgsidecar backup release " + id);
+    }
     if (dir.hasManifest && !force) {
       List<BackupManifest> complete = list();
       if (complete.size() == 1 && complete.getFirst().id().equals(id)) {

@@ -18,7 +18,7 @@ import picocli.CommandLine.ScopeType;
 
 /**
  * The {@code pgsidecar} command: the root of every subcommand ({@link #COMMANDS}: agent, backup,
- * dump, config, wal, restore). It owns the one thing they share, the configuration: a subcommand
+ * dump, config, wal, restore, retention). It owns the one thing they share, the configuration: a subcommand
  * asks for it with {@code Main.of(spec).config()} (a {@code @Spec CommandSpec spec} field), which
  * loads {@code --config FILE} (or {@code $PGSIDECAR_CONFIG}) plus the environment once.
  *
@@ -42,7 +42,8 @@ public final class Main {
       io.pgsidecar.agent.dump.DumpCommand.class,
       ConfigCommand.class,
       io.pgsidecar.agent.wal.WalCommand.class,
-      io.pgsidecar.agent.restore.RestoreCommand.class);
+      io.pgsidecar.agent.restore.RestoreCommand.class,
+      io.pgsidecar.agent.retention.RetentionCommand.class);
 
   @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
       description = "YAML configuration file (default: $PGSIDECAR_CONFIG; without either, "

@@ -32,7 +32,9 @@ import picocli.CommandLine.Spec;
  * or the work failed, 2 usage error, 3 the agent cannot be reached.
  */
 @Command(name = "dump", mixinStandardHelpOptions = true,
-    description = "Logical dumps (pg_dump): create, list, show, delete, restore.")
+    description = "Logical dumps (pg_dump): create, list, show, delete, restore.",
+    subcommands = {io.pgsidecar.agent.retention.RetentionCommand.DumpKeep.class,
+        io.pgsidecar.agent.retention.RetentionCommand.DumpRelease.class})
 public final class DumpCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -214,6 +214,10 @@ public final class DumpService {
       throw new DumpRunningException("dump " + id + " is still running; delete it once it has"
           + " finished", id);
     }
+    if (storage.stat(layout.dumpKeepMark(id)).isPresent()) {
+      throw new IllegalArgumentException("dump " + id + " is permanent (marked with pgsidecar dump"
+          + " keep); release it first with pgsidecar dump release " + id);
+    }
     boolean any = storage.delete(layout.dumpManifest(id));
     List<String> keys;
     try (Stream<ObjectInfo> objects = storage.list(layout.dumpDir(id))) {

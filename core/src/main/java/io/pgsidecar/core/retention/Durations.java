@@ -3,11 +3,11 @@ package io.pgsidecar.core.retention;
 import java.time.Duration;
 
 /** Durations written the way the configuration reads them: {@code 14d}, {@code 36h}, {@code 90m}. */
-final class Durations {
+public final class Durations {
 
   private Durations() {}
 
-  static String format(Duration d) {
+  public static String format(Duration d) {
     long s = d.getSeconds();
     if (d.getNano() != 0) {
       return d.toMillis() + "ms";
