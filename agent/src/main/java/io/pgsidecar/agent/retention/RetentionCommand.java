@@ -3,8 +3,10 @@ package io.pgsidecar.agent.retention;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgsidecar.agent.cli.AgentClient;
-import io.pgsidecar.agent.cli.CliText;
+import io.pgsidecar.agent.cli.support.AgentCalls;
+import io.pgsidecar.agent.cli.support.AgentClient;
+import io.pgsidecar.agent.cli.support.CliText;
+import io.pgsidecar.agent.cli.support.ExitCodes;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -19,8 +21,9 @@ import picocli.CommandLine.Spec;
  * {@code pgsidecar retention apply [--dry-run] [--output json]}: asks the running agent to apply
  * retention (or only to plan it) and prints every object that goes and the rule that removes it,
  * then what stays. {@link Keep} and {@link Release} are {@code backup keep|release ID} and
- * {@code dump keep|release ID}. Exit codes: 0 done, 1 the agent refused or the run failed (what
- * was not deleted stays; run it again), 2 usage error, 3 the agent cannot be reached.
+ * {@code dump keep|release ID}. Exit codes as every command's ({@link ExitCodes}): 0 done, 2
+ * usage error, 3 the agent or storage cannot be reached (what was not deleted stays; run it
+ * again), 4 no such backup or dump, 6 a retention run is already under way.
  */
 @Command(name = "retention", mixinStandardHelpOptions = true,
     description = "Remove backups, dumps and WAL that the retention.* rules no longer keep.")
@@ -47,7 +50,7 @@ public final class RetentionCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     spec.commandLine().usage(spec.commandLine().getOut());
-    return 2;
+    return ExitCodes.USAGE;
   }
 
   @Command(name = "apply", description = "Apply the retention.* rules now: remove what no rule"
@@ -55,36 +58,28 @@ public final class RetentionCommand implements Callable<Integer> {
   int apply(
       @Option(names = "--dry-run", description = "Plan only; remove nothing.") boolean dryRun,
       @Option(names = "--output", defaultValue = "text", description = "text or json") Output output) {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    ObjectNode body = JSON.createObjectNode().put("dryRun", dryRun);
-    AgentClient.Response r;
+    AgentCalls calls = new AgentCalls("retention", agent, () -> spec, java.time.Duration.ofSeconds(1));
     try {
-      r = agent.get().send("POST", "/v1/retention", body.toString());
+      return calls.guarded(() -> {
+        AgentClient.Response r = calls.call("POST", "/v1/retention",
+            JSON.createObjectNode().put("dryRun", dryRun).toString());
+        if (r.status() != 200) {
+          return calls.fail(r);
+        }
+        if (output == Output.json) {
+          calls.print(AgentCalls.Output.json, r.body(), "");
+        } else {
+          print(AgentCalls.json(r.body()), calls.out());
+          calls.out().flush();
+        }
+        return ExitCodes.OK;
+      });
     } catch (IOException e) {
-      err.println("pgsidecar retention: " + e.getMessage());
-      err.flush();
-      return 3;
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return ExitCodes.FAILED;
     }
-    if (r.status() != 200) {
-      err.println("pgsidecar retention: " + CliText.refusal(r));
-      err.flush();
-      return 1;
-    }
-    if (output == Output.json) {
-      out.println(r.body());
-      out.flush();
-      return 0;
-    }
-    try {
-      print(JSON.readTree(r.body()), out);
-    } catch (IOException e) {
-      err.println("pgsidecar retention: the agent answered something that is not JSON: " + e.getMessage());
-      err.flush();
-      return 1;
-    }
-    out.flush();
-    return 0;
   }
 
   /** The text form of a report: what goes (each object), what stays, the totals. */
@@ -139,37 +134,24 @@ public final class RetentionCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
-      PrintWriter out = spec.commandLine().getOut();
-      PrintWriter err = spec.commandLine().getErr();
+    public Integer call() throws IOException, InterruptedException {
       String what = route().equals("backups") ? "base backup" : "dump";
-      AgentClient.Response r;
-      try {
-        r = AgentClient.forCommand(spec).send(keep() ? "POST" : "DELETE",
+      AgentCalls calls = new AgentCalls(route().equals("backups") ? "backup" : "dump",
+          () -> AgentClient.forCommand(spec), () -> spec, java.time.Duration.ofSeconds(1));
+      return calls.guarded(() -> {
+        AgentClient.Response r = calls.call(keep() ? "POST" : "DELETE",
             "/v1/" + route() + "/" + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8)
                 + "/keep", keep() ? JSON.createObjectNode().put("note", note()).toString() : null);
-      } catch (IOException e) {
-        err.println("pgsidecar: " + e.getMessage());
-        err.flush();
-        return 3;
-      }
-      if (r.status() != 200) {
-        err.println("pgsidecar: " + CliText.refusal(r));
-        err.flush();
-        return 1;
-      }
-      boolean changed;
-      try {
-        changed = JSON.readTree(r.body()).path("changed").asBoolean();
-      } catch (IOException e) {
-        changed = true;
-      }
-      out.println(keep()
-          ? what + " " + id + (changed ? " is now permanent: retention never removes it" : " was permanent already")
-          : what + " " + id + (changed ? " released: retention treats it like any other from its next run"
-              : " was not permanent"));
-      out.flush();
-      return 0;
+        if (r.status() != 200) {
+          return calls.fail(r);
+        }
+        boolean changed = AgentCalls.json(r.body()).path("changed").asBoolean();
+        calls.print(AgentCalls.Output.text, r.body(), keep()
+            ? what + " " + id + (changed ? " is now permanent: retention never removes it" : " was permanent already")
+            : what + " " + id + (changed ? " released: retention treats it like any other from its next run"
+                : " was not permanent"));
+        return ExitCodes.OK;
+      });
     }
   }
 

@@ -1,41 +1,60 @@
 package io.pgsidecar.agent.retention;
 
-import io.pgsidecar.agent.backup.BackupListener;
-import io.pgsidecar.agent.backup.BackupResult;
+import io.pgsidecar.agent.feature.Feature;
+import io.pgsidecar.agent.feature.FeatureContext;
+import io.pgsidecar.agent.feature.ScheduledJob;
+import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.schedule.CronScheduler;
-import io.pgsidecar.core.codec.CodecPipeline;
-import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.Storage;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.ext.web.Router;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executor;
+import java.util.stream.Stream;
 
 /**
- * Retention in the agent: the service, its routes, its meters, and when it runs: after each
- * successful base backup, and on {@code schedule.retention} when set; both only while a
- * {@code retention.*} rule is set (without one, nothing is ever removed and nothing runs).
+ * Retention: {@link RetentionService} (plan with the core planner, apply, keep marks),
+ * {@link RetentionRoutes} ({@code POST /v1/retention}, {@code /v1/backups|dumps/{id}/keep}),
+ * {@link RetentionCommand} ({@code pgsidecar retention apply}; {@code backup|dump keep|release}
+ * are declared on those commands), {@link RetentionMetrics}. It runs after each successful base
+ * backup and on {@code schedule.retention}, both only while a {@code retention.*} rule is set
+ * (without one nothing is ever removed and nothing runs). A new base backup is seen where every
+ * feature sees what a job changed, {@link Running#readRepository}: features never call each
+ * other.
  */
-public final class RetentionFeature implements BackupListener, AutoCloseable {
+public final class RetentionFeature implements Feature {
 
-  private final RetentionService service;
-  private final Optional<CronScheduler> schedule;
-  /** A restart is no missed run: the schedule's first run is its next time, not the start-up. */
-  private final Instant createdAt = Instant.now();
+  @Override
+  public String name() {
+    return "retention";
+  }
 
-  public RetentionFeature(PgsidecarConfig config, Storage storage, CodecPipeline pipeline,
-      MeterRegistry registry) {
-    this.service = new RetentionService(storage,
-        new RepositoryLayout(config.storage().prefix(), config.cluster()), config.retention(),
-        pipeline, Clock.systemUTC(), new RetentionMetrics(registry));
-    this.schedule = config.schedule().retention().filter(s -> !s.isBlank())
-        .filter(s -> config.retention().isSet())
+  @Override
+  public List<Class<?>> commands() {
+    return List.of(RetentionCommand.class);
+  }
+
+  /** @throws IllegalArgumentException when {@code schedule.retention} is not a cron expression */
+  @Override
+  public Running open(FeatureContext context) {
+    RepositoryLayout layout = new RepositoryLayout(context.config().storage().prefix(),
+        context.config().cluster());
+    RetentionService service = new RetentionService(context.storage(), layout,
+        context.config().retention(), context.pipeline(), Clock.systemUTC(),
+        new RetentionMetrics(context.metrics().registry()), context.events());
+    Instant createdAt = Instant.now();
+    Optional<CronScheduler> schedule = context.config().schedule().retention()
+        .filter(s -> !s.isBlank()).filter(s -> context.config().retention().isSet())
         .map(expr -> new CronScheduler("retention", expr,
-            CronScheduler.parse("schedule.retention", "30 4 * * *", expr), config.schedule().timezone(),
-            Clock.systemUTC(), new CronScheduler.Target() {
+            CronScheduler.parse("schedule.retention", "30 4 * * *", expr),
+            context.config().schedule().timezone(), Clock.systemUTC(), new CronScheduler.Target() {
+              /** A restart is no missed run: the first scheduled run is the next one. */
               @Override
               public Optional<Instant> lastStart() {
                 return Optional.of(service.lastRun().map(RetentionService.Run::started).orElse(createdAt));
@@ -47,30 +66,67 @@ public final class RetentionFeature implements BackupListener, AutoCloseable {
                 return "retention";
               }
             }));
+    return new Parts(service, schedule, context.storage(), layout);
   }
 
-  public RetentionService service() {
-    return service;
-  }
+  private static final class Parts extends ScheduledJob {
+    private final RetentionService service;
+    private final Storage storage;
+    private final RepositoryLayout layout;
+    private volatile String newestBackup;
 
-  public void register(Router router, Executor blocking) {
-    new RetentionRoutes(service, blocking).register(router);
-  }
-
-  public void start() {
-    schedule.ifPresent(CronScheduler::start);
-  }
-
-  /** After each successful base backup (the listener of the backup service). */
-  @Override
-  public void finished(BackupResult result) {
-    if (result.success()) {
-      service.applyLater("after base backup " + result.id());
+    Parts(RetentionService service, Optional<CronScheduler> schedule, Storage storage,
+        RepositoryLayout layout) {
+      super(schedule, (enabled, next) -> {});
+      this.service = service;
+      this.storage = storage;
+      this.layout = layout;
     }
-  }
 
-  @Override
-  public void close() {
-    schedule.ifPresent(CronScheduler::close);
+    @Override
+    public void adminRoutes(Router router, Blocking blocking) {
+      new RetentionRoutes(service, blocking).register(router);
+    }
+
+    @Override
+    public Map<String, Object> status() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("enabled", service.policy().isSet());
+      service.lastRun().ifPresent(r -> {
+        m.put("lastRun", r.finished().toString());
+        m.put("trigger", r.trigger());
+        m.put("removedObjects", r.outcome().map(o -> o.objects()).orElse(0L));
+        m.put("removedBytes", r.outcome().map(o -> o.bytes()).orElse(0L));
+      });
+      service.lastFailure().ifPresent(f -> m.put("lastFailure", f));
+      return Map.of("retention", m);
+    }
+
+    /**
+     * After a job changed the repository: a complete base backup newer than the newest one seen
+     * before starts a retention run (at start-up only the newest is noted).
+     */
+    @Override
+    public void readRepository(boolean atStart) throws IOException {
+      String newest = null;
+      try (Stream<ObjectInfo> s = storage.list(layout.baseRoot())) {
+        for (ObjectInfo o : (Iterable<ObjectInfo>) s::iterator) {
+          if (o.key().endsWith("/backup.json")) {
+            String id = o.key().substring(layout.baseRoot().length(), o.key().length() - "/backup.json".length());
+            if (newest == null || io.pgsidecar.core.repo.BackupIds.ORDER.compare(id, newest) > 0) {
+              newest = id;
+            }
+          }
+        }
+      }
+      String before = newestBackup;
+      newestBackup = newest;
+      if (!atStart && newest != null && !newest.equals(before)) {
+        service.applyLater("after base backup " + newest);
+      }
+    }
+
+    @Override
+    protected void stop() {}
   }
 }

@@ -46,21 +46,30 @@ public final class RetentionService {
   private final Clock clock;
   private final RetentionMetrics metrics;
   private final ReentrantLock running = new ReentrantLock();
+  private final io.pgsidecar.agent.feature.FeatureContext.Events events;
   private volatile Run last;
+  private volatile String lastFailure;
 
   public RetentionService(Storage storage, RepositoryLayout layout, RetentionPolicy policy,
-      CodecPipeline pipeline, Clock clock, RetentionMetrics metrics) {
+      CodecPipeline pipeline, Clock clock, RetentionMetrics metrics,
+      io.pgsidecar.agent.feature.FeatureContext.Events events) {
     this.storage = storage;
     this.layout = layout;
     this.policy = policy;
     this.pipeline = pipeline;
     this.clock = clock;
     this.metrics = metrics;
+    this.events = events;
     metrics.enabled(policy.isSet());
   }
 
   public RetentionPolicy policy() {
     return policy;
+  }
+
+  /** The message of the last failed run, empty once a run succeeded. */
+  public Optional<String> lastFailure() {
+    return Optional.ofNullable(lastFailure);
   }
 
   /** The newest run that was not a dry run, if any ended since the agent started. */
@@ -93,14 +102,20 @@ public final class RetentionService {
           (d, o, existed) -> metrics.removed(d.subject(), o.storedSize())).apply(plan);
       Run run = new Run(trigger, false, plan, Optional.of(outcome), started, clock.instant());
       last = run;
+      lastFailure = null;
       metrics.succeeded(run.finished(), plan);
+      if (outcome.objects() > 0) {
+        events.repositoryChanged();
+      }
       LOG.log(Level.INFO, "retention ({0}): removed {1} objects ({2} bytes, {3} already gone), {4}"
           + " left in place as marked permanent meanwhile", trigger, outcome.objects(), outcome.bytes(),
           outcome.alreadyGone(), outcome.skipped());
       return run;
     } catch (JobException e) {
-      if (!dryRun) {
+      if (!dryRun && e.kind() != JobException.Kind.CONFLICT) {
         metrics.failed(clock.instant());
+        lastFailure = e.getMessage();
+        events.error("retention (" + trigger + ")", e.getMessage());
       }
       LOG.log(Level.ERROR, "retention ({0}) failed: {1}", trigger, e.getMessage());
       throw e;

@@ -113,8 +113,8 @@ class RetentionFeatureTest {
         keep base-backup 20000102T000000Z [newest] the newest base backup is always kept
         keep wal: 2 [wal-pitr]
         would remove 4 objects (%s)
-        """.formatted(io.pgsidecar.agent.cli.CliText.size(storage.stat(layout.baseManifest(OLD)).orElseThrow().storedSize()),
-            io.pgsidecar.agent.cli.CliText.size(1000 + 200 + storage.stat(layout.baseManifest(OLD)).orElseThrow().storedSize())),
+        """.formatted(io.pgsidecar.agent.cli.support.CliText.size(storage.stat(layout.baseManifest(OLD)).orElseThrow().storedSize()),
+            io.pgsidecar.agent.cli.support.CliText.size(1000 + 200 + storage.stat(layout.baseManifest(OLD)).orElseThrow().storedSize())),
         text);
     assertTrue(storage.stat(layout.baseManifest(OLD)).isPresent(), "a dry run removes nothing");
 
@@ -151,7 +151,7 @@ class RetentionFeatureTest {
     assertFalse(dry[1].contains("would remove base-backup"), dry[1]);
 
     String[] delete = run("backup", "delete", OLD);
-    assertEquals("1", delete[0], delete[1]);
+    assertEquals("6", delete[0], delete[1]);
     assertTrue(delete[2].contains("base backup 20000101T000000Z is permanent (marked with pgsidecar backup keep);"
         + " release it first with pgsidecar backup release 20000101T000000Z"), delete[2]);
 
@@ -161,8 +161,8 @@ class RetentionFeatureTest {
     assertTrue(run("retention", "apply", "--dry-run")[1].contains("would remove base-backup 20000101T000000Z"));
 
     String[] missing = run("backup", "keep", "20990101T000000Z");
-    assertEquals("1", missing[0]);
-    assertTrue(missing[2].startsWith("pgsidecar: no complete base backup 20990101T000000Z in "), missing[2]);
+    assertEquals("4", missing[0]);
+    assertTrue(missing[2].startsWith("pgsidecar backup: no complete base backup 20990101T000000Z in "), missing[2]);
     assertTrue(missing[2].strip().endsWith("pgsidecar backup list shows the ids (HTTP 404)"), missing[2]);
   }
 }
