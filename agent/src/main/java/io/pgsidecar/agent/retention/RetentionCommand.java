@@ -83,7 +83,7 @@ public final class RetentionCommand implements Callable<Integer> {
   }
 
   /** The text form of a report: what goes (each object), what stays, the totals. */
-  static void print(JsonNode report, PrintWriter out) {
+  public static void print(JsonNode report, PrintWriter out) {
     boolean dry = report.path("dryRun").asBoolean();
     JsonNode policy = report.path("policy");
     out.println("retention" + (dry ? " (dry run, nothing removed)" : "") + " at "

@@ -16,14 +16,14 @@ import java.util.Set;
  * prints: every removed item with its objects, rule and reason; every kept backup and dump with
  * its rule and reason; kept WAL and history files counted by rule (there are thousands).
  */
-final class RetentionReport {
+public final class RetentionReport {
 
   /** Kinds counted rather than listed when kept. */
   private static final Set<Subject> COUNTED = EnumSet.of(Subject.WAL, Subject.HISTORY, Subject.OTHER);
 
   private RetentionReport() {}
 
-  static Map<String, Object> of(RetentionService.Run run) {
+  public static Map<String, Object> of(RetentionService.Run run) {
     Plan plan = run.plan();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("dryRun", run.dryRun());
