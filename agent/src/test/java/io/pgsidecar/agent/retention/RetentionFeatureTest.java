@@ -139,6 +139,36 @@ class RetentionFeatureTest {
     assertTrue(scrape.contains("pgsidecar_retention_enabled{cluster=\"db1\"} 1.0"), scrape);
   }
 
+  /**
+   * A new complete base backup, seen when the repository is read after a job, starts a run; the
+   * start-up read and a read without a new backup do not.
+   */
+  @Test
+  void aNewBaseBackupSeenAfterAJobStartsARun() throws Exception {
+    AgentMetrics own = new AgentMetrics("db1");
+    try (io.pgsidecar.agent.feature.Feature.Running running = new RetentionFeature().open(
+        new io.pgsidecar.agent.feature.FeatureContext(config, storage, new XorPipeline(), own,
+            new io.pgsidecar.agent.feature.FeatureContext.Events() {},
+            new io.pgsidecar.agent.feature.FeatureContext.RunningJobs()))) {
+      running.readRepository(true);
+      running.readRepository(false);
+      // no run was started (applyLater is not even called): the status has no run, storage is whole
+      assertEquals(Map.of("enabled", true), running.status().get("retention"));
+      assertTrue(storage.stat(layout.baseManifest(OLD)).isPresent(), "no new backup, no run");
+
+      backup("20000103T000000Z", "0/6000028", "0/6000100", Instant.parse("2000-01-03T00:01:00Z"));
+      running.readRepository(false);
+      io.pgsidecar.testkit.Waits.until(Duration.ofSeconds(60), Duration.ofMillis(50),
+          () -> storage.stat(layout.baseManifest(NEW)).isEmpty());
+      assertFalse(storage.stat(layout.baseManifest(OLD)).isPresent());
+      assertTrue(storage.stat(layout.baseManifest("20000103T000000Z")).isPresent());
+      assertEquals("after base backup 20000103T000000Z",
+          ((Map<?, ?>) running.status().get("retention")).get("trigger"));
+    } finally {
+      own.close();
+    }
+  }
+
   @Test
   void aPermanentBackupStaysUntilReleasedAndCannotBeDeleted() {
     String[] kept = run("backup", "keep", OLD, "--note", "before the upgrade");
