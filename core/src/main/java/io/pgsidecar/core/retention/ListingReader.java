@@ -77,7 +77,11 @@ public final class ListingReader {
       try (Stream<ObjectInfo> s = storage.list(layout.walRoot())) {
         wal = s.toList();
       }
-      return new RepositoryListing(backups, dumps, wal, histories(wal));
+      List<ObjectInfo> debris;
+      try (Stream<ObjectInfo> s = storage.listDebris(layout.root())) {
+        debris = s.toList();
+      }
+      return new RepositoryListing(backups, dumps, wal, histories(wal), debris);
     } catch (IOException e) {
       throw JobException.storageUnavailable("retention cannot read the repository "
           + storage.describe() + " (" + layout.root() + "): " + e.getMessage()

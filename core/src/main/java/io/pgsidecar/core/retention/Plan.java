@@ -42,6 +42,8 @@ public record Plan(Instant now, RetentionPolicy policy, List<Decision> kept, Lis
     WAL,
     /** A timeline history file. */
     HISTORY,
+    /** A storage driver's leftover of an interrupted upload (a staging object, a temp file). */
+    DEBRIS,
     /** An object under {@code wal/} whose name is no WAL file name: never removed. */
     OTHER;
 
@@ -93,7 +95,7 @@ public record Plan(Instant now, RetentionPolicy policy, List<Decision> kept, Lis
   static final Comparator<Decision> DELETION_ORDER = Comparator
       .comparingInt((Decision d) -> switch (d.subject()) {
         case BASE_BACKUP, UNFINISHED_BACKUP -> 0;
-        case DUMP, UNFINISHED_DUMP -> 1;
+        case DUMP, UNFINISHED_DUMP, DEBRIS -> 1;
         case WAL, OTHER -> 2;
         case HISTORY -> 3;
       })

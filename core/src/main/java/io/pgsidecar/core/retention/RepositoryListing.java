@@ -23,20 +23,29 @@ import java.util.Optional;
  * @param histories the contents of the history files that could be read, by timeline; a timeline
  *     missing here has an unknown ancestry, and retention then keeps every backup of a lower
  *     timeline that might be one of its ancestors
+ * @param debris the storage driver's own leftovers of interrupted uploads
+ *     ({@link io.pgsidecar.core.storage.Storage#listDebris})
  */
 public record RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal,
-    Map<Long, TimelineHistory> histories) {
+    Map<Long, TimelineHistory> histories, List<ObjectInfo> debris) {
 
   public RepositoryListing {
     backups = List.copyOf(backups);
     dumps = List.copyOf(dumps);
     wal = List.copyOf(wal);
     histories = Map.copyOf(histories);
+    debris = List.copyOf(debris);
+  }
+
+  /** Without debris. */
+  public RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal,
+      Map<Long, TimelineHistory> histories) {
+    this(backups, dumps, wal, histories, List.of());
   }
 
   /** Without history contents: every timeline's ancestry is unknown (decided conservatively). */
   public RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal) {
-    this(backups, dumps, wal, Map.of());
+    this(backups, dumps, wal, Map.of(), List.of());
   }
 
   /**

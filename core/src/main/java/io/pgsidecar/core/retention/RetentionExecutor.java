@@ -19,7 +19,8 @@ import java.util.Map;
  * <ol>
  *   <li>Base backups, oldest first; each one's {@code backup.json} before its data, so it stops
  *       existing (no restore picks it) before anything it holds goes.</li>
- *   <li>Dumps, likewise {@code dump.json} first.</li>
+ *   <li>Dumps, likewise {@code dump.json} first; the storage driver's leftovers of interrupted
+ *       uploads ({@link Storage#deleteDebris}).</li>
  *   <li>WAL segments (and their {@code .partial} / {@code .backup} files) by timeline and
  *       position.</li>
  *   <li>History files last.</li>
@@ -88,7 +89,8 @@ public final class RetentionExecutor {
         }
         for (ObjectInfo o : d.objects()) {
           current = o.key();
-          boolean existed = storage.delete(o.key());
+          boolean existed = d.subject() == Subject.DEBRIS ? storage.deleteDebris(o.key())
+              : storage.delete(o.key());
           objects++;
           bytes += o.storedSize();
           gone += existed ? 0 : 1;

@@ -71,6 +71,7 @@ public final class RetentionPlanner {
     List<Decision> removed = new ArrayList<>();
     Map<String, Selection.Keep> backupKeeps = planBackups(listing, now, policy, kept, removed);
     planDumps(listing, now, policy, kept, removed);
+    planDebris(listing, now, policy, kept, removed);
     WalExpiry.plan(listing, now, policy.baseBackups(), backupKeeps, kept, removed);
     return new Plan(now, policy, kept, removed);
   }
@@ -125,6 +126,25 @@ public final class RetentionPlanner {
             ? new Decision(Subject.DUMP, d.id(), k.rule(), k.reason(), objects)
             : new Decision(Subject.DUMP, d.id(), Rule.EXPIRED,
                 "kept by no rule (" + p.describe() + "); ended " + d.stopTime().orElseThrow(), objects));
+      }
+    }
+  }
+
+  /** Leftovers of interrupted uploads go once older than the orphan age, while any rule is set. */
+  private static void planDebris(RepositoryListing listing, Instant now, RetentionPolicy policy,
+      List<Decision> kept, List<Decision> removed) {
+    for (ObjectInfo o : listing.debris()) {
+      if (!policy.isSet()) {
+        kept.add(new Decision(Subject.DEBRIS, o.key(), Rule.NO_POLICY, "no retention.* rule is set",
+            List.of(o)));
+      } else if (o.lastModified().plus(policy.orphanAge()).isBefore(now)) {
+        removed.add(new Decision(Subject.DEBRIS, o.key(), Rule.ORPHAN, "left by an interrupted"
+            + " upload, last written " + o.lastModified() + ", more than retention.orphan-age "
+            + Durations.format(policy.orphanAge()) + " ago", List.of(o)));
+      } else {
+        kept.add(new Decision(Subject.DEBRIS, o.key(), Rule.UNFINISHED, "may belong to an upload"
+            + " under way (retention.orphan-age " + Durations.format(policy.orphanAge()) + ")",
+            List.of(o)));
       }
     }
   }

@@ -61,6 +61,25 @@ public interface Storage extends AutoCloseable {
   boolean delete(String key) throws IOException;
 
   /**
+   * Driver-private debris under {@code prefix} that {@link #list} hides: what an interrupted
+   * create left behind (the filesystem driver's temp files, the S3 driver's staging objects),
+   * with the time it was last written. Retention removes what is older than
+   * {@code retention.orphan-age}. A driver that leaves none returns an empty stream (Azure: the
+   * uncommitted blocks of an interrupted upload are no blob, and expire by themselves).
+   */
+  default Stream<ObjectInfo> listDebris(String prefix) throws IOException {
+    return Stream.empty();
+  }
+
+  /**
+   * Deletes one item {@link #listDebris} returned; {@code false} when it was gone. Refuses
+   * ({@link IllegalArgumentException}) a key that is not the driver's debris.
+   */
+  default boolean deleteDebris(String key) throws IOException {
+    throw new IllegalArgumentException(key + " is not debris of " + describe());
+  }
+
+  /**
    * A cheap call that proves the store is reachable and usable (container exists, credentials
    * work). Throws {@link StorageException} naming what is wrong.
    */

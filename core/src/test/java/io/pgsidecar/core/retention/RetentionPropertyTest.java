@@ -119,7 +119,7 @@ class RetentionPropertyTest {
     RepositoryListing before = h.listing(null, c.historiesReadable());
     Plan plan = RetentionPlanner.plan(before, now, c.policy());
 
-    int items = before.backups().size() + before.dumps().size() + before.wal().size();
+    int items = before.backups().size() + before.dumps().size() + before.wal().size() + before.debris().size();
     if (plan.kept().size() + plan.removed().size() != items) {
       return "the plan decides " + (plan.kept().size() + plan.removed().size()) + " items, the listing has " + items;
     }
