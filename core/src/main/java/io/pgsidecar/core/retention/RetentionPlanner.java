@@ -39,9 +39,11 @@ import java.util.Optional;
  *   <li>{@code gfs-daily} .. {@code gfs-yearly}: see {@link RetentionPolicy.Gfs}. Permanent items
  *       neither fill nor cover a slot: they are outside the schedule.</li>
  * </ol>
- * Unfinished ones (no {@code backup.json} / {@code dump.json}) are kept until their id's start
- * time is older than {@code retention.orphan-age}, then removed as orphans. A folder whose name
- * is no pgsidecar id is left alone.
+ * Unfinished ones (no {@code backup.json} / {@code dump.json}) are removed as orphans once their
+ * id's start time is older than {@code retention.orphan-age}, or at once when their id is older
+ * than the newest complete one's: one backup (dump) runs at a time, so such a folder is no
+ * longer running (a failed run, or a backup an interrupted retention run removed partly, its
+ * manifest first). A folder whose name is no pgsidecar id is left alone.
  *
  * <h2>WAL (per timeline)</h2>
  * Base backups kept by {@code newest}, {@code keep-newest} or {@code window} are kept <i>for
@@ -84,11 +86,12 @@ public final class RetentionPlanner {
         .toList();
     Map<String, Selection.Keep> keeps = Selection.select(candidates, p, now, "base backup",
         new BackupAncestry(listing));
+    Optional<String> newest = candidates.stream().map(Selection.Candidate::id).max(BackupIds.ORDER);
     for (BackupEntry b : listing.backups()) {
       List<ObjectInfo> objects = manifestFirst(b.objects(), "/backup.json");
       if (!b.complete()) {
         unfinished(Subject.UNFINISHED_BACKUP, b.id(), b.permanent(), objects, p, now, policy.orphanAge(),
-            "backup.json", kept, removed);
+            "backup.json", newest, "base backup", kept, removed);
       } else if (!p.isSet()) {
         kept.add(new Decision(Subject.BASE_BACKUP, b.id(), Rule.NO_POLICY,
             "no retention.base-backups.* rule is set", objects));
@@ -112,11 +115,12 @@ public final class RetentionPlanner {
         .toList();
     Map<String, Selection.Keep> keeps = Selection.select(candidates, p, now, "dump",
         Selection.Ancestry.NONE);
+    Optional<String> newest = candidates.stream().map(Selection.Candidate::id).max(BackupIds.ORDER);
     for (DumpEntry d : listing.dumps()) {
       List<ObjectInfo> objects = manifestFirst(d.objects(), "/dump.json");
       if (!d.complete()) {
         unfinished(Subject.UNFINISHED_DUMP, d.id(), d.permanent(), objects, p, now, policy.orphanAge(),
-            "dump.json", kept, removed);
+            "dump.json", newest, "dump", kept, removed);
       } else if (!p.isSet()) {
         kept.add(new Decision(Subject.DUMP, d.id(), Rule.NO_POLICY,
             "no retention.dumps.* rule is set", objects));
@@ -151,7 +155,7 @@ public final class RetentionPlanner {
 
   private static void unfinished(Subject subject, String id, boolean permanent,
       List<ObjectInfo> objects, KindPolicy p, Instant now, Duration orphanAge, String manifest,
-      List<Decision> kept, List<Decision> removed) {
+      Optional<String> newestComplete, String noun, List<Decision> kept, List<Decision> removed) {
     Optional<Instant> started = idTime(id);
     if (permanent) {
       kept.add(new Decision(subject, id, Rule.PERMANENT, "marked permanent (keep.json)", objects));
@@ -164,6 +168,11 @@ public final class RetentionPlanner {
       removed.add(new Decision(subject, id, Rule.ORPHAN, "unfinished (no " + manifest + "), started "
           + started.get() + ", more than retention.orphan-age " + Durations.format(orphanAge)
           + " ago", objects));
+    } else if (newestComplete.isPresent() && BackupIds.ORDER.compare(id, newestComplete.get()) < 0) {
+      removed.add(new Decision(subject, id, Rule.ORPHAN, "unfinished (no " + manifest + ") and older"
+          + " than the newest complete " + noun + " " + newestComplete.get() + ", so no longer running"
+          + " (one " + noun + " runs at a time): an interrupted one, or one a run removed partly",
+          objects));
     } else {
       kept.add(new Decision(subject, id, Rule.UNFINISHED, "unfinished (no " + manifest + "), started "
           + started.get() + ": may still be running (retention.orphan-age "

@@ -150,8 +150,8 @@ class RetentionPlannerTest {
   @Test
   void unfinishedBackupsGoOnlyWhenOlderThanTheOrphanAgeAndForeignFoldersStay() {
     History h = new History(Instant.parse("2026-03-01T00:00:00Z"), List.of(
-        new Backup(0, false, false), new Wal(5), new Clock(50), new Backup(0, false, false),
-        new Backup(0, true, false), new Wal(5)));
+        new Backup(0, false, false), new Wal(5), new Clock(50), new Backup(0, true, false),
+        new Backup(0, false, false), new Wal(5)));
     RepositoryListing l = h.listing(null, true);
     List<BackupEntry> backups = new ArrayList<>(l.backups());
     backups.add(new BackupEntry("manual-copy", Optional.empty(), false, List.of(new ObjectInfo(
@@ -163,8 +163,21 @@ class RetentionPlannerTest {
     assertEquals(Map.of(old, "orphan"), rules(plan.removed(), Subject.UNFINISHED_BACKUP));
     assertEquals("unfinished (no backup.json), started 2026-03-01T00:00:30Z, more than"
         + " retention.orphan-age 2d ago", plan.removed().get(0).reason());
-    assertEquals(Map.of(h.backups.get(1).id(), "unfinished", "manual-copy", "not-ours"),
+    assertEquals(Map.of(h.backups.get(2).id(), "unfinished", "manual-copy", "not-ours"),
         rules(plan.kept(), Subject.UNFINISHED_BACKUP));
+  }
+
+  @Test
+  void anUnfinishedBackupOlderThanTheNewestCompleteOneIsNoLongerRunning() {
+    History h = new History(Instant.parse("2026-03-01T00:00:00Z"), List.of(
+        new Backup(0, false, false), new Wal(5), new Backup(0, true, false), new Wal(5)));
+    Plan plan = RetentionPlanner.plan(h.listing(null, true), h.time,
+        base(new KindPolicy(5, Optional.empty(), Gfs.NONE)));
+    Decision d = plan.removed().get(0);
+    assertEquals(h.backups.get(0).id(), d.id());
+    assertEquals("unfinished (no backup.json) and older than the newest complete base backup "
+        + h.backups.get(1).id() + ", so no longer running (one base backup runs at a time): an"
+        + " interrupted one, or one a run removed partly", d.reason());
   }
 
   @Test

@@ -123,6 +123,10 @@ class RetentionPropertyTest {
     if (plan.kept().size() + plan.removed().size() != items) {
       return "the plan decides " + (plan.kept().size() + plan.removed().size()) + " items, the listing has " + items;
     }
+    String interrupted = interruptedRun(c, h, plan, now);
+    if (interrupted != null) {
+      return interrupted;
+    }
     Set<String> present = apply(h, plan);
 
     for (SimBackup b : h.backups) {
@@ -196,6 +200,105 @@ class RetentionPropertyTest {
               + ") no longer reaches consistency at " + end;
         }
       }
+    }
+    return null;
+  }
+
+  /**
+   * The run stops at a delete chosen from the case (a storage failure): what it left must keep
+   * every promise too (no complete backup left without the WAL it needs to reach consistency, as
+   * the deletion order promises), and planning and applying again from there ends where one
+   * uninterrupted run ends.
+   */
+  private static String interruptedRun(Case c, History h, Plan plan, Instant now) {
+    long total = plan.removedObjects();
+    if (total == 0) {
+      return null;
+    }
+    int failAt = (int) (Math.floorMod(c.events().size() * 31L + c.laterHours(), total));
+    Set<String> left;
+    try {
+      MemoryStorage storage = new MemoryStorage();
+      for (String key : h.allKeys()) {
+        storage.create(key, new ByteArrayInputStream(new byte[0]), () -> new ObjectMetadata("", 0, "none", ""));
+      }
+      int[] deletes = {0};
+      io.pgsidecar.core.storage.Storage failing = new io.pgsidecar.core.storage.Storage() {
+        @Override
+        public ObjectInfo create(String key, java.io.InputStream in,
+            java.util.function.Supplier<ObjectMetadata> m) throws IOException {
+          return storage.create(key, in, m);
+        }
+
+        @Override
+        public Optional<ObjectInfo> stat(String key) throws IOException {
+          return storage.stat(key);
+        }
+
+        @Override
+        public Optional<java.io.InputStream> open(String key) throws IOException {
+          return storage.open(key);
+        }
+
+        @Override
+        public Stream<ObjectInfo> list(String prefix) throws IOException {
+          return storage.list(prefix);
+        }
+
+        @Override
+        public boolean delete(String key) throws IOException {
+          if (deletes[0]++ == failAt) {
+            throw new IOException("injected failure");
+          }
+          return storage.delete(key);
+        }
+
+        @Override
+        public void probe() {}
+
+        @Override
+        public String describe() {
+          return "memory://failing";
+        }
+      };
+      try {
+        new RetentionExecutor(failing, History.LAYOUT, (d, o, e) -> {}).apply(plan);
+        return "the run did not stop at delete " + failAt + " of " + total;
+      } catch (io.pgsidecar.core.job.JobException expected) {
+        // stopped: what is left must still keep the promises
+      }
+      try (Stream<ObjectInfo> st = storage.list("")) {
+        left = st.map(ObjectInfo::key).collect(Collectors.toCollection(HashSet::new));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    for (SimBackup b : h.backups) {
+      if (b.complete() && left.contains(History.LAYOUT.baseManifest(b.id()))
+          && !h.restorable(new Moment(b.timeline(), b.stopTime(), b.stopPos()), b, left)
+          && h.restorable(new Moment(b.timeline(), b.stopTime(), b.stopPos()), b, h.allKeys())) {
+        return "a run stopped at delete " + failAt + " of " + total + " left base backup " + b.id()
+            + " listed without the WAL it needs to reach consistency";
+      }
+    }
+    if (c.policy().baseBackups().isSet()) {
+      String broken = promisesKept(c, h, plan, left, now);
+      if (broken != null) {
+        return "after a run stopped at delete " + failAt + " of " + total + ": " + broken;
+      }
+    }
+    Plan next = RetentionPlanner.plan(h.listing(left, c.historiesReadable()), now, c.policy());
+    Set<String> finished = new HashSet<>(left);
+    next.removed().forEach(d -> d.objects().forEach(o -> finished.remove(o.key())));
+    Set<String> once = new HashSet<>(h.allKeys());
+    plan.removed().forEach(d -> d.objects().forEach(o -> once.remove(o.key())));
+    if (!finished.equals(once)) {
+      Set<String> diff = new java.util.TreeSet<>(finished);
+      diff.removeAll(once);
+      Set<String> lost = new java.util.TreeSet<>(once);
+      lost.removeAll(finished);
+      return "a run stopped at delete " + failAt + " and continued does not end where one run ends:"
+          + " left over " + diff + ", removed too " + lost;
     }
     return null;
   }
