@@ -118,6 +118,11 @@ public final class InstrumentedStorage implements Storage {
   }
 
   @Override
+  public boolean setTier(String key, String tier) throws IOException {
+    return delegate.setTier(key, tier);
+  }
+
+  @Override
   public boolean deleteDebris(String key) throws IOException {
     long start = System.nanoTime();
     try {

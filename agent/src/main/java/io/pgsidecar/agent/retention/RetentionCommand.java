@@ -102,6 +102,10 @@ public final class RetentionCommand implements Callable<Integer> {
       out.println("keep " + d.path("kind").asText() + " " + d.path("id").asText() + " ["
           + d.path("rule").asText() + "] " + d.path("reason").asText());
     }
+    for (JsonNode t : report.path("tiers")) {
+      out.println((dry ? "would set " : "set ") + t.path("key").asText() + " to tier "
+          + t.path("tier").asText() + " [" + t.path("rule").asText() + "]");
+    }
     report.path("keptCounts").fields().forEachRemaining(e -> {
       StringBuilder sb = new StringBuilder("keep " + e.getKey() + ":");
       e.getValue().fields().forEachRemaining(r -> sb.append(' ').append(r.getValue().asInt())

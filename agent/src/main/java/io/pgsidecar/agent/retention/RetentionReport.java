@@ -59,6 +59,16 @@ public final class RetentionReport {
       }
     }
     m.put("kept", kept);
+    List<Map<String, Object>> tiers = new ArrayList<>();
+    for (Plan.TierChange t : plan.tiers()) {
+      Map<String, Object> tier = new LinkedHashMap<>();
+      tier.put("id", t.id());
+      tier.put("rule", t.rule().label());
+      tier.put("tier", t.tier());
+      tier.put("key", t.object().key());
+      tiers.add(tier);
+    }
+    m.put("tiers", tiers);
     m.put("keptCounts", counted);
     Map<String, Object> summary = new LinkedHashMap<>();
     summary.put("removedObjects", plan.removedObjects());
@@ -68,6 +78,7 @@ public final class RetentionReport {
       summary.put("deletedBytes", o.bytes());
       summary.put("alreadyGone", o.alreadyGone());
       summary.put("leftAsPermanent", o.skipped());
+      summary.put("tiered", o.tiered());
     });
     m.put("summary", summary);
     return m;

@@ -173,7 +173,10 @@ final class ConfigBuilder {
             (Boolean) get("restore.target-exclusive"), get("restore.target-action"),
             get("restore.target-timeline"), opt("restore.from-cluster"), get("restore.wal-archiver"),
             opt("restore.socket")),
-        new RetentionPolicy(kindPolicy("base-backups"), kindPolicy("dumps"), get("retention.orphan-age")));
+        new RetentionPolicy(kindPolicy("base-backups"), kindPolicy("dumps"), get("retention.orphan-age"),
+            new RetentionPolicy.Tiers(opt("retention.base-backups.tier.daily"),
+                opt("retention.base-backups.tier.weekly"), opt("retention.base-backups.tier.monthly"),
+                opt("retention.base-backups.tier.yearly"))));
   }
 
   private RetentionPolicy.KindPolicy kindPolicy(String kind) {

@@ -20,13 +20,26 @@ import java.util.Objects;
  * @param kept what stays, with the first rule that keeps it
  * @param removed what goes, with the rule that removes it, in deletion order (see
  *     {@link RetentionExecutor})
+ * @param tiers storage tiers set after the removals (Azure; GFS classes with a tier)
  */
-public record Plan(Instant now, RetentionPolicy policy, List<Decision> kept, List<Decision> removed) {
+public record Plan(Instant now, RetentionPolicy policy, List<Decision> kept, List<Decision> removed,
+    List<TierChange> tiers) {
 
   public Plan {
     kept = List.copyOf(kept);
     removed = removed.stream().sorted(DELETION_ORDER).toList();
+    tiers = List.copyOf(tiers);
   }
+
+  public Plan(Instant now, RetentionPolicy policy, List<Decision> kept, List<Decision> removed) {
+    this(now, policy, kept, removed, List.of());
+  }
+
+  /**
+   * A kept base backup's data object moves to {@code tier} because GFS class {@code rule} keeps it
+   * ({@code retention.base-backups.tier.*}).
+   */
+  public record TierChange(String id, Rule rule, String tier, ObjectInfo object) {}
 
   /** What kind of item a decision is about. */
   public enum Subject {

@@ -33,6 +33,9 @@ import java.util.Map;
  * worst, WAL that nothing needs (the next run removes it) and a folder without its manifest (an
  * unfinished backup, removed as an orphan once older than {@code retention.orphan-age}).
  *
+ * <p>Then, when GFS classes have a storage tier, each kept backup's data object is set to its
+ * class's tier (Azure; setting the tier an object has already is a no-op there).
+ *
  * <h2>Failure and repetition</h2>
  * A failure stops the run at once with a {@link JobException} ({@code STORAGE_UNAVAILABLE})
  * naming the object and how much was removed; everything not yet deleted stays in place, and the
@@ -58,9 +61,10 @@ public final class RetentionExecutor {
    * @param alreadyGone objects that another run or a person had deleted already
    * @param items whole items removed, by subject
    * @param skipped items left in place because they were marked permanent after planning
+   * @param tiered objects moved to another storage tier (0 on a driver without tiers)
    */
   public record Outcome(long objects, long bytes, long alreadyGone, Map<Subject, Integer> items,
-      int skipped) {}
+      int skipped, int tiered) {}
 
   private final Storage storage;
   private final RepositoryLayout layout;
@@ -108,7 +112,22 @@ public final class RetentionExecutor {
             Map.of("object", current, "removedObjects", objects, "removedBytes", bytes), e);
       }
     }
-    return new Outcome(objects, bytes, gone, items, skipped);
+    int tiered = 0;
+    for (Plan.TierChange t : plan.tiers()) {
+      try {
+        if (storage.setTier(t.object().key(), t.tier())) {
+          tiered++;
+          LOG.log(Level.INFO, "retention: {0} set to tier {1} (base backup {2}, {3})",
+              t.object().key(), t.tier(), t.id(), t.rule().label());
+        }
+      } catch (IOException | RuntimeException e) {
+        throw new JobException(JobException.Kind.STORAGE_UNAVAILABLE, "retention could not set the"
+            + " tier of " + t.object().key() + " to " + t.tier() + " in " + storage.describe() + ": "
+            + e.getMessage() + "; every removal was done; check the storage and run pgsidecar"
+            + " retention apply again", Map.of("object", t.object().key()), e);
+      }
+    }
+    return new Outcome(objects, bytes, gone, items, skipped, tiered);
   }
 
   private boolean markedMeanwhile(Decision d) throws IOException {

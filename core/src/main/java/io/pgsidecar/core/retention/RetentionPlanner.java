@@ -75,7 +75,7 @@ public final class RetentionPlanner {
     planDumps(listing, now, policy, kept, removed);
     planDebris(listing, now, policy, kept, removed);
     WalExpiry.plan(listing, now, policy.baseBackups(), backupKeeps, kept, removed);
-    return new Plan(now, policy, kept, removed);
+    return new Plan(now, policy, kept, removed, tiers(kept, policy.baseBackupTiers()));
   }
 
   private static Map<String, Selection.Keep> planBackups(RepositoryListing listing, Instant now,
@@ -132,6 +132,34 @@ public final class RetentionPlanner {
                 "kept by no rule (" + p.describe() + "); ended " + d.stopTime().orElseThrow(), objects));
       }
     }
+  }
+
+  /** The data objects of base backups a GFS class with a tier keeps (manifests and marks stay). */
+  private static List<Plan.TierChange> tiers(List<Decision> kept, RetentionPolicy.Tiers tiers) {
+    List<Plan.TierChange> out = new ArrayList<>();
+    if (!tiers.isSet()) {
+      return out;
+    }
+    for (Decision d : kept) {
+      if (d.subject() != Subject.BASE_BACKUP) {
+        continue;
+      }
+      Optional<String> tier = switch (d.rule()) {
+        case GFS_DAILY -> tiers.daily();
+        case GFS_WEEKLY -> tiers.weekly();
+        case GFS_MONTHLY -> tiers.monthly();
+        case GFS_YEARLY -> tiers.yearly();
+        default -> Optional.empty();
+      };
+      if (tier.isPresent()) {
+        for (ObjectInfo o : d.objects()) {
+          if (!o.key().endsWith("/backup.json") && !o.key().endsWith("/" + io.pgsidecar.core.repo.RepositoryLayout.KEEP_MARK)) {
+            out.add(new Plan.TierChange(d.id(), d.rule(), tier.get(), o));
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** Leftovers of interrupted uploads go once older than the orphan age, while any rule is set. */

@@ -21,13 +21,22 @@ import java.util.Optional;
  * @param orphanAge an unfinished backup or dump (no {@code backup.json} / {@code dump.json}) whose
  *     id says it started longer ago than this is removed; it must exceed the longest run a backup
  *     can take (key {@code retention.orphan-age})
+ * @param baseBackupTiers the storage tier of the data of a base backup kept by a GFS class (keys
+ *     {@code retention.base-backups.tier.*}); Azure only
  */
-public record RetentionPolicy(KindPolicy baseBackups, KindPolicy dumps, Duration orphanAge) {
+public record RetentionPolicy(KindPolicy baseBackups, KindPolicy dumps, Duration orphanAge,
+    Tiers baseBackupTiers) {
 
   /** Three days: far longer than any base backup this agent is sized for, including its WAL wait. */
   public static final Duration DEFAULT_ORPHAN_AGE = Duration.ofDays(3);
 
+  /** Without storage tiers. */
+  public RetentionPolicy(KindPolicy baseBackups, KindPolicy dumps, Duration orphanAge) {
+    this(baseBackups, dumps, orphanAge, Tiers.NONE);
+  }
+
   public RetentionPolicy {
+    Objects.requireNonNull(baseBackupTiers, "baseBackupTiers");
     Objects.requireNonNull(baseBackups, "baseBackups");
     Objects.requireNonNull(dumps, "dumps");
     Objects.requireNonNull(orphanAge, "orphanAge");
@@ -113,6 +122,24 @@ public record RetentionPolicy(KindPolicy baseBackups, KindPolicy dumps, Duration
 
     public String describe() {
       return "gfs daily " + daily + " weekly " + weekly + " monthly " + monthly + " yearly " + yearly;
+    }
+  }
+
+  /**
+   * The storage tier a base backup's data moves to when a GFS class keeps it ({@code hot},
+   * {@code cool}, {@code cold}, {@code archive}; Azure access tiers; other drivers keep their
+   * objects where they are). Set each run for every backup a class keeps, so a backup that moves
+   * from the daily to the weekly class follows. An archived backup must be rehydrated before a
+   * restore can read it; the error of such a read says how.
+   */
+  public record Tiers(Optional<String> daily, Optional<String> weekly, Optional<String> monthly,
+      Optional<String> yearly) {
+
+    public static final Tiers NONE = new Tiers(Optional.empty(), Optional.empty(), Optional.empty(),
+        Optional.empty());
+
+    public boolean isSet() {
+      return daily.isPresent() || weekly.isPresent() || monthly.isPresent() || yearly.isPresent();
     }
   }
 }

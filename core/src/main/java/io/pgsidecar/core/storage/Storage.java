@@ -80,6 +80,16 @@ public interface Storage extends AutoCloseable {
   }
 
   /**
+   * Moves {@code key} to a storage tier ({@code hot}, {@code cool}, {@code cold}, {@code archive}:
+   * Azure's access tiers); its content and metadata stay as they are. {@code false} when this
+   * driver has no tiers (the filesystem), or would have to rewrite the object to change it (S3's
+   * storage classes change only by a copy), so it leaves it where it is.
+   */
+  default boolean setTier(String key, String tier) throws IOException {
+    return false;
+  }
+
+  /**
    * A cheap call that proves the store is reachable and usable (container exists, credentials
    * work). Throws {@link StorageException} naming what is wrong.
    */
