@@ -115,6 +115,16 @@ retention:
       weekly: {{ $k.gfs.weekly | default 0 }}
       monthly: {{ $k.gfs.monthly | default 0 }}
       yearly: {{ $k.gfs.yearly | default 0 }}
+    {{- with $k.tier }}
+    {{- if or .daily .weekly .monthly .yearly }}
+    tier:
+      {{- range $class := list "daily" "weekly" "monthly" "yearly" }}
+      {{- with index $k.tier $class }}
+      {{ $class }}: {{ . | quote }}
+      {{- end }}
+      {{- end }}
+    {{- end }}
+    {{- end }}
   {{- end }}
 {{- if or $v.dump.include $v.dump.exclude }}
 dump:
