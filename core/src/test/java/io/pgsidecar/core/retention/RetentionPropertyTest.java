@@ -57,7 +57,8 @@ class RetentionPropertyTest {
       return "start " + start + ", retention " + laterHours + "h after the last event, history files "
           + (historiesReadable ? "readable" : "unreadable") + "\nbase backups: "
           + policy.baseBackups().describe() + "; dumps: " + policy.dumps().describe()
-          + "; orphan-age " + Durations.format(policy.orphanAge()) + "\n"
+          + "; orphan-age " + Durations.format(policy.orphanAge())
+          + (policy.baseBackupTiers().isSet() ? "; tiers " + policy.baseBackupTiers() : "") + "\n"
           + events.stream().map(e -> "  " + e).collect(Collectors.joining("\n"));
     }
   }
@@ -129,6 +130,11 @@ class RetentionPropertyTest {
     }
     Set<String> present = apply(h, plan);
 
+    for (Plan.TierChange t : plan.tiers()) {
+      if (!present.contains(t.object().key()) || t.object().key().endsWith("/backup.json")) {
+        return "tier " + t.tier() + " planned for " + t.object().key() + ", which is removed or a manifest";
+      }
+    }
     for (SimBackup b : h.backups) {
       if (b.permanent() && b.complete() && !present.containsAll(keys(h.backupObjects.get(b.id())))) {
         return "permanent base backup " + b.id() + " lost objects";
@@ -405,7 +411,10 @@ class RetentionPropertyTest {
       }
     }
     RetentionPolicy policy = new RetentionPolicy(randomKind(r), randomKind(r),
-        Duration.ofHours(1 + r.nextInt(96)));
+        Duration.ofHours(1 + r.nextInt(96)), r.nextInt(3) == 0
+            ? new RetentionPolicy.Tiers(Optional.empty(), Optional.of("cool"), Optional.of("cold"),
+                Optional.of("archive"))
+            : RetentionPolicy.Tiers.NONE);
     return new Case(start, events, policy, r.nextInt(100), r.nextInt(5) != 0);
   }
 
