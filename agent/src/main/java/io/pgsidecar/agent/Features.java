@@ -25,7 +25,8 @@ public final class Features {
       new BackupFeature(),
       new DumpFeature(),
       new WalFeature(),
-      new RestoreFeature());
+      new RestoreFeature(),
+      new io.pgsidecar.agent.retention.RetentionFeature());
 
   private Features() {}
 

@@ -227,6 +227,10 @@ public final class BackupService implements AutoCloseable {
       throw JobException.notFound("no base backup " + id + " in " + storage.describe()
           + " under " + layout.baseRoot());
     }
+    if (dir.keys.contains(layout.baseKeepMark(id))) {
+      throw JobException.refused("base backup " + id + " is permanent (marked with pgsidecar"
+          + " backup keep); release it first with pgsidecar backup release " + id).with("id", id);
+    }
     if (dir.hasManifest && !force) {
       List<BackupManifest> complete = list();
       if (complete.size() == 1 && complete.getFirst().id().equals(id)) {

@@ -32,7 +32,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "dump", mixinStandardHelpOptions = true,
     description = "Logical dumps (pg_dump): create, list, show, delete, restore.",
-    subcommands = DumpRestoreCommand.class)
+    subcommands = {DumpRestoreCommand.class,
+        io.pgsidecar.agent.retention.RetentionCommand.DumpKeep.class,
+        io.pgsidecar.agent.retention.RetentionCommand.DumpRelease.class})
 public final class DumpCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -209,6 +209,10 @@ public final class DumpService {
       throw JobException.conflict("dump " + id + " is still running; delete it once it has"
           + " finished").with("runningId", id);
     }
+    if (storage.stat(layout.dumpKeepMark(id)).isPresent()) {
+      throw JobException.refused("dump " + id + " is permanent (marked with pgsidecar dump"
+          + " keep); release it first with pgsidecar dump release " + id).with("id", id);
+    }
     boolean any = storage.delete(layout.dumpManifest(id));
     List<String> keys;
     try (Stream<ObjectInfo> objects = storage.list(layout.dumpDir(id))) {

@@ -238,6 +238,11 @@ public final class AgentMetrics implements AutoCloseable {
   // ---- exposition ---------------------------------------------------------------------------
 
   /** The Prometheus text exposition of every meter. */
+  /** The registry, for a feature's own meters (e.g. RetentionMetrics). */
+  public io.micrometer.core.instrument.MeterRegistry registry() {
+    return registry;
+  }
+
   public String scrape() {
     return registry.scrape();
   }

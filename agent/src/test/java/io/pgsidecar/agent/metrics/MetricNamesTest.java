@@ -44,6 +44,7 @@ class MetricNamesTest {
     m.pgStatArchiver(2, now.minusSeconds(60));
     m.pgStatArchiverLastArchived(now);
     m.walInsertLsn(0x3000000L);
+    new io.pgsidecar.agent.retention.RetentionMetrics(m.registry());
   }
 
   @Test

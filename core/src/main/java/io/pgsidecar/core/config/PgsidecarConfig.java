@@ -1,5 +1,6 @@
 package io.pgsidecar.core.config;
 
+import io.pgsidecar.core.retention.RetentionPolicy;
 import io.pgsidecar.core.storage.RetryPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.Optional;
  * @param cluster name of this server's archive inside the repository (key {@code cluster})
  * @param pgdata the agent's view of the data directory, possibly read-only (key {@code pgdata})
  * @param socket unix socket of the agent's HTTP API (key {@code socket})
+ * @param retention what retention keeps (keys {@code retention.*}); no rule set: nothing removed
  */
 public record PgsidecarConfig(
     String cluster,
@@ -34,7 +36,16 @@ public record PgsidecarConfig(
     Dump dump,
     Metrics metrics,
     Schedule schedule,
-    Restore restore) {
+    Restore restore,
+    RetentionPolicy retention) {
+
+  /** Without retention rules: retention removes nothing. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, RetentionPolicy.none());
+  }
 
   /** Without restore settings (restore disabled): how tests and older callers build a config. */
   public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
@@ -228,8 +239,18 @@ public record PgsidecarConfig(
   /** Keys {@code metrics.*}: {@code port} 0 disables the metrics listener. */
   public record Metrics(int port, String host) {}
 
-  /** Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone}. */
-  public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {}
+  /**
+   * Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone};
+   * {@code retention} adds runs to the one after each successful base backup.
+   */
+  public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone,
+      Optional<String> retention) {
+
+    /** Without a retention schedule (retention then runs only after base backups). */
+    public Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {
+      this(baseBackup, dump, timezone, Optional.empty());
+    }
+  }
 
   /**
    * Keys {@code restore.*}: what restore-init does when PGDATA is empty. At most one
