@@ -13,7 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 /**
  * A private directory under {@code verify.work-dir} that one verification unpacks into and
  * removes when it closes, whether it succeeded or failed. Created 0700 with a name that says
- * what it holds ({@code backup-20261205T101500Z-<random>}), so a leftover after a crash of the
+ * what it holds ({@code backup-20261205T101500Z-<6 hex digits>}), so a leftover after a crash of the
  * whole process is recognisable and safe to delete.
  */
 public final class Scratch implements AutoCloseable {
@@ -28,8 +28,17 @@ public final class Scratch implements AutoCloseable {
   public static Scratch create(Path workDir, String name) {
     try {
       Files.createDirectories(workDir);
-      return new Scratch(Files.createTempDirectory(workDir, name + "-",
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))));
+      // a short random tail: a scratch server's socket path must stay under 108 bytes
+      java.util.random.RandomGenerator random = new java.security.SecureRandom();
+      while (true) {
+        Path dir = workDir.resolve(name + "-" + String.format("%06x", random.nextInt(1 << 24)));
+        try {
+          return new Scratch(Files.createDirectory(dir,
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"))));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+          // another one drew the same name: draw again
+        }
+      }
     } catch (IOException e) {
       throw new JobException(JobException.Kind.FAILED, "cannot create a scratch directory under "
           + workDir + ": " + e.getMessage() + "; set verify.work-dir to a writable directory with"
@@ -49,10 +58,11 @@ public final class Scratch implements AutoCloseable {
   /** Removes everything below and the directory itself; links are removed, never followed. */
   @Override
   public void close() throws IOException {
-    delete(dir);
+    deleteTree(dir);
   }
 
-  static void delete(Path root) throws IOException {
+  /** Removes {@code root} and everything below it; links are removed, never followed. */
+  public static void deleteTree(Path root) throws IOException {
     try {
       Files.walkFileTree(root, new SimpleFileVisitor<>() {
         @Override

@@ -101,22 +101,23 @@ public final class StoredObjects {
       throw unavailable(storage, key, e);
     }
     List<String> checks = new ArrayList<>();
-    compare(what, key, "stored bytes", stored.sha256Hex(), stored.size(), expected.record(),
+    String storedSha = stored.sha256Hex(); // digest() resets: read each once
+    compare(what, key, "stored bytes", storedSha, stored.size(), expected.record(),
         expected.storedSha256(), expected.storedSize(), remedy, checks);
     if (failure != null) {
       throw new JobException(JobException.Kind.VERIFICATION_FAILED, what + ": " + key
           + " cannot be read back: " + failure.getMessage() + "; " + remedy,
           Map.of("key", key), failure);
     }
-    compare(what, key, "content", plain.sha256Hex(), plain.size(), expected.record(),
+    String plainSha = plain.sha256Hex();
+    compare(what, key, "content", plainSha, plain.size(), expected.record(),
         expected.plainSha256(), expected.plainSize(), remedy, checks);
     ObjectMetadata meta = info.metadata();
     if (meta != null) {
-      compare(what, key, "content", plain.sha256Hex(), plain.size(), "its metadata",
+      compare(what, key, "content", plainSha, plain.size(), "its metadata",
           meta.plainSha256(), meta.plainSize(), remedy, checks);
     }
-    return new Checked(key, stored.size(), stored.sha256Hex(), plain.size(), plain.sha256Hex(),
-        List.copyOf(checks));
+    return new Checked(key, stored.size(), storedSha, plain.size(), plainSha, List.copyOf(checks));
   }
 
   private static void compare(String what, String key, String part, String sha, long size,
