@@ -84,10 +84,7 @@ public final class StoredObjects {
       } catch (StorageException e) {
         throw unavailable(storage, key, e);
       } catch (IOException | RuntimeException e) {
-        if (e instanceof JobException j) {
-          throw j;
-        }
-        failure = e;
+        failure = e; // a reader's own JobException too: reported after the stored bytes' check
       }
       // to the end, so a failure part-way still tells whether the stored bytes are the recorded ones
       try {
@@ -104,6 +101,9 @@ public final class StoredObjects {
     String storedSha = stored.sha256Hex(); // digest() resets: read each once
     compare(what, key, "stored bytes", storedSha, stored.size(), expected.record(),
         expected.storedSha256(), expected.storedSize(), remedy, checks);
+    if (failure instanceof JobException j) {
+      throw j;
+    }
     if (failure != null) {
       throw new JobException(JobException.Kind.VERIFICATION_FAILED, what + ": " + key
           + " cannot be read back: " + failure.getMessage() + "; " + remedy,
