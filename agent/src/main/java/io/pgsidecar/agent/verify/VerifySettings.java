@@ -21,8 +21,14 @@ public record VerifySettings(Path workDir, Path binDir, Optional<String> runAs, 
     String database, String probe, Duration timeout) {
 
   public static final String DEFAULT_PROBE =
-      "SELECT count(*) || ' databases, ' || pg_size_pretty(sum(pg_database_size(oid)))"
-          + " FROM pg_database";
+      io.pgsidecar.core.config.PgsidecarConfig.Verify.DEFAULT_PROBE_QUERY;
+
+  /** The settings of a configuration: {@code verify.*} and {@code postgres.*}. */
+  public static VerifySettings of(io.pgsidecar.core.config.PgsidecarConfig config) {
+    var v = config.verify();
+    return new VerifySettings(v.workDir(), config.postgres().binDir(), Optional.of(v.runAs()),
+        config.postgres().user(), config.postgres().database(), v.probeQuery(), v.timeout());
+  }
 
   Programs programs() {
     return new Programs(binDir, runAs);

@@ -159,13 +159,15 @@ final class ConfigBuilder {
             (Boolean) get("dump.allow-overlap-with-backup")),
         new PgsidecarConfig.Metrics((Integer) get("metrics.port"), get("metrics.host")),
         new PgsidecarConfig.Schedule(opt("schedule.base-backup"), opt("schedule.dump"),
-            this.<ZoneId>get("schedule.timezone")),
+            this.<ZoneId>get("schedule.timezone"), opt("schedule.verify")),
         new PgsidecarConfig.Restore((Boolean) get("restore.enabled"), get("restore.backup"),
             opt("restore.target-time"), opt("restore.target-lsn"), opt("restore.target-xid"),
             opt("restore.target-name"), (Boolean) get("restore.target-immediate"),
             (Boolean) get("restore.target-exclusive"), get("restore.target-action"),
             get("restore.target-timeline"), opt("restore.from-cluster"), get("restore.wal-archiver"),
-            opt("restore.socket")));
+            opt("restore.socket")),
+        new PgsidecarConfig.Verify(get("verify.work-dir"), get("verify.run-as"),
+            get("verify.probe-query"), get("verify.timeout")));
   }
 
   private PgsidecarConfig.Azure azure() {

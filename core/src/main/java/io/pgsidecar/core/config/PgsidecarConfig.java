@@ -34,7 +34,16 @@ public record PgsidecarConfig(
     Dump dump,
     Metrics metrics,
     Schedule schedule,
-    Restore restore) {
+    Restore restore,
+    Verify verify) {
+
+  /** With the default verification settings: how tests and older callers build a config. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, Verify.defaults());
+  }
 
   /** Without restore settings (restore disabled): how tests and older callers build a config. */
   public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
@@ -228,8 +237,40 @@ public record PgsidecarConfig(
   /** Keys {@code metrics.*}: {@code port} 0 disables the metrics listener. */
   public record Metrics(int port, String host) {}
 
-  /** Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone}. */
-  public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {}
+  /**
+   * Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone}.
+   *
+   * @param verify the restore drill: the newest base backup restored to consistency
+   */
+  public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone,
+      Optional<String> verify) {
+
+    /** Without a restore drill. */
+    public Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {
+      this(baseBackup, dump, timezone, Optional.empty());
+    }
+  }
+
+  /**
+   * Keys {@code verify.*}: how {@code backup verify}, {@code dump verify} and the restore drill
+   * run on this machine.
+   *
+   * @param workDir where scratch directories go (one unpacked backup at a time), removed after
+   * @param runAs OS user of the scratch server when the agent runs as root (PostgreSQL refuses root)
+   * @param probeQuery the query a restored server must answer
+   * @param timeout bound of each program run and of the wait for consistency
+   */
+  public record Verify(Path workDir, String runAs, String probeQuery, Duration timeout) {
+
+    public static final String DEFAULT_WORK_DIR = "/tmp/pgsidecar-verify";
+    public static final String DEFAULT_PROBE_QUERY = "SELECT concat(count(*), ' databases, ',"
+        + " pg_size_pretty(sum(pg_database_size(oid)))) FROM pg_database";
+
+    public static Verify defaults() {
+      return new Verify(Path.of(DEFAULT_WORK_DIR), "postgres", DEFAULT_PROBE_QUERY,
+          Duration.ofMinutes(30));
+    }
+  }
 
   /**
    * Keys {@code restore.*}: what restore-init does when PGDATA is empty. At most one
