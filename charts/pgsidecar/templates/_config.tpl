@@ -97,6 +97,11 @@ schedule:
   {{- with $v.dump.schedule }}
   dump: {{ . | quote }}
   {{- end }}
+  {{- with $v.verify.schedule }}
+  verify: {{ . | quote }}
+  {{- end }}
+verify:
+  work-dir: {{ $v.verify.workDir | quote }}
 {{- if or $v.dump.include $v.dump.exclude }}
 dump:
   {{- with $v.dump.include }}
