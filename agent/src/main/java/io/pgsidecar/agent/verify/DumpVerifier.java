@@ -1,7 +1,5 @@
 package io.pgsidecar.agent.verify;
 
-import io.pgsidecar.agent.dump.DumpRestorer;
-import io.pgsidecar.agent.dump.RestoreOptions;
 import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -33,9 +31,10 @@ import java.util.Optional;
  *       read its table of contents and succeed (and the archive must start with pg_dump's
  *       {@code PGDMP});</li>
  *   <li>with {@code restore}: initdb's a scratch server on a private socket under
- *       {@code verify.work-dir}, restores the globals and every database into it with the same
- *       {@link DumpRestorer} as {@code pgsidecar dump restore}, counts each database's tables,
- *       stops the server and removes it.</li>
+ *       {@code verify.work-dir}, restores every database into it with {@code pg_restore
+ *       --create --no-owner --no-privileges} (the verify feature does not reach into the dump
+ *       feature's restorer), counts each database's tables, stops the server and removes
+ *       it.</li>
  * </ol>
  */
 public final class DumpVerifier {
@@ -168,6 +167,38 @@ public final class DumpVerifier {
     }
   }
 
+  /**
+   * One database into the scratch server: {@code pg_restore --create} (into {@code postgres}
+   * itself for the {@code postgres} database) fed with the archive read a second time (checked
+   * on the first). Without owners and privileges: the scratch server has none of the dumped
+   * roles, and the globals script was checked by its checksum.
+   */
+  private void pgRestore(DumpManifest m, DumpManifest.Entry e, PgConnection target)
+      throws IOException {
+    List<String> args = new ArrayList<>(List.of("--no-owner", "--no-privileges", "--exit-on-error"));
+    if (!e.name().equals("postgres")) {
+      args.add("--create");
+    }
+    args.addAll(List.of("-d", "postgres"));
+    PgTool tool = new PgTool(settings.binDir());
+    try (InputStream raw = storage.open(e.key()).orElseThrow(() -> new IOException(e.key()
+            + " disappeared while being verified; run the verification again"));
+        InputStream plain = pipeline.decode(raw, e.codec(), e.key());
+        PgTool.Child child = tool.start("pg_restore", target, args)) {
+      child.discardStdout();
+      try (OutputStream stdin = child.process().getOutputStream()) {
+        plain.transferTo(stdin);
+      } catch (IOException stopped) {
+        // pg_restore stopped reading: its exit code and stderr say why
+      }
+      if (child.waitFor() != 0) {
+        throw JobException.verificationFailed("dump " + m.id() + ": pg_restore of " + e.key()
+            + " into a scratch server failed: " + child.stderr().replace('\n', ' ') + "; "
+            + REMEDY);
+      }
+    }
+  }
+
   /** Step 3. */
   private Map<String, Long> restore(DumpManifest m, Steps steps) throws Exception {
     Map<String, Long> tables = new LinkedHashMap<>();
@@ -195,21 +226,14 @@ public final class DumpVerifier {
         });
         PgConnection target = new PgConnection(sock.toString(), 5432, settings.user(), "postgres",
             Optional.empty(), Map.of());
-        // not closed: closing a DumpRestorer closes the storage, which belongs to the caller
-        DumpRestorer restorer = new DumpRestorer(storage, pipeline, layout,
-            new PgTool(settings.binDir()));
-        {
-          boolean first = true;
-          for (DumpManifest.Entry e : m.databases()) {
-            boolean globals = first && m.globals() != null;
-            first = false;
-            steps.time("restore " + e.name(), () -> restorer.restore(m.id(), e.name(), target,
-                new RestoreOptions(Optional.empty(), globals, !e.name().equals("postgres"), false,
-                    false, false, false, List.of(), 1, Optional.empty(), scratch.path())));
-            tables.put(e.name(), Long.parseLong(server.query(e.name(), "SELECT count(*) FROM"
-                + " pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind"
-                + " IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')")));
-          }
+        for (DumpManifest.Entry e : m.databases()) {
+          steps.time("restore " + e.name(), () -> {
+            pgRestore(m, e, target);
+            return null;
+          });
+          tables.put(e.name(), Long.parseLong(server.query(e.name(), "SELECT count(*) FROM"
+              + " pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind"
+              + " IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')")));
         }
       }
     }

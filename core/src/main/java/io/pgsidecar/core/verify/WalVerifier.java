@@ -126,6 +126,8 @@ public final class WalVerifier {
     Optional<BackupManifest> oldest = backups.stream().findFirst();
     long backupStart = oldest.flatMap(b -> s.ofName(b.walStartSegment()))
         .map(Segments.Segment::number).orElse(-1L);
+    // the oldest backup's own WAL is needed whatever else is stored on its timeline
+    Optional<Segments.Segment> backupStop = oldest.flatMap(b -> s.ofName(b.walStopSegment()));
     // where each timeline begins (its parent's switch point) and where a child took over
     Map<Long, Long> begins = new HashMap<>();
     Map<Long, Long> childTakesOver = new HashMap<>();
@@ -136,6 +138,7 @@ public final class WalVerifier {
     }
     TreeSet<Long> timelines = new TreeSet<>(listing.segments().keySet());
     timelines.addAll(childTakesOver.keySet());
+    backupStop.ifPresent(b -> timelines.add(b.timeline()));
     List<WalReport.Timeline> out = new ArrayList<>();
     List<String> problems = new ArrayList<>();
     for (long tli : timelines) {
@@ -146,7 +149,8 @@ public final class WalVerifier {
       long first = historyMissing ? oldestStored : Math.max(begins.getOrDefault(tli, 0L),
           backupStart >= 0 ? backupStart : oldestStored);
       long last = Math.max(stored.isEmpty() ? -1 : stored.last(),
-          childTakesOver.containsKey(tli) ? childTakesOver.get(tli) - 1 : -1);
+          Math.max(childTakesOver.containsKey(tli) ? childTakesOver.get(tli) - 1 : -1,
+              backupStop.filter(b -> b.timeline() == tli).map(Segments.Segment::number).orElse(-1L)));
       if (last < first) {
         continue; // the timeline ends before the span starts
       }

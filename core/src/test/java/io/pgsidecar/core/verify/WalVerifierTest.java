@@ -106,6 +106,15 @@ class WalVerifierTest {
   }
 
   @Test
+  void theBackupsOwnWalMissingEntirelyIsAGap() throws Exception {
+    segments(s16, 1, 2, 2);
+    backup("20261205T100000Z", "0/5000028", "0/6000100", "000000010000000000000005",
+        "000000010000000000000006");
+    assertEquals(List.of("timeline 1: 000000010000000000000005..000000010000000000000006 missing"
+        + " (2 segments)"), verify().problems());
+  }
+
+  @Test
   void aTimelineSwitchIsFollowedThroughItsHistoryFile() throws Exception {
     // timeline 1 up to 0/7800000 (segment 7 is only partial on 1), timeline 2 from segment 7
     segments(s16, 1, 2, 6);
