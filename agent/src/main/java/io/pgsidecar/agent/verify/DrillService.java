@@ -48,7 +48,7 @@ final class DrillService implements AutoCloseable {
     }
     lastStart = clock.instant();
     t.start();
-    return "restore drill";
+    return "of " + lastStart; // "scheduled restore drill of <time> started"
   }
 
   /** Runs one drill on the calling thread and records it. */
