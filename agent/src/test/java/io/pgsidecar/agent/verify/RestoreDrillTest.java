@@ -104,6 +104,54 @@ class RestoreDrillTest {
     }
   }
 
+  @Test
+  void theAdminRoutesStartADrillAndShowHowItEnded() throws Exception {
+    Path repo = Files.createDirectories(tmp.resolve("repo"));
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try (Storage storage = new FsStorage(repo); AgentMetrics metrics = new AgentMetrics("db1")) {
+      Thread shipping = new VerifyFixture.Shipper(ARCHIVE, storage, zstd).loop();
+      BackupManifest backup;
+      try (BackupService backups = VerifyFixture.backups(PG, storage, zstd)) {
+        backup = backups.create("routes");
+      } finally {
+        shipping.interrupt();
+        shipping.join();
+      }
+      RestoreDrill drill = new RestoreDrill(storage, VerifyFixture.LAYOUT,
+          new WalVerifier(storage, VerifyFixture.LAYOUT, zstd),
+          new BackupVerifier(storage, VerifyFixture.LAYOUT, zstd,
+              VerifyFixture.settings(PG, WORK, VerifySettings.DEFAULT_PROBE)), Clock.systemUTC());
+      DrillService service = new DrillService(drill, new VerifyMetrics(metrics.registry()),
+          new FeatureContext.Events() {}, Clock.systemUTC());
+      io.vertx.ext.web.Router router = io.vertx.ext.web.Router.router(vertx);
+      new VerifyRoutes(service, new io.pgsidecar.agent.http.Blocking(
+          java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())).register(router);
+      int port = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1")
+          .toCompletionStage().toCompletableFuture().get().actualPort();
+      var http = java.net.http.HttpClient.newHttpClient();
+      var base = java.net.URI.create("http://127.0.0.1:" + port + "/v1/restore-drills");
+      var post = http.send(java.net.http.HttpRequest.newBuilder(base)
+          .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(202, post.statusCode(), post.body());
+      var json = new com.fasterxml.jackson.databind.ObjectMapper();
+      io.pgsidecar.testkit.Waits.until(java.time.Duration.ofMinutes(3),
+          java.time.Duration.ofMillis(200), () -> {
+            var get = http.send(java.net.http.HttpRequest.newBuilder(base).GET().build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+            return get.statusCode() == 200 && !json.readTree(get.body()).path("running").asBoolean();
+          });
+      var get = http.send(java.net.http.HttpRequest.newBuilder(base).GET().build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      var last = json.readTree(get.body()).path("last");
+      assertEquals("success", last.path("result").asText(), get.body());
+      assertEquals(backup.id(), last.path("backup").asText());
+      assertEquals("requested", last.path("label").asText());
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get();
+    }
+  }
+
   @SuppressWarnings("unchecked")
   private static Map<String, Object> lastOf(DrillService service) {
     return (Map<String, Object>) service.status().get("last");
