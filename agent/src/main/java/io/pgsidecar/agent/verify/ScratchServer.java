@@ -56,10 +56,10 @@ final class ScratchServer implements AutoCloseable {
     Files.writeString(data.resolve("postgresql.auto.conf"), "\n# pgsidecar verify: private"
         + " scratch server\n"
         + "listen_addresses = ''\n"
-        + "unix_socket_directories = '" + socketDir + "'\n"
+        + "unix_socket_directories = " + quote(socketDir) + "\n"
         + "port = 5432\n"
-        + "hba_file = '" + hba + "'\n"
-        + "ident_file = '" + ident + "'\n"
+        + "hba_file = " + quote(hba) + "\n"
+        + "ident_file = " + quote(ident) + "\n"
         + "archive_mode = off\n"
         + "primary_conninfo = ''\n"
         + "primary_slot_name = ''\n"
@@ -67,6 +67,11 @@ final class ScratchServer implements AutoCloseable {
         + "logging_collector = off\n"
         + "ssl = off\n",
         StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+  }
+
+  /** A path as a configuration-file string: in single quotes, a quote doubled. */
+  static String quote(Path p) {
+    return "'" + p.toString().replace("'", "''") + "'";
   }
 
   /** Starts the server and waits until it accepts connections (reached consistency). */
