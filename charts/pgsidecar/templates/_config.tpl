@@ -100,6 +100,9 @@ schedule:
   {{- with $v.retention.schedule }}
   retention: {{ . | quote }}
   {{- end }}
+  {{- with $v.verify.schedule }}
+  verify: {{ . | quote }}
+  {{- end }}
 retention:
   orphan-age: {{ $v.retention.orphanAge | quote }}
   {{- range $key, $k := dict "base-backups" $v.retention.baseBackups "dumps" $v.retention.dumps }}
@@ -126,6 +129,8 @@ retention:
     {{- end }}
     {{- end }}
   {{- end }}
+verify:
+  work-dir: {{ $v.verify.workDir | quote }}
 {{- if or $v.dump.include $v.dump.exclude }}
 dump:
   {{- with $v.dump.include }}

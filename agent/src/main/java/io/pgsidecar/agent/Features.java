@@ -26,13 +26,27 @@ public final class Features {
       new DumpFeature(),
       new WalFeature(),
       new RestoreFeature(),
-      new io.pgsidecar.agent.retention.RetentionFeature());
+      new io.pgsidecar.agent.retention.RetentionFeature(),
+      new io.pgsidecar.agent.verify.VerifyFeature());
 
   private Features() {}
 
   /** The command classes of every feature, in {@link #ALL}'s order. */
   public static List<Class<?>> commands() {
     return ALL.stream().flatMap(f -> f.commands().stream()).toList();
+  }
+
+  /**
+   * The subcommands features add under other features' commands, by the parent command's name,
+   * in {@link #ALL}'s order.
+   */
+  public static java.util.Map<String, List<Class<?>>> subcommands() {
+    java.util.Map<String, List<Class<?>>> out = new java.util.LinkedHashMap<>();
+    for (Feature f : ALL) {
+      f.subcommands().forEach((parent, classes) ->
+          out.computeIfAbsent(parent, p -> new ArrayList<>()).addAll(classes));
+    }
+    return out;
   }
 
   /**

@@ -76,6 +76,8 @@ public final class Main implements CommandContext {
   public static CommandLine commandLine(Map<String, String> env) {
     CommandLine cl = new CommandLine(new Main(env));
     COMMANDS.forEach(cl::addSubcommand);
+    Features.subcommands().forEach((parent, classes) ->
+        classes.forEach(c -> cl.getSubcommands().get(parent).addSubcommand(c)));
     addHelpOptions(cl);
     cl.setExecutionExceptionHandler(Main::handle);
     return cl;

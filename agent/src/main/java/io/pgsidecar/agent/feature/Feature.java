@@ -33,6 +33,15 @@ public interface Feature {
   }
 
   /**
+   * Subcommands it adds under another feature's command, by that command's name: verification
+   * adds {@code verify} under {@code backup}, {@code dump} and {@code wal}, so that a feature
+   * extends another's command without importing its package.
+   */
+  default Map<String, List<Class<?>>> subcommands() {
+    return Map.of();
+  }
+
+  /**
    * The daemon side for one agent; {@link Running#NONE} for a CLI-only feature.
    *
    * @throws IllegalArgumentException for a configuration it cannot run with (a bad cron

@@ -237,12 +237,12 @@ public final class AgentMetrics implements AutoCloseable {
 
   // ---- exposition ---------------------------------------------------------------------------
 
-  /** The Prometheus text exposition of every meter. */
-  /** The registry, for a feature's own meters (e.g. RetentionMetrics). */
+  /** The registry, for a feature that keeps its own meters (they get the cluster tag too). */
   public io.micrometer.core.instrument.MeterRegistry registry() {
     return registry;
   }
 
+  /** The Prometheus text exposition of every meter. */
   public String scrape() {
     return registry.scrape();
   }

@@ -106,7 +106,7 @@ class DocsNameWhatExistsTest {
   @Test
   void plantedWrongNamesAreReported() throws IOException {
     Text runbook = new Text("runbook.md", """
-        Verify it with `pgsidecar backup verify <id>`, a pgsidecar backup holds no tablespace,
+        Verify it with `pgsidecar backup check <id>`, a pgsidecar backup holds no tablespace,
         then `pgsidecar backup list` and
         ```
         pgsidecar retention purge --dry-run
@@ -114,8 +114,8 @@ class DocsNameWhatExistsTest {
         """);
     Text javadoc = new Text("Main.java", "/** Run {@code pgsidecar keys}; \"pgsidecar tools\" */");
     assertEquals(List.of(
-        "runbook.md:1: `pgsidecar backup verify`: 'pgsidecar backup' has no subcommand 'verify'"
-            + " (subcommands: create, delete, keep, list, release, show)",
+        "runbook.md:1: `pgsidecar backup check`: 'pgsidecar backup' has no subcommand 'check'"
+            + " (subcommands: create, delete, keep, list, release, show, verify)",
         "runbook.md:4: `pgsidecar retention purge`: 'pgsidecar retention' has no subcommand 'purge'"
             + " (subcommands: apply)",
         "Main.java:1: `pgsidecar keys`: pgsidecar has no command 'keys'"

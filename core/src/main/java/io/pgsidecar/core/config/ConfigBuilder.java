@@ -166,7 +166,7 @@ final class ConfigBuilder {
             (Boolean) get("dump.allow-overlap-with-backup")),
         new PgsidecarConfig.Metrics((Integer) get("metrics.port"), get("metrics.host")),
         new PgsidecarConfig.Schedule(opt("schedule.base-backup"), opt("schedule.dump"),
-            this.<ZoneId>get("schedule.timezone"), opt("schedule.retention")),
+            this.<ZoneId>get("schedule.timezone"), opt("schedule.retention"), opt("schedule.verify")),
         new PgsidecarConfig.Restore((Boolean) get("restore.enabled"), get("restore.backup"),
             opt("restore.target-time"), opt("restore.target-lsn"), opt("restore.target-xid"),
             opt("restore.target-name"), (Boolean) get("restore.target-immediate"),
@@ -176,7 +176,9 @@ final class ConfigBuilder {
         new RetentionPolicy(kindPolicy("base-backups"), kindPolicy("dumps"), get("retention.orphan-age"),
             new RetentionPolicy.Tiers(opt("retention.base-backups.tier.daily"),
                 opt("retention.base-backups.tier.weekly"), opt("retention.base-backups.tier.monthly"),
-                opt("retention.base-backups.tier.yearly"))));
+                opt("retention.base-backups.tier.yearly"))),
+        new PgsidecarConfig.Verify(get("verify.work-dir"), get("verify.run-as"),
+            get("verify.probe-query"), get("verify.timeout")));
   }
 
   private RetentionPolicy.KindPolicy kindPolicy(String kind) {

@@ -295,6 +295,9 @@ public final class ConfigParameters {
       Param.of("schedule.retention", cron(),
           "Extra retention runs (cron, 5 fields); retention also runs after each successful base backup when a retention.* rule is set.",
           c -> c.schedule().retention()),
+      Param.of("schedule.verify", cron(), "When to run the restore drill (cron, 5 fields): the"
+          + " newest base backup restored to consistency in verify.work-dir, WAL gaps counted.",
+          c -> c.schedule().verify()),
       Param.of("schedule.timezone", zone(), "Time zone of the schedules.",
           c -> c.schedule().timezone()).defaultValue("UTC"),
 
@@ -338,7 +341,21 @@ public final class ConfigParameters {
           c -> c.restore().walArchiver()).defaultValue("/pgsidecar/bin/wal-archiver"),
       Param.of("restore.socket", string(),
           "The agent's socket as the PostgreSQL container sees it, passed to wal-archiver --socket.",
-          c -> c.restore().socket()));
+          c -> c.restore().socket()),
+
+      Param.of("verify.work-dir", path(), "Where backup verify, dump verify and the restore drill"
+          + " unpack and start a scratch server; needs room for one restored backup; removed after"
+          + " each run.", c -> c.verify().workDir())
+          .defaultValue(PgsidecarConfig.Verify.DEFAULT_WORK_DIR),
+      Param.of("verify.run-as", string(), "OS user of the scratch server when the agent runs as"
+          + " root (PostgreSQL refuses root); ignored otherwise.", c -> c.verify().runAs())
+          .defaultValue("postgres"),
+      Param.of("verify.probe-query", string(), "Query a restored scratch server must answer (as"
+          + " postgres.user, in postgres.database).", c -> c.verify().probeQuery())
+          .defaultValue(PgsidecarConfig.Verify.DEFAULT_PROBE_QUERY),
+      Param.of("verify.timeout", duration(), "Bound of each program a verification runs and of"
+          + " the wait for a restored server to reach consistency.", c -> c.verify().timeout())
+          .defaultValue("30m"));
 
   /**
    * {@code PGSIDECAR_*} variables that are not configuration keys (launchers, tests): not

@@ -37,14 +37,33 @@ public record PgsidecarConfig(
     Metrics metrics,
     Schedule schedule,
     Restore restore,
-    RetentionPolicy retention) {
+    RetentionPolicy retention,
+    Verify verify) {
 
-  /** Without retention rules: retention removes nothing. */
+  /** Without retention rules and with the default verification settings: how tests and older callers build a config. */
   public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
       StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
       Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore) {
     this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
-        dump, metrics, schedule, restore, RetentionPolicy.none());
+        dump, metrics, schedule, restore, RetentionPolicy.none(), Verify.defaults());
+  }
+
+  /** With retention rules and the default verification settings. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore,
+      RetentionPolicy retention) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, retention, Verify.defaults());
+  }
+
+  /** Without retention rules, with the given verification settings. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore,
+      Verify verify) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, RetentionPolicy.none(), verify);
   }
 
   /** Without restore settings (restore disabled): how tests and older callers build a config. */
@@ -242,13 +261,36 @@ public record PgsidecarConfig(
   /**
    * Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone};
    * {@code retention} adds runs to the one after each successful base backup.
+   *
+   * @param verify the restore drill: the newest base backup restored to consistency
    */
   public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone,
-      Optional<String> retention) {
+      Optional<String> retention, Optional<String> verify) {
 
-    /** Without a retention schedule (retention then runs only after base backups). */
+    /** Without a retention schedule (retention then runs only after base backups) nor a drill. */
     public Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {
-      this(baseBackup, dump, timezone, Optional.empty());
+      this(baseBackup, dump, timezone, Optional.empty(), Optional.empty());
+    }
+  }
+
+  /**
+   * Keys {@code verify.*}: how {@code backup verify}, {@code dump verify} and the restore drill
+   * run on this machine.
+   *
+   * @param workDir where scratch directories go (one unpacked backup at a time), removed after
+   * @param runAs OS user of the scratch server when the agent runs as root (PostgreSQL refuses root)
+   * @param probeQuery the query a restored server must answer
+   * @param timeout bound of each program run and of the wait for consistency
+   */
+  public record Verify(Path workDir, String runAs, String probeQuery, Duration timeout) {
+
+    public static final String DEFAULT_WORK_DIR = "/tmp/pgsidecar-verify";
+    public static final String DEFAULT_PROBE_QUERY = "SELECT concat(count(*), ' databases, ',"
+        + " pg_size_pretty(sum(pg_database_size(oid)))) FROM pg_database";
+
+    public static Verify defaults() {
+      return new Verify(Path.of(DEFAULT_WORK_DIR), "postgres", DEFAULT_PROBE_QUERY,
+          Duration.ofMinutes(30));
     }
   }
 
