@@ -1,6 +1,7 @@
 package io.pgsidecar.agent;
 
 import io.pgsidecar.agent.backup.BackupFeature;
+import io.pgsidecar.agent.check.CheckFeature;
 import io.pgsidecar.agent.dump.DumpFeature;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.feature.FeatureContext;
@@ -25,7 +26,8 @@ public final class Features {
       new BackupFeature(),
       new DumpFeature(),
       new WalFeature(),
-      new RestoreFeature());
+      new RestoreFeature(),
+      new CheckFeature());
 
   private Features() {}
 
