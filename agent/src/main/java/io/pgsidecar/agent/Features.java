@@ -6,6 +6,7 @@ import io.pgsidecar.agent.dump.DumpFeature;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.restore.RestoreFeature;
+import io.pgsidecar.agent.status.StatusFeature;
 import io.pgsidecar.agent.wal.WalFeature;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,7 +28,8 @@ public final class Features {
       new DumpFeature(),
       new WalFeature(),
       new RestoreFeature(),
-      new CheckFeature());
+      new CheckFeature(),
+      new StatusFeature());
 
   private Features() {}
 

@@ -117,9 +117,9 @@ class DocsNameWhatExistsTest {
         "runbook.md:1: `pgsidecar backup verify`: 'pgsidecar backup' has no subcommand 'verify'"
             + " (subcommands: create, delete, list, show)",
         "runbook.md:4: `pgsidecar retention apply`: pgsidecar has no command 'retention'"
-            + " (commands: agent, backup, check, config, dump, prepare-cache, restore, wal)",
+            + " (commands: agent, backup, check, config, dump, prepare-cache, restore, status, wal)",
         "Main.java:1: `pgsidecar keys`: pgsidecar has no command 'keys'"
-            + " (commands: agent, backup, check, config, dump, prepare-cache, restore, wal)"),
+            + " (commands: agent, backup, check, config, dump, prepare-cache, restore, status, wal)"),
         wrongCommands(List.of(markdownCode(runbook), javadoc.javaCode()), commandTree()));
 
     Text config = new Text("configuration.md", """
