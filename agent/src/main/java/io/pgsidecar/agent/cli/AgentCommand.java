@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code pgsidecar agent}: runs the sidecar daemon ({@link Sidecar}: WAL push/fetch, backups,
  * dumps, status on the unix socket; metrics and probes on the metrics port) until SIGTERM/SIGINT,
- * then shuts it down gracefully (pushes under way finish within {@code http.shutdownGrace}).
+ * then shuts it down gracefully (pushes under way finish within {@code http.shutdown-grace}).
  */
 @Command(name = "agent", mixinStandardHelpOptions = true,
     description = "Run the sidecar daemon: WAL push/fetch, base backups, dumps and status on the"

@@ -64,7 +64,7 @@ public final class RestoreCommand implements Callable<Integer> {
       description = "Timeline to follow (default latest).")
   String targetTimeline;
 
-  @Option(names = "--from-cluster", paramLabel = "NAME",
+  @Option(names = {"--cluster", "--from-cluster"}, paramLabel = "NAME",
       description = "Restore another cluster's archive (WAL is fetched from it too).")
   String fromCluster;
 
