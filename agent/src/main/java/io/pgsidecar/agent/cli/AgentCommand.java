@@ -1,7 +1,12 @@
 package io.pgsidecar.agent.cli;
 
 import io.pgsidecar.agent.Sidecar;
+import io.pgsidecar.agent.cli.support.ExitCodes;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
@@ -37,12 +42,22 @@ public final class AgentCommand implements Callable<Integer> {
     this.config = config;
   }
 
+  private PrintWriter err() {
+    return spec != null ? spec.commandLine().getErr() : new PrintWriter(System.err, true);
+  }
+
   @Override
   public Integer call() throws Exception {
     PgsidecarConfig cfg = config.get();
+    List<String> problems = StartChecks.problems(cfg);
+    if (!problems.isEmpty()) {
+      problems.forEach(p -> err().println("pgsidecar agent: " + p));
+      err().flush();
+      return ExitCodes.USAGE;
+    }
     Sidecar sidecar = Sidecar.open(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("agent-shutdown").unstarted(() -> {
+    Thread hook = Thread.ofPlatform().name("agent-shutdown").unstarted(() -> {
       LOG.info("signal received: shutting down (grace " + cfg.http().shutdownGrace() + ")");
       try {
         sidecar.close();
@@ -51,8 +66,21 @@ public final class AgentCommand implements Callable<Integer> {
       } finally {
         stopped.countDown();
       }
-    }));
-    sidecar.start();
+    });
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      sidecar.start();
+    } catch (IOException e) {
+      Optional<String> line = StartChecks.bindProblem(cfg, e);
+      if (line.isEmpty()) {
+        throw e;
+      }
+      Runtime.getRuntime().removeShutdownHook(hook);
+      sidecar.close();
+      err().println("pgsidecar agent: " + line.get());
+      err().flush();
+      return ExitCodes.USAGE;
+    }
     LOG.info("agent started for cluster " + cfg.cluster() + ", PGDATA " + cfg.pgdata()
         + ", socket " + cfg.socket());
     stopped.await();
