@@ -179,8 +179,10 @@ public final class CheckService {
       } catch (IOException | RuntimeException ignored) {
         // storage is failing; the message below says so
       }
+      String why = oneLine(e.getMessage());
+      // the drivers' messages mostly say what to check already: add ours only when they do not
       return Check.fail("storage", Kind.STORAGE_UNAVAILABLE, "storage " + where + " is not usable: "
-          + oneLine(e.getMessage()) + "; " + storageHint());
+          + why + (why.contains("check ") ? "" : "; " + storageHint()));
     }
   }
 

@@ -121,8 +121,8 @@ class CheckCommandTest {
             .findFirst().orElseThrow(() -> new AssertionError(down.out()));
         assertTrue(storageLine.startsWith("FAIL  storage          storage azure://devstoreaccount1/"
             + container + " is not usable: "), storageLine);
-        assertTrue(storageLine.endsWith("; check storage.azure.* (endpoint, account, container,"
-            + " credentials) and the network to the storage account"), storageLine);
+        assertTrue(storageLine.contains("Connection refused"), storageLine);
+        assertTrue(storageLine.contains("; check "), "says what to check: " + storageLine);
         assertTrue(down.out().contains("SKIP  cluster          needs storage\n"), down.out());
         assertTrue(down.out().contains("SKIP  archiving        needs storage, cluster\n"), down.out());
         assertTrue(down.out().endsWith("(exit 3)\n"), down.out());
