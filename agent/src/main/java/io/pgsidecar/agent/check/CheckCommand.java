@@ -73,12 +73,32 @@ public final class CheckCommand implements Callable<Integer> {
     }
     checks.add(CheckService.Check.ok("config", "valid: cluster '" + config.cluster() + "', "
         + context.configFile().map(f -> "file " + f).orElse("environment and defaults (no file)")));
-    try (Storage storage = StorageFactory.open(config.storage())) {
+    try (Storage storage = open(config)) {
       CheckService service = new CheckService(config, storage,
           PostgresFacts.forConfig(config.postgres()), () -> agentProblem(), Clock.systemUTC());
       checks.addAll(service.run(deadline));
     }
     return report(config.cluster(), checks);
+  }
+
+  /**
+   * The configured storage; one that cannot even be opened (Azure credentials that do not load,
+   * say) is a storage whose every call fails with that reason, so the storage check reports it
+   * in its line and the checks that need storage are skipped.
+   */
+  private static Storage open(PgsidecarConfig config) {
+    try {
+      return StorageFactory.open(config.storage());
+    } catch (IOException | RuntimeException e) {
+      String why = String.valueOf(e.getMessage());
+      return (Storage) java.lang.reflect.Proxy.newProxyInstance(Storage.class.getClassLoader(),
+          new Class<?>[] {Storage.class}, (proxy, method, args) -> switch (method.getName()) {
+            case "describe" -> config.storage().type().name().toLowerCase(Locale.ROOT) + " storage";
+            case "close" -> null;
+            case "toString" -> "unopened storage";
+            default -> throw new IOException("cannot open it: " + why);
+          });
+    }
   }
 
   private Optional<String> agentProblem() {

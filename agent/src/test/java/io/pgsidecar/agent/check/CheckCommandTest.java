@@ -229,6 +229,40 @@ class CheckCommandTest {
   }
 
   @Test
+  void aRepositoryThatIsNotThereFailsTheStorageLineAndNothingIsCreated() throws Exception {
+    Path missing = work.resolve("no-repo");
+    Path yaml = Files.writeString(work.resolve("p.yaml"), """
+        cluster: db1
+        pgdata: %s
+        socket: %s
+        postgres:
+          host: 127.0.0.1
+          port: 1
+          bin-dir: %s
+        storage:
+          type: fs
+          prefix: prod
+          path: %s
+        """.formatted(work.resolve("pgdata"), work.resolve("agent.sock"),
+        io.pgsidecar.testkit.PostgresCluster.defaultBinDir(), missing));
+    java.io.StringWriter out = new java.io.StringWriter();
+    int code = io.pgsidecar.agent.cli.Main.execute(new String[] {"--config", yaml.toString(),
+        "check", "--timeout", "1s"}, java.util.Map.of(), new java.io.PrintWriter(out),
+        new java.io.PrintWriter(new java.io.StringWriter()));
+    System.out.println(out);
+    assertEquals(3, code, out.toString());
+    String storageLine = out.toString().lines().filter(l -> l.startsWith("FAIL  storage")).findFirst()
+        .orElseThrow(() -> new AssertionError(out.toString()));
+    assertTrue(storageLine.startsWith("FAIL  storage          storage file://" + missing
+        + " is not usable: "), storageLine);
+    assertTrue(storageLine.contains(missing.toString()), storageLine);
+    assertTrue(out.toString().contains("\nFAIL  agent "), out.toString());
+    assertTrue(out.toString().contains("\nFAIL  postgres "), out.toString());
+    assertTrue(out.toString().endsWith("check failed: 3 of 8 checks (exit 3)\n"), out.toString());
+    assertTrue(!Files.exists(missing), "the check does not make the repository up");
+  }
+
+  @Test
   void ourClientIsRecognisedWhereverItIsInstalled() {
     for (String c : List.of("/pgsidecar/bin/wal-archiver push %p",
         "PGSIDECAR_SOCKET=/run/a.sock '/opt/my dir/bin/wal-archiver' push %p",
