@@ -22,6 +22,7 @@ final class StatusText {
         .asText("(storage not readable)"));
     line(out, "agent", agent.path("reachable").asBoolean()
         ? "answers on " + agent.path("socket").asText()
+        : agent.path("socket").isNull() ? "not asked: " + agent.path("error").asText()
         : "NOT REACHABLE: " + agent.path("error").asText());
     if (!doc.path("storage").path("error").isNull()) {
       line(out, "storage", "NOT READABLE: " + doc.path("storage").path("error").asText());

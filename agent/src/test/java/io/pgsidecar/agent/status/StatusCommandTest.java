@@ -101,6 +101,13 @@ class StatusCommandTest {
       assertTrue(lines.get(6).startsWith("storage used  base backups "), lines.get(6));
       assertEquals("errors        none since the agent started", lines.get(7));
 
+      // another cluster's repository: storage only, the agent is not asked
+      ArchivingPod.Cli other = pod.cli("status", "--cluster", "db2");
+      assertEquals(0, other.code(), other.out() + other.err());
+      assertEquals("agent         not asked: the agent serves cluster 'db1' only",
+          other.out().lines().toList().get(1));
+      assertTrue(other.out().contains("\nwal           nothing archived yet; "), other.out());
+
       // the agent stopped: status answers from storage, counts .ready itself, and exits 3
       pod.stopAgent();
       ArchivingPod.Cli down = pod.cli("status", "--output", "json");
