@@ -49,6 +49,9 @@ public final class AgentCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PgsidecarConfig cfg = config.get();
+    if (cfg.log().json()) {
+      JsonLogFormat.install();
+    }
     List<String> problems = StartChecks.problems(cfg);
     if (!problems.isEmpty()) {
       problems.forEach(p -> err().println("pgsidecar agent: " + p));

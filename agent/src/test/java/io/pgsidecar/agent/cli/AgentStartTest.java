@@ -80,6 +80,74 @@ class AgentStartTest {
     assertTrue(StartChecks.bindProblem(config, new IOException("disk full")).isEmpty());
   }
 
+  @Test
+  void withLogFormatJsonEveryLineOfTheAgentsLogIsOneJsonEventWithStableFields() throws Exception {
+    Path repo = Files.createDirectories(work.resolve("repo"));
+    Path file = Files.writeString(work.resolve("pgsidecar.yaml"), yaml(repo, 0) + "log:\n  format: json\n");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
+        .toString(), "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp",
+        System.getProperty("java.class.path"), "io.pgsidecar.agent.cli.Main", "--config",
+        file.toString(), "agent")
+        .redirectOutput(work.resolve("agent.out").toFile())
+        .redirectError(work.resolve("agent.err").toFile())
+        .directory(Files.createDirectories(work.resolve("cwd")).toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("PGSIDECAR_") || k.startsWith("PG"));
+    Process agent = pb.start();
+    try {
+      io.pgsidecar.testkit.Waits.until(java.time.Duration.ofSeconds(60),
+          java.time.Duration.ofMillis(200), () -> !agent.isAlive()
+              || Files.readString(work.resolve("agent.err")).contains("agent started for cluster"));
+      assertTrue(agent.isAlive(), Files.readString(work.resolve("agent.err")));
+      // archive_command's push of one segment: its event names the segment
+      new FakePgdata(work.resolve("pgdata"), 7L).readyWal("000000010000000000000009", 4096, 9);
+      var pushed = io.pgsidecar.agent.support.UnixHttp.post(work.resolve("run/agent.sock"),
+          "/v1/wal/push", "{\"path\":\"pg_wal/000000010000000000000009\"}");
+      assertEquals(200, pushed.status(), pushed.text());
+      io.pgsidecar.testkit.Waits.until(java.time.Duration.ofSeconds(30),
+          java.time.Duration.ofMillis(100), () -> Files.readString(work.resolve("agent.err"))
+              .contains("\"segment\":\"000000010000000000000009\""));
+    } finally {
+      agent.destroy();
+      assertTrue(agent.waitFor(60, TimeUnit.SECONDS));
+    }
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    java.util.List<String> lines = Files.readAllLines(work.resolve("agent.err"));
+    assertTrue(lines.size() >= 3, lines.toString());
+    boolean started = false;
+    boolean segment = false;
+    for (String line : lines) {
+      var n = json.readTree(line); // every line parses, or this throws naming it
+      for (String field : java.util.List.of("time", "level", "logger", "message", "thread")) {
+        assertTrue(n.hasNonNull(field), field + " missing: " + line);
+      }
+      java.time.Instant.parse(n.path("time").asText());
+      started |= n.path("message").asText().startsWith("agent started for cluster db1")
+          && n.path("logger").asText().equals(AgentCommand.class.getName())
+          && n.path("level").asText().equals("INFO");
+      segment |= "000000010000000000000009".equals(n.path("segment").asText());
+    }
+    assertTrue(started, String.join("\n", lines));
+    assertTrue(segment, "an event names the refused segment: " + String.join("\n", lines));
+  }
+
+  @Test
+  void jsonEventsNameTheSegmentAndTheJobAndCarryTheError() throws Exception {
+    JsonLogFormat f = new JsonLogFormat();
+    var r = new java.util.logging.LogRecord(java.util.logging.Level.WARNING,
+        "base backup 20261205T120000Z failed while waiting for 000000010000000000000003");
+    r.setLoggerName("io.pgsidecar.agent.backup.BackupRun");
+    r.setThrown(new IOException("disk full"));
+    String line = f.format(r);
+    assertTrue(line.endsWith("\n") && line.indexOf('\n') == line.length() - 1, line);
+    var n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+    assertEquals("WARNING", n.path("level").asText());
+    assertEquals("io.pgsidecar.agent.backup.BackupRun", n.path("logger").asText());
+    assertEquals("000000010000000000000003", n.path("segment").asText());
+    assertEquals("20261205T120000Z", n.path("backup").asText());
+    assertEquals("java.io.IOException: disk full", n.path("error").asText());
+    assertTrue(n.path("stack").asText().contains("\tat "), line);
+  }
+
   record Started(int code, String stderr) {}
 
   private String yaml(Path repo, int metricsPort) throws IOException {

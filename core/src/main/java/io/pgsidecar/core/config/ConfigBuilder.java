@@ -165,7 +165,8 @@ final class ConfigBuilder {
             opt("restore.target-name"), (Boolean) get("restore.target-immediate"),
             (Boolean) get("restore.target-exclusive"), get("restore.target-action"),
             get("restore.target-timeline"), opt("restore.from-cluster"), get("restore.wal-archiver"),
-            opt("restore.socket")));
+            opt("restore.socket")),
+        new PgsidecarConfig.Log(get("log.format")));
   }
 
   private PgsidecarConfig.Azure azure() {

@@ -283,7 +283,12 @@ public final class ConfigParameters {
           c -> c.restore().walArchiver()).defaultValue("/pgsidecar/bin/wal-archiver"),
       Param.of("restore.socket", string(),
           "The agent's socket as the PostgreSQL container sees it, passed to wal-archiver --socket.",
-          c -> c.restore().socket()));
+          c -> c.restore().socket()),
+
+      Param.of("log.format", oneOf("text", "json"),
+          "How the agent writes its log to stderr: text, or json (one object per line: time, level,"
+              + " logger, message, and segment, backup or dump when the event names one).",
+          c -> c.log().format()).defaultValue("text"));
 
   /**
    * {@code PGSIDECAR_*} variables that are not configuration keys (launchers, tests): not

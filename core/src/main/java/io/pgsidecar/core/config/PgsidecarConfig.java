@@ -34,7 +34,16 @@ public record PgsidecarConfig(
     Dump dump,
     Metrics metrics,
     Schedule schedule,
-    Restore restore) {
+    Restore restore,
+    Log log) {
+
+  /** With the text log format (key {@code log.format}). */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, Log.TEXT);
+  }
 
   /** Without restore settings (restore disabled): how tests and older callers build a config. */
   public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
@@ -224,6 +233,18 @@ public record PgsidecarConfig(
 
   /** Keys {@code dump.*}: databases to include/exclude (empty include = all), overlap policy. */
   public record Dump(List<String> include, List<String> exclude, boolean allowOverlapWithBackup) {}
+
+  /**
+   * Key {@code log.format}: how the agent writes its log to stderr, {@code text} (the JDK's two
+   * lines per event) or {@code json} (one JSON object per line, for a log collector).
+   */
+  public record Log(String format) {
+    public static final Log TEXT = new Log("text");
+
+    public boolean json() {
+      return format.equals("json");
+    }
+  }
 
   /** Keys {@code metrics.*}: {@code port} 0 disables the metrics listener. */
   public record Metrics(int port, String host) {}
