@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.cli;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.Sidecar;
 import io.pgsidecar.agent.cli.support.ExitCodes;
 import io.pgsidecar.core.config.PgsidecarConfig;
@@ -10,7 +11,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
-import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
         + " agent's unix socket; /metrics, /healthz and /readyz on metrics.port.")
 public final class AgentCommand implements Callable<Integer> {
 
-  private static final Logger LOG = Logger.getLogger(AgentCommand.class.getName());
+  private static final System.Logger LOG = System.getLogger(AgentCommand.class.getName());
 
   @Spec
   CommandSpec spec;
@@ -61,11 +61,11 @@ public final class AgentCommand implements Callable<Integer> {
     Sidecar sidecar = Sidecar.open(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook = Thread.ofPlatform().name("agent-shutdown").unstarted(() -> {
-      LOG.info("signal received: shutting down (grace " + cfg.http().shutdownGrace() + ")");
+      LOG.log(Level.INFO, "signal received: shutting down (grace " + cfg.http().shutdownGrace() + ")");
       try {
         sidecar.close();
       } catch (RuntimeException e) {
-        LOG.warning("shutdown: " + e.getMessage());
+        LOG.log(Level.WARNING, "shutdown: " + e.getMessage());
       } finally {
         stopped.countDown();
       }
@@ -84,7 +84,7 @@ public final class AgentCommand implements Callable<Integer> {
       err().flush();
       return ExitCodes.USAGE;
     }
-    LOG.info("agent started for cluster " + cfg.cluster() + ", PGDATA " + cfg.pgdata()
+    LOG.log(Level.INFO, "agent started for cluster " + cfg.cluster() + ", PGDATA " + cfg.pgdata()
         + ", socket " + cfg.socket());
     stopped.await();
     return 0;

@@ -215,7 +215,7 @@ public final class DumpCommand implements Callable<Integer> {
           + " of FILE (an edited --list output).") Path useList,
       @Option(names = "--temp-dir", paramLabel = "DIR", description = "Where --jobs puts its temp"
           + " file (default: java.io.tmpdir).") Path tempDir,
-      @Option(names = {"--cluster", "--from-cluster"}, paramLabel = "NAME", description = "Read the dump of"
+      @Option(names = "--from-cluster", paramLabel = "NAME", description = "Read the dump of"
           + " another cluster of the repository.") String fromCluster,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
       Output output) throws IOException {
