@@ -49,15 +49,15 @@ import java.util.concurrent.TimeUnit;
  *   <li>the <b>admin socket</b> ({@code http.admin-socket}, mode 0600, owned by the agent's user):
  *       every route, backups, dumps, status and WAL of any cluster; the {@code pgsidecar} CLI
  *       uses it;</li>
- *   <li>optionally 127.0.0.1:{@code http.tcpPort}, the admin routes behind the bearer token from
- *       {@code http.tokenFile}.</li>
+ *   <li>optionally 127.0.0.1:{@code http.tcp-port}, the admin routes behind the bearer token from
+ *       {@code http.token-file}.</li>
  * </ul>
  * Routes are thin adapters; every blocking step (files, storage, codecs) runs on virtual threads,
  * never on the event loop. WAL pushes get a virtual thread each, so no other work (a base backup
  * waiting for its last segment to be archived) can hold a thread a push needs.
  *
  * <p>{@link #close()} shuts down gracefully: stop accepting, refuse new pushes with 503, let
- * pushes under way finish within {@code http.shutdownGrace}; a push that does not finish is
+ * pushes under way finish within {@code http.shutdown-grace}; a push that does not finish is
  * never acknowledged, so PostgreSQL keeps its {@code .ready} file and retries.
  */
 public final class Agent implements AutoCloseable {
@@ -210,7 +210,7 @@ public final class Agent implements AutoCloseable {
         Refusals.answeringBrokenBodies(requests));
   }
 
-  /** The TCP port actually bound (for {@code http.tcpPort: 0}), or -1 without TCP. */
+  /** The TCP port actually bound (for {@code http.tcp-port: 0}), or -1 without TCP. */
   public int tcpPort() {
     return tcpPort;
   }
@@ -226,12 +226,12 @@ public final class Agent implements AutoCloseable {
     req.response().setStatusCode(401).putHeader("WWW-Authenticate", "Bearer")
         .putHeader("Content-Type", "application/json")
         .end("{\"error\":\"missing or wrong bearer token: send 'Authorization: Bearer <token from"
-            + " http.tokenFile>'\"}\n");
+            + " http.token-file>'\"}\n");
   }
 
   private byte[] readToken() throws IOException {
-    Path file = config.http().tokenFile().orElseThrow(() -> new IOException("http.tcpPort is set"
-        + " but http.tokenFile is not: the TCP listener needs a bearer token; set http.tokenFile"
+    Path file = config.http().tokenFile().orElseThrow(() -> new IOException("http.tcp-port is set"
+        + " but http.token-file is not: the TCP listener needs a bearer token; set http.token-file"
         + " to a file holding it"));
     String token = Files.readString(file).trim();
     if (token.length() < 16) {
@@ -243,7 +243,7 @@ public final class Agent implements AutoCloseable {
 
   /**
    * Graceful shutdown: refuse new work, stop accepting, let pushes under way finish within
-   * {@code http.shutdownGrace}, then stop Vert.x and remove the socket.
+   * {@code http.shutdown-grace}, then stop Vert.x and remove the socket.
    */
   @Override
   public void close() {

@@ -1,10 +1,12 @@
 package io.pgsidecar.agent;
 
 import io.pgsidecar.agent.backup.BackupFeature;
+import io.pgsidecar.agent.check.CheckFeature;
 import io.pgsidecar.agent.dump.DumpFeature;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.restore.RestoreFeature;
+import io.pgsidecar.agent.status.StatusFeature;
 import io.pgsidecar.agent.wal.WalFeature;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,7 +29,10 @@ public final class Features {
       new WalFeature(),
       new RestoreFeature(),
       new io.pgsidecar.agent.retention.RetentionFeature(),
-      new io.pgsidecar.agent.verify.VerifyFeature());
+      new io.pgsidecar.agent.verify.VerifyFeature(),
+
+      new CheckFeature(),
+      new StatusFeature());
 
   private Features() {}
 

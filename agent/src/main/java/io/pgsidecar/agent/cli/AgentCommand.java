@@ -2,7 +2,12 @@ package io.pgsidecar.agent.cli;
 
 import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.Sidecar;
+import io.pgsidecar.agent.cli.support.ExitCodes;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
@@ -13,7 +18,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code pgsidecar agent}: runs the sidecar daemon ({@link Sidecar}: WAL push/fetch, backups,
  * dumps, status on the unix socket; metrics and probes on the metrics port) until SIGTERM/SIGINT,
- * then shuts it down gracefully (pushes under way finish within {@code http.shutdownGrace}).
+ * then shuts it down gracefully (pushes under way finish within {@code http.shutdown-grace}).
  */
 @Command(name = "agent", mixinStandardHelpOptions = true,
     description = "Run the sidecar daemon: WAL push/fetch, base backups, dumps and status on the"
@@ -37,12 +42,25 @@ public final class AgentCommand implements Callable<Integer> {
     this.config = config;
   }
 
+  private PrintWriter err() {
+    return spec != null ? spec.commandLine().getErr() : new PrintWriter(System.err, true);
+  }
+
   @Override
   public Integer call() throws Exception {
     PgsidecarConfig cfg = config.get();
+    if (cfg.log().json()) {
+      JsonLogFormat.install();
+    }
+    List<String> problems = StartChecks.problems(cfg);
+    if (!problems.isEmpty()) {
+      problems.forEach(p -> err().println("pgsidecar agent: " + p));
+      err().flush();
+      return ExitCodes.USAGE;
+    }
     Sidecar sidecar = Sidecar.open(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("agent-shutdown").unstarted(() -> {
+    Thread hook = Thread.ofPlatform().name("agent-shutdown").unstarted(() -> {
       LOG.log(Level.INFO, "signal received: shutting down (grace " + cfg.http().shutdownGrace() + ")");
       try {
         sidecar.close();
@@ -51,8 +69,21 @@ public final class AgentCommand implements Callable<Integer> {
       } finally {
         stopped.countDown();
       }
-    }));
-    sidecar.start();
+    });
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      sidecar.start();
+    } catch (IOException e) {
+      Optional<String> line = StartChecks.bindProblem(cfg, e);
+      if (line.isEmpty()) {
+        throw e;
+      }
+      Runtime.getRuntime().removeShutdownHook(hook);
+      sidecar.close();
+      err().println("pgsidecar agent: " + line.get());
+      err().flush();
+      return ExitCodes.USAGE;
+    }
     LOG.log(Level.INFO, "agent started for cluster " + cfg.cluster() + ", PGDATA " + cfg.pgdata()
         + ", socket " + cfg.socket());
     stopped.await();

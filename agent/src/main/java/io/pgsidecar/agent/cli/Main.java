@@ -112,6 +112,7 @@ public final class Main implements CommandContext {
   }
 
   /** The YAML file to read: {@code --config}, else {@code $PGSIDECAR_CONFIG}, else none. */
+  @Override
   public Optional<Path> configFile() {
     return Optional.ofNullable(configFile)
         .or(() -> Optional.ofNullable(env.get("PGSIDECAR_CONFIG")).filter(s -> !s.isEmpty()).map(Path::of));

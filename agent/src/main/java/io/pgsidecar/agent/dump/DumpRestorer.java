@@ -66,7 +66,7 @@ public final class DumpRestorer implements AutoCloseable {
 
   /**
    * The restorer of the repository {@code config} names: its storage, the codec pipeline with
-   * the configured decryption keys, the client programs of {@code postgres.binDir}.
+   * the configured decryption keys, the client programs of {@code postgres.bin-dir}.
    * Merge note: opening storage from the config belongs in one shared factory.
    */
   public static DumpRestorer forConfig(PgsidecarConfig config) throws IOException {

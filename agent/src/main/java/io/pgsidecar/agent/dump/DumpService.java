@@ -68,7 +68,7 @@ public final class DumpService {
   /**
    * @param executor runs {@link #start} requests (a virtual-thread executor in the agent)
    * @param runningBackup id of a base backup in progress, if any; consulted unless
-   *     {@code dump.allowOverlapWithBackup} is set
+   *     {@code dump.allow-overlap-with-backup} is set
    */
   public DumpService(Storage storage, CodecPipeline pipeline, RepositoryLayout layout, PgTool tool,
       PgConnection server, PgsidecarConfig.Dump config, Executor executor, Clock clock,
@@ -86,7 +86,7 @@ public final class DumpService {
 
   /**
    * The agent's wiring: the server of {@code postgres.*}, the client programs of
-   * {@code postgres.binDir}, the repository of {@code storage.prefix} and {@code cluster}.
+   * {@code postgres.bin-dir}, the repository of {@code storage.prefix} and {@code cluster}.
    */
   public static DumpService forConfig(PgsidecarConfig config, Storage storage,
       CodecPipeline pipeline, Executor executor, Supplier<Optional<String>> runningBackup)
@@ -229,7 +229,7 @@ public final class DumpService {
       Optional<String> backup = runningBackup.get();
       if (backup.isPresent()) {
         throw JobException.conflict("base backup " + backup.get() + " is running and"
-            + " dump.allowOverlapWithBackup is false; retry after it has finished")
+            + " dump.allow-overlap-with-backup is false; retry after it has finished")
             .with("runningId", backup.get());
       }
     }

@@ -77,7 +77,7 @@ public final class PgStatArchiverPoller implements AutoCloseable {
       try {
         p.setProperty("password", Files.readString(file).strip());
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot read postgres.passwordFile " + file
+        throw new UncheckedIOException("cannot read postgres.password-file (PGSIDECAR_POSTGRES_PASSWORD_FILE) " + file
             + ": " + e.getMessage() + "; check the mounted secret and its permissions", e);
       }
     });

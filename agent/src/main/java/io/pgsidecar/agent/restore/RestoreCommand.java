@@ -68,12 +68,14 @@ public final class RestoreCommand implements Callable<Integer> {
       description = "Timeline to follow (default latest).")
   String targetTimeline;
 
-  @Option(names = "--from-cluster", paramLabel = "NAME",
+  @Option(names = {"--cluster", "--from-cluster"}, paramLabel = "NAME",
       description = "Restore another cluster's archive (WAL is fetched from it too).")
   String fromCluster;
 
   @Option(names = "--wal-archiver", paramLabel = "PATH",
-      description = "wal-archiver as the restored PostgreSQL sees it, for restore_command.")
+      description = "wal-archiver as the restored PostgreSQL sees it, for restore_command (default:"
+          + " restore.wal-archiver, /pgsidecar/bin/wal-archiver, or when that does not exist here"
+          + " the client installed beside this pgsidecar).")
   String walArchiver;
 
   @Option(names = "--socket", paramLabel = "PATH",
@@ -129,7 +131,8 @@ public final class RestoreCommand implements Callable<Integer> {
         targetExclusive || c.targetExclusive(), or(targetAction, c.targetAction()),
         or(targetTimeline, c.targetTimeline()),
         fromCluster != null ? Optional.of(fromCluster) : c.fromCluster(),
-        or(walArchiver, c.walArchiver()), socket != null ? Optional.of(socket) : c.socket());
+        walArchiver != null ? walArchiver : LocalWalClient.choose(c.walArchiver()),
+        socket != null ? Optional.of(socket) : c.socket());
   }
 
   private static String or(String given, String configured) {

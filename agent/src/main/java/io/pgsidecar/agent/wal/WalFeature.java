@@ -120,7 +120,7 @@ public final class WalFeature implements Feature {
         return true;
       }
       System.getLogger(WalFeature.class.getName()).log(System.Logger.Level.WARNING,
-          push.activePushes() + " WAL push(es) did not finish within http.shutdownGrace=" + grace
+          push.activePushes() + " WAL push(es) did not finish within http.shutdown-grace=" + grace
               + "; they were not acknowledged and PostgreSQL will retry them");
       return false;
     }

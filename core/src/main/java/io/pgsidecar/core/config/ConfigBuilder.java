@@ -178,7 +178,8 @@ final class ConfigBuilder {
                 opt("retention.base-backups.tier.weekly"), opt("retention.base-backups.tier.monthly"),
                 opt("retention.base-backups.tier.yearly"))),
         new PgsidecarConfig.Verify(get("verify.work-dir"), get("verify.run-as"),
-            get("verify.probe-query"), get("verify.timeout")));
+            get("verify.probe-query"), get("verify.timeout")),
+        new PgsidecarConfig.Log(get("log.format")));
   }
 
   private RetentionPolicy.KindPolicy kindPolicy(String kind) {

@@ -355,7 +355,11 @@ public final class ConfigParameters {
           .defaultValue(PgsidecarConfig.Verify.DEFAULT_PROBE_QUERY),
       Param.of("verify.timeout", duration(), "Bound of each program a verification runs and of"
           + " the wait for a restored server to reach consistency.", c -> c.verify().timeout())
-          .defaultValue("30m"));
+          .defaultValue("30m"),
+      Param.of("log.format", oneOf("text", "json"),
+          "How the agent writes its log to stderr: text, or json (one object per line: time, level,"
+              + " logger, message, and segment, backup or dump when the event names one).",
+          c -> c.log().format()).defaultValue("text"));
 
   /**
    * {@code PGSIDECAR_*} variables that are not configuration keys (launchers, tests): not

@@ -38,14 +38,15 @@ public record PgsidecarConfig(
     Schedule schedule,
     Restore restore,
     RetentionPolicy retention,
-    Verify verify) {
+    Verify verify,
+    Log log) {
 
-  /** Without retention rules and with the default verification settings: how tests and older callers build a config. */
+  /** Without retention rules, with the default verification settings and the text log: how tests and older callers build a config. */
   public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
       StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
       Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore) {
     this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
-        dump, metrics, schedule, restore, RetentionPolicy.none(), Verify.defaults());
+        dump, metrics, schedule, restore, RetentionPolicy.none(), Verify.defaults(), Log.TEXT);
   }
 
   /** With retention rules and the default verification settings. */
@@ -54,7 +55,7 @@ public record PgsidecarConfig(
       Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore,
       RetentionPolicy retention) {
     this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
-        dump, metrics, schedule, restore, retention, Verify.defaults());
+        dump, metrics, schedule, restore, retention, Verify.defaults(), Log.TEXT);
   }
 
   /** Without retention rules, with the given verification settings. */
@@ -63,7 +64,15 @@ public record PgsidecarConfig(
       Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore,
       Verify verify) {
     this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
-        dump, metrics, schedule, restore, RetentionPolicy.none(), verify);
+        dump, metrics, schedule, restore, RetentionPolicy.none(), verify, Log.TEXT);
+  }
+
+  /** Without retention rules, with the default verification settings and the given log format. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore, Log log) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, RetentionPolicy.none(), Verify.defaults(), log);
   }
 
   /** Without restore settings (restore disabled): how tests and older callers build a config. */
@@ -254,6 +263,18 @@ public record PgsidecarConfig(
 
   /** Keys {@code dump.*}: databases to include/exclude (empty include = all), overlap policy. */
   public record Dump(List<String> include, List<String> exclude, boolean allowOverlapWithBackup) {}
+
+  /**
+   * Key {@code log.format}: how the agent writes its log to stderr, {@code text} (the JDK's two
+   * lines per event) or {@code json} (one JSON object per line, for a log collector).
+   */
+  public record Log(String format) {
+    public static final Log TEXT = new Log("text");
+
+    public boolean json() {
+      return format.equals("json");
+    }
+  }
 
   /** Keys {@code metrics.*}: {@code port} 0 disables the metrics listener. */
   public record Metrics(int port, String host) {}

@@ -23,11 +23,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Keeps the next segments of a recovery on local disk ({@code wal.spoolDir}) so that
+ * Keeps the next segments of a recovery on local disk ({@code wal.spool-dir}) so that
  * restore_command, which asks for one segment at a time, is answered without a storage round
- * trip. After segment N is served, N+1 .. N+{@code wal.prefetchCount} are downloaded, decoded and
+ * trip. After segment N is served, N+1 .. N+{@code wal.prefetch-count} are downloaded, decoded and
  * verified against their recorded SHA-256 into {@code <spoolDir>/<cluster>/<name>}. The spool is
- * bounded by {@code wal.spoolMaxBytes} (a segment that would exceed it is not prefetched) and
+ * bounded by {@code wal.spool-max-size} (a segment that would exceed it is not prefetched) and
  * cleaned as it is served: a file is deleted once handed out, and files for segments at or before
  * the last one served are dropped. A failed prefetch is logged at WARNING naming the segment and
  * the cause, and otherwise ignored: the foreground fetch goes to storage and reports the real

@@ -23,8 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Uploads segments PostgreSQL has marked {@code .ready} before it asks for them, so that most
  * archive_command calls are answered from memory. PostgreSQL archives one file at a time; this
- * keeps up to {@code wal.lookaheadConcurrency} uploads running and at most
- * {@code wal.lookaheadMax} scheduled.
+ * keeps up to {@code wal.lookahead-concurrency} uploads running and at most
+ * {@code wal.lookahead-max} scheduled.
  *
  * <p>Also the registry of uploads: which names are being uploaded (by a push or by the
  * look-ahead) and which the look-ahead has made durable but PostgreSQL has not asked for yet.
