@@ -1,4 +1,4 @@
-package io.pgsidecar.walarchiver;
+package io.pgsidecar.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

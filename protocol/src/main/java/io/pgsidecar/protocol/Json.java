@@ -1,14 +1,14 @@
-package io.pgsidecar.walarchiver;
+package io.pgsidecar.protocol;
 
 /**
- * The little JSON wal-archiver needs: quote a string for a request body, and pull the error
+ * The little JSON the WAL client needs: quote a string for a request body, and pull the error
  * text out of an agent's error body. Hand-written because a JSON library would cost more
  * start-up time than the whole command.
  */
-final class Json {
+public final class Json {
   private Json() {}
 
-  static String quote(String s) {
+  public static String quote(String s) {
     StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -37,7 +37,7 @@ final class Json {
    * details such as both checksums of a conflicting segment); otherwise the body itself,
    * trimmed; "(no message)" when empty.
    */
-  static String errorMessage(String body) {
+  public static String errorMessage(String body) {
     String t = body.trim();
     if (t.startsWith("{")) {
       String m = stringField(t, "error");
@@ -58,7 +58,7 @@ final class Json {
   }
 
   /** The string value of a top-level-looking {@code "key": "..."}, or null. */
-  static String stringField(String json, String key) {
+  public static String stringField(String json, String key) {
     String k = "\"" + key + "\"";
     int at = json.indexOf(k);
     while (at >= 0) {

@@ -1,4 +1,4 @@
-package io.pgsidecar.walarchiver;
+package io.pgsidecar.protocol;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -26,17 +26,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * (or TCP on 127.0.0.1), one connection at a time. Each test says how to answer with a
  * {@link Handler} that writes raw bytes, so it can also answer wrongly (truncated, chunked).
  */
-final class FakeAgent implements AutoCloseable {
+public final class FakeAgent implements AutoCloseable {
 
   /** A request as received; header names in lower case. */
-  record Request(String method, String target, Map<String, String> headers, byte[] body) {
-    String bodyText() {
+  public record Request(String method, String target, Map<String, String> headers, byte[] body) {
+    public String bodyText() {
       return new String(body, StandardCharsets.UTF_8);
     }
   }
 
   @FunctionalInterface
-  interface Handler {
+  public interface Handler {
     void handle(Request request, OutputStream out) throws IOException;
   }
 
@@ -54,24 +54,24 @@ final class FakeAgent implements AutoCloseable {
   }
 
   /** Listens on {@code socket}, made connectable by every user (PostgreSQL runs as postgres). */
-  static FakeAgent onSocket(Path socket, Handler handler) throws IOException {
+  public static FakeAgent onSocket(Path socket, Handler handler) throws IOException {
     ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     ch.bind(UnixDomainSocketAddress.of(socket));
     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
     return new FakeAgent(ch, socket, handler);
   }
 
-  static FakeAgent onTcp(Handler handler) throws IOException {
+  public static FakeAgent onTcp(Handler handler) throws IOException {
     ServerSocketChannel ch = ServerSocketChannel.open();
     ch.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     return new FakeAgent(ch, null, handler);
   }
 
-  String url() throws IOException {
+  public String url() throws IOException {
     return "http://127.0.0.1:" + ((InetSocketAddress) server.getLocalAddress()).getPort();
   }
 
-  List<Request> requests() {
+  public List<Request> requests() {
     return requests;
   }
 
@@ -120,7 +120,7 @@ final class FakeAgent implements AutoCloseable {
 
   // ---- answers -----------------------------------------------------------------------------
 
-  static void respond(OutputStream out, int status, Map<String, String> headers, byte[] body)
+  public static void respond(OutputStream out, int status, Map<String, String> headers, byte[] body)
       throws IOException {
     StringBuilder head = new StringBuilder("HTTP/1.1 " + status + " X\r\n");
     headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
@@ -129,26 +129,26 @@ final class FakeAgent implements AutoCloseable {
     out.write(body);
   }
 
-  static void json(OutputStream out, int status, String json) throws IOException {
+  public static void json(OutputStream out, int status, String json) throws IOException {
     respond(out, status, Map.of("Content-Type", "application/json"),
         json.getBytes(StandardCharsets.UTF_8));
   }
 
   /** The agent's "not in the archive": 404 naming the file in X-Pgsidecar-Missing. */
-  static void missing(OutputStream out, String name, String json) throws IOException {
+  public static void missing(OutputStream out, String name, String json) throws IOException {
     respond(out, 404, Map.of("Content-Type", "application/json", "X-Pgsidecar-Missing", name),
         json.getBytes(StandardCharsets.UTF_8));
   }
 
   /** Announces {@code body.length} bytes but sends only {@code sent} and hangs up. */
-  static void truncated(OutputStream out, byte[] body, int sent) throws IOException {
+  public static void truncated(OutputStream out, byte[] body, int sent) throws IOException {
     out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")
         .getBytes(StandardCharsets.ISO_8859_1));
     out.write(body, 0, sent);
   }
 
   /** The body in chunks of {@code chunkSize}, with a chunk extension and a trailer. */
-  static void chunked(OutputStream out, byte[] body, int chunkSize) throws IOException {
+  public static void chunked(OutputStream out, byte[] body, int chunkSize) throws IOException {
     out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         .getBytes(StandardCharsets.ISO_8859_1));
     for (int off = 0; off < body.length; off += chunkSize) {

@@ -1,4 +1,4 @@
-package io.pgsidecar.walarchiver;
+package io.pgsidecar.protocol;
 
 import java.io.BufferedInputStream;
 import java.io.Closeable;
@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * A minimal HTTP/1.1 client for the pgsidecar agent's API, over its unix socket (the normal
  * case) or over TCP on 127.0.0.1 with a bearer token. JDK only and cheap to load, because it
- * runs in every archive_command and restore_command; the {@code pgsidecar} CLI reuses it.
+ * runs in every archive_command and restore_command; the {@code pgsidecar} CLI reuses it. The
+ * protocol is described in this package's documentation.
  *
  * <p>One request per connection ({@code Connection: close}). Response bodies are framed by
  * Content-Length or chunked encoding, and a body that ends early fails with an
@@ -31,7 +32,7 @@ import java.util.Map;
  */
 public final class AgentConnection {
   /** Where the agent listens in a pod: the emptyDir shared by the containers. */
-  public static final String DEFAULT_SOCKET = "/pgsidecar/run/agent.sock";
+  public static final String DEFAULT_SOCKET = AgentApi.DEFAULT_SOCKET;
 
   private static final int MAX_HEADER_LINE = 16 * 1024;
 
@@ -81,14 +82,14 @@ public final class AgentConnection {
   public static AgentConnection resolve(String socketFlag, String urlFlag, Map<String, String> env) {
     String url = urlFlag;
     if (url == null && socketFlag == null) {
-      url = env.get("PGSIDECAR_URL");
+      url = env.get(AgentApi.URL_ENV);
     }
     if (url != null && !url.isEmpty()) {
-      return tcp(url, env.get("PGSIDECAR_TOKEN"));
+      return tcp(url, env.get(AgentApi.TOKEN_ENV));
     }
     String socket = socketFlag;
     if (socket == null || socket.isEmpty()) {
-      socket = env.get("PGSIDECAR_SOCKET");
+      socket = env.get(AgentApi.SOCKET_ENV);
     }
     return unixSocket(Path.of(socket == null || socket.isEmpty() ? DEFAULT_SOCKET : socket));
   }
@@ -208,7 +209,7 @@ public final class AgentConnection {
   }
 
   /** Reads a CRLF (or LF) terminated ISO-8859-1 line; null at end of stream before any byte. */
-  static String readLine(InputStream in) throws IOException {
+  public static String readLine(InputStream in) throws IOException {
     StringBuilder sb = new StringBuilder(64);
     int c;
     while ((c = in.read()) != -1) {
@@ -239,7 +240,7 @@ public final class AgentConnection {
   }
 
   /** Parses a non-negative decimal without exceptions on the happy path. */
-  static long parseLong(String s, String what) throws IOException {
+  public static long parseLong(String s, String what) throws IOException {
     if (s.isEmpty() || s.length() > 18) {
       throw new IOException("not a number in " + what);
     }

@@ -1,11 +1,11 @@
-package io.pgsidecar.walarchiver;
+package io.pgsidecar.protocol;
 
 /**
  * Which file names PostgreSQL hands to archive_command and restore_command, checked before the
  * agent is contacted so that a typo in postgresql.conf fails loudly (exit 2) instead of asking
  * the archive for nonsense. Plain character tests, no regex: this runs at every call.
  */
-final class WalName {
+public final class WalName {
   private WalName() {}
 
   /**
@@ -13,7 +13,7 @@ final class WalName {
    * ({@code 00000002.history}), a partial segment ({@code <segment>.partial}) or a backup
    * history file ({@code <segment>.<8 hex>.backup}), on timeline 1 or later.
    */
-  static boolean isValid(String name) {
+  public static boolean isValid(String name) {
     // timelines start at 1: 00000000 is never a name PostgreSQL produces
     return name.length() >= 16 && !name.startsWith("00000000") && isWellFormed(name);
   }
@@ -47,7 +47,7 @@ final class WalName {
   }
 
   /** The last path element of {@code path} ({@code pg_wal/X} gives {@code X}). */
-  static String baseName(String path) {
+  public static String baseName(String path) {
     int slash = path.lastIndexOf('/');
     return slash >= 0 ? path.substring(slash + 1) : path;
   }

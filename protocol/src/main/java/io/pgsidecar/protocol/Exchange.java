@@ -1,4 +1,4 @@
-package io.pgsidecar.walarchiver;
+package io.pgsidecar.protocol;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -9,9 +9,9 @@ import java.util.Map;
  * socket, nobody listening, or 503 while it starts. The agent and PostgreSQL start side by side
  * in a pod, so the first archive_command or restore_command may well come before the agent.
  */
-final class Exchange {
-  static final Map<String, String> JSON = Map.of("Content-Type", "application/json");
-  static final Map<String, String> NONE = Map.of();
+public final class Exchange {
+  public static final Map<String, String> JSON = Map.of("Content-Type", "application/json");
+  public static final Map<String, String> NONE = Map.of();
 
   private static final long FIRST_PAUSE_MILLIS = 50;
   private static final long MAX_PAUSE_MILLIS = 1000;
@@ -20,12 +20,12 @@ final class Exchange {
   private final long waitMillis;
   private final long startNanos = System.nanoTime();
 
-  Exchange(AgentConnection agent, long waitMillis) {
+  public Exchange(AgentConnection agent, long waitMillis) {
     this.agent = agent;
     this.waitMillis = waitMillis;
   }
 
-  AgentConnection agent() {
+  public AgentConnection agent() {
     return agent;
   }
 
@@ -34,7 +34,7 @@ final class Exchange {
    * this exchange was created; then the last response (a 503) is returned or the last
    * {@link AgentConnection.Unavailable} thrown with how long we waited.
    */
-  AgentConnection.Response send(String method, String path, Map<String, String> headers,
+  public AgentConnection.Response send(String method, String path, Map<String, String> headers,
       byte[] body) throws IOException {
     long pause = FIRST_PAUSE_MILLIS;
     while (true) {
@@ -63,7 +63,7 @@ final class Exchange {
   }
 
   /** Sleeps up to {@code millis} within the deadline; false when the deadline has passed. */
-  boolean pause(long millis) throws InterruptedIOException {
+  public boolean pause(long millis) throws InterruptedIOException {
     long left = remainingMillis();
     if (left <= 0) {
       return false;
