@@ -671,7 +671,8 @@ final class KubeletSim {
 
   /** The sources the pgsidecar image is built from: a newer one makes the archive stale. */
   private static final List<String> IMAGE_SOURCES = List.of("core/src/main", "agent/src/main",
-      "restore-init/src/main", "wal-archiver/src/main", "wal-client/src/main", "container", "scripts/image.sh");
+      "restore-init/src/main", "protocol/src/main", "wal-archiver/src/main", "wal-client/src/main", "container",
+      "scripts/image.sh");
 
   /**
    * The pgsidecar image of target/images/pgsidecar.oci.tar, built by ./scripts/image.sh when

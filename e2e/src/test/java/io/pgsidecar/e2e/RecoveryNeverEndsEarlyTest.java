@@ -10,7 +10,7 @@ import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.storage.fs.FsStorage;
-import io.pgsidecar.restoreinit.RestoreJob;
+import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
 import java.io.IOException;
 import java.io.InputStream;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.storage.fs.FsStorage;
-import io.pgsidecar.restoreinit.RestoreJob;
+import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;

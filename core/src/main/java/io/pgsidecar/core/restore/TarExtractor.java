@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import java.io.EOFException;
 import java.io.FilterInputStream;

@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -41,7 +41,7 @@ public final class DataDirectory {
   /** Written first, removed last: its presence means "a restore of ours did not finish". */
   public static final String MARKER = ".pgsidecar-restore-in-progress";
   /** The marker's content: names the rule it was written under (PG_VERSION comes last). */
-  static final String MARKER_TEXT = "pgsidecar restore in progress; PG_VERSION is written last\n";
+  public static final String MARKER_TEXT = "pgsidecar restore in progress; PG_VERSION is written last\n";
 
   /** What the directory holds before a restore. */
   public enum State { EMPTY, UNFINISHED_RESTORE, HOLDS_SERVER, UNCLEAR, FOREIGN }

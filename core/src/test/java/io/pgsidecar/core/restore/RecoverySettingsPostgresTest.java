@@ -1,10 +1,10 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.restoreinit.RecoveryTarget.Action;
-import io.pgsidecar.restoreinit.RecoveryTarget.Kind;
+import io.pgsidecar.core.restore.RecoveryTarget.Action;
+import io.pgsidecar.core.restore.RecoveryTarget.Kind;
 import io.pgsidecar.testkit.CommandResult;
 import io.pgsidecar.testkit.PostgresCluster;
 import java.io.IOException;

@@ -1,12 +1,12 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.restoreinit.RecoveryTarget.Action;
-import io.pgsidecar.restoreinit.RecoveryTarget.Kind;
+import io.pgsidecar.core.restore.RecoveryTarget.Action;
+import io.pgsidecar.core.restore.RecoveryTarget.Kind;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;

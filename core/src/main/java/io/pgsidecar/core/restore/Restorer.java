@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.ZstdCodec;

@@ -1,11 +1,11 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.restoreinit.RecoveryTarget.Action;
-import io.pgsidecar.restoreinit.RecoveryTarget.Kind;
+import io.pgsidecar.core.restore.RecoveryTarget.Action;
+import io.pgsidecar.core.restore.RecoveryTarget.Kind;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * Times the restore step alone (read from a filesystem repository, decode, hash, unpack) of a
  * tar given on the command line, stored through zstd level 3 as a backup would be. Not a test:
  * run by hand to compare restore-step changes on a local case, e.g.
- * {@code java -cp <test classpath> io.pgsidecar.restoreinit.RestoreStepBench pgdata.tar 5 /tmp/x}.
+ * {@code java -cp <test classpath> io.pgsidecar.core.restore.RestoreStepBench pgdata.tar 5 /tmp/x}.
  */
 public final class RestoreStepBench {
 

@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,8 +12,8 @@ import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.MemoryStorage;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.restoreinit.RecoveryTarget.Action;
-import io.pgsidecar.restoreinit.RecoveryTarget.Kind;
+import io.pgsidecar.core.restore.RecoveryTarget.Action;
+import io.pgsidecar.core.restore.RecoveryTarget.Kind;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

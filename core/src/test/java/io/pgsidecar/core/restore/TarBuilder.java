@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -7,37 +7,37 @@ import java.util.List;
 import java.util.Map;
 
 /** Writes ustar archives byte by byte, including the malicious ones a real tar refuses to make. */
-final class TarBuilder {
+public final class TarBuilder {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private final List<Integer> headers = new ArrayList<>();
 
-  TarBuilder file(String name, String content) {
+  public TarBuilder file(String name, String content) {
     return file(name, content.getBytes(StandardCharsets.UTF_8));
   }
 
-  TarBuilder file(String name, byte[] content) {
+  public TarBuilder file(String name, byte[] content) {
     header(name, '0', content.length, "");
     out.writeBytes(content);
     pad(content.length);
     return this;
   }
 
-  TarBuilder dir(String name) {
+  public TarBuilder dir(String name) {
     header(name, '5', 0, "");
     return this;
   }
 
-  TarBuilder symlink(String name, String target) {
+  public TarBuilder symlink(String name, String target) {
     header(name, '2', 0, target);
     return this;
   }
 
-  TarBuilder hardLink(String name, String target) {
+  public TarBuilder hardLink(String name, String target) {
     header(name, '1', 0, target);
     return this;
   }
 
-  TarBuilder paxPath(String path) {
+  public TarBuilder paxPath(String path) {
     return pax('x', Map.of("path", path));
   }
 
@@ -45,13 +45,13 @@ final class TarBuilder {
    * A pax extended ({@code x}) or global ({@code g}) header; each record's length counts its
    * bytes, as POSIX says (a multi-byte UTF-8 value has more bytes than characters).
    */
-  TarBuilder pax(char type, Map<String, String> records) {
+  public TarBuilder pax(char type, Map<String, String> records) {
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     records.forEach((k, v) -> body.writeBytes(paxRecord(k, v)));
     return record(type == 'g' ? "pax_global_header" : "././@PaxHeader", type, body.toByteArray());
   }
 
-  static byte[] paxRecord(String key, String value) {
+  public static byte[] paxRecord(String key, String value) {
     int rest = (" " + key + "=" + value + "\n").getBytes(StandardCharsets.UTF_8).length;
     int len = rest + 1;
     while (Integer.toString(len).length() + rest != len) {
@@ -61,13 +61,13 @@ final class TarBuilder {
   }
 
   /** A GNU long name ({@code L}) or long link name ({@code K}) record for the next entry. */
-  TarBuilder gnuLong(char type, String name) {
+  public TarBuilder gnuLong(char type, String name) {
     byte[] b = (name + "\0").getBytes(StandardCharsets.UTF_8);
     return record("././@LongLink", type, b);
   }
 
   /** A header of {@code type} followed by {@code body} as its data, padded to a block. */
-  TarBuilder record(String name, char type, byte[] body) {
+  public TarBuilder record(String name, char type, byte[] body) {
     header(name, type, body.length, "");
     out.writeBytes(body);
     pad(body.length);
@@ -75,7 +75,7 @@ final class TarBuilder {
   }
 
   /** A regular file whose name is split into ustar's prefix and name fields at a '/'. */
-  TarBuilder fileWithPrefix(String prefix, String name, byte[] content) {
+  public TarBuilder fileWithPrefix(String prefix, String name, byte[] content) {
     byte[] h = headerBytes(name, '0', content.length, "");
     put(h, 345, prefix, 155);
     checksum(h);
@@ -87,7 +87,7 @@ final class TarBuilder {
   }
 
   /** A header whose size field is GNU base-256 with these 12 bytes (the first has bit 7 set). */
-  TarBuilder base256Size(String name, char type, byte[] size12) {
+  public TarBuilder base256Size(String name, char type, byte[] size12) {
     byte[] h = headerBytes(name, type, 0, "");
     System.arraycopy(size12, 0, h, 124, 12);
     checksum(h);
@@ -96,18 +96,18 @@ final class TarBuilder {
     return this;
   }
 
-  byte[] end() {
+  public byte[] end() {
     out.writeBytes(new byte[1024]);
     return out.toByteArray();
   }
 
   /** Without the end-of-archive blocks, as a truncated object would be. */
-  byte[] truncated() {
+  public byte[] truncated() {
     return out.toByteArray();
   }
 
   /** Where each header block starts, for tests that damage a header and fix its checksum. */
-  List<Integer> headerOffsets() {
+  public List<Integer> headerOffsets() {
     return List.copyOf(headers);
   }
 
@@ -133,7 +133,7 @@ final class TarBuilder {
   }
 
   /** Recomputes the checksum of the header block {@code h} at {@code off} of {@code tar}. */
-  static void checksum(byte[] tar, int off) {
+  public static void checksum(byte[] tar, int off) {
     byte[] h = java.util.Arrays.copyOfRange(tar, off, off + 512);
     checksum(h);
     System.arraycopy(h, 148, tar, off + 148, 8);

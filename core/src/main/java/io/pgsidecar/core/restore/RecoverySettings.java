@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.pgsidecar.restoreinit;
+package io.pgsidecar.core.restore;
 
 import io.pgsidecar.core.io.BoundedPipe;
 import io.pgsidecar.core.io.DigestingInputStream;
