@@ -9,7 +9,7 @@ import io.pgsidecar.core.restore.DataDirectory;
 import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.core.restore.Restorer;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import io.pgsidecar.agent.cli.Main;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.core.restore.Restorer;
 import java.io.PrintWriter;

@@ -1,7 +1,7 @@
 package io.pgsidecar.agent.storage;
 
-import io.pgsidecar.core.storage.RetryPolicy;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;

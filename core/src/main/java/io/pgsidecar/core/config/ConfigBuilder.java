@@ -2,8 +2,8 @@ package io.pgsidecar.core.config;
 
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
-import io.pgsidecar.core.storage.RetryPolicy;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -19,7 +19,7 @@ import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Auth;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.pgsidecar.core.config;
 
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;

@@ -1,11 +1,12 @@
-package io.pgsidecar.core.storage;
+package io.pgsidecar.core.storage.retry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.ObjectExistsException;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;

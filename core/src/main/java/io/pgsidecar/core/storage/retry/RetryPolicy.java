@@ -1,4 +1,4 @@
-package io.pgsidecar.core.storage;
+package io.pgsidecar.core.storage.retry;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;

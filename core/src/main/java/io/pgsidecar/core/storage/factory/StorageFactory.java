@@ -1,8 +1,11 @@
-package io.pgsidecar.core.storage;
+package io.pgsidecar.core.storage.factory;
 
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.core.storage.azure.AzureStorage;
 import io.pgsidecar.core.storage.fs.FsStorage;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.s3.S3Storage;
 
 /**
