@@ -44,8 +44,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *
  * or by hand with try-with-resources ({@code start()} then {@code close()}).
  *
- * <p>Binaries come from {@code /usr/lib/postgresql/15/bin}; the env var
- * {@code PGSIDECAR_PG_BIN} points elsewhere. Everything lives in one temp directory:
+ * <p>Binaries come from {@link PostgresBin#dir()} ({@code PGSIDECAR_PG_BIN}, else found as the
+ * agent finds them). Everything lives in one temp directory:
  * {@code data/} (PGDATA, unless chosen), {@code socket/}, {@code server.log}.
  */
 public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, AfterAllCallback,
@@ -111,10 +111,9 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     }
   }
 
-  /** The default binaries, or {@code $PGSIDECAR_PG_BIN}. */
+  /** The tests' PostgreSQL binaries: {@link PostgresBin#dir()}. */
   public static Path defaultBinDir() {
-    String env = System.getenv("PGSIDECAR_PG_BIN");
-    return Path.of(env != null && !env.isBlank() ? env : "/usr/lib/postgresql/15/bin");
+    return PostgresBin.dir();
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -631,7 +630,7 @@ public final class PostgresCluster implements AutoCloseable, BeforeAllCallback, 
     public PostgresCluster build() {
       if (!Files.isExecutable(binDir.resolve("pg_ctl"))) {
         throw new IllegalStateException("no pg_ctl in " + binDir
-            + ": install postgresql-15 or set PGSIDECAR_PG_BIN to its bin directory");
+            + ": install postgresql-15 or set " + PostgresBin.ENV + " to its bin directory");
       }
       return new PostgresCluster(this);
     }
