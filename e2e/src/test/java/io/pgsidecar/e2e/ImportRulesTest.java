@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  *   <li>core knows no HTTP server, no CLI and nothing of the modules above it;
  *   <li>protocol knows only the JDK; the WAL client (wal-archiver) only the JDK and protocol;
  *   <li>restore-init knows no agent;
+ *   <li>outside the agent, code logs through System.Logger;
  *   <li>no shipped main code uses testkit;
  *   <li>no two packages of the project name each other, directly or round a longer loop.
  * </ul>
@@ -111,6 +112,22 @@ class ImportRulesTest {
       bad.addAll(offending(main(module), p -> !under(p, "io.pgsidecar.testkit")));
     }
     assertNone("testkit is for tests: no main code may use it", bad);
+  }
+
+  /**
+   * One logging API outside the agent: System.Logger. java.util.logging only where the Azure and
+   * AWS SDKs' levels are set (the backend's knob; System.Logger has none).
+   */
+  @Test
+  void coreRestoreWalClientAndTestkitLogThroughSystemLogger() {
+    List<String> bad = new ArrayList<>();
+    for (String module : List.of("protocol", "core", "wal-archiver", "restore-init", "testkit")) {
+      bad.addAll(offending(main(module).stream()
+          .filter(r -> !r.file().endsWith("storage/azure/AzureClients.java")
+              && !r.file().endsWith("storage/s3/S3Clients.java")).toList(),
+          p -> !under(p, "java.util.logging")));
+    }
+    assertNone("log through System.Logger, not java.util.logging", bad);
   }
 
   /** Per module, so that a failure names the module (a cycle across modules cannot build). */

@@ -39,7 +39,8 @@ final class AzureClients {
    * {@link io.pgsidecar.core.storage.retry.RetryPolicy} logs each give-up once with its last error,
    * and every failure reaches the caller as a StorageException naming it, so the SDK's own
    * lines are off. {@code AZURE_LOG_LEVEL} (the SDK's own switch) leaves the levels alone, to
-   * see them when debugging. Held here because JUL keeps loggers weakly.
+   * see them when debugging. Held here because JUL keeps loggers weakly. JUL here only sets the
+   * SDK's levels (System.Logger has no levels to set); our own lines go through System.Logger.
    */
   private static final Logger SDK_LOG = Logger.getLogger("com.azure");
   private static final Logger NETTY_LOG = Logger.getLogger("reactor.netty");

@@ -9,8 +9,6 @@ import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The one retry layer of storage calls. Before it, the agent's own retries ran around the Azure
@@ -31,7 +29,7 @@ import java.util.logging.Logger;
  */
 public final class RetryPolicy {
 
-  private static final Logger LOG = Logger.getLogger(RetryPolicy.class.getName());
+  private static final System.Logger LOG = System.getLogger(RetryPolicy.class.getName());
 
   /** What a call does; each class has its own deadline. */
   public enum Operation {
@@ -146,14 +144,14 @@ public final class RetryPolicy {
         long pause = jitter(step);
         if (attempt > settings.maxRetries() || System.nanoTime() + pause * 1_000_000L >= deadline) {
           Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-          LOG.log(Level.WARNING, "{0} gave up after {1} attempts in {2} ms (storage.retries={3},"
-              + " storage.retry.{4}-deadline={5} s): {6}", new Object[] {what, attempt,
+          LOG.log(System.Logger.Level.WARNING, "{0} gave up after {1} attempts in {2} ms"
+              + " (storage.retries={3}, storage.retry.{4}-deadline={5} s): {6}", new Object[] {what, attempt,
                   elapsed.toMillis(), settings.maxRetries(), operation.label(),
                   settings.deadline(operation).toSeconds(), e.getMessage()});
           giveUps.gaveUp(operation, what, attempt, elapsed, e);
           throw rethrow(e);
         }
-        LOG.log(Level.FINE, "{0} failed (attempt {1}): {2}; retrying in {3} ms",
+        LOG.log(System.Logger.Level.DEBUG, "{0} failed (attempt {1}): {2}; retrying in {3} ms",
             new Object[] {what, attempt, e.getMessage(), pause});
         sleep(pause, what);
         step = step.multipliedBy(2).compareTo(settings.maxBackoff()) > 0

@@ -34,7 +34,10 @@ import software.amazon.awssdk.services.s3.S3Client;
  */
 final class S3Clients {
 
-  /** Held because JUL keeps loggers weakly; the SDK logs every failed try otherwise. */
+  /**
+   * Held because JUL keeps loggers weakly; the SDK logs every failed try otherwise. JUL here only
+   * sets the SDK's level (System.Logger has no levels to set); our own lines use System.Logger.
+   */
   private static final Logger SDK_LOG = Logger.getLogger("software.amazon.awssdk");
 
   static {
