@@ -143,7 +143,7 @@ printf '%s\n' "runtime: $JDK_RELEASE jlink ($MODULES)" "debian packages: $PKGS" 
 for j in agent/target/lib/*.jar; do
   case $(basename "$j") in
     *-osx-*|*-windows-*|*-aarch_64*|*-macos*|*kqueue*) ;; # native code for other platforms
-    pgsidecar-*|protocol-*|restore-init-*|wal-archiver-*) cp "$j" "$L3/opt/pgsidecar/lib/lib/" ;;
+    pgsidecar-*|restore-init-*|wal-archiver-*) cp "$j" "$L3/opt/pgsidecar/lib/lib/" ;;
     *) cp "$j" "$L2/opt/pgsidecar/lib/lib/" ;;
   esac
 done
