@@ -3,7 +3,10 @@
  *   archive_command = '/pgsidecar/bin/wal-archiver push %p'
  *   restore_command = '/pgsidecar/bin/wal-archiver fetch %f %p'
  *
- * It speaks the same HTTP/1.1 as the Java client (wal-archiver/) to the agent's unix socket,
+ * It speaks the protocol documented once in the protocol module
+ * (protocol/src/main/java/io/pgsidecar/protocol/package-info.java: where the agent listens, the
+ * push and fetch requests, the X-Pgsidecar-* headers, the exit codes in WalExitCodes.java), as
+ * the Java client (wal-archiver/) does, to the agent's unix socket,
  * and needs nothing in the postgres container: no JVM, no curl, no shared library (static,
  * and no NSS lookup happens). A JVM start per segment cost 70-400 ms; this costs about a
  * millisecond beside the agent's own work.

@@ -13,7 +13,7 @@ import io.pgsidecar.agent.wal.WalFeature;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.PgsidecarConfig;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.Storage;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;

@@ -18,7 +18,7 @@ import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -15,7 +15,7 @@ import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import io.pgsidecar.testkit.S3Server;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;

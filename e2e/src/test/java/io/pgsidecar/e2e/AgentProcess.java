@@ -1,6 +1,7 @@
 package io.pgsidecar.e2e;
 
-import io.pgsidecar.walarchiver.AgentConnection;
+import io.pgsidecar.protocol.AgentConnection;
+import io.pgsidecar.testkit.Waits;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,16 +51,12 @@ final class AgentProcess implements AutoCloseable {
     Files.writeString(log, "--- agent start ---\n", StandardCharsets.UTF_8,
         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     process = cli(config, log, "agent").start();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!answers()) {
+    Waits.until(Duration.ofSeconds(60), Duration.ofMillis(50), () -> {
       if (!process.isAlive()) {
         throw new AssertionError("the agent exited with " + process.exitValue() + "\n" + logTail());
       }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the agent did not answer on " + socket + " within 60 s\n" + logTail());
-      }
-      Thread.sleep(50);
-    }
+      return answers();
+    }, () -> "the agent did not answer on " + socket + " within 60 s\n" + logTail());
     // PostgreSQL's archive_command runs as postgres; in a pod both share one uid
     Files.setOwner(socket, socket.getFileSystem().getUserPrincipalLookupService()
         .lookupPrincipalByName("postgres"));

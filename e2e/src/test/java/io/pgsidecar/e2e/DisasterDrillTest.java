@@ -58,7 +58,7 @@ class DisasterDrillTest {
       pg.pgbench("-t", "200", "-n");
       long balanceAtT1 = pg.sqlLong("SELECT sum(abalance) FROM pgbench_accounts");
       String t1 = pod.now();
-      Thread.sleep(300);
+      pod.awaitClockPast(t1, Duration.ofMillis(300));
       pg.sql("DELETE FROM known WHERE id <= 100");
       pg.sql("INSERT INTO known SELECT g, 'after T1' FROM generate_series(1001, 1300) g");
       pg.pgbench("-t", "200", "-n");

@@ -11,7 +11,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.testkit.Azurite;
 import io.pgsidecar.testkit.PostgresCluster;
-import io.pgsidecar.walarchiver.AgentConnection;
+import io.pgsidecar.protocol.AgentConnection;
+import io.pgsidecar.testkit.Waits;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -310,14 +311,9 @@ final class FaultRig implements AutoCloseable {
 
   /** Polls {@code check} every 20 ms for up to 2 minutes; fails with the agent's and server's logs. */
   void await(String what, Check check) throws Exception {
-    long deadline = System.nanoTime() + 120_000_000_000L;
-    while (!check.ok()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 2 minutes: " + what + "\n" + agent.logTail()
+    Waits.until(Duration.ofMinutes(2), Duration.ofMillis(20), check::ok,
+        () -> "not within 2 minutes: " + what + "\n" + agent.logTail()
             + "\n--- postgres ---\n" + pg.logTail(30));
-      }
-      Thread.sleep(20);
-    }
   }
 
   @Override

@@ -9,7 +9,7 @@ import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.core.wal.WalFileName;
 import io.pgsidecar.core.config.PgsidecarConfig;
-import io.pgsidecar.restoreinit.RestoreJob;
+import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,9 +1,11 @@
 package io.pgsidecar.e2e;
 
 import io.pgsidecar.testkit.PostgresCluster;
+import io.pgsidecar.testkit.Waits;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -57,16 +59,12 @@ final class IdWriter implements AutoCloseable {
   /** Waits until at least {@code n} more rows are committed (the load is really running). */
   void awaitProgress(long n) throws InterruptedException {
     long target = committed.get() + n;
-    long deadline = System.nanoTime() + 60_000_000_000L;
-    while (committed.get() < target) {
-      if (!thread.isAlive()) {
+    Waits.until(Duration.ofSeconds(60), Duration.ofMillis(20), () -> {
+      if (committed.get() < target && !thread.isAlive()) {
         throw new AssertionError("the writer of " + table + " stopped: " + failure);
       }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the writer of " + table + " made no progress for 60 s");
-      }
-      Thread.sleep(20);
-    }
+      return committed.get() >= target;
+    }, () -> "the writer of " + table + " made no progress for 60 s");
   }
 
   /** Stops the writer and returns the last acknowledged id. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.pgsidecar.testkit.Waits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
@@ -671,7 +672,8 @@ final class KubeletSim {
 
   /** The sources the pgsidecar image is built from: a newer one makes the archive stale. */
   private static final List<String> IMAGE_SOURCES = List.of("core/src/main", "agent/src/main",
-      "restore-init/src/main", "wal-archiver/src/main", "wal-client/src/main", "container", "scripts/image.sh");
+      "restore-init/src/main", "protocol/src/main", "wal-archiver/src/main", "wal-client/src/main", "container",
+      "scripts/image.sh");
 
   /**
    * The pgsidecar image of target/images/pgsidecar.oci.tar, built by ./scripts/image.sh when
@@ -782,14 +784,9 @@ final class KubeletSim {
   }
 
   /** Polls {@code check} every 200 ms until it holds; fails naming {@code what} after {@code timeout}. */
-  static void waitUntil(Duration timeout, String what, Check check) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!check.ok()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      Thread.sleep(200);
-    }
+  static void waitUntil(Duration timeout, String what, Check check) {
+    Waits.until(timeout, Duration.ofMillis(200), check::ok,
+        () -> "timed out after " + timeout + " waiting for " + what);
   }
 
   static int freePort() throws IOException {

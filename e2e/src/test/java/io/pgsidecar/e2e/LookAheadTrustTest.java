@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.testkit.PostgresCluster;
+import io.pgsidecar.testkit.Waits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,10 +79,8 @@ class LookAheadTrustTest {
       pg.sql("INSERT INTO t SELECT generate_series(1, 1000)");
       String own = pod.archiveCurrentSegment();
       assertTrue(pod.stored(own), own);
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (!planted.stream().allMatch(n -> refusedIn(refusals, n)) && System.nanoTime() < deadline) {
-        Thread.sleep(100);
-      }
+      Waits.holdsWithin(Duration.ofSeconds(60), Duration.ofMillis(100),
+          () -> planted.stream().allMatch(n -> refusedIn(refusals, n))); // asserted below
       for (String n : planted) {
         assertFalse(pod.stored(n), n + " was archived");
       }

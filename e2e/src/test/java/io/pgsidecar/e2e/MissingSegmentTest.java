@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.fs.FsStorage;
-import io.pgsidecar.restoreinit.RestoreJob;
+import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
+import io.pgsidecar.testkit.Waits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -72,10 +74,8 @@ class MissingSegmentTest {
         } catch (IllegalStateException startupFailed) {
           // the server stopped before pg_ctl saw it ready: the log says why
         }
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (!restored.logTail(400).contains(ENDED_EARLY) && System.nanoTime() < deadline) {
-          Thread.sleep(200);
-        }
+        Waits.holdsWithin(Duration.ofSeconds(120), Duration.ofMillis(200),
+            () -> restored.logTail(400).contains(ENDED_EARLY)); // the log is asserted on below
         String log = restored.logTail(400);
         assertTrue(log.contains("FATAL:  " + ENDED_EARLY), log);
         assertTrue(log.contains("wal-archiver: fetch: " + missing + " is not in the archive"), log);

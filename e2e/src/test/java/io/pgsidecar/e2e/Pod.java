@@ -18,6 +18,7 @@ import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.testkit.PostgresCluster;
+import io.pgsidecar.testkit.Waits;
 import io.pgsidecar.walarchiver.WalArchiver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -249,19 +250,25 @@ final class Pod implements AutoCloseable {
   }
 
   /** Waits until {@code pg} has left recovery; fails with its log tail otherwise. */
-  static void awaitPromoted(PostgresCluster pg, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
+  static void awaitPromoted(PostgresCluster pg, Duration timeout) {
+    Waits.until(timeout, Duration.ofMillis(200), () -> {
       try {
-        if ("f".equals(pg.sql("SELECT pg_is_in_recovery()"))) {
-          return;
-        }
+        return "f".equals(pg.sql("SELECT pg_is_in_recovery()"));
       } catch (IllegalStateException notYet) {
-        // still starting up
+        return false; // still starting up
       }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("server did not leave recovery within " + timeout + "\n" + pg.logTail(60));
+    }, () -> "server did not leave recovery within " + timeout + "\n" + pg.logTail(60));
+  }
+
+  /**
+   * Waits until the server's clock is {@code margin} past {@code time} (a {@link #now()}), so
+   * that what is committed next is clearly after a recovery target taken at {@code time}.
+   */
+  void awaitClockPast(String time, Duration margin) {
+    java.time.Instant after = java.time.Instant.parse(time).plus(margin);
+    Waits.until(Duration.ofSeconds(30), Duration.ofMillis(20),
+        () -> !java.time.Instant.parse(now()).isBefore(after),
+        () -> "the server's clock did not pass " + after + " within 30 s (now " + now() + ")");
   }
 
   /** The timeline the server writes on now. */

@@ -10,12 +10,14 @@ import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.storage.fs.FsStorage;
-import io.pgsidecar.restoreinit.RestoreJob;
+import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
+import io.pgsidecar.testkit.Waits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -80,10 +82,8 @@ class RecoveryNeverEndsEarlyTest {
           try {
             restored.start();
             started = true;
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            while (!restored.logTail(400).contains(FATAL_RESTORE) && System.nanoTime() < deadline) {
-              Thread.sleep(100);
-            }
+            Waits.holdsWithin(Duration.ofSeconds(60), Duration.ofMillis(100),
+                () -> restored.logTail(400).contains(FATAL_RESTORE)); // the log is asserted on
             log = restored.logTail(400);
           } catch (IllegalStateException startupFailed) {
             // pg_ctl never saw it accept connections; its message carries the server log tail

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.fs.FsStorage;
+import io.pgsidecar.testkit.Waits;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -214,13 +216,12 @@ class RepositoryUnavailableTest {
         .directory(work.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("PGSIDECAR_") || k.startsWith("PG"));
     agent = pb.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!Files.exists(socket)) {
-      if (!agent.isAlive() || System.nanoTime() > deadline) {
-        throw new AssertionError("the agent did not open " + socket + ":\n" + agentLog());
+    Waits.until(Duration.ofSeconds(90), Duration.ofMillis(50), () -> {
+      if (!agent.isAlive()) {
+        throw new AssertionError("the agent exited before opening " + socket + ":\n" + agentLog());
       }
-      Thread.sleep(50);
-    }
+      return Files.exists(socket);
+    }, () -> "the agent did not open " + socket + " within 90 s:\n" + agentLog());
   }
 
   /** wal-archiver fetch as restore_command runs it (as postgres, in pg_wal's place). */

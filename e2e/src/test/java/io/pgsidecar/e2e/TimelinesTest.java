@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.storage.fs.FsStorage;
-import io.pgsidecar.restoreinit.RestoreJob;
+import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.testkit.PostgresCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +32,7 @@ class TimelinesTest {
       pod.backup("timelines");
       pg.sql("INSERT INTO known SELECT g, 'tl1' FROM generate_series(1, 100) g");
       String t1 = pod.now();
-      Thread.sleep(300);
+      pod.awaitClockPast(t1, Duration.ofMillis(300));
       pg.sql("INSERT INTO known SELECT g, 'lost on tl1' FROM generate_series(1001, 1100) g");
       pod.archiveCurrentSegment();
 
@@ -43,7 +43,7 @@ class TimelinesTest {
       assertEquals(2, Pod.timeline(second));
       second.sql("INSERT INTO known SELECT g, 'tl2' FROM generate_series(201, 300) g");
       String t2 = pod.now();
-      Thread.sleep(300);
+      pod.awaitClockPast(t2, Duration.ofMillis(300));
       second.sql("INSERT INTO known SELECT g, 'lost on tl2' FROM generate_series(2001, 2100) g");
       assertTrue(pod.archiveCurrentSegment().startsWith("00000002"));
       assertTrue(pod.stored("00000002.history"));

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.repo.BackupManifest;
+import io.pgsidecar.core.restore.DataDirectory;
+import io.pgsidecar.core.restore.TarBuilder;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.fs.FsStorage;

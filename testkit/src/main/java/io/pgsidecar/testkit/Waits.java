@@ -2,8 +2,10 @@ package io.pgsidecar.testkit;
 
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * How fixtures and tests wait for something: a condition polled at an interval until a bound
@@ -27,6 +29,32 @@ public final class Waits {
   public static void until(Duration atMost, Duration every, Callable<Boolean> condition,
       String reason, Callable<Boolean> hopeless) {
     poll(atMost, every).failFast(reason, hopeless).until(condition);
+  }
+
+  /**
+   * The same, for tests: a timeout fails with an {@link AssertionError} whose message is
+   * {@code onTimeout}'s, made then (what was awaited, and what is known now: a log tail).
+   */
+  public static void until(Duration atMost, Duration every, Callable<Boolean> condition,
+      Supplier<String> onTimeout) {
+    try {
+      until(atMost, every, condition);
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(onTimeout.get(), e);
+    }
+  }
+
+  /**
+   * Waits until {@code condition} holds or {@code atMost} has passed, and says which: for a test
+   * that asserts on what it then finds (a log) with a message better than "timed out".
+   */
+  public static boolean holdsWithin(Duration atMost, Duration every, Callable<Boolean> condition) {
+    try {
+      until(atMost, every, condition);
+      return true;
+    } catch (ConditionTimeoutException e) {
+      return false;
+    }
   }
 
   private static ConditionFactory poll(Duration atMost, Duration every) {

@@ -82,24 +82,24 @@ class PostgresClusterArchiveTest {
     String backup3 = s3 + ".00000028.backup";
 
     // (last archived, wanted) -> archived?
-    assertTrue(PostgresCluster.archivedBy(backup3, s3), "the backup file's start segment");
-    assertTrue(PostgresCluster.archivedBy(backup3, "000000010000000000000002"));
-    assertFalse(PostgresCluster.archivedBy(backup3, s4));
-    assertTrue(PostgresCluster.archivedBy(s4, backup3), "a later segment after a backup file");
-    assertFalse(PostgresCluster.archivedBy(s3, backup3), "the start segment precedes its .backup");
-    assertTrue(PostgresCluster.archivedBy(s4, s3));
-    assertTrue(PostgresCluster.archivedBy(s3, s3));
-    assertFalse(PostgresCluster.archivedBy(s3, s4));
-    assertFalse(PostgresCluster.archivedBy("", s3));
+    assertTrue(WalWaits.archivedBy(backup3, s3), "the backup file's start segment");
+    assertTrue(WalWaits.archivedBy(backup3, "000000010000000000000002"));
+    assertFalse(WalWaits.archivedBy(backup3, s4));
+    assertTrue(WalWaits.archivedBy(s4, backup3), "a later segment after a backup file");
+    assertFalse(WalWaits.archivedBy(s3, backup3), "the start segment precedes its .backup");
+    assertTrue(WalWaits.archivedBy(s4, s3));
+    assertTrue(WalWaits.archivedBy(s3, s3));
+    assertFalse(WalWaits.archivedBy(s3, s4));
+    assertFalse(WalWaits.archivedBy("", s3));
     // History files jump the queue: they say nothing about segments.
-    assertFalse(PostgresCluster.archivedBy("00000002.history", s3));
-    assertTrue(PostgresCluster.archivedBy("00000002.history", "00000002.history"));
-    assertTrue(PostgresCluster.archivedBy("000000020000000000000005", "00000002.history"));
-    assertFalse(PostgresCluster.archivedBy("000000010000000000000009", "00000002.history"));
+    assertFalse(WalWaits.archivedBy("00000002.history", s3));
+    assertTrue(WalWaits.archivedBy("00000002.history", "00000002.history"));
+    assertTrue(WalWaits.archivedBy("000000020000000000000005", "00000002.history"));
+    assertFalse(WalWaits.archivedBy("000000010000000000000009", "00000002.history"));
     // <S>.partial: S of that timeline is never archived whole, the ones before it were.
-    assertFalse(PostgresCluster.archivedBy(s4 + ".partial", s4));
-    assertTrue(PostgresCluster.archivedBy(s4 + ".partial", s3));
-    assertEquals(true, PostgresCluster.archivedBy(s4 + ".partial", s4 + ".partial"));
+    assertFalse(WalWaits.archivedBy(s4 + ".partial", s4));
+    assertTrue(WalWaits.archivedBy(s4 + ".partial", s3));
+    assertEquals(true, WalWaits.archivedBy(s4 + ".partial", s4 + ".partial"));
   }
 
   private static String one(Statement st, String sql) throws Exception {

@@ -1,5 +1,6 @@
 package io.pgsidecar.walarchiver;
 
+import io.pgsidecar.protocol.AgentConnection;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

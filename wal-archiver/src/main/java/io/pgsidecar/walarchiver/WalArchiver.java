@@ -1,5 +1,11 @@
 package io.pgsidecar.walarchiver;
 
+import io.pgsidecar.protocol.AgentApi;
+import io.pgsidecar.protocol.AgentConnection;
+import io.pgsidecar.protocol.Exchange;
+import io.pgsidecar.protocol.Json;
+import io.pgsidecar.protocol.WalExitCodes;
+import io.pgsidecar.protocol.WalName;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -35,16 +41,17 @@ import java.util.Map;
  * <p>Kept to a few classes and no dependencies because a JVM starts for every segment.
  */
 public final class WalArchiver {
-  static final int OK = 0;
+  // The exit codes are the protocol's (io.pgsidecar.protocol.WalExitCodes); short names here.
+  static final int OK = WalExitCodes.OK;
   /** A push that did not archive, for whatever reason: PostgreSQL retries it. */
-  static final int FAILED = 1;
-  static final int NOT_FOUND = 1;
+  static final int FAILED = WalExitCodes.PUSH_FAILED;
+  static final int NOT_FOUND = WalExitCodes.NOT_IN_ARCHIVE;
   /** A fetch that could not tell (or any other command's failure): PostgreSQL stops recovery. */
-  static final int FETCH_FAILED = 255;
+  static final int FETCH_FAILED = WalExitCodes.STOP_RECOVERY;
   /** Set by bin/wal-archiver: the exit code for "not in the archive" instead of 1. */
-  static final String NOT_FOUND_ENV = "PGSIDECAR_WAL_ARCHIVER_NOT_FOUND_EXIT";
+  static final String NOT_FOUND_ENV = WalExitCodes.NOT_IN_ARCHIVE_ENV;
 
-  static final int DEFAULT_WAIT_SECONDS = 30;
+  static final int DEFAULT_WAIT_SECONDS = AgentApi.DEFAULT_WAIT_SECONDS;
 
   private static final String USAGE_TEXT = """
       usage: wal-archiver [options] push <path>          (archive_command: push %p)
@@ -106,7 +113,7 @@ public final class WalArchiver {
       return push(exchange, o.args[0], o.cluster, err);
     }
     int code = new WalFetch(exchange, workDir, err).fetch(o.args[0], o.args[1], o.cluster);
-    return code == NOT_FOUND ? notFoundCode(env) : code;
+    return code == NOT_FOUND ? WalExitCodes.notInArchive(env) : code;
   }
 
   /**
@@ -117,14 +124,6 @@ public final class WalArchiver {
   static int failureCode(String[] args) {
     java.util.List<String> words = java.util.Arrays.asList(args);
     return words.contains("push") && !words.contains("fetch") ? FAILED : FETCH_FAILED;
-  }
-
-  private static int notFoundCode(Map<String, String> env) {
-    String v = env.get(NOT_FOUND_ENV);
-    if (v != null && v.matches("[1-9][0-9]{0,2}") && Integer.parseInt(v) <= 125) {
-      return Integer.parseInt(v);
-    }
-    return NOT_FOUND;
   }
 
   /**
@@ -140,9 +139,8 @@ public final class WalArchiver {
           + " should pass %p");
       return FAILED;
     }
-    byte[] body = ("{\"path\":" + Json.quote(path) + ",\"cluster\":"
-        + (cluster == null ? "null" : Json.quote(cluster)) + "}").getBytes(StandardCharsets.UTF_8);
-    try (AgentConnection.Response r = exchange.send("POST", "/v1/wal/push", Exchange.JSON, body)) {
+    byte[] body = AgentApi.pushBody(path, cluster).getBytes(StandardCharsets.UTF_8);
+    try (AgentConnection.Response r = exchange.send("POST", AgentApi.WAL_PUSH, Exchange.JSON, body)) {
       if (r.status() == 200) {
         return OK;
       }
@@ -169,7 +167,7 @@ public final class WalArchiver {
 
     /** Returns null when fine, else what is wrong. */
     String parse(String[] argv, Map<String, String> env) {
-      String waitText = env.get("PGSIDECAR_WAIT");
+      String waitText = env.get(AgentApi.WAIT_ENV);
       String[] positional = new String[argv.length];
       int count = 0;
       for (int i = 0; i < argv.length; i++) {

@@ -1,9 +1,13 @@
 package io.pgsidecar.walarchiver;
 
+import io.pgsidecar.protocol.AgentApi;
+import io.pgsidecar.protocol.AgentConnection;
+import io.pgsidecar.protocol.Exchange;
+import io.pgsidecar.protocol.Json;
+import io.pgsidecar.protocol.WalName;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Locale;
 
 /**
  * restore_command: fetches one WAL file from the agent into {@code %p}.
@@ -37,7 +42,7 @@ final class WalFetch {
    * The header of the agent's 404 that names the file the archive does not have. A 404 without
    * it (a wrong route, a proxy, the metrics port) is not "not in the archive".
    */
-  static final String MISSING = "x-pgsidecar-missing";
+  static final String MISSING = AgentApi.MISSING.toLowerCase(Locale.ROOT);
 
   private final Exchange exchange;
   private final Path workDir;
@@ -56,8 +61,7 @@ final class WalFetch {
           + " pass %f %p; exiting 255 so that PostgreSQL stops recovery");
       return WalArchiver.FETCH_FAILED;
     }
-    String target = "/v1/wal/" + name
-        + (cluster == null ? "" : "?cluster=" + URLEncoder.encode(cluster, StandardCharsets.UTF_8));
+    String target = AgentApi.fetchTarget(name, cluster);
     Path dest = workDir.resolve(path);
     String last = null;
     for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -101,8 +105,8 @@ final class WalFetch {
   /** Body to a temp file, verified, renamed over {@code dest}. */
   private static void write(AgentConnection.Response r, Path dest) throws IOException {
     String expectedLength = r.header("content-length");
-    String expectedSha = r.header("x-pgsidecar-sha256");
-    boolean agentVerified = "sha256".equalsIgnoreCase(r.header("x-pgsidecar-verified"));
+    String expectedSha = r.header(AgentApi.SHA256.toLowerCase(Locale.ROOT));
+    boolean agentVerified = "sha256".equalsIgnoreCase(r.header(AgentApi.VERIFIED.toLowerCase(Locale.ROOT)));
     MessageDigest sha = expectedSha == null || agentVerified ? null : sha256();
     Path dir = dest.toAbsolutePath().getParent();
     Path tmp = dir.resolve("." + dest.getFileName() + ".pgsidecar-tmp");

@@ -1,5 +1,7 @@
 package io.pgsidecar.walarchiver;
 
+import io.pgsidecar.protocol.FakeAgent;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

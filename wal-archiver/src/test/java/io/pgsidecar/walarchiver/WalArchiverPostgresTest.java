@@ -1,5 +1,9 @@
 package io.pgsidecar.walarchiver;
 
+import io.pgsidecar.protocol.FakeAgent;
+import io.pgsidecar.protocol.WalName;
+import io.pgsidecar.protocol.Json;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,5 +1,8 @@
 package io.pgsidecar.walarchiver;
 
+import io.pgsidecar.protocol.FakeAgent;
+import io.pgsidecar.protocol.WalName;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

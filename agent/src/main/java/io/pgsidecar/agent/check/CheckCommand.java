@@ -11,7 +11,7 @@ import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.job.JobException.Kind;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Clock;

@@ -74,7 +74,7 @@ public final class DumpRestorer implements AutoCloseable {
       case FS -> new FsStorage(config.storage().path().orElseThrow(() -> new IOException(
           "storage.type is fs but storage.path is not set; set it to the repository folder")));
       case AZURE -> AzureStorage.open(config.storage().azure());
-      case S3 -> io.pgsidecar.core.storage.StorageFactory.open(config.storage());
+      case S3 -> io.pgsidecar.core.storage.factory.StorageFactory.open(config.storage());
     };
     return new DumpRestorer(storage, Pipelines.forConfig(config.compression(), config.encryption()),
         new RepositoryLayout(config.storage().prefix(), config.cluster()),

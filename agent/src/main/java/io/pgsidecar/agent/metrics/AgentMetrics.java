@@ -12,7 +12,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;

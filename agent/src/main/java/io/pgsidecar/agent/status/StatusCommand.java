@@ -13,7 +13,7 @@ import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

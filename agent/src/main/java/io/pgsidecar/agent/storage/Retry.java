@@ -1,9 +1,9 @@
 package io.pgsidecar.agent.storage;
 
 import java.lang.System.Logger.Level;
-import io.pgsidecar.core.storage.RetryPolicy;
 import io.pgsidecar.core.storage.StorageException;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;

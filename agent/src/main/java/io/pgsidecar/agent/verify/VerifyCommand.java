@@ -11,7 +11,7 @@ import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import io.pgsidecar.core.verify.WalReport;
 import io.pgsidecar.core.verify.WalVerifier;
 import java.io.PrintWriter;

@@ -7,7 +7,7 @@ import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Optional;

@@ -11,7 +11,7 @@ import io.pgsidecar.core.config.ConfigLoader;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import io.pgsidecar.testkit.PostgresCluster;
 import io.pgsidecar.testkit.S3Server;
 import io.pgsidecar.walarchiver.WalArchiver;

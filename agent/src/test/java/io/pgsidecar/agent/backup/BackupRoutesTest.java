@@ -14,7 +14,7 @@ import io.pgsidecar.core.storage.MemoryStorage;
 import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.testkit.PostgresCluster;
 import io.vertx.core.Vertx;
-import io.pgsidecar.walarchiver.AgentConnection;
+import io.pgsidecar.protocol.AgentConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;

@@ -11,7 +11,7 @@ import io.pgsidecar.agent.support.TestConfig;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.Storage;
-import io.pgsidecar.core.storage.StorageFactory;
+import io.pgsidecar.core.storage.factory.StorageFactory;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.testkit.PostgresBin;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -24,8 +25,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class PgStatArchiverPollerTest {
-  private static final Path PG_BIN = Path.of(
-      Optional.ofNullable(System.getenv("PGSIDECAR_PG_BIN")).orElse("/usr/lib/postgresql/15/bin"));
+  private static final Path PG_BIN = PostgresBin.dir();
 
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {

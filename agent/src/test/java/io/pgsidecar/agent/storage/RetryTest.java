@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.core.storage.RetryPolicy;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
 import java.time.Duration;

@@ -11,6 +11,7 @@ import io.pgsidecar.core.config.PgsidecarConfig.Postgres;
 import io.pgsidecar.core.config.PgsidecarConfig.Schedule;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageConfig;
 import io.pgsidecar.core.config.PgsidecarConfig.Wal;
+import io.pgsidecar.testkit.PostgresBin;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -41,7 +42,7 @@ public final class TestConfig {
         "db1", pgdata, work.resolve("run/agent.sock"),
         new Http(tcpPort, tcpPort.map(p -> work.resolve("token")), Duration.ofSeconds(5)),
         new Postgres("127.0.0.1", 5432, "postgres", "postgres", Optional.empty(),
-            Path.of("/usr/lib/postgresql/15/bin")),
+            PostgresBin.dir()),
         new StorageConfig(PgsidecarConfig.StorageType.FS, "prod", Optional.of(work.resolve("repo")),
             null, storageTimeout, retries),
         new Compression("zstd", 3, 1),

@@ -2,10 +2,8 @@ package io.pgsidecar.core.config;
 
 import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
-import io.pgsidecar.core.storage.RetryPolicy;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
-import java.io.File;
-import java.nio.file.Files;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -31,12 +29,12 @@ final class ConfigBuilder {
 
   private final Values values;
   private final Map<String, String> env;
-  private final Path defaultBinDir;
+  private final Path installRoot;
 
-  ConfigBuilder(Values values, Map<String, String> env, Path defaultBinDir) {
+  ConfigBuilder(Values values, Map<String, String> env, Path installRoot) {
     this.values = values;
     this.env = env;
-    this.defaultBinDir = defaultBinDir;
+    this.installRoot = installRoot;
   }
 
   /** Problems that are not about a single value: required keys, contradicting keys. */
@@ -150,7 +148,7 @@ final class ConfigBuilder {
             opt("http.admin-socket"), opt("http.socket-group"), get("http.socket-mode")),
         new PgsidecarConfig.Postgres(get("postgres.host"), (Integer) get("postgres.port"),
             get("postgres.user"), get("postgres.database"), opt("postgres.password-file"),
-            this.<Path>opt("postgres.bin-dir").orElseGet(this::findBinDir), opt("postgres.password")),
+            this.<Path>opt(PostgresBinDir.KEY).or(() -> PostgresBinDir.discover(env, installRoot)).orElse(null), opt("postgres.password")),
         new PgsidecarConfig.StorageConfig(get("storage.type"), prefix(), opt("storage.path"), azure(),
             get("storage.timeout"), (Integer) get("storage.retries"), retry(), s3()),
         new PgsidecarConfig.Compression(get("compression.algorithm"), (Integer) get("compression.level"),
@@ -218,19 +216,6 @@ final class ConfigBuilder {
    * The Debian/Ubuntu path of PostgreSQL 15 when it holds pg_basebackup, else the first directory
    * on PATH that does (images based on the official postgres image put them on PATH).
    */
-  private Path findBinDir() {
-    if (Files.isExecutable(defaultBinDir.resolve("pg_basebackup"))) {
-      return defaultBinDir;
-    }
-    String path = env.getOrDefault("PATH", "");
-    for (String dir : path.split(File.pathSeparator)) {
-      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "pg_basebackup"))) {
-        return Path.of(dir);
-      }
-    }
-    return defaultBinDir;
-  }
-
   @SuppressWarnings("unchecked")
   private <T> T get(String key) {
     Object v = values.typed().get(key);

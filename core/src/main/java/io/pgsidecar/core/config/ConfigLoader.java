@@ -26,8 +26,6 @@ import java.util.stream.StreamSupport;
  */
 public final class ConfigLoader {
 
-  private static final Path DEFAULT_BIN_DIR = Path.of("/usr/lib/postgresql/15/bin");
-
   /** A value as written, and where it was written (file path or variable name) for errors. */
   record Raw(String text, String origin) {}
 
@@ -38,16 +36,17 @@ public final class ConfigLoader {
 
   /** Loads the configuration; {@code env} is usually {@code System.getenv()}. */
   public static PgsidecarConfig load(Optional<Path> yamlFile, Map<String, String> env) {
-    return load(yamlFile, env, DEFAULT_BIN_DIR);
+    return load(yamlFile, env, PostgresBinDir.INSTALL_ROOT);
   }
 
-  static PgsidecarConfig load(Optional<Path> yamlFile, Map<String, String> env, Path defaultBinDir) {
+  /** As {@link #load(Optional, Map)}, with PostgreSQL installations looked for under {@code installRoot}. */
+  static PgsidecarConfig load(Optional<Path> yamlFile, Map<String, String> env, Path installRoot) {
     ConfigLoader loader = new ConfigLoader();
     loader.readLibpq(env);
     yamlFile.ifPresent(loader::readYaml);
     loader.readEnv(env);
     ConfigBuilder.Values values = loader.parse();
-    ConfigBuilder builder = new ConfigBuilder(values, env, defaultBinDir);
+    ConfigBuilder builder = new ConfigBuilder(values, env, installRoot);
     loader.errors.addAll(builder.check());
     if (!loader.errors.isEmpty()) {
       throw new ConfigException(loader.errors);

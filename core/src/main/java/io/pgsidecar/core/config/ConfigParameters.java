@@ -19,7 +19,7 @@ import io.pgsidecar.core.config.PgsidecarConfig.AzureAuth;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Auth;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.config.PgsidecarConfig.StorageType;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,9 +76,11 @@ public final class ConfigParameters {
           c -> c.postgres().passwordFile()).fallback("PGPASSFILE"),
       Param.of("postgres.password", string(), "Password of the role (environment only).",
           c -> c.postgres().password()).asSecret().fallback("PGPASSWORD"),
-      Param.of("postgres.bin-dir", path(), "Directory of pg_basebackup, pg_dump and pg_dumpall.",
-          c -> c.postgres().binDir())
-          .computedDefault("/usr/lib/postgresql/15/bin, else the directory of pg_basebackup on PATH"),
+      Param.of(PostgresBinDir.KEY, path(), "Directory of pg_basebackup, pg_dump, pg_dumpall and psql.",
+          c -> c.postgres().foundBinDir())
+          .computedDefault("`pg_config --bindir` (pg_config on PATH), else the highest"
+              + " /usr/lib/postgresql/*/bin, else the directory of pg_basebackup on PATH; each only"
+              + " when it holds pg_basebackup. None found: an error at first use naming this key"),
 
       Param.of("storage.type", enumOf(StorageType.class), "Where the repository lives.",
           c -> c.storage().type()).defaultValue("fs"),

@@ -1,7 +1,7 @@
 package io.pgsidecar.core.config;
 
 import io.pgsidecar.core.retention.RetentionPolicy;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -113,10 +113,30 @@ public record PgsidecarConfig(
    * How the agent reaches PostgreSQL (keys {@code postgres.*}); unset values fall back to libpq's
    * PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSFILE, PGPASSWORD like pg_basebackup does.
    * {@code password} comes only from the environment (PGSIDECAR_POSTGRES_PASSWORD or PGPASSWORD)
-   * and is left out of {@link #toString()}.
+   * and is left out of {@link #toString()}. {@code binDir} is null when it was neither set nor
+   * found ({@link PostgresBinDir}): then {@link #binDir()} throws the error that says so.
    */
   public record Postgres(String host, int port, String user, String database,
       Optional<Path> passwordFile, Path binDir, Optional<String> password) {
+
+    /**
+     * The directory of pg_basebackup, pg_dump, pg_dumpall and psql.
+     *
+     * @throws ConfigException naming {@code postgres.bin-dir} and its variable when it was
+     *     neither set nor found
+     */
+    @Override
+    public Path binDir() {
+      if (binDir == null) {
+        throw PostgresBinDir.notFound();
+      }
+      return binDir;
+    }
+
+    /** {@link #binDir()}, or empty when it was neither set nor found. */
+    public Optional<Path> foundBinDir() {
+      return Optional.ofNullable(binDir);
+    }
 
     /** Without a password (the common case: a password file, or trust/peer authentication). */
     public Postgres(String host, int port, String user, String database,

@@ -173,7 +173,7 @@ class ConfigLoaderTest {
     Files.setPosixFilePermissions(tool, PosixFilePermissions.fromString("rwxr-xr-x"));
     Map<String, String> env = Map.of("PGSIDECAR_CLUSTER", "main", "PGSIDECAR_STORAGE_PATH", "/r",
         "PATH", "/nonexistent:" + bin);
-    PgsidecarConfig c = ConfigLoader.load(Optional.empty(), env, dir.resolve("no-such-bin"));
+    PgsidecarConfig c = ConfigLoader.load(Optional.empty(), env, dir.resolve("no-installations"));
     assertEquals(bin, c.postgres().binDir());
   }
 

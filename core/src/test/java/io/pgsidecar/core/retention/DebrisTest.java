@@ -13,7 +13,7 @@ import io.pgsidecar.core.retention.RetentionPolicy.Gfs;
 import io.pgsidecar.core.retention.RetentionPolicy.KindPolicy;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.core.storage.fs.FsStorage;

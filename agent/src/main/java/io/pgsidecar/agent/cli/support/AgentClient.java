@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.cli.support;
 
-import io.pgsidecar.walarchiver.AgentConnection;
+import io.pgsidecar.protocol.AgentConnection;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;

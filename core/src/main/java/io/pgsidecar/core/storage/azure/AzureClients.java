@@ -36,10 +36,11 @@ final class AzureClients {
    * its Netty differs from ours by a patch version (we pin one Netty for Vert.x and the SDK on
    * purpose), and it logs every failed try at ERROR (three lines per refused request, and
    * Reactor Netty one more): against dead storage that buried the one line that matters.
-   * {@link io.pgsidecar.core.storage.RetryPolicy} logs each give-up once with its last error,
+   * {@link io.pgsidecar.core.storage.retry.RetryPolicy} logs each give-up once with its last error,
    * and every failure reaches the caller as a StorageException naming it, so the SDK's own
    * lines are off. {@code AZURE_LOG_LEVEL} (the SDK's own switch) leaves the levels alone, to
-   * see them when debugging. Held here because JUL keeps loggers weakly.
+   * see them when debugging. Held here because JUL keeps loggers weakly. JUL here only sets the
+   * SDK's levels (System.Logger has no levels to set); our own lines go through System.Logger.
    */
   private static final Logger SDK_LOG = Logger.getLogger("com.azure");
   private static final Logger NETTY_LOG = Logger.getLogger("reactor.netty");

@@ -28,13 +28,16 @@ import software.amazon.awssdk.services.s3.S3Client;
  * its own Netty for Vert.x), no CRT (native). HttpURLConnection was tried first: it buffers each
  * request body whole, a second copy of every part in flight.
  * The SDK makes exactly one try per request, bounded by {@code storage.timeout}:
- * {@link io.pgsidecar.core.storage.RetryPolicy} is the one retry layer. Checksums are computed
+ * {@link io.pgsidecar.core.storage.retry.RetryPolicy} is the one retry layer. Checksums are computed
  * only where S3 requires them, so S3-compatible stores that do not know the newer checksum
  * headers keep working. Secrets are read from their files here and handed straight to the SDK.
  */
 final class S3Clients {
 
-  /** Held because JUL keeps loggers weakly; the SDK logs every failed try otherwise. */
+  /**
+   * Held because JUL keeps loggers weakly; the SDK logs every failed try otherwise. JUL here only
+   * sets the SDK's level (System.Logger has no levels to set); our own lines use System.Logger.
+   */
   private static final Logger SDK_LOG = Logger.getLogger("software.amazon.awssdk");
 
   static {

@@ -1,7 +1,7 @@
 package io.pgsidecar.core.storage.s3;
 
-import io.pgsidecar.core.storage.RetryPolicy;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.IOException;
 import java.io.InputStream;

@@ -4,8 +4,8 @@ import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.storage.ObjectExistsException;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.core.storage.RetryPolicy;
-import io.pgsidecar.core.storage.RetryPolicy.Operation;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import io.pgsidecar.core.storage.StorageException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -23,8 +23,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
@@ -54,7 +52,7 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
  */
 final class S3Upload {
 
-  private static final Logger LOG = Logger.getLogger(S3Upload.class.getName());
+  private static final System.Logger LOG = System.getLogger(S3Upload.class.getName());
 
   /** S3's limit of parts per upload. */
   static final int MAX_PARTS = 10_000;
@@ -196,8 +194,8 @@ final class S3Upload {
           // than aborted: S3Mock 4.11 deletes the stored object of a key when an upload of that
           // key is aborted (checked by hand), and nothing stored may be lost for tidiness. The
           // bucket's AbortIncompleteMultipartUpload lifecycle rule removes it.
-          LOG.log(Level.INFO, "create of {0} in {1} met an existing object at completion; its"
-              + " multipart upload {2} is left for the bucket's lifecycle rule",
+          LOG.log(System.Logger.Level.INFO, "create of {0} in {1} met an existing object at"
+              + " completion; its multipart upload {2} is left for the bucket's lifecycle rule",
               new Object[] {key, errors.where(), finalId});
           finalId = null;
         }
@@ -358,8 +356,8 @@ final class S3Upload {
           s3.abortMultipartUpload(b -> b.bucket(bucket).key(target).uploadId(uploadId)),
           S3Errors::retryable);
     } catch (IOException | RuntimeException e) {
-      LOG.log(Level.WARNING, "could not abort the incomplete upload {0} of {1} in {2}: {3}; a"
-          + " bucket lifecycle rule AbortIncompleteMultipartUpload removes it",
+      LOG.log(System.Logger.Level.WARNING, "could not abort the incomplete upload {0} of {1} in"
+          + " {2}: {3}; a bucket lifecycle rule AbortIncompleteMultipartUpload removes it",
           new Object[] {uploadId, target, errors.where(), e.getMessage()});
     }
   }
@@ -369,8 +367,8 @@ final class S3Upload {
       retry.call(Operation.LIST, "delete of " + staging, () ->
           s3.deleteObject(b -> b.bucket(bucket).key(staging)), S3Errors::retryable);
     } catch (IOException | RuntimeException e) {
-      LOG.log(Level.WARNING, "could not delete the staging object {0} in {1}: {2}; listings"
-          + " hide it, delete it by hand", new Object[] {staging, errors.where(), e.getMessage()});
+      LOG.log(System.Logger.Level.WARNING, "could not delete the staging object {0} in {1}:"
+          + " {2}; listings hide it, delete it by hand", new Object[] {staging, errors.where(), e.getMessage()});
     }
   }
 

@@ -10,7 +10,7 @@ import io.pgsidecar.core.storage.GeneratedContent;
 import io.pgsidecar.core.storage.ObjectConflictException;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.testkit.Azurite;
 import io.pgsidecar.testkit.FaultProxy;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.GeneratedContent;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.testkit.Azurite;
 import io.pgsidecar.testkit.FaultProxy;
 import io.pgsidecar.testkit.Waits;

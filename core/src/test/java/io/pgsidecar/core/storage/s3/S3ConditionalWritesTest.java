@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Auth;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.testkit.S3Server;
 import java.io.ByteArrayInputStream;

@@ -10,7 +10,7 @@ import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.storage.GeneratedContent;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.testkit.FaultProxy;
 import io.pgsidecar.testkit.S3Server;
 import java.io.ByteArrayInputStream;

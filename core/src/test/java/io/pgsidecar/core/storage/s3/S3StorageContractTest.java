@@ -10,7 +10,7 @@ import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.storage.GeneratedContent;
 import io.pgsidecar.core.storage.ObjectConflictException;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.storage.StorageContractTest;
 import io.pgsidecar.core.storage.StorageException;
