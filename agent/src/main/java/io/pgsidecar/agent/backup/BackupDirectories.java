@@ -21,6 +21,8 @@ import java.util.TreeMap;
  */
 final class BackupDirectories {
 
+  private static final System.Logger LOG = System.getLogger(BackupDirectories.class.getName());
+
   private final Storage storage;
   private final RepositoryLayout layout;
 
@@ -75,5 +77,28 @@ final class BackupDirectories {
       }
     }
     return dirs;
+  }
+
+  /**
+   * Deletes every object of the backups without backup.json whose newest object is older than
+   * {@code cutoff}, except {@code runningId}'s (may be null).
+   *
+   * @return the ids removed
+   */
+  List<String> removeUnfinished(Instant cutoff, String runningId) throws IOException {
+    var removed = new ArrayList<String>();
+    for (var e : all().entrySet()) {
+      Dir d = e.getValue();
+      if (d.hasManifest || e.getKey().equals(runningId) || d.newest.isAfter(cutoff)) {
+        continue;
+      }
+      for (String key : d.keys) {
+        storage.delete(key);
+      }
+      removed.add(e.getKey());
+      LOG.log(System.Logger.Level.INFO, "removed data of unfinished base backup {0} ({1} objects)",
+          e.getKey(), d.keys.size());
+    }
+    return removed;
   }
 }

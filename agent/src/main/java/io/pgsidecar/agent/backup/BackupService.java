@@ -257,23 +257,8 @@ public final class BackupService implements AutoCloseable {
    * @return the ids cleaned up
    */
   public List<String> cleanupOrphans(Duration grace) throws IOException {
-    Instant cutoff = clock.instant().minus(grace);
     RunningBackup r = running.get();
-    var removed = new ArrayList<String>();
-    for (var e : dirs.all().entrySet()) {
-      BackupDirectories.Dir d = e.getValue();
-      if (d.hasManifest || (r != null && r.id().equals(e.getKey()))
-          || d.newest.isAfter(cutoff)) {
-        continue;
-      }
-      for (String key : d.keys) {
-        storage.delete(key);
-      }
-      removed.add(e.getKey());
-      LOG.log(Level.INFO, "removed data of unfinished base backup {0} ({1} objects)", e.getKey(),
-          d.keys.size());
-    }
-    return removed;
+    return dirs.removeUnfinished(clock.instant().minus(grace), r == null ? null : r.id());
   }
 
   /** @throws JobException INVALID_INPUT when {@code id} is not a backup id */
@@ -293,8 +278,7 @@ public final class BackupService implements AutoCloseable {
     if (r != null) {
       r.cancel();
       try {
-        r.result().handle((m, t) -> null).get(java.time.Duration.ofSeconds(30).toSeconds(),
-            java.util.concurrent.TimeUnit.SECONDS);
+        r.result().handle((m, t) -> null).get(30, java.util.concurrent.TimeUnit.SECONDS);
       } catch (Exception e) {
         LOG.log(Level.WARNING, "base backup {0} did not stop within 30 s", r.id());
       }

@@ -61,17 +61,17 @@ public final class CheckCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Duration deadline = duration(timeout);
     CommandContext context = CommandContext.of(spec);
-    List<CheckService.Check> checks = new ArrayList<>();
+    List<Check> checks = new ArrayList<>();
     PgsidecarConfig config;
     try {
       config = context.config();
     } catch (ConfigException e) {
-      checks.add(new CheckService.Check("config", CheckService.Result.FAIL,
-          CheckService.oneLine(e.getMessage()) + "; fix the file or the PGSIDECAR_* variables"
+      checks.add(new Check("config", Check.Result.FAIL,
+          Check.oneLine(e.getMessage()) + "; fix the file or the PGSIDECAR_* variables"
               + " (pgsidecar config check lists every problem)", Optional.of(Kind.INVALID_INPUT)));
       return report(null, checks);
     }
-    checks.add(CheckService.Check.ok("config", "valid: cluster '" + config.cluster() + "', "
+    checks.add(Check.ok("config", "valid: cluster '" + config.cluster() + "', "
         + context.configFile().map(f -> "file " + f).orElse("environment and defaults (no file)")));
     try (Storage storage = open(config)) {
       CheckService service = new CheckService(config, storage,
@@ -111,9 +111,9 @@ public final class CheckCommand implements Callable<Integer> {
     }
   }
 
-  private int report(String cluster, List<CheckService.Check> checks) throws IOException {
-    int code = CheckService.firstFailure(checks).map(ExitCodes::of).orElse(ExitCodes.OK);
-    long failed = checks.stream().filter(c -> c.result() == CheckService.Result.FAIL).count();
+  private int report(String cluster, List<Check> checks) throws IOException {
+    int code = Check.firstFailure(checks).map(ExitCodes::of).orElse(ExitCodes.OK);
+    long failed = checks.stream().filter(c -> c.result() == Check.Result.FAIL).count();
     PrintWriter out = spec.commandLine().getOut();
     if (output == Output.json) {
       ObjectNode doc = JSON.createObjectNode();
@@ -121,18 +121,18 @@ public final class CheckCommand implements Callable<Integer> {
       doc.put("ok", failed == 0);
       doc.put("exitCode", code);
       ArrayNode list = doc.putArray("checks");
-      for (CheckService.Check c : checks) {
+      for (Check c : checks) {
         list.addObject().put("name", c.name())
             .put("result", c.result().name().toLowerCase(Locale.ROOT))
             .put("message", c.message());
       }
       out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(doc));
     } else {
-      for (CheckService.Check c : checks) {
+      for (Check c : checks) {
         out.printf(Locale.ROOT, "%-4s  %-15s  %s%n", c.result(), c.name(), c.message());
       }
       out.println(failed == 0 ? "check passed: " + checks.size() + " checks, "
-          + checks.stream().filter(c -> c.result() == CheckService.Result.SKIP).count() + " skipped"
+          + checks.stream().filter(c -> c.result() == Check.Result.SKIP).count() + " skipped"
           : "check failed: " + failed + " of " + checks.size() + " checks (exit " + code + ")");
     }
     out.flush();

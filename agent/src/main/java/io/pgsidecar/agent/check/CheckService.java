@@ -30,7 +30,7 @@ import java.util.stream.Stream;
 /**
  * {@code pgsidecar check}, the domain part: is this pod's archiving set up end to end, the way
  * {@code pgbackrest check} asks it. Each step is one {@link Check}, run in order; a step whose
- * input an earlier one could not give is {@link Result#SKIP}ped, never guessed:
+ * input an earlier one could not give is {@link Check.Result#SKIP}ped, never guessed:
  * <ol>
  *   <li>{@code storage}: reachable ({@link Storage#probe}) and writable: a probe object under the
  *       cluster's own {@code check/} folder is written, read back by its metadata and deleted;
@@ -54,30 +54,6 @@ public final class CheckService {
       DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
   /** How often storage is looked at while waiting for the switched segment. */
   static final Duration POLL = Duration.ofMillis(250);
-
-  /** What one check found. */
-  public enum Result { OK, FAIL, SKIP }
-
-  /**
-   * One line of the report.
-   *
-   * @param name the check ({@code storage}, {@code archive-command})
-   * @param message what was found; for a failure also what to do
-   * @param kind for a failure, its cause (the CLI's exit code); empty otherwise
-   */
-  public record Check(String name, Result result, String message, Optional<Kind> kind) {
-    static Check ok(String name, String message) {
-      return new Check(name, Result.OK, message, Optional.empty());
-    }
-
-    static Check fail(String name, Kind kind, String message) {
-      return new Check(name, Result.FAIL, message, Optional.of(kind));
-    }
-
-    static Check skip(String name, String message) {
-      return new Check(name, Result.SKIP, message, Optional.empty());
-    }
-  }
 
   /** The running agent: empty when it answers, else why not. */
   @FunctionalInterface
@@ -116,21 +92,21 @@ public final class CheckService {
           + " restore)" : "")));
     } catch (IOException e) {
       checks.add(Check.fail("postgres", Kind.STORAGE_UNAVAILABLE, "PostgreSQL at " + where()
-          + " does not answer: " + oneLine(e.getMessage()) + "; check that it runs and"
+          + " does not answer: " + Check.oneLine(e.getMessage()) + "; check that it runs and"
           + " postgres.host, postgres.port, postgres.user and the password (postgres.password-file"
           + " or PGSIDECAR_POSTGRES_PASSWORD)"));
     }
     Check cluster = server.isEmpty() ? Check.skip("cluster", "needs postgres")
-        : store.result() != Result.OK ? Check.skip("cluster", "needs storage")
+        : store.result() != Check.Result.OK ? Check.skip("cluster", "needs storage")
         : cluster(server.get());
     checks.add(cluster);
-    Check mode = server.map(this::archiveMode).orElse(Check.skip("archive-mode", "needs postgres"));
-    Check command = server.map(this::archiveCommand)
+    Check mode = server.map(ServerSettings::archiveMode).orElse(Check.skip("archive-mode", "needs postgres"));
+    Check command = server.map(ServerSettings::archiveCommand)
         .orElse(Check.skip("archive-command", "needs postgres"));
     checks.add(mode);
     checks.add(command);
     List<String> missing = Stream.of(store, cluster, mode, command)
-        .filter(c -> c.result() != Result.OK).map(Check::name).toList();
+        .filter(c -> c.result() != Check.Result.OK).map(Check::name).toList();
     if (!missing.isEmpty()) {
       checks.add(Check.skip("archiving", "needs " + String.join(", ", missing)));
     } else if (server.get().inRecovery()) {
@@ -140,12 +116,6 @@ public final class CheckService {
       checks.add(archiving(timeout));
     }
     return List.copyOf(checks);
-  }
-
-  /** The first failure's cause, or empty when every check passed or was skipped. */
-  public static Optional<Kind> firstFailure(List<Check> checks) {
-    return checks.stream().filter(c -> c.result() == Result.FAIL).findFirst()
-        .flatMap(Check::kind);
   }
 
   // ---- the checks ------------------------------------------------------------------------------
@@ -179,7 +149,7 @@ public final class CheckService {
       } catch (IOException | RuntimeException ignored) {
         // storage is failing; the message below says so
       }
-      String why = oneLine(e.getMessage());
+      String why = Check.oneLine(e.getMessage());
       // the drivers' messages mostly say what to check already: add ours only when they do not
       return Check.fail("storage", Kind.STORAGE_UNAVAILABLE, "storage " + where + " is not usable: "
           + why + (why.contains("check ") ? "" : "; " + storageHint()));
@@ -194,7 +164,7 @@ public final class CheckService {
       problem = Optional.of(String.valueOf(e.getMessage()));
     }
     return problem.map(p -> Check.fail("agent", Kind.STORAGE_UNAVAILABLE, "the agent does not answer"
-            + " on " + config.adminSocket() + ": " + oneLine(p) + "; start it (pgsidecar agent) or"
+            + " on " + config.adminSocket() + ": " + Check.oneLine(p) + "; start it (pgsidecar agent) or"
             + " check http.admin-socket (PGSIDECAR_HTTP_ADMIN_SOCKET)"))
         .orElse(Check.ok("agent", "the agent answers on " + config.adminSocket()));
   }
@@ -222,46 +192,8 @@ public final class CheckService {
       return Check.ok("cluster", key + " matches this server's system identifier " + owner);
     } catch (IOException | RuntimeException e) {
       return Check.fail("cluster", Kind.STORAGE_UNAVAILABLE, "cannot read " + key + " in "
-          + storage.describe() + ": " + oneLine(e.getMessage()) + "; " + storageHint());
+          + storage.describe() + ": " + Check.oneLine(e.getMessage()) + "; " + storageHint());
     }
-  }
-
-  private Check archiveMode(PostgresFacts.Server server) {
-    String mode = server.archiveMode();
-    if (mode.equals("on") || mode.equals("always")) {
-      return Check.ok("archive-mode", "archive_mode is " + mode);
-    }
-    return Check.fail("archive-mode", Kind.INVALID_INPUT, "archive_mode is '" + mode + "': set"
-        + " archive_mode = on in postgresql.conf and restart PostgreSQL");
-  }
-
-  private Check archiveCommand(PostgresFacts.Server server) {
-    String command = server.archiveCommand();
-    if (callsOurClient(command)) {
-      return Check.ok("archive-command", "archive_command is '" + command + "'");
-    }
-    return Check.fail("archive-command", Kind.INVALID_INPUT, "archive_command is '" + command
-        + "', which does not call the pgsidecar WAL client: set archive_command ="
-        + " '/pgsidecar/bin/wal-archiver push %p' (the client's path on this server) in"
-        + " postgresql.conf and reload PostgreSQL");
-  }
-
-  /**
-   * Whether {@code command} runs our client's push: a word naming {@code wal-archiver} (the
-   * launcher or the static client, at any path) or its Java class, later followed by {@code push}
-   * and {@code %p}.
-   */
-  static boolean callsOurClient(String command) {
-    List<String> words = List.of(command.trim().split("\\s+"));
-    for (int i = 0; i < words.size(); i++) {
-      String w = words.get(i).replace("'", "").replace("\"", "");
-      if (w.endsWith("/wal-archiver") || w.equals("wal-archiver")
-          || w.equals("io.pgsidecar.walarchiver.WalArchiver")) {
-        List<String> rest = words.subList(i + 1, words.size());
-        return rest.contains("push") && rest.stream().anyMatch(r -> r.contains("%p"));
-      }
-    }
-    return false;
   }
 
   private Check archiving(Duration timeout) throws InterruptedException {
@@ -269,7 +201,7 @@ public final class CheckService {
     try {
       segment = postgres.switchWal();
     } catch (IOException e) {
-      return Check.fail("archiving", Kind.FAILED, "pg_switch_wal() failed: " + oneLine(e.getMessage())
+      return Check.fail("archiving", Kind.FAILED, "pg_switch_wal() failed: " + Check.oneLine(e.getMessage())
           + "; the check needs a role that may run pg_create_restore_point() and pg_switch_wal()"
           + " (a superuser, or GRANT EXECUTE on both to postgres.user)");
     }
@@ -280,16 +212,16 @@ public final class CheckService {
       try {
         if (stored(prefix)) {
           return Check.ok("archiving", "segment " + segment + " (pg_switch_wal) arrived in "
-              + storage.describe() + " after " + seconds(Duration.between(started, clock.instant())));
+              + storage.describe() + " after " + Check.seconds(Duration.between(started, clock.instant())));
         }
       } catch (IOException | RuntimeException e) {
         return Check.fail("archiving", Kind.STORAGE_UNAVAILABLE, "cannot list " + prefix + " in "
             + storage.describe() + " while waiting for segment " + segment + ": "
-            + oneLine(e.getMessage()) + "; " + storageHint());
+            + Check.oneLine(e.getMessage()) + "; " + storageHint());
       }
       if (!clock.instant().isBefore(deadline)) {
         return Check.fail("archiving", Kind.FAILED, "segment " + segment + " (pg_switch_wal) did not"
-            + " arrive in " + storage.describe() + " within " + seconds(timeout) + archiverState()
+            + " arrive in " + storage.describe() + " within " + Check.seconds(timeout) + archiverState()
             + "; look at the server's log and the agent's log, or wait longer (--timeout)");
       }
       Thread.sleep(POLL);
@@ -327,19 +259,6 @@ public final class CheckService {
       case S3 -> "check storage.s3.* (bucket, endpoint, region, credentials) and the network to"
           + " the bucket";
     };
-  }
-
-  static String seconds(Duration d) {
-    return String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
-  }
-
-  /** A message on one line: a report line per check. */
-  static String oneLine(String s) {
-    if (s == null) {
-      return "(no message)";
-    }
-    return String.join("; ", s.strip().lines().map(String::strip).filter(l -> !l.isEmpty())
-        .toList());
   }
 
   private static String sha256(byte[] b) {

@@ -78,14 +78,14 @@ final class DumpRun {
         current = database;
         entries.add(upload("pg_dump", server.withDatabase(database),
             List.of("--format=custom", "--compress=0"),
-            layout.dumpDatabase(id, DumpService.objectName(database), pipeline.suffix()), database, stored));
+            layout.dumpDatabase(id, DumpNames.objectName(database), pipeline.suffix()), database, stored));
       }
 
       DumpManifest manifest = new DumpManifest(DumpManifest.FORMAT, id, label, layout.cluster(),
-          version, start.toString(), clock.instant().toString(), globals, entries, DumpService.agentVersion());
+          version, start.toString(), clock.instant().toString(), globals, entries, DumpNames.agentVersion());
       byte[] json = manifest.toJson();
       storage.create(layout.dumpManifest(id), new java.io.ByteArrayInputStream(json),
-          () -> new ObjectMetadata(DumpService.sha256(json), json.length, "", ""));
+          () -> new ObjectMetadata(DumpNames.sha256(json), json.length, "", ""));
       LOG.log(Level.INFO, "dump " + id + " complete: " + manifest.rawSize() + " bytes dumped, "
           + manifest.storedSize() + " stored");
       DumpService.notify(() -> listener.succeeded(manifest, java.time.Duration.between(start, clock.instant())));
@@ -180,7 +180,7 @@ final class DumpRun {
     try {
       byte[] json = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(failure);
       storage.create(layout.dumpDir(id) + DumpService.FAILURE_FILE, new java.io.ByteArrayInputStream(json),
-          () -> new ObjectMetadata(DumpService.sha256(json), json.length, "", ""));
+          () -> new ObjectMetadata(DumpNames.sha256(json), json.length, "", ""));
     } catch (IOException record) {
       LOG.log(Level.WARNING, "could not store the failure record of dump " + id + ": "
           + record.getMessage());

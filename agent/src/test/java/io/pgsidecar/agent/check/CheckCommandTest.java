@@ -268,11 +268,11 @@ class CheckCommandTest {
         "PGSIDECAR_SOCKET=/run/a.sock '/opt/my dir/bin/wal-archiver' push %p",
         "wal-archiver --socket /x push %p",
         "/usr/bin/java -cp x io.pgsidecar.walarchiver.WalArchiver --socket s push \"%p\"")) {
-      assertTrue(CheckService.callsOurClient(c), c);
+      assertTrue(ServerSettings.callsOurClient(c), c);
     }
     for (String c : List.of("", "cp %p /archive/%f", "/pgsidecar/bin/wal-archiver fetch %f %p",
         "pgbackrest archive-push %p", "/pgsidecar/bin/wal-archiver-old push %p")) {
-      assertTrue(!CheckService.callsOurClient(c), c);
+      assertTrue(!ServerSettings.callsOurClient(c), c);
     }
   }
 }

@@ -84,10 +84,10 @@ class DumpServiceTest {
 
   @Test
   void databaseNamesBecomeKeySafeObjectNames() {
-    assertEquals("shop_2024-v1.x", DumpService.objectName("shop_2024-v1.x"));
-    assertEquals("a%2Fb%20c", DumpService.objectName("a/b c"));
-    assertEquals("%2E.", DumpService.objectName(".."));
-    assertEquals("caf%C3%A9", DumpService.objectName("café"));
+    assertEquals("shop_2024-v1.x", DumpNames.objectName("shop_2024-v1.x"));
+    assertEquals("a%2Fb%20c", DumpNames.objectName("a/b c"));
+    assertEquals("%2E.", DumpNames.objectName(".."));
+    assertEquals("caf%C3%A9", DumpNames.objectName("café"));
   }
 
   @Test
