@@ -77,6 +77,13 @@ public final class S3Storage implements Storage {
   private final RetryPolicy retry;
   private final S3Options options;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+  /**
+   * Part buffers of all uploads at once ({@code concurrency + 1} of {@code partSize}: 40 MiB by
+   * default, what bin/pgsidecar's 80 MiB heap is sized for), handed out in turn (see S3Upload).
+   */
+  private final java.util.concurrent.Semaphore partBuffers;
+  /** Ranges of {@code partSize} all reads hold at once, {@code concurrency + 1} (see S3Download). */
+  private final java.util.concurrent.Semaphore readBudget;
   private final Object checkLock = new Object();
   private volatile boolean conditionalWritesChecked;
 
@@ -105,6 +112,8 @@ public final class S3Storage implements Storage {
         : checkPrefix + "/";
     this.partSize = partSize;
     this.concurrency = concurrency;
+    this.partBuffers = new java.util.concurrent.Semaphore(concurrency + 1, true);
+    this.readBudget = new java.util.concurrent.Semaphore(concurrency + 1);
     this.retry = retry;
     this.options = options;
     this.errors = new S3Errors(bucket, endpoint, auth);
@@ -148,7 +157,8 @@ public final class S3Storage implements Storage {
     var lock = keyLocks.computeIfAbsent(key, k -> new java.util.concurrent.locks.ReentrantLock());
     lock.lock();
     try {
-      return new S3Upload(s3, bucket, key, partSize, concurrency, executor, errors, retry, options)
+      return new S3Upload(s3, bucket, key, partSize, concurrency, executor, errors, retry, options,
+          partBuffers)
           .run(content, () -> {
             ObjectMetadata m = metadata.get();
             recorded.set(m);
@@ -205,7 +215,8 @@ public final class S3Storage implements Storage {
   @Override
   public Optional<InputStream> open(String key) throws IOException {
     validate(key);
-    return S3Download.open(s3, bucket, key, partSize, concurrency, executor, errors, retry);
+    return S3Download.open(s3, bucket, key, partSize, concurrency, executor, errors, retry,
+        readBudget);
   }
 
   @Override
