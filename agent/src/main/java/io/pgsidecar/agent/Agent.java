@@ -1,5 +1,6 @@
 package io.pgsidecar.agent;
 
+import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Health;
 import io.pgsidecar.agent.http.HookRoutes;
 import io.pgsidecar.agent.http.ReadTimeout;
@@ -7,18 +8,10 @@ import io.pgsidecar.agent.http.Refusals;
 import io.pgsidecar.agent.http.SocketAccess;
 import io.pgsidecar.agent.storage.Retry;
 import io.pgsidecar.agent.wal.WalEvents;
-import io.pgsidecar.agent.wal.fetch.PrefetchSpool;
-import io.pgsidecar.agent.wal.fetch.WalFetchHandler;
-import io.pgsidecar.agent.wal.fetch.WalFetchService;
-import io.pgsidecar.agent.wal.push.ClusterGuard;
-import io.pgsidecar.agent.wal.push.LookAhead;
-import io.pgsidecar.agent.wal.push.SegmentUploader;
-import io.pgsidecar.agent.wal.push.WalPushHandler;
-import io.pgsidecar.agent.wal.push.WalPushService;
+import io.pgsidecar.agent.wal.WalFeature;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.PgsidecarConfig;
-import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.RetryPolicy;
 import io.pgsidecar.core.storage.Storage;
 import io.vertx.core.Future;
@@ -30,7 +23,6 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -76,8 +68,7 @@ public final class Agent implements AutoCloseable {
   private final Vertx vertx;
   private final ExecutorService blocking =
       Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("agent-request-", 0).factory());
-  private final WalPushService pushService;
-  private final PrefetchSpool spool;
+  private final WalFeature.Wal wal;
   private final Router router;
   private final Router hookRouter;
   private final List<HttpServer> servers = new ArrayList<>();
@@ -109,38 +100,20 @@ public final class Agent implements AutoCloseable {
       WalEvents events, RetryPolicy.GiveUps giveUps) {
     this.config = config;
     this.vertx = Vertx.builder().with(options).build();
-    RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
     this.retry = new Retry(config.storage().retry(), giveUps);
-    PgsidecarConfig.Wal wal = config.wal();
-
-    SegmentUploader uploader = new SegmentUploader(storage,
-        pipeline.withCompressionLevel(wal.compressionLevel()), layout, retry);
-    LookAhead lookAhead = new LookAhead(config.pgdata().resolve("pg_wal"), uploader,
-        wal.lookaheadConcurrency(), wal.lookaheadMax(), events);
-    ClusterGuard guard = new ClusterGuard(storage, layout, config.pgdata(), retry);
-    this.pushService = new WalPushService(config.pgdata(), guard, uploader, lookAhead);
-
-    this.spool = new PrefetchSpool(wal.spoolDir(), wal.spoolMaxBytes(), wal.prefetchCount(),
-        config.storage().timeout());
-    WalFetchService fetchService = WalFetchService.withSpool(storage, pipeline, layout,
-        retry.forOperation(RetryPolicy.Operation.FETCH), spool);
+    this.wal = WalFeature.wire(config, storage, pipeline, retry, events);
 
     this.router = Router.router(vertx);
     this.health = new Health(() -> ready, blocking);
-    WalPushHandler push = new WalPushHandler(pushService, blocking, config.cluster(), events);
-    WalFetchHandler fetch = new WalFetchHandler(fetchService, blocking, config.storage().timeout(), events);
     router.get("/healthz").handler(health::healthz);
     router.get("/readyz").handler(health::readyz);
-    // no file uploads: BodyHandler would otherwise create ./file-uploads, and the agent's working
-    // directory may be read-only
-    router.post("/v1/wal/push").handler(BodyHandler.create(false).setBodyLimit(64 * 1024))
-        .handler(push::push);
-    router.get("/v1/wal/:name").handler(fetch::fetch);
+    wal.adminRoutes(router, new Blocking(blocking));
     // no route (404), another method (405), bad path (400)...: JSON problems, see Refusals
     Refusals.register(router);
 
     this.hookRouter = Router.router(vertx);
-    new HookRoutes(config).register(hookRouter, health, push::push, fetch::fetch);
+    new HookRoutes(config).register(hookRouter, health, wal.pushRoute()::push,
+        wal.fetchRoute()::fetch);
     Refusals.register(hookRouter);
   }
 
@@ -184,7 +157,7 @@ public final class Agent implements AutoCloseable {
    */
   public void start() throws IOException {
     SocketAccess hookAccess = SocketAccess.forHookSocket(config);
-    spool.cleanAtStart();
+    wal.prepare();
     listen(config.socket(), hookRouter, hookAccess);
     LOG.info("agent listening on hook socket " + config.socket() + " (" + hookAccess + ";"
         + " WAL push and fetch only)");
@@ -275,7 +248,7 @@ public final class Agent implements AutoCloseable {
   @Override
   public void close() {
     ready = false;
-    pushService.beginShutdown();
+    wal.beginShutdown();
     Duration grace = config.http().shutdownGrace();
     long deadline = System.nanoTime() + grace.toNanos();
     for (HttpServer s : servers) {
@@ -287,15 +260,11 @@ public final class Agent implements AutoCloseable {
     }
     try {
       Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
-      if (!pushService.awaitIdle(left)) {
-        LOG.warning(pushService.activePushes() + " WAL push(es) did not finish within"
-            + " http.shutdownGrace=" + grace + "; they were not acknowledged and PostgreSQL will"
-            + " retry them");
-      }
+      wal.awaitPushes(left, grace);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    spool.close();
+    wal.close();
     blocking.shutdownNow();
     retry.close();
     try {

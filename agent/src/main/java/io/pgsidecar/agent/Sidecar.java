@@ -1,17 +1,13 @@
 package io.pgsidecar.agent;
 
-import io.pgsidecar.agent.backup.BackupModule;
-import io.pgsidecar.agent.backup.RunningBackup;
-import io.pgsidecar.agent.dump.DumpRoutes;
-import io.pgsidecar.agent.dump.DumpScheduler;
-import io.pgsidecar.agent.dump.DumpService;
+import io.pgsidecar.agent.feature.Feature;
+import io.pgsidecar.agent.feature.FeatureContext;
+import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.CachedCheck;
 import io.pgsidecar.agent.metrics.AgentMetrics;
-import io.pgsidecar.agent.metrics.BackupKind;
 import io.pgsidecar.agent.metrics.InstrumentedStorage;
 import io.pgsidecar.agent.metrics.MetricsServer;
 import io.pgsidecar.agent.metrics.PgStatArchiverPoller;
-import io.pgsidecar.agent.schedule.CronScheduler;
 import io.pgsidecar.agent.status.AgentActivity;
 import io.pgsidecar.agent.status.RepositoryGauges;
 import io.pgsidecar.agent.status.StatusRoutes;
@@ -29,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,8 +41,8 @@ import java.util.stream.Stream;
  *   <li>the codec pipeline from {@code compression.*} and {@code encryption.*} ({@link Pipelines});</li>
  *   <li>the {@link Agent} (WAL push and fetch on the socket) reporting to {@link AgentActivity},
  *       which feeds {@link AgentMetrics} and {@code /v1/status};</li>
- *   <li>base backups ({@link BackupModule}) and dumps ({@link DumpService}) with their routes and
- *       cron schedules, their listeners to the same activity;</li>
+ *   <li>every feature of {@link Features} (base backups, dumps...), opened on one
+ *       {@link FeatureContext}: its routes, schedules, metrics and part of the status;</li>
  *   <li>{@code /v1/status}, readiness checks (storage probe, PostgreSQL), the metrics port with
  *       the probe endpoints, the {@code pg_stat_archiver} poller, and a housekeeping timer for the
  *       {@code .ready} backlog and schedule gauges.</li>
@@ -68,9 +65,7 @@ public final class Sidecar implements AutoCloseable {
   private final Agent agent;
   private final AgentActivity activity;
   private final RepositoryGauges repository;
-  private final BackupModule backups;
-  private final DumpService dumps;
-  private final Optional<CronScheduler> dumpSchedule;
+  private final List<Feature.Running> features;
   private final Optional<PgStatArchiverPoller> poller;
   private final ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().name("agent-housekeeping").daemon().factory());
@@ -94,24 +89,16 @@ public final class Sidecar implements AutoCloseable {
     this.activity = new AgentActivity(metrics, Clock.systemUTC(), this::repositoryChanged);
     this.agent = new Agent(config, storage, pipeline, options, activity, metrics::storageGaveUp);
 
-    this.backups = BackupModule.create(config, storage, pipeline);
-    backups.service().addListener(activity);
-    backups.register(agent.router(), agent.blockingExecutor());
-
-    // dumps compress and hash whole databases: platform threads, so they never pin the virtual
-    // threads' carriers that answer PostgreSQL's archive_command (see Retry)
-    this.dumps = DumpService.forConfig(config, storage, pipeline, Executors.newCachedThreadPool(
-        Thread.ofPlatform().name("dump-", 0).daemon().factory()),
-        () -> backups.service().running().map(RunningBackup::id));
-    dumps.listener(activity);
-    new DumpRoutes(dumps, agent.blockingExecutor()).register(agent.router());
-    this.dumpSchedule = DumpScheduler.forConfig(config.schedule(), dumps);
+    this.features = Features.open(new FeatureContext(config, storage, pipeline, metrics, activity,
+        new FeatureContext.RunningJobs()));
+    Blocking blocking = new Blocking(agent.blockingExecutor());
+    features.forEach(f -> f.adminRoutes(agent.router(), blocking));
 
     RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
-    this.repository = new RepositoryGauges(new ArchiveCatalog(storage, layout), Optional.of(dumps),
-        metrics, activity);
-    new StatusRoutes(config.cluster(), storage.describe(), activity, repository, backups.service(),
-        dumps, dumpSchedule).register(agent.router());
+    this.repository = new RepositoryGauges(new ArchiveCatalog(storage, layout), features, metrics,
+        activity);
+    new StatusRoutes(config.cluster(), storage.describe(), activity, repository, features)
+        .register(agent.router());
 
     this.poller = config.postgres().host().startsWith("/") ? Optional.empty()
         : Optional.of(new PgStatArchiverPoller(config.postgres(), config.storage().timeout(), metrics));
@@ -141,8 +128,7 @@ public final class Sidecar implements AutoCloseable {
         activity.error("reading the repository " + storage.describe(), String.valueOf(e.getMessage()));
       }
     });
-    backups.startSchedule();
-    dumpSchedule.ifPresent(CronScheduler::start);
+    features.forEach(Feature.Running::start);
     poller.ifPresent(p -> p.start(ARCHIVER_POLL));
     housekeeping.scheduleWithFixedDelay(this::housekeeping, 0, HOUSEKEEPING.toMillis(),
         TimeUnit.MILLISECONDS);
@@ -173,10 +159,7 @@ public final class Sidecar implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       LOG.fine("cannot count .ready files: " + e);
     }
-    metrics.schedule(BackupKind.BASE, backups.scheduler().isPresent(),
-        backups.scheduler().flatMap(CronScheduler::nextRun).orElse(null));
-    metrics.schedule(BackupKind.DUMP, dumpSchedule.isPresent(),
-        dumpSchedule.flatMap(CronScheduler::nextRun).orElse(null));
+    features.forEach(Feature.Running::housekeeping);
   }
 
   private Optional<String> storageProblem() {
@@ -206,13 +189,12 @@ public final class Sidecar implements AutoCloseable {
             + " does not answer; check that it runs and postgres.* (host, port, user, password)");
   }
 
-  /** Stops in reverse order: timers, schedules, a running backup, the servers, storage. */
+  /** Stops in reverse order: timers, the features (schedules, a running backup), the servers, storage. */
   @Override
   public void close() {
     housekeeping.shutdownNow();
-    dumpSchedule.ifPresent(CronScheduler::close);
     poller.ifPresent(PgStatArchiverPoller::close);
-    backups.close();
+    Features.close(features);
     if (metricsServer != null) {
       try {
         await(metricsServer.close().toCompletionStage().toCompletableFuture());

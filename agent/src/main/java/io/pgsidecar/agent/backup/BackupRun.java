@@ -14,6 +14,7 @@ import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.Storage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import io.pgsidecar.core.job.JobException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -86,7 +87,7 @@ final class BackupRun {
       pg = PgConnection.fromConfig(postgres);
       ServerFacts facts = ServerFacts.read(program("psql"), pg);
       if (!facts.extraTablespaces().isEmpty()) {
-        throw new BackupRefusedException("base backup " + id + " refused: the cluster has "
+        throw JobException.refused("base backup " + id + " refused: the cluster has "
             + "tablespaces other than pg_default and pg_global (" + String.join(", ",
                 facts.extraTablespaces()) + "); pgsidecar cannot back them up yet. Move their "
             + "objects to pg_default (ALTER TABLE ... SET TABLESPACE pg_default) and drop them, "

@@ -2,6 +2,7 @@ package io.pgsidecar.agent.backup;
 
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
@@ -84,7 +85,7 @@ public final class BackupService implements AutoCloseable {
   /**
    * Starts a base backup on threads of its own and returns at once.
    *
-   * @throws BackupInProgressException when one is running (carries its id)
+   * @throws JobException CONFLICT when one is running (detail {@code runningId})
    * @throws IOException when no id could be allocated (storage unreachable)
    */
   public synchronized RunningBackup start(String label) throws IOException {
@@ -93,9 +94,9 @@ public final class BackupService implements AutoCloseable {
     }
     RunningBackup current = running.get();
     if (current != null) {
-      throw new BackupInProgressException(current.id(), "base backup " + current.id()
+      throw JobException.conflict("base backup " + current.id()
           + " is running (started " + current.startedAt() + "); one base backup runs at a time, "
-          + "wait for it or cancel it");
+          + "wait for it or cancel it").with("runningId", current.id());
     }
     Instant now = clock.instant();
     String id = BackupIds.next(now, this::idTaken);
@@ -167,7 +168,7 @@ public final class BackupService implements AutoCloseable {
     } else {
       LOG.log(Level.ERROR, "base backup " + backup.id() + " failed: " + result.error().get()
           + "; it is not listed", error instanceof IOException || error instanceof
-          BackupRefusedException ? null : error);
+          JobException ? null : error);
     }
     last.set(result);
     running.set(null);
@@ -213,7 +214,7 @@ public final class BackupService implements AutoCloseable {
 
   /** The complete backup {@code id}, or empty. */
   public Optional<BackupManifest> show(String id) throws IOException {
-    BackupIds.requireValid(id);
+    requireValid(id);
     return read(id);
   }
 
@@ -234,21 +235,21 @@ public final class BackupService implements AutoCloseable {
    * {@code force}, since without it no restore is possible.
    */
   public void delete(String id, boolean force) throws IOException {
-    BackupIds.requireValid(id);
+    requireValid(id);
     RunningBackup r = running.get();
     if (r != null && r.id().equals(id)) {
-      throw new BackupInProgressException(id, "base backup " + id + " is running; it cannot be "
-          + "deleted until it ends");
+      throw JobException.conflict("base backup " + id + " is running; it cannot be "
+          + "deleted until it ends").with("runningId", id);
     }
     Dir dir = directories().get(id);
     if (dir == null) {
-      throw new BackupNotFoundException("no base backup " + id + " in " + storage.describe()
+      throw JobException.notFound("no base backup " + id + " in " + storage.describe()
           + " under " + layout.baseRoot());
     }
     if (dir.hasManifest && !force) {
       List<BackupManifest> complete = list();
       if (complete.size() == 1 && complete.getFirst().id().equals(id)) {
-        throw new BackupRefusedException("base backup " + id + " is the only complete base backup "
+        throw JobException.refused("base backup " + id + " is the only complete base backup "
             + "of cluster " + layout.cluster() + "; deleting it leaves nothing to restore from. "
             + "Take another backup first, or force the delete (--force, ?force=true)");
       }
@@ -288,6 +289,15 @@ public final class BackupService implements AutoCloseable {
           d.keys.size());
     }
     return removed;
+  }
+
+  /** @throws JobException INVALID_INPUT when {@code id} is not a backup id */
+  static void requireValid(String id) {
+    try {
+      BackupIds.requireValid(id);
+    } catch (IllegalArgumentException e) {
+      throw JobException.invalidInput(e.getMessage());
+    }
   }
 
   private static final class Dir {

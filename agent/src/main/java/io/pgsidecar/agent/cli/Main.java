@@ -1,13 +1,18 @@
 package io.pgsidecar.agent.cli;
 
+import io.pgsidecar.agent.Features;
+import io.pgsidecar.agent.cli.support.CommandContext;
+import io.pgsidecar.agent.cli.support.ExitCodes;
 import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.ConfigLoader;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.job.JobException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -17,32 +22,27 @@ import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The {@code pgsidecar} command: the root of every subcommand ({@link #COMMANDS}: agent, backup,
- * dump, config, wal, restore). It owns the one thing they share, the configuration: a subcommand
- * asks for it with {@code Main.of(spec).config()} (a {@code @Spec CommandSpec spec} field), which
- * loads {@code --config FILE} (or {@code $PGSIDECAR_CONFIG}) plus the environment once.
+ * The {@code pgsidecar} command: the root of every subcommand ({@link #COMMANDS}: agent, config,
+ * then the commands of every feature of {@link Features}: backup, dump, wal, restore). It owns the
+ * one thing they share, the configuration: a subcommand asks for it with
+ * {@code CommandContext.of(spec).config()} (a {@code @Spec CommandSpec spec} field), which loads
+ * {@code --config FILE} (or {@code $PGSIDECAR_CONFIG}) plus the environment once.
  *
- * <p>Exit codes: 0 success, 2 usage or configuration error (message on stderr), 1 any other
- * failure unless the subcommand returns its own code.
+ * <p>Exit codes: {@link ExitCodes}, the same for every command; a failure a command does not
+ * answer itself gets the code of its cause (a configuration error 2, a job's failure its kind's).
  */
 @Command(name = "pgsidecar", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     synopsisSubcommandLabel = "COMMAND",
     description = "Backup agent for PostgreSQL: WAL archiving, base backups, dumps, restore.",
     footer = {"", "Configuration keys and their environment variables: docs/configuration.md"})
-public final class Main {
+public final class Main implements CommandContext {
 
   /**
-   * Every subcommand, in the order {@code --help} lists them. Adding a command is one line here:
-   * its class, a picocli {@code @Command} (nested subcommands declared on it), from its own
-   * package, e.g. {@code io.pgsidecar.agent.backup.BackupCommand.class}.
+   * Every subcommand, in the order {@code --help} lists them: the agent's own two, then each
+   * feature's ({@link Features#commands()}). A feature adds its command in its {@code <X>Feature}.
    */
-  static final List<Class<?>> COMMANDS = List.of(
-      AgentCommand.class,
-      io.pgsidecar.agent.backup.BackupCommand.class,
-      io.pgsidecar.agent.dump.DumpCommand.class,
-      ConfigCommand.class,
-      io.pgsidecar.agent.wal.WalCommand.class,
-      io.pgsidecar.agent.restore.RestoreCommand.class);
+  static final List<Class<?>> COMMANDS = Stream.concat(
+      Stream.of(AgentCommand.class, ConfigCommand.class), Features.commands().stream()).toList();
 
   @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
       description = "YAML configuration file (default: $PGSIDECAR_CONFIG; without either, "
@@ -104,7 +104,7 @@ public final class Main {
     return (Main) spec.root().userObject();
   }
 
-  /** The environment this run sees (the process environment, or a test's map). */
+  @Override
   public Map<String, String> env() {
     return env;
   }
@@ -116,6 +116,7 @@ public final class Main {
   }
 
   /** Loads the configuration on first use; a {@link ConfigException} becomes exit code 2. */
+  @Override
   public PgsidecarConfig config() {
     if (config == null) {
       config = ConfigLoader.load(configFile(), env);
@@ -127,11 +128,16 @@ public final class Main {
     PrintWriter err = cl.getErr();
     if (e instanceof ConfigException) {
       err.println("pgsidecar: " + e.getMessage());
-      return CommandLine.ExitCode.USAGE;
+      return ExitCodes.USAGE;
+    }
+    if (e instanceof JobException) {
+      // a job's failure says what failed and what to do: no stack trace
+      err.println(cl.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+      return ExitCodes.of(e);
     }
     err.println("pgsidecar " + cl.getCommandName() + ": " + e);
     e.printStackTrace(err);
-    return CommandLine.ExitCode.SOFTWARE;
+    return ExitCodes.of(e);
   }
 
   /** The version recorded in the jar's manifest at package time. */

@@ -4,16 +4,19 @@ import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgsidecar.agent.cli.AgentClient;
-import io.pgsidecar.agent.cli.CliText;
-import io.pgsidecar.agent.cli.Main;
+import io.pgsidecar.agent.cli.support.AgentCalls;
+import io.pgsidecar.agent.cli.support.AgentCalls.Output;
+import io.pgsidecar.agent.cli.support.AgentClient;
+import io.pgsidecar.agent.cli.support.CliText;
+import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.core.job.JobException;
+import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -26,10 +29,11 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pgsidecar dump create|list|show|delete|restore}. Create, list, show and delete ask the
- * running agent (through its unix socket), so they need no storage credentials. Restore runs in
+ * running agent (through its admin socket), so they need no storage credentials. Restore runs in
  * this process: it reads storage with the configuration and feeds pg_restore on this machine,
- * which is what moving a database to a new server needs. Exit codes: 0 done, 1 the agent said no
- * or the work failed, 2 usage error, 3 the agent cannot be reached.
+ * which is what moving a database to a new server needs. Exit codes as every command's
+ * ({@link ExitCodes}): 0 done, 1 the work failed, 2 usage error, 3 the agent (or storage) cannot
+ * be reached, 4 no such dump, 6 another dump or a base backup runs.
  */
 @Command(name = "dump", mixinStandardHelpOptions = true,
     description = "Logical dumps (pg_dump): create, list, show, delete, restore.")
@@ -37,27 +41,23 @@ public final class DumpCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** How the output looks: {@code text} for people, {@code json} for scripts. */
-  public enum Output { text, json }
-
   /** Opens a restorer on the repository the configuration names. */
   @FunctionalInterface
   public interface Restorers {
     DumpRestorer open(Supplier<PgsidecarConfig> config) throws IOException;
   }
 
-  private final Supplier<AgentClient> agent;
+  private final AgentCalls agent;
   private final Restorers restorers;
-  private final Duration pollInterval;
 
   @Spec
   CommandSpec spec;
 
   /** The production wiring: the agent of the configuration's socket, restorers from the config. */
   public DumpCommand() {
-    this.agent = () -> AgentClient.forCommand(spec);
+    this.agent = new AgentCalls("dump", () -> AgentClient.forCommand(spec), () -> spec,
+        Duration.ofSeconds(1));
     this.restorers = config -> DumpRestorer.forConfig(config.get());
-    this.pollInterval = Duration.ofSeconds(1);
   }
 
   /** With the agent client from the caller, restorers from the config. */
@@ -66,15 +66,14 @@ public final class DumpCommand implements Callable<Integer> {
   }
 
   DumpCommand(Supplier<AgentClient> agent, Restorers restorers, Duration pollInterval) {
-    this.agent = agent;
+    this.agent = new AgentCalls("dump", agent, () -> spec, pollInterval);
     this.restorers = restorers;
-    this.pollInterval = pollInterval;
   }
 
   @Override
   public Integer call() {
-    spec.commandLine().usage(out());
-    return 2;
+    spec.commandLine().usage(agent.out());
+    return ExitCodes.USAGE;
   }
 
   @Command(name = "create", description = "Dump globals and databases (default: every"
@@ -93,118 +92,85 @@ public final class DumpCommand implements Callable<Integer> {
     if (databases != null) {
       databases.forEach(body.putArray("databases")::add);
     }
-    AgentClient.Response r = agent.get().send("POST", "/v1/dumps", body.toString());
-    if (r.status() != 202) {
-      return fail(r);
+    return agent.guarded(() -> agent.start("/v1/dumps", body.toString(), wait, output, "dump",
+        end -> {
+          JsonNode status = AgentCalls.json(end.body());
+          if (!"COMPLETE".equals(status.path("state").asText())) {
+            return failed(status, output, end.body());
+          }
+          agent.print(output, end.body(), describe(status));
+          return ExitCodes.OK;
+        }));
+  }
+
+  /** A dump that ended without completing: pg_dump's own words on stderr; exit 1. */
+  private int failed(JsonNode status, Output output, String json) {
+    agent.err().println("pgsidecar dump: " + status.path("failure").path("message")
+        .asText("dump " + status.path("id").asText() + " did not complete: "
+            + status.path("state").asText()));
+    String stderr = status.path("failure").path("stderr").asText("");
+    if (!stderr.isEmpty()) {
+      agent.err().println(stderr);
     }
-    String id = JSON.readTree(r.body()).path("id").asText();
-    if (!wait) {
-      print(output, r.body(), "dump " + id + " started");
-      return 0;
+    agent.err().flush();
+    if (output == Output.json) {
+      agent.print(output, json, json);
     }
-    while (true) {
-      AgentClient.Response s = agent.get().send("GET", "/v1/dumps/" + id, null);
-      if (s.status() == 202) {
-        Thread.sleep(pollInterval);
-        continue;
-      }
-      if (s.status() != 200) {
-        return fail(s);
-      }
-      JsonNode status = JSON.readTree(s.body());
-      if (!"COMPLETE".equals(status.path("state").asText())) {
-        err().println("pgsidecar dump: " + status.path("failure").path("message")
-            .asText("dump " + id + " did not complete: " + status.path("state").asText()));
-        String stderr = status.path("failure").path("stderr").asText("");
-        if (!stderr.isEmpty()) {
-          err().println(stderr);
-        }
-        err().flush();
-        if (output == Output.json) {
-          out().println(s.body());
-          out().flush();
-        }
-        return 1;
-      }
-      print(output, s.body(), describe(status));
-      return 0;
-    }
+    return ExitCodes.FAILED;
   }
 
   @Command(name = "list", description = "List the dumps, oldest first, with their state.")
   int list(@Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException {
-    AgentClient.Response r = agent.get().send("GET", "/v1/dumps", null);
-    if (r.status() != 200) {
-      return fail(r);
-    }
-    if (output == Output.json) {
-      out().println(r.body());
-    } else {
-      String format = "%-20s %-10s %-25s %10s %10s  %-30s %s%n";
-      out().printf(format, "ID", "STATE", "START TIME", "SIZE", "STORED", "DATABASES", "LABEL");
-      for (JsonNode d : JSON.readTree(r.body())) {
-        JsonNode m = d.path("manifest");
-        out().printf(format, d.path("id").asText(), d.path("state").asText(),
-            m.path("startTime").asText(d.path("failure").path("startTime").asText("")),
-            m.isMissingNode() ? "" : size(total(m, "rawSize")),
-            m.isMissingNode() ? "" : size(total(m, "storedSize")),
-            String.join(",", names(m)), d.path("label").asText());
-      }
-    }
-    out().flush();
-    return 0;
+      Output output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.table("/v1/dumps", output,
+        "%-20s %-10s %-25s %10s %10s  %-30s %s%n", new Object[] {"ID", "STATE", "START TIME", "SIZE",
+            "STORED", "DATABASES", "LABEL"}, d -> {
+          JsonNode m = d.path("manifest");
+          return new Object[] {d.path("id").asText(), d.path("state").asText(),
+              m.path("startTime").asText(d.path("failure").path("startTime").asText("")),
+              m.isMissingNode() ? "" : size(total(m, "rawSize")),
+              m.isMissingNode() ? "" : size(total(m, "storedSize")),
+              String.join(",", names(m)), d.path("label").asText()};
+        }));
   }
 
   @Command(name = "show", description = "Show one dump: its databases, sizes and checksums,"
       + " or why it failed.")
   int show(@Parameters(paramLabel = "ID") String id,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException {
-    AgentClient.Response r = agent.get().send("GET", "/v1/dumps/" + id, null);
-    if (r.status() != 200 && r.status() != 202) {
-      return fail(r);
-    }
-    if (output == Output.json) {
-      out().println(r.body());
-      out().flush();
-      return 0;
-    }
-    JsonNode d = JSON.readTree(r.body());
-    out().printf("%-15s %s%n", "id:", d.path("id").asText());
-    out().printf("%-15s %s%n", "state:", d.path("state").asText());
-    out().printf("%-15s %s%n", "label:", d.path("label").asText());
+      Output output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.show("/v1/dumps/" + id, output, this::printDump));
+  }
+
+  private void printDump(JsonNode d) {
+    PrintWriter out = agent.out();
+    out.printf("%-15s %s%n", "id:", d.path("id").asText());
+    out.printf("%-15s %s%n", "state:", d.path("state").asText());
+    out.printf("%-15s %s%n", "label:", d.path("label").asText());
     JsonNode m = d.path("manifest");
     if (!m.isMissingNode()) {
-      out().printf("%-15s %s%n", "server:", m.path("serverVersion").asText());
-      out().printf("%-15s %s .. %s%n", "time:", m.path("startTime").asText(),
+      out.printf("%-15s %s%n", "server:", m.path("serverVersion").asText());
+      out.printf("%-15s %s .. %s%n", "time:", m.path("startTime").asText(),
           m.path("stopTime").asText());
-      out().printf("  %-24s %10s %10s  %-10s %s%n", "OBJECT", "SIZE", "STORED", "CODEC", "SHA-256");
+      out.printf("  %-24s %10s %10s  %-10s %s%n", "OBJECT", "SIZE", "STORED", "CODEC", "SHA-256");
       for (JsonNode e : entries(m)) {
-        out().printf("  %-24s %10s %10s  %-10s %s%n", e.path("name").asText(),
+        out.printf("  %-24s %10s %10s  %-10s %s%n", e.path("name").asText(),
             size(e.path("rawSize").asLong()), size(e.path("storedSize").asLong()),
             e.path("codec").asText(), e.path("plainSha256").asText());
       }
     }
     JsonNode f = d.path("failure");
     if (!f.isMissingNode()) {
-      out().printf("%-15s %s%n", "failed at:", f.path("failTime").asText());
-      out().printf("%-15s %s%n", "error:", f.path("message").asText());
+      out.printf("%-15s %s%n", "failed at:", f.path("failTime").asText());
+      out.printf("%-15s %s%n", "error:", f.path("message").asText());
     }
-    out().flush();
-    return 0;
   }
 
   @Command(name = "delete", description = "Delete a dump and every object it holds.")
   int delete(@Parameters(paramLabel = "ID") String id,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException {
-    AgentClient.Response r = agent.get().send("DELETE", "/v1/dumps/" + id, null);
-    if (r.status() != 200) {
-      return fail(r);
-    }
-    print(output, r.body(), "dump " + id + " deleted");
-    return 0;
+      Output output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.delete("/v1/dumps/" + id, output, "dump " + id + " deleted"));
   }
 
   /** {@code --schema-only} and {@code --data-only} exclude each other. */
@@ -253,8 +219,7 @@ public final class DumpCommand implements Callable<Integer> {
           + " another cluster of the repository.") String fromCluster,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
       Output output) throws IOException {
-    DumpIds.require(id);
-    try (DumpRestorer opened = restorers.open(() -> Main.of(spec).config())) {
+    try (DumpRestorer opened = open(id)) {
       DumpRestorer restorer = fromCluster == null ? opened : opened.forCluster(fromCluster);
       String db = database != null ? database : restorer.onlyDatabase(id);
       if (list) {
@@ -285,7 +250,11 @@ public final class DumpCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       err().println("pgsidecar dump restore: " + e.getMessage());
       err().flush();
-      return 2;
+      return ExitCodes.USAGE;
+    } catch (JobException e) {
+      err().println("pgsidecar dump restore: " + e.getMessage());
+      err().flush();
+      return ExitCodes.of(e);
     } catch (IOException e) {
       err().println("pgsidecar dump restore: " + e.getMessage());
       err().flush();
@@ -293,15 +262,10 @@ public final class DumpCommand implements Callable<Integer> {
     }
   }
 
-  private int fail(AgentClient.Response r) {
-    err().println("pgsidecar dump: " + CliText.refusal(r));
-    err().flush();
-    return 1;
-  }
-
-  private void print(Output output, String json, String text) {
-    out().println(output == Output.json ? json : text);
-    out().flush();
+  /** The restorer, once {@code id} is known to be a dump id. */
+  private DumpRestorer open(String id) throws IOException {
+    DumpIds.require(id);
+    return restorers.open(() -> CommandContext.of(spec).config());
   }
 
   private static List<JsonNode> entries(JsonNode manifest) {
@@ -334,10 +298,10 @@ public final class DumpCommand implements Callable<Integer> {
   }
 
   private PrintWriter out() {
-    return spec.commandLine().getOut();
+    return agent.out();
   }
 
   private PrintWriter err() {
-    return spec.commandLine().getErr();
+    return agent.err();
   }
 }

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupIds;
 
 /**
@@ -14,7 +15,7 @@ final class DumpIds {
   /** Rejects ids that could escape the dumps/ folder (ids arrive in URLs and on command lines). */
   static String require(String id) {
     if (!BackupIds.isValid(id)) {
-      throw new IllegalArgumentException("'" + id + "' is not a dump id (expected like"
+      throw JobException.invalidInput("'" + id + "' is not a dump id (expected like"
           + " 20261122T021500Z or 20261122T021500Z-1; see 'pgsidecar dump list')");
     }
     return id;

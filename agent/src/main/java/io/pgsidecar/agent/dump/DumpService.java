@@ -7,6 +7,7 @@ import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.DumpManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
@@ -211,8 +212,8 @@ public final class DumpService {
     DumpIds.require(id);
     DumpStatus now = running.get();
     if (now != null && now.id().equals(id)) {
-      throw new DumpRunningException("dump " + id + " is still running; delete it once it has"
-          + " finished", id);
+      throw JobException.conflict("dump " + id + " is still running; delete it once it has"
+          + " finished").with("runningId", id);
     }
     boolean any = storage.delete(layout.dumpManifest(id));
     List<String> keys;
@@ -229,8 +230,9 @@ public final class DumpService {
     if (!config.allowOverlapWithBackup()) {
       Optional<String> backup = runningBackup.get();
       if (backup.isPresent()) {
-        throw new DumpRunningException("base backup " + backup.get() + " is running and"
-            + " dump.allowOverlapWithBackup is false; retry after it has finished", backup.get());
+        throw JobException.conflict("base backup " + backup.get() + " is running and"
+            + " dump.allowOverlapWithBackup is false; retry after it has finished")
+            .with("runningId", backup.get());
       }
     }
     String id = BackupIds.next(clock.instant(), this::taken);
@@ -238,8 +240,8 @@ public final class DumpService {
     if (!running.compareAndSet(null, run)) {
       DumpStatus other = running.get();
       String otherId = other == null ? "?" : other.id();
-      throw new DumpRunningException("dump " + otherId + " is running; one dump runs at a time,"
-          + " retry after it has finished", otherId);
+      throw JobException.conflict("dump " + otherId + " is running; one dump runs at a time,"
+          + " retry after it has finished").with("runningId", otherId);
     }
     notify(() -> listener.started(run));
     return run;
@@ -344,7 +346,12 @@ public final class DumpService {
     return chosen;
   }
 
-  private DumpFailedException fail(String id, String label, Instant start, String object,
+  /**
+   * The failure of dump {@code id} as a job's failure: STORAGE_UNAVAILABLE when storage failed,
+   * else FAILED; details {@code id} and {@code stderr} (a PostgreSQL program's own words), as
+   * stored in {@code failure.json}.
+   */
+  private JobException fail(String id, String label, Instant start, String object,
       Exception e, List<String> stored) {
     // A storage driver may wrap the client program's failure; the program's words are the story.
     String stderr = "";
@@ -377,7 +384,18 @@ public final class DumpService {
           + record.getMessage());
     }
     notify(() -> listener.failed(failure, java.time.Duration.between(start, clock.instant())));
-    return new DumpFailedException(failure, e);
+    boolean storage = stderr.isEmpty() && causedByStorage(e);
+    return new JobException(storage ? JobException.Kind.STORAGE_UNAVAILABLE : JobException.Kind.FAILED,
+        message, java.util.Map.of(), e).with("id", id).with("stderr", stderr);
+  }
+
+  private static boolean causedByStorage(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof io.pgsidecar.core.storage.StorageException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A listener's failure must not turn a dump's outcome into another one. */

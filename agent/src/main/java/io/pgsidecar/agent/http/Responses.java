@@ -1,19 +1,16 @@
 package io.pgsidecar.agent.http;
 
-import io.pgsidecar.core.storage.StorageException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.CompletionException;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
-/** Writing JSON answers and turning exceptions into statuses, the same way for every route. */
+/**
+ * Writing JSON answers, the same way for every route and every refusal; a failure's answer is
+ * made by {@link Problems}.
+ */
 public final class Responses {
-
-  private static final Logger LOG = Logger.getLogger(Responses.class.getName());
 
   private Responses() {}
 
@@ -28,25 +25,6 @@ public final class Responses {
     }
     r.setStatusCode(status)
         .putHeader("Content-Type", "application/json")
-        .end(new JsonObject(new java.util.LinkedHashMap<String, Object>(body)).encode() + "\n");
-  }
-
-  /**
-   * Answers a failure: an {@link HttpProblem} with its status; a storage or I/O failure with 503
-   * (PostgreSQL will retry; never a 404, which would mean "not in the archive"); anything else 500.
-   */
-  public static void failure(RoutingContext ctx, String operation, Throwable t) {
-    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    if (e instanceof HttpProblem p) {
-      json(ctx, p.status(), p.body());
-      return;
-    }
-    if (e instanceof StorageException || e instanceof IOException) {
-      LOG.log(Level.WARNING, operation + " failed: " + e.getMessage(), e);
-      json(ctx, 503, Map.of("error", operation + " failed: " + e.getMessage()));
-      return;
-    }
-    LOG.log(Level.SEVERE, operation + " failed unexpectedly", e);
-    json(ctx, 500, Map.of("error", operation + " failed unexpectedly: " + e));
+        .end(new JsonObject(new LinkedHashMap<String, Object>(body)).encode() + "\n");
   }
 }

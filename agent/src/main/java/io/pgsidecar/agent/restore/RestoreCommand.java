@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.restore;
 
-import io.pgsidecar.agent.cli.Main;
+import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.Storage;
@@ -78,7 +78,7 @@ public final class RestoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PgsidecarConfig config = Main.of(spec).config();
+    PgsidecarConfig config = CommandContext.of(spec).config();
     PgsidecarConfig.Restore r = options(config.restore());
     PrintWriter out = spec.commandLine().getOut();
     Restorer.Result res;

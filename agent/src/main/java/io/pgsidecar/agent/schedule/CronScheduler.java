@@ -4,6 +4,7 @@ import com.cronutils.model.CronType;
 import com.cronutils.model.definition.CronDefinitionBuilder;
 import com.cronutils.model.time.ExecutionTime;
 import com.cronutils.parser.CronParser;
+import io.pgsidecar.core.job.JobException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
@@ -23,8 +24,8 @@ import java.util.concurrent.TimeUnit;
  * the agent was down (no complete run since the previous scheduled time, or none at all) and
  * starts it once at once: a monthly dump should not wait a month because the pod restarted at
  * the wrong minute. Its one timer thread only starts runs; the work runs on threads of its own,
- * so a long backup never delays the timer. A start refused because a run is under way
- * ({@link Busy}) is skipped with a warning.
+ * so a long backup never delays the timer. A start refused because a run is under way (a
+ * {@link JobException} of kind {@link JobException.Kind#CONFLICT}) is skipped with a warning.
  */
 public final class CronScheduler implements AutoCloseable {
 
@@ -38,9 +39,6 @@ public final class CronScheduler implements AutoCloseable {
     /** Starts a run and returns its id without waiting for it. */
     String start(String label) throws IOException;
   }
-
-  /** Marks the exception a {@link Target} throws when a run is already under way. */
-  public interface Busy {}
 
   private final String what;
   private final String expression;
@@ -160,7 +158,7 @@ public final class CronScheduler implements AutoCloseable {
     try {
       LOG.log(Level.INFO, "scheduled {0} {1} started", what, target.start(label));
     } catch (IOException | RuntimeException e) {
-      if (e instanceof Busy) {
+      if (e instanceof JobException j && j.kind() == JobException.Kind.CONFLICT) {
         LOG.log(Level.WARNING, "scheduled {0} skipped: {1}", what, e.getMessage());
       } else {
         LOG.log(Level.ERROR, "scheduled {0} could not start: {1}", what, e.getMessage());

@@ -1,15 +1,9 @@
 package io.pgsidecar.agent.status;
 
-import io.pgsidecar.agent.backup.BackupListener;
-import io.pgsidecar.agent.backup.BackupResult;
-import io.pgsidecar.agent.backup.RunningBackup;
-import io.pgsidecar.agent.dump.DumpService;
-import io.pgsidecar.agent.dump.DumpStatus;
+import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.metrics.AgentMetrics;
-import io.pgsidecar.agent.metrics.BackupKind;
 import io.pgsidecar.agent.metrics.Result;
 import io.pgsidecar.agent.wal.WalEvents;
-import io.pgsidecar.core.repo.DumpManifest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,13 +16,13 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The one listener of everything the agent does: WAL pushes and fetches ({@link WalEvents}),
- * base backups ({@link BackupListener}) and dumps ({@link DumpService.Listener}). Each event goes
- * to {@link AgentMetrics} and is remembered for {@code /v1/status}: the last archived segment,
- * the {@code .ready} backlog, look-ahead and prefetch hits, the last dump, and a bounded list of
- * the last errors. Calls come from virtual threads and the backup's thread; nothing here blocks.
+ * What the agent as a whole remembers for {@code /v1/status} and its metrics: WAL pushes and
+ * fetches ({@link WalEvents}: the last archived segment, the {@code .ready} backlog, look-ahead and
+ * prefetch hits), the recoverable window, and a bounded list of the last errors every feature
+ * reports ({@link FeatureContext.Events}). Calls come from virtual threads and jobs' threads;
+ * nothing here blocks.
  */
-public final class AgentActivity implements WalEvents, BackupListener, DumpService.Listener {
+public final class AgentActivity implements WalEvents, FeatureContext.Events {
 
   /** How many recent errors /v1/status keeps. */
   static final int MAX_ERRORS = 20;
@@ -56,7 +50,6 @@ public final class AgentActivity implements WalEvents, BackupListener, DumpServi
   private volatile String lastArchived;
   private volatile Instant lastArchivedAt;
   private volatile int readyPending = -1;
-  private volatile Map<String, Object> lastDump;
   private volatile Instant recoverableFrom;
 
   /**
@@ -131,65 +124,18 @@ public final class AgentActivity implements WalEvents, BackupListener, DumpServi
     };
   }
 
-  // ---- base backups -------------------------------------------------------------------------
+  // ---- jobs --------------------------------------------------------------------------------
 
+  /** A job finished (its feature's metrics say so): re-read the repository's gauges later. */
   @Override
-  public void started(RunningBackup backup) {
-    metrics.backupStarted(BackupKind.BASE);
-  }
-
-  @Override
-  public void finished(BackupResult r) {
-    if (r.success()) {
-      metrics.backupSucceeded(BackupKind.BASE, r.duration(), r.rawBytes(), r.storedBytes(),
-          r.finishedAt());
-    } else {
-      metrics.backupFailed(BackupKind.BASE, r.finishedAt());
-      error("base backup " + r.id(), r.error().orElse("failed"));
-    }
+  public void repositoryChanged() {
     repositoryChanged.run();
-  }
-
-  // ---- dumps --------------------------------------------------------------------------------
-
-  @Override
-  public void started(DumpStatus status) {
-    metrics.backupStarted(BackupKind.DUMP);
-  }
-
-  @Override
-  public void succeeded(DumpManifest m, Duration took) {
-    Instant end = clock.instant();
-    metrics.backupSucceeded(BackupKind.DUMP, took, m.rawSize(), m.storedSize(), end);
-    lastDump = dumpMap(m.id(), m.start(), end, "success", null);
-    repositoryChanged.run();
-  }
-
-  @Override
-  public void failed(DumpStatus.Failure f, Duration took) {
-    Instant end = clock.instant();
-    metrics.backupFailed(BackupKind.DUMP, end);
-    lastDump = dumpMap(f.id(), Instant.parse(f.startTime()), end, "failure", f.message());
-    error("dump " + f.id(), f.message());
-    repositoryChanged.run();
-  }
-
-  private static Map<String, Object> dumpMap(String id, Instant start, Instant end, String result,
-      String error) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", id);
-    m.put("result", result);
-    m.put("startedAt", start.toString());
-    m.put("finishedAt", end.toString());
-    if (error != null) {
-      m.put("error", error);
-    }
-    return m;
   }
 
   // ---- errors and window --------------------------------------------------------------------
 
   /** Adds to the bounded error list; the same error again only bumps the newest entry. */
+  @Override
   public void error(String operation, String message) {
     Instant now = clock.instant();
     synchronized (errors) {
@@ -233,11 +179,6 @@ public final class AgentActivity implements WalEvents, BackupListener, DumpServi
     m.put("lookaheadHits", lookaheadHits.get());
     m.put("prefetchHits", prefetchHits.get());
     return m;
-  }
-
-  /** The last dump this agent finished, or null. */
-  public Map<String, Object> lastDump() {
-    return lastDump;
   }
 
   public Instant recoverableFrom() {

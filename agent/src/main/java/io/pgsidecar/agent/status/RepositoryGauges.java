@@ -1,12 +1,10 @@
 package io.pgsidecar.agent.status;
 
-import io.pgsidecar.agent.dump.DumpService;
-import io.pgsidecar.agent.dump.DumpStatus;
+import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.metrics.BackupKind;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.BackupManifest;
-import io.pgsidecar.core.repo.DumpManifest;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -25,16 +23,17 @@ public final class RepositoryGauges {
   private static final Logger LOG = Logger.getLogger(RepositoryGauges.class.getName());
 
   private final ArchiveCatalog catalog;
-  private final Optional<DumpService> dumps;
+  private final List<? extends Feature.Running> features;
   private final AgentMetrics metrics;
   private final AgentActivity activity;
   private final AtomicBoolean pending = new AtomicBoolean();
   private volatile Optional<ArchiveCatalog.Window> window = Optional.empty();
 
-  public RepositoryGauges(ArchiveCatalog catalog, Optional<DumpService> dumps, AgentMetrics metrics,
-      AgentActivity activity) {
+  /** @param features read their own gauges of the repository ({@link Feature.Running#readRepository}) */
+  public RepositoryGauges(ArchiveCatalog catalog, List<? extends Feature.Running> features,
+      AgentMetrics metrics, AgentActivity activity) {
     this.catalog = catalog;
-    this.dumps = dumps;
+    this.features = features;
     this.metrics = metrics;
     this.activity = activity;
   }
@@ -47,9 +46,9 @@ public final class RepositoryGauges {
       metrics.backupLastSuccess(BackupKind.BASE, b.stopTime(),
           Duration.between(b.startTime(), b.stopTime()), b.rawSize(), b.storedSize());
     }
-    Optional<DumpManifest> newestDump = refreshDumps();
-    newestDump.ifPresent(d -> metrics.backupLastSuccess(BackupKind.DUMP, d.stop(),
-        Duration.between(d.start(), d.stop()), d.rawSize(), d.storedSize()));
+    for (Feature.Running f : features) {
+      f.readRepository(true);
+    }
     refreshBackups(backups);
   }
 
@@ -62,7 +61,9 @@ public final class RepositoryGauges {
       pending.set(false);
       try {
         refreshBackups(catalog.backups());
-        refreshDumps();
+        for (Feature.Running f : features) {
+          f.readRepository(false);
+        }
       } catch (IOException | RuntimeException e) {
         LOG.warning("cannot read the repository for the retained/recoverability gauges: " + e.getMessage());
         activity.error("reading the repository " + catalog.describe(), String.valueOf(e.getMessage()));
@@ -81,15 +82,5 @@ public final class RepositoryGauges {
     window = w;
     activity.window(w.map(ArchiveCatalog.Window::firstTime).orElse(null),
         w.map(ArchiveCatalog.Window::lastTime).orElse(null));
-  }
-
-  private Optional<DumpManifest> refreshDumps() throws IOException {
-    if (dumps.isEmpty()) {
-      return Optional.empty();
-    }
-    List<DumpManifest> complete = dumps.get().list().stream()
-        .filter(s -> s.state() == DumpStatus.State.COMPLETE).map(DumpStatus::manifest).toList();
-    metrics.retained(BackupKind.DUMP, complete.size());
-    return complete.isEmpty() ? Optional.empty() : Optional.of(complete.getLast());
   }
 }

@@ -1,25 +1,23 @@
 package io.pgsidecar.agent.status;
 
-import io.pgsidecar.agent.backup.BackupService;
-import io.pgsidecar.agent.dump.DumpService;
-import io.pgsidecar.agent.dump.DumpStatus;
+import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.http.Responses;
-import io.pgsidecar.agent.schedule.CronScheduler;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * {@code GET /v1/status}: one JSON document an operator (or {@code curl --unix-socket} on the admin socket) reads to
  * see how safe the data is: the cluster, the last archived segment and when, the {@code .ready}
- * backlog, look-ahead and prefetch hits, the last and the running base backup and dump, the next
- * scheduled runs, the recoverable window and the last errors. Everything comes from memory
- * (the window from the last read of the repository), so it answers on the event loop at once
- * even while storage is down.
+ * backlog, look-ahead and prefetch hits, each feature's part (the last and the running base
+ * backup and dump, the next scheduled runs), the recoverable window and the last errors.
+ * Everything comes from memory (the window from the last read of the repository), so it answers
+ * on the event loop at once even while storage is down.
  */
 public final class StatusRoutes {
 
@@ -27,20 +25,15 @@ public final class StatusRoutes {
   private final String storage;
   private final AgentActivity activity;
   private final RepositoryGauges repository;
-  private final BackupService backups;
-  private final DumpService dumps;
-  private final Optional<CronScheduler> dumpSchedule;
+  private final List<? extends Feature.Running> features;
 
   public StatusRoutes(String cluster, String storage, AgentActivity activity,
-      RepositoryGauges repository, BackupService backups, DumpService dumps,
-      Optional<CronScheduler> dumpSchedule) {
+      RepositoryGauges repository, List<? extends Feature.Running> features) {
     this.cluster = cluster;
     this.storage = storage;
     this.activity = activity;
     this.repository = repository;
-    this.backups = backups;
-    this.dumps = dumps;
-    this.dumpSchedule = dumpSchedule;
+    this.features = features;
   }
 
   public void register(Router router) {
@@ -57,28 +50,10 @@ public final class StatusRoutes {
     m.put("cluster", cluster);
     m.put("storage", storage);
     m.put("wal", activity.wal());
-    m.put("backups", backups.status().toMap());
-    m.put("dumps", dumpsPart());
+    features.forEach(f -> m.putAll(f.status()));
     m.put("recoverable", recoverable());
     m.put("errors", activity.errors().stream().map(AgentActivity.ErrorEntry::toMap).toList());
     return m;
-  }
-
-  private Map<String, Object> dumpsPart() {
-    Map<String, Object> d = new LinkedHashMap<>();
-    d.put("running", dumps.running().map(StatusRoutes::runningDump).orElse(null));
-    d.put("last", activity.lastDump());
-    d.put("nextScheduledRun", dumpSchedule.flatMap(CronScheduler::nextRun).map(Instant::toString)
-        .orElse(null));
-    return d;
-  }
-
-  private static Map<String, Object> runningDump(DumpStatus s) {
-    Map<String, Object> r = new LinkedHashMap<>();
-    r.put("id", s.id());
-    r.put("label", s.label());
-    r.put("state", "running");
-    return r;
   }
 
   private Map<String, Object> recoverable() {

@@ -1,6 +1,7 @@
 package io.pgsidecar.agent.storage;
 
 import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.core.storage.RetryPolicy.Operation;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -81,7 +82,7 @@ public final class Retry implements AutoCloseable {
     } catch (TimeoutException e) {
       f.cancel(true);
       String key = "storage.retry." + operation.label() + "-deadline";
-      var error = new IOException(what + " did not finish within " + key + "=" + deadline
+      var error = new StorageException(what + " did not finish within " + key + "=" + deadline
           + ": the storage is unreachable or too slow (check the network and the storage"
           + " account), or raise " + key);
       LOG.warning(error.getMessage());
@@ -101,7 +102,7 @@ public final class Retry implements AutoCloseable {
       if (cause instanceof RuntimeException re) {
         throw re;
       }
-      throw new IOException(what + " failed: " + cause, cause);
+      throw new StorageException(what + " failed: " + cause, cause);
     }
   }
 

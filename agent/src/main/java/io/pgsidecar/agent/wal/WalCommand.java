@@ -1,7 +1,7 @@
 package io.pgsidecar.agent.wal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgsidecar.agent.cli.Main;
+import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.BackupManifest;
@@ -39,7 +39,7 @@ public final class WalCommand {
 
     @Override
     public Integer call() throws Exception {
-      PgsidecarConfig config = Main.of(spec).config();
+      PgsidecarConfig config = CommandContext.of(spec).config();
       RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(),
           cluster != null ? cluster : config.cluster());
       PrintWriter out = spec.commandLine().getOut();

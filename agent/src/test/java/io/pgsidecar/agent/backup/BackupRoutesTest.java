@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.backup;
 
-import io.pgsidecar.agent.cli.AgentClient;
+import io.pgsidecar.agent.cli.support.AgentClient;
 import static io.pgsidecar.agent.backup.BackupFixtures.LAYOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -191,7 +191,7 @@ class BackupRoutesTest {
     assertEquals(id, JSON.readTree(show.out()).get("id").asText());
 
     Run refused = cli("delete", id);
-    assertEquals(1, refused.exit());
+    assertEquals(6, refused.exit()); // a 409: ExitCodes.CONFLICT (was 1 before the one table)
     assertEquals("pgsidecar backup: base backup " + id + " is the only complete base backup of "
         + "cluster db1; deleting it leaves nothing to restore from. Take another backup first, or "
         + "force the delete (--force, ?force=true) (HTTP 409)\n", refused.err());

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.core.job.JobException;
 import static io.pgsidecar.agent.backup.BackupFixtures.LAYOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -151,7 +152,7 @@ class BackupServiceTest {
         try {
           barrier.await();
           return service.start("race");
-        } catch (BackupInProgressException e) {
+        } catch (JobException e) {
           return e;
         } catch (Exception e) {
           throw new RuntimeException(e);
@@ -159,19 +160,20 @@ class BackupServiceTest {
       }));
     }
     List<RunningBackup> started = new ArrayList<>();
-    List<BackupInProgressException> refused = new ArrayList<>();
+    List<JobException> refused = new ArrayList<>();
     for (var a : attempts) {
       Object r = a.get();
       if (r instanceof RunningBackup b) {
         started.add(b);
       } else {
-        refused.add((BackupInProgressException) r);
+        refused.add((JobException) r);
       }
     }
     assertEquals(1, started.size());
     assertEquals(1, refused.size());
     String id = started.getFirst().id();
-    assertEquals(id, refused.getFirst().runningId());
+    assertEquals(JobException.Kind.CONFLICT, refused.getFirst().kind());
+    assertEquals(id, refused.getFirst().details().get("runningId"));
     assertTrue(refused.getFirst().getMessage().startsWith("base backup " + id + " is running"),
         refused.getFirst().getMessage());
     BackupManifest m = started.getFirst().result().get();
@@ -283,7 +285,8 @@ class BackupServiceTest {
     BackupService service = service(storage, pipeline, Duration.ofSeconds(60));
     BackupManifest first = service.create("one");
 
-    var e = assertThrows(BackupRefusedException.class, () -> service.delete(first.id(), false));
+    var e = assertThrows(JobException.class, () -> service.delete(first.id(), false));
+    assertEquals(JobException.Kind.REFUSED, e.kind());
     assertEquals("base backup " + first.id() + " is the only complete base backup of cluster db1; "
         + "deleting it leaves nothing to restore from. Take another backup first, or force the "
         + "delete (--force, ?force=true)", e.getMessage());
@@ -293,8 +296,8 @@ class BackupServiceTest {
     assertEquals(List.of(second), service.list());
     service.delete(second.id(), true);
     assertEquals(List.of(), storage.list(LAYOUT.baseRoot()).toList());
-    var missing = assertThrows(BackupNotFoundException.class,
-        () -> service.delete(second.id(), true));
+    var missing = assertThrows(JobException.class, () -> service.delete(second.id(), true));
+    assertEquals(JobException.Kind.NOT_FOUND, missing.kind());
     assertEquals("no base backup " + second.id() + " in memory:// under test/db1/base/",
         missing.getMessage());
   }
@@ -307,7 +310,8 @@ class BackupServiceTest {
     try {
       MemoryStorage storage = new MemoryStorage();
       BackupService service = service(storage, Pipelines.zstd(1), Duration.ofSeconds(5));
-      var e = assertThrows(BackupRefusedException.class, () -> service.create("ts"));
+      var e = assertThrows(JobException.class, () -> service.create("ts"));
+      assertEquals(JobException.Kind.REFUSED, e.kind());
       String id = service.lastResult().orElseThrow().id();
       assertEquals("base backup " + id + " refused: the cluster has tablespaces other than "
           + "pg_default and pg_global (extra); pgsidecar cannot back them up yet. Move their "

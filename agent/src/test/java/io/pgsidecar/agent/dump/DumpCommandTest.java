@@ -3,7 +3,7 @@ package io.pgsidecar.agent.dump;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.agent.cli.AgentClient;
+import io.pgsidecar.agent.cli.support.AgentClient;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
@@ -85,11 +85,12 @@ class DumpCommandTest {
     assertEquals("[" + COMPLETE + "]\n", out.toString().substring(before.toString().length()));
   }
 
+  /** A 409 is a conflict: exit 6 (ExitCodes; before the table, every refusal exited 1). */
   @Test
   void refusalsOfTheAgentAreShownWithTheirStatus() {
     answers.add(new AgentClient.Response(409, "{\"error\":\"dump 20261122T021500Z is running;"
         + " one dump runs at a time, retry after it has finished\",\"runningId\":\"20261122T021500Z\"}"));
-    assertEquals(1, run("create"));
+    assertEquals(6, run("create"));
     assertEquals("pgsidecar dump: dump 20261122T021500Z is running; one dump runs at a time,"
         + " retry after it has finished (HTTP 409)\n", err.toString());
   }

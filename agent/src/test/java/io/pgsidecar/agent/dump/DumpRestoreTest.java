@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.agent.postgres.PgConnection;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -288,19 +289,21 @@ class DumpRestoreTest {
     Storage own = new FsStorage(repo);
     DumpService weak = service(source, "weak", own);
 
-    DumpFailedException e = assertThrows(DumpFailedException.class,
+    JobException e = assertThrows(JobException.class,
         () -> weak.create(List.of("shop"), "no rights"));
 
-    String id = e.failure().id();
+    assertEquals(JobException.Kind.FAILED, e.kind());
+    String id = (String) e.details().get("id");
     assertTrue(e.getMessage().startsWith("dump " + id + " failed on globals: pg_dumpall failed"
         + " (exit code 1) while dumping globals of weak@127.0.0.1:" + source.port() + "/postgres: "),
         e.getMessage());
-    assertTrue(e.failure().stderr().contains("permission denied for table pg_authid"),
-        e.failure().stderr());
+    assertTrue(e.details().get("stderr").toString().contains("permission denied for table pg_authid"),
+        e.details().toString());
     DumpStatus status = weak.show(id).orElseThrow();
     assertEquals(DumpStatus.State.FAILED, status.state());
     assertEquals("no rights", status.label());
-    assertEquals(e.failure(), status.failure());
+    assertEquals(e.getMessage(), status.failure().message());
+    assertEquals(e.details().get("stderr"), status.failure().stderr());
     assertEquals(List.of(layout.dumpDir(id) + "failure.json"),
         own.list(layout.dumpRoot()).map(o -> o.key()).toList());
     assertFalse(weak.readManifest(id).isPresent());
@@ -326,14 +329,14 @@ class DumpRestoreTest {
             Map.of()), new PgsidecarConfig.Dump(List.of(), List.of(), false),
         Executors.newVirtualThreadPerTaskExecutor(), Clock.systemUTC(), Optional::empty);
 
-    DumpFailedException e = assertThrows(DumpFailedException.class,
+    JobException e = assertThrows(JobException.class,
         () -> service.create(List.of("shop"), ""));
 
-    String id = e.failure().id();
+    String id = (String) e.details().get("id");
     assertEquals("dump " + id + " failed on shop: pg_dump failed (exit code 1) while dumping shop"
         + " of postgres@127.0.0.1:" + source.port() + "/shop: pg_dump: error: Dumping the contents"
         + " of table \"orders\" failed", e.getMessage());
-    assertEquals("shop", e.failure().object());
+    assertEquals("shop", service.show(id).orElseThrow().failure().object());
     assertEquals(List.of(layout.dumpDir(id) + "failure.json"),
         own.list(layout.dumpRoot()).map(o -> o.key()).toList());
     assertEquals(DumpStatus.State.FAILED, service.list().get(0).state());

@@ -78,7 +78,7 @@ class DumpRoutesTest {
     HttpResponse<String> second = send("POST", "/v1/dumps", null);
     assertEquals(409, second.statusCode());
     assertEquals("{\"error\":\"dump 20261122T021500Z is running; one dump runs at a time, retry"
-        + " after it has finished\",\"runningId\":\"20261122T021500Z\"}", second.body());
+        + " after it has finished\",\"runningId\":\"20261122T021500Z\"}\n", second.body());
 
     assertEquals(202, send("GET", "/v1/dumps/20261122T021500Z", null).statusCode());
     assertEquals(409, send("DELETE", "/v1/dumps/20261122T021500Z", null).statusCode());
@@ -126,13 +126,14 @@ class DumpRoutesTest {
   void badRequestsAreAnsweredWith400AndUnknownIdsWith404() throws Exception {
     HttpResponse<String> body = send("POST", "/v1/dumps", "{\"databases\": \"shop\"}");
     assertEquals(400, body.statusCode());
-    assertEquals("{\"error\":\"databases must be a list of database names\"}", body.body());
+    // every problem of the agent is one JSON line, as its refusals are (Problems)
+    assertEquals("{\"error\":\"databases must be a list of database names\"}\n", body.body());
     HttpResponse<String> id = send("GET", "/v1/dumps/..%2Fbase", null);
     assertEquals(400, id.statusCode());
     assertTrue(id.body().contains("is not a dump id"), id.body());
     HttpResponse<String> missing = send("GET", "/v1/dumps/20200101T000000Z", null);
     assertEquals(404, missing.statusCode());
-    assertEquals("{\"error\":\"no dump 20200101T000000Z in the repository; see GET /v1/dumps\"}",
+    assertEquals("{\"error\":\"no dump 20200101T000000Z in the repository; see GET /v1/dumps\"}\n",
         missing.body());
   }
 }

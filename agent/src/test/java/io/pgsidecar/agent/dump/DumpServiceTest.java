@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.dump;
 
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.agent.postgres.PgConnection;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,12 +40,13 @@ class DumpServiceTest {
     assertEquals("20261122T021500Z", first.status().id());
     assertEquals(DumpStatus.State.RUNNING, service.show("20261122T021500Z").orElseThrow().state());
 
-    DumpRunningException e = assertThrows(DumpRunningException.class,
+    JobException e = assertThrows(JobException.class,
         () -> service.create(List.of(), "second"));
+    assertEquals(JobException.Kind.CONFLICT, e.kind());
     assertEquals("dump 20261122T021500Z is running; one dump runs at a time, retry after it has"
         + " finished", e.getMessage());
-    assertEquals("20261122T021500Z", e.runningId());
-    DumpRunningException delete = assertThrows(DumpRunningException.class,
+    assertEquals("20261122T021500Z", e.details().get("runningId"));
+    JobException delete = assertThrows(JobException.class,
         () -> service.delete("20261122T021500Z"));
     assertEquals("dump 20261122T021500Z is still running; delete it once it has finished",
         delete.getMessage());
@@ -52,7 +54,7 @@ class DumpServiceTest {
 
   @Test
   void aRunningBaseBackupBlocksADumpUnlessOverlapIsAllowed() throws Exception {
-    DumpRunningException e = assertThrows(DumpRunningException.class, () ->
+    JobException e = assertThrows(JobException.class, () ->
         service(new PgsidecarConfig.Dump(List.of(), List.of(), false), Optional.of("20261122T020000Z"))
             .start(List.of(), ""));
     assertEquals("base backup 20261122T020000Z is running and dump.allowOverlapWithBackup is"
@@ -92,8 +94,8 @@ class DumpServiceTest {
   void idsThatCouldEscapeTheDumpFolderAreRefused() {
     DumpService service = service(new PgsidecarConfig.Dump(List.of(), List.of(), false),
         Optional.empty());
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> service.show("../base"));
+    JobException e = assertThrows(JobException.class, () -> service.show("../base"));
+    assertEquals(JobException.Kind.INVALID_INPUT, e.kind());
     assertEquals("'../base' is not a dump id (expected like 20261122T021500Z or"
         + " 20261122T021500Z-1; see 'pgsidecar dump list')", e.getMessage());
   }

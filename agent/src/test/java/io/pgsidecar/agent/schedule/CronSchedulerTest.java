@@ -12,6 +12,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import io.pgsidecar.core.job.JobException;
 import org.junit.jupiter.api.Test;
 
 /** The one cron scheduler of base backups and dumps. */
@@ -19,11 +20,6 @@ class CronSchedulerTest {
 
   private static final Instant NOW = Instant.parse("2026-11-22T02:15:00Z");
 
-  private static final class Busy extends RuntimeException implements CronScheduler.Busy {
-    Busy() {
-      super("a run is under way");
-    }
-  }
 
   private static final class FakeTarget implements CronScheduler.Target {
     final List<String> started = new CopyOnWriteArrayList<>();
@@ -42,7 +38,7 @@ class CronSchedulerTest {
     @Override
     public String start(String label) {
       if (busy) {
-        throw new Busy();
+        throw JobException.conflict("a run is under way");
       }
       started.add(label);
       return "id";

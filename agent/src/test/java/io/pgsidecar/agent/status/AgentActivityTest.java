@@ -1,9 +1,7 @@
 package io.pgsidecar.agent.status;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
-import io.pgsidecar.agent.dump.DumpStatus;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.metrics.Scrape;
 import io.pgsidecar.agent.wal.WalEvents.Outcome;
@@ -59,19 +57,6 @@ class AgentActivityTest {
     Scrape scrape = Scrape.parse(metrics.scrape());
     assertEquals(1, scrape.value("pgsidecar_wal_pushes_total", "result", "error"));
     assertEquals(4, scrape.value("pgsidecar_wal_ready_segments"));
-  }
-
-  @Test
-  void aFailedDumpIsLastDumpAnErrorAMetricAndARepositoryRefresh() {
-    assertNull(activity.lastDump());
-    activity.failed(new DumpStatus.Failure("20261122T030000Z", "", "2026-11-22T02:59:00Z",
-        "2026-11-22T03:00:00Z", "shop", "pg_dump failed (exit code 1) while dumping shop", "boom"),
-        Duration.ofSeconds(60));
-    assertEquals("failure", activity.lastDump().get("result"));
-    assertEquals("dump 20261122T030000Z", activity.errors().get(0).operation());
-    assertEquals(1, refreshes.get());
-    assertEquals(1, Scrape.parse(metrics.scrape())
-        .value("pgsidecar_backup_consecutive_failures", "kind", "dump"));
   }
 
   @Test

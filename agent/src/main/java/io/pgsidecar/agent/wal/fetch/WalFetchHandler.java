@@ -1,9 +1,11 @@
 package io.pgsidecar.agent.wal.fetch;
 
-import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.agent.http.Blocking;
+import io.pgsidecar.agent.http.Problems;
 import io.pgsidecar.agent.http.Responses;
 import io.pgsidecar.agent.storage.StallGuard;
 import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
 import io.vertx.core.Future;
@@ -18,7 +20,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -28,8 +29,8 @@ import java.util.logging.Logger;
  * verifying the checksum while streaming ({@code X-Pgsidecar-Verified: sha256} says so, and
  * wal-archiver then skips its own digest). The last chunk is held back until the checksum
  * matches; on a mismatch the connection is reset so the client sees a truncated body and never
- * a complete but wrong segment. 404 only when the archive does not have the file; a storage
- * failure is a 503.
+ * a complete but wrong segment (422 when nothing went out yet). 404 only when the archive does
+ * not have the file; a storage failure is a 503 ({@link Problems}).
  *
  * <p>With the request header {@code X-Pgsidecar-Handoff: link} (wal-archiver's curl path) and
  * the file in the prefetch spool, the answer is 200 with no body and {@code X-Pgsidecar-Handoff:
@@ -48,12 +49,12 @@ public final class WalFetchHandler {
   private static final int CHUNK = 1024 * 1024;
 
   private final WalFetchService service;
-  private final Executor blocking;
+  private final Blocking blocking;
   private final Duration writeTimeout;
 
   private final WalEvents events;
 
-  public WalFetchHandler(WalFetchService service, Executor blocking, Duration writeTimeout,
+  public WalFetchHandler(WalFetchService service, Blocking blocking, Duration writeTimeout,
       WalEvents events) {
     this.events = events;
     this.service = service;
@@ -64,7 +65,7 @@ public final class WalFetchHandler {
   public void fetch(RoutingContext ctx) {
     String rawName = ctx.pathParam("name");
     String cluster = ctx.queryParams().get("cluster");
-    blocking.execute(() -> {
+    blocking.stream(ctx, "fetching " + rawName, () -> {
       long t0 = System.nanoTime();
       try {
         WalFileName name = WalFetchService.parseName(rawName);
@@ -103,7 +104,7 @@ public final class WalFetchHandler {
           }
         }
       } catch (IOException | RuntimeException e) {
-        boolean clientError = e instanceof HttpProblem p && p.status() < 500;
+        boolean clientError = e instanceof JobException && Problems.status(e) < 500;
         events.fetched(clientError ? WalEvents.Outcome.NOT_FOUND : WalEvents.Outcome.ERROR, 0, 0,
             Duration.ofNanos(System.nanoTime() - t0));
         if (!clientError) {
@@ -111,11 +112,8 @@ public final class WalFetchHandler {
         }
         if (ctx.response().headWritten()) {
           LOG.warning("serving " + rawName + " failed midway, connection reset: " + e.getMessage());
-          ctx.response().reset();
-        } else {
-          ctx.response().headers().clear(); // a stream's headers may be set already
-          Responses.failure(ctx, "fetching " + rawName, e);
         }
+        throw e; // Blocking answers it, or resets the stream under way
       }
     });
   }
@@ -165,7 +163,7 @@ public final class WalFetchHandler {
       if (!resp.headWritten()) {
         // nothing went out yet (a file smaller than one chunk): an error answer, not a reset
         resp.headers().clear();
-        throw new IOException("refusing to serve " + s.name() + ": " + damage);
+        throw JobException.verificationFailed("refusing to serve " + s.name() + ": " + damage);
       }
       LOG.severe("refusing to finish serving " + s.name() + ": " + damage + " (connection reset so"
           + " the client gets a truncated file)");

@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.wal.fetch;
 
-import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.storage.Retry;
 import io.pgsidecar.agent.wal.WalObjects;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -49,12 +49,12 @@ public final class WalFetchService {
     this.spool = spool;
   }
 
-  /** Parses the name asked for; 400 with the accepted forms otherwise. */
+  /** Parses the name asked for; INVALID_INPUT (400) with the accepted forms otherwise. */
   public static WalFileName parseName(String name) {
     try {
       return WalFileName.parse(name);
     } catch (IllegalArgumentException e) {
-      throw new HttpProblem(400, e.getMessage());
+      throw JobException.invalidInput(e.getMessage());
     }
   }
 
@@ -63,7 +63,7 @@ public final class WalFetchService {
     try {
       return cluster == null || cluster.isEmpty() ? layout : layout.forCluster(cluster);
     } catch (IllegalArgumentException e) {
-      throw new HttpProblem(400, "cluster '" + cluster + "' is not a cluster name: " + e.getMessage());
+      throw JobException.invalidInput("cluster '" + cluster + "' is not a cluster name: " + e.getMessage());
     }
   }
 

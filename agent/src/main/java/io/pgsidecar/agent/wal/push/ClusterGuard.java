@@ -1,9 +1,9 @@
 package io.pgsidecar.agent.wal.push;
 
+import io.pgsidecar.core.job.JobException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgsidecar.agent.http.HttpProblem;
 import io.pgsidecar.agent.storage.Retry;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectExistsException;
@@ -51,7 +51,7 @@ public final class ClusterGuard {
    * Passes when this server may archive into the path; creates {@code cluster.json} on the first
    * push. Re-reads pg_control every time (8 bytes) so a replaced data directory is noticed.
    *
-   * @throws HttpProblem 409 naming the path and both identifiers when another server owns it
+   * @throws JobException REFUSED (409) naming the path and both identifiers when another server owns it
    */
   public void check() throws IOException {
     ServerIdentity server = ServerIdentity.read(pgdata);
@@ -69,13 +69,13 @@ public final class ClusterGuard {
       }
       String owner = stored.get().path("systemIdentifier").asText("");
       if (!owner.equals(server.systemIdentifier())) {
-        throw new HttpProblem(409, "refusing to archive into " + storage.describe() + " " + key
+        throw JobException.refused("refusing to archive into " + storage.describe() + " " + key
             + ": it belongs to the PostgreSQL server with system identifier " + owner
             + ", but the server in " + pgdata + " has system identifier " + server.systemIdentifier()
             + "; two servers must never archive into one path (PostgreSQL's \"Expected empty"
-            + " archive\" accident): give this server its own cluster name or an empty path",
-            Map.of("path", key, "archiveSystemIdentifier", owner,
-                "serverSystemIdentifier", server.systemIdentifier()));
+            + " archive\" accident): give this server its own cluster name or an empty path")
+            .with("path", key).with("archiveSystemIdentifier", owner)
+            .with("serverSystemIdentifier", server.systemIdentifier());
       }
       verified = server;
     }

@@ -220,12 +220,14 @@ public final class LookAhead {
       durable.put(name, s);
       running.remove(name, f);
       f.complete(s);
-    } catch (PgWalFile.Refused r) {
-      // not a storage failure: other segments can still go ahead
-      refused.add(name);
-      refuse(name, r.getMessage());
-      giveUp(name, f, r);
     } catch (Throwable t) {
+      if (PgWalFile.isRefusal(t)) {
+        // not a storage failure: other segments can still go ahead
+        refused.add(name);
+        refuse(name, t.getMessage());
+        giveUp(name, f, t);
+        return;
+      }
       stoppedByError = true;
       LOG.log(Level.WARNING, "look-ahead upload of " + name + " failed; no more look-ahead"
           + " until a push succeeds (PostgreSQL's own push will retry it): " + t.getMessage());

@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
-import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -26,7 +26,8 @@ import java.util.Objects;
  *       volume, as {@code initdb --waldir} makes it), opened with {@code O_NOFOLLOW}, so a symbolic
  *       link is never followed, even one swapped in after a check.</li>
  * </ol>
- * A refusal is a {@link Refused} (HTTP 400) naming the file and why. Java has no {@code fstat} on
+ * A refusal ({@link #isRefusal}) is a {@link JobException} INVALID_INPUT (HTTP 400) naming the
+ * file and why, with the detail {@code name}. Java has no {@code fstat} on
  * a channel, so "regular" is checked before the open (which also keeps a FIFO from blocking the
  * open) and again after it, on the same device and inode: a name swapped in between is refused.
  * What could still slip through that window is only another non-link file directly in pg_wal.
@@ -36,17 +37,21 @@ final class PgWalFile {
   private PgWalFile() {}
 
   /** A file the archive contract does not let the agent read; never retried by the look-ahead. */
-  static final class Refused extends HttpProblem {
-    Refused(String message, WalFileName name) {
-      super(400, message, Map.of("name", name.name()));
-    }
+  static JobException refused(String message, WalFileName name) {
+    return JobException.invalidInput(message).with("name", name.name());
+  }
+
+  /** Whether {@code t} is such a refusal of one file (the WAL metrics count them apart). */
+  static boolean isRefusal(Throwable t) {
+    return t instanceof JobException j && j.kind() == JobException.Kind.INVALID_INPUT
+        && j.details().containsKey("name");
   }
 
   /** Refuses {@code name} unless PostgreSQL marked it ready in {@code pgWal/archive_status}. */
   static void requireReady(Path pgWal, WalFileName name) {
     Path ready = pgWal.resolve("archive_status").resolve(name.name() + ".ready");
     if (!Files.isRegularFile(ready, LinkOption.NOFOLLOW_LINKS)) {
-      throw new Refused("refusing to archive " + name + ": PostgreSQL has not marked it ready ("
+      throw refused("refusing to archive " + name + ": PostgreSQL has not marked it ready ("
           + ready + " does not exist); archive_command is only called for files PostgreSQL marked"
           + " ready, so something else asked for it. Archive WAL only through archive_command", name);
     }
@@ -60,15 +65,15 @@ final class PgWalFile {
     try {
       ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      throw new HttpProblem(404, "WAL file " + file + " disappeared while being opened");
+      throw JobException.notFound("WAL file " + file + " disappeared while being opened");
     } catch (FileSystemException e) {
       // ELOOP: it became a symbolic link after the check
-      throw new Refused(refusal(file, "became a symbolic link while being opened: " + e.getMessage()), name);
+      throw refused(refusal(file, "became a symbolic link while being opened: " + e.getMessage()), name);
     }
     try {
       BasicFileAttributes after = regular(file, name);
       if (!Objects.equals(before.fileKey(), after.fileKey())) {
-        throw new Refused(refusal(file, "was replaced by another file while being opened"), name);
+        throw refused(refusal(file, "was replaced by another file while being opened"), name);
       }
       return ch;
     } catch (IOException | RuntimeException e) {
@@ -82,13 +87,13 @@ final class PgWalFile {
     try {
       a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      throw new HttpProblem(404, "WAL file " + file + " does not exist in the agent's view of"
+      throw JobException.notFound("WAL file " + file + " does not exist in the agent's view of"
           + " PGDATA; check that the agent's pgdata setting mounts the server's data directory");
     }
     if (!a.isRegularFile()) {
       String what = a.isSymbolicLink() ? "is a symbolic link" : a.isDirectory() ? "is a directory"
           : "is not a regular file (a FIFO, socket or device)";
-      throw new Refused(refusal(file, what), name);
+      throw refused(refusal(file, what), name);
     }
     return a;
   }

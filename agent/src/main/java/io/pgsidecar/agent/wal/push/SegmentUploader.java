@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
-import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.agent.storage.EncodingInputStream;
 import io.pgsidecar.agent.storage.Retry;
@@ -50,8 +50,9 @@ public final class SegmentUploader {
    * Makes {@code pg_wal/<name>} (in the agent's view {@code pgWal}) durable, returning only once
    * the storage has acknowledged the object. The file is read only through {@link PgWalFile}.
    *
-   * @throws HttpProblem 409 when the archive holds other content under this name
-   * @throws PgWalFile.Refused when the file is not one PostgreSQL wrote (400)
+   * @throws JobException CONFLICT (409) when the archive holds other content under this name
+   * @throws JobException INVALID_INPUT ({@link PgWalFile#isRefusal}) when the file is not one
+   *     PostgreSQL wrote (400)
    * @throws IOException when storage fails after the configured retries
    */
   public Stored upload(WalFileName name, Path pgWal) throws IOException {
@@ -100,8 +101,8 @@ public final class SegmentUploader {
         + "; nothing was overwritten. Another server may be archiving into this path, or this"
         + " server's history diverged: keep both copies and investigate before archiving resumes";
     LOG.severe(message);
-    throw new HttpProblem(409, message, Map.of("name", name.name(), "key", stored.key(),
-        "archivedSha256", archived, "localSha256", local));
+    throw JobException.conflict(message).with("name", name.name()).with("key", stored.key())
+        .with("archivedSha256", archived).with("localSha256", local);
   }
 
   private static String sha256(Path pgWal, WalFileName name, long[] size) throws IOException {

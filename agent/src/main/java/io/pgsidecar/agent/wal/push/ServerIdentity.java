@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
-import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.core.job.JobException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -20,7 +20,7 @@ public record ServerIdentity(String systemIdentifier, int majorVersion) {
   /**
    * Reads the identity of the server in {@code pgdata}.
    *
-   * @throws HttpProblem 503 when PGDATA holds no server yet (fresh pod, restore still running)
+   * @throws JobException STORAGE_UNAVAILABLE (503: try again later) when PGDATA holds no server yet (fresh pod, restore still running)
    */
   public static ServerIdentity read(Path pgdata) throws IOException {
     Path control = pgdata.resolve("global").resolve("pg_control");
@@ -36,8 +36,8 @@ public record ServerIdentity(String systemIdentifier, int majorVersion) {
       String major = Files.readString(version).trim();
       return new ServerIdentity(Long.toUnsignedString(id), Integer.parseInt(major));
     } catch (NoSuchFileException e) {
-      throw new HttpProblem(503, "PGDATA " + pgdata + " holds no PostgreSQL server yet (" + e.getFile()
-          + " is missing); check the agent's pgdata setting and its mount of the data directory");
+      throw new JobException(JobException.Kind.STORAGE_UNAVAILABLE, "PGDATA " + pgdata
+          + " holds no PostgreSQL server yet (" + e.getFile() + " is missing); check the agent's pgdata setting and its mount of the data directory");
     } catch (NumberFormatException e) {
       throw new IOException(version + " does not hold a major version number: " + e.getMessage());
     }

@@ -1,18 +1,16 @@
 package io.pgsidecar.agent.wal.push;
 
-import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.agent.http.Blocking;
+import io.pgsidecar.agent.http.Problems;
 import io.pgsidecar.agent.http.Responses;
 import io.pgsidecar.agent.wal.WalEvents;
 import io.pgsidecar.core.wal.WalFileName;
 import java.time.Duration;
 import java.time.Instant;
-import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.logging.Logger;
 
 /**
@@ -27,13 +25,13 @@ public final class WalPushHandler {
   private static final Logger LOG = Logger.getLogger(WalPushHandler.class.getName());
 
   private final WalPushService service;
-  private final Executor blocking;
+  private final Blocking blocking;
   private final String cluster;
 
   private final WalEvents events;
 
   /** {@code cluster}: the only cluster this agent archives into. */
-  public WalPushHandler(WalPushService service, Executor blocking, String cluster, WalEvents events) {
+  public WalPushHandler(WalPushService service, Blocking blocking, String cluster, WalEvents events) {
     this.events = events;
     this.service = service;
     this.blocking = blocking;
@@ -60,15 +58,7 @@ public final class WalPushHandler {
     }
     String requested = path;
     long t0 = System.nanoTime();
-    Future.fromCompletionStage(
-            CompletableFuture.supplyAsync(() -> {
-              try {
-                return service.push(requested);
-              } catch (java.io.IOException e) {
-                throw new java.util.concurrent.CompletionException(e);
-              }
-            }, blocking),
-            ctx.vertx().getOrCreateContext())
+    blocking.call(ctx, () -> service.push(requested))
         .onSuccess(s -> {
           report(s, t0);
           Responses.json(ctx, 200, Map.of(
@@ -77,17 +67,16 @@ public final class WalPushHandler {
               "answer", s.answer().label()));
         })
         .onFailure(t -> {
-          Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
-              ? t.getCause() : t;
-          boolean conflict = c instanceof HttpProblem p && p.status() == 409;
-          events.pushed(conflict ? WalEvents.Outcome.CONFLICT : WalEvents.Outcome.ERROR, 0, 0,
+          Throwable c = Problems.unwrap(t);
+          int status = Problems.status(c);
+          events.pushed(status == 409 ? WalEvents.Outcome.CONFLICT : WalEvents.Outcome.ERROR, 0, 0,
               Duration.ofNanos(System.nanoTime() - t0));
-          if (c instanceof PgWalFile.Refused) {
+          if (PgWalFile.isRefusal(c)) {
             events.refused(requested, c.getMessage());
-          } else if (!(c instanceof HttpProblem p && p.status() < 409)) {
+          } else if (status >= 409) {
             events.failed("archiving " + requested, String.valueOf(c.getMessage()));
           }
-          Responses.failure(ctx, "archiving " + requested, t);
+          Problems.answer(ctx, c, "archiving " + requested);
         });
   }
 

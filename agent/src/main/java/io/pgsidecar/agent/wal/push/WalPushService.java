@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
-import io.pgsidecar.agent.http.HttpProblem;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -46,7 +46,7 @@ public final class WalPushService {
     active.incrementAndGet();
     try {
       if (shuttingDown) {
-        throw new HttpProblem(503, "the agent is shutting down and takes no new WAL pushes;"
+        throw new JobException(JobException.Kind.STORAGE_UNAVAILABLE, "the agent is shutting down and takes no new WAL pushes;"
             + " PostgreSQL will retry " + relativePath + " once the agent is back");
       }
       WalFileName name = nameOf(relativePath);
@@ -102,14 +102,14 @@ public final class WalPushService {
 
   static WalFileName nameOf(String relativePath) {
     if (relativePath == null || relativePath.isEmpty()) {
-      throw new HttpProblem(400, "the request names no file: send {\"path\":\"pg_wal/<file>\"}"
+      throw JobException.invalidInput("the request names no file: send {\"path\":\"pg_wal/<file>\"}"
           + " with archive_command's %p");
     }
     String fileName = relativePath.substring(relativePath.lastIndexOf('/') + 1);
     try {
       return WalFileName.parse(fileName);
     } catch (IllegalArgumentException e) {
-      throw new HttpProblem(400, e.getMessage());
+      throw JobException.invalidInput(e.getMessage());
     }
   }
 
@@ -121,18 +121,18 @@ public final class WalPushService {
   private Path checkPath(String relativePath, WalFileName name) {
     Path rel = Path.of(relativePath);
     if (rel.isAbsolute()) {
-      throw new HttpProblem(400, "path '" + relativePath + "' is absolute; send archive_command's"
+      throw JobException.invalidInput("path '" + relativePath + "' is absolute; send archive_command's"
           + " %p, which is relative to the data directory (the agent sees PGDATA at " + pgdata + ")");
     }
     Path root = pgdata.toAbsolutePath().normalize();
     Path file = root.resolve(rel).normalize();
     if (!file.startsWith(root)) {
-      throw new HttpProblem(400, "path '" + relativePath + "' leaves PGDATA (" + root + ");"
+      throw JobException.invalidInput("path '" + relativePath + "' leaves PGDATA (" + root + ");"
           + " send archive_command's %p, a path inside the data directory");
     }
     Path pgWal = root.resolve("pg_wal");
     if (!file.equals(pgWal.resolve(name.name()))) {
-      throw new HttpProblem(400, "path '" + relativePath + "' is not directly in pg_wal; the agent"
+      throw JobException.invalidInput("path '" + relativePath + "' is not directly in pg_wal; the agent"
           + " archives only pg_wal/<name>, which is what archive_command's %p gives");
     }
     return pgWal;

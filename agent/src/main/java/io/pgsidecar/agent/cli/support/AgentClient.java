@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.cli;
+package io.pgsidecar.agent.cli.support;
 
 import io.pgsidecar.walarchiver.AgentConnection;
 import java.io.IOException;
@@ -30,7 +30,7 @@ public interface AgentClient {
    * Never the hook socket: it refuses everything but WAL push and fetch.
    */
   static AgentClient forCommand(picocli.CommandLine.Model.CommandSpec spec) {
-    Main main = Main.of(spec);
+    CommandContext main = CommandContext.of(spec);
     String url = main.env().get("PGSIDECAR_URL");
     if (url != null && !url.isEmpty()) {
       return over(AgentConnection.tcp(url, main.env().get("PGSIDECAR_TOKEN")));

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.cli;
+package io.pgsidecar.agent.cli.support;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
