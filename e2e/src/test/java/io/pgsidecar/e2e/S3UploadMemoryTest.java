@@ -72,7 +72,8 @@ class S3UploadMemoryTest {
     try (S3Server s3 = S3Server.s3Mock();
         PostgresCluster pg = PostgresCluster.builder()
             .setting("archive_mode", "on")
-            .setting("archive_command", Pod.walArchiver() + " --socket " + socket + " push %p")
+            // archiving starts once the backlog is written (below)
+            .setting("archive_command", "false")
             // no checkpoint recycles a segment before the test has read it
             .setting("max_wal_size", "4GB")
             .setting("checkpoint_timeout", "1h")
@@ -93,6 +94,12 @@ class S3UploadMemoryTest {
             + (i * 16 + 16) + ") g");
       }
       String last = pg.switchWal();
+      // the whole backlog at once: the archiver's push and the agent's look-ahead upload five
+      // incompressible segments side by side, the most part buffers WAL can ask for
+      long failedBefore = pg.sqlLong("SELECT failed_count FROM pg_stat_archiver");
+      pg.sql("ALTER SYSTEM SET archive_command = '" + Pod.walArchiver() + " --socket " + socket
+          + " push %p'");
+      pg.sql("SELECT pg_reload_conf()");
       try {
         pg.awaitArchived(last, Duration.ofSeconds(300));
       } catch (IllegalStateException e) {
@@ -100,7 +107,8 @@ class S3UploadMemoryTest {
             + "\n--- postgres ---\n" + pg.logTail(40), e);
       }
       double walSeconds = (System.nanoTime() - t) / 1e9;
-      assertEquals(0, pg.sqlLong("SELECT failed_count FROM pg_stat_archiver"), agentLog(work));
+      assertEquals(failedBefore, pg.sqlLong("SELECT failed_count FROM pg_stat_archiver"),
+          agentLog(work));
       Map<String, String> sums = segmentSums(pg.pgdata().resolve("pg_wal"), first, last);
       assertTrue(sums.size() >= MIB / 16, "segments " + sums.keySet());
       rss.put("after pushing " + sums.size() + " segments", peakRssKib());
@@ -172,6 +180,8 @@ class S3UploadMemoryTest {
           backupSeconds, stored / 1048576.0);
       rss.forEach((when, kib) -> System.out.printf("  agent VmHWM %-45s %4d MiB%n", when,
           kib / 1024));
+      System.out.printf("  agent heap (-Xmx80m) after a collection at most %d MiB%n",
+          heapAfterGcMib(work.resolve("gc.log")));
       long peak = rss.values().stream().mapToLong(Long::longValue).max().orElseThrow();
       assertTrue(peak <= RSS_BUDGET_KIB, "agent VmHWM " + peak / 1024 + " MiB is over the budget"
           + " of " + RSS_BUDGET_KIB / 1024 + " MiB: " + rss);
@@ -227,6 +237,8 @@ class S3UploadMemoryTest {
     pb.environment().keySet().removeIf(k -> k.startsWith("PGSIDECAR_") || k.startsWith("PG")
         || k.startsWith("AWS_"));
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    // a GC log only (PGSIDECAR_JAVA_OPTS adds to the launcher's flags, it changes none of them)
+    pb.environment().put("PGSIDECAR_JAVA_OPTS", "-Xlog:gc:file=" + work.resolve("gc.log"));
     agent = pb.start();
     Path socket = work.resolve("run/agent.sock");
     try {
@@ -291,10 +303,26 @@ class S3UploadMemoryTest {
     return HexFormat.of().formatHex(md.digest());
   }
 
+  /** The largest heap occupancy after any collection in {@code -Xlog:gc}, MiB. */
+  private static long heapAfterGcMib(Path gcLog) throws IOException {
+    var m = java.util.regex.Pattern.compile("Pause .*?\\d+M->(\\d+)M\\(").matcher(
+        Files.readString(gcLog));
+    long max = 0;
+    while (m.find()) {
+      max = Math.max(max, Long.parseLong(m.group(1)));
+    }
+    return max;
+  }
+
   private static String agentLog(Path work) {
     try {
-      List<String> lines = Files.readAllLines(work.resolve("agent.log"));
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+      List<String> lines = new ArrayList<>(Files.readAllLines(work.resolve("agent.log")));
+      if (Files.exists(work.resolve("gc.log"))) {
+        List<String> gc = Files.readAllLines(work.resolve("gc.log"));
+        lines.add("--- gc.log (last 15 lines) ---");
+        lines.addAll(gc.subList(Math.max(0, gc.size() - 15), gc.size()));
+      }
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 75), lines.size()));
     } catch (IOException e) {
       return "(no agent log: " + e + ")";
     }

@@ -78,8 +78,7 @@ public final class S3Storage implements Storage {
   private final S3Options options;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
   /**
-   * Part buffers of all uploads at once ({@code concurrency + 1} of {@code partSize}: 40 MiB by
-   * default, what bin/pgsidecar's 80 MiB heap is sized for), handed out in turn (see S3Upload).
+   * Part buffers of all uploads at once, handed out in turn (see S3Upload): {@link #budget}.
    */
   private final java.util.concurrent.Semaphore partBuffers;
   /** Ranges of {@code partSize} all reads hold at once, {@code concurrency + 1} (see S3Download). */
@@ -112,8 +111,9 @@ public final class S3Storage implements Storage {
         : checkPrefix + "/";
     this.partSize = partSize;
     this.concurrency = concurrency;
-    this.partBuffers = new java.util.concurrent.Semaphore(concurrency + 1, true);
-    this.readBudget = new java.util.concurrent.Semaphore(concurrency + 1);
+    int buffers = budget(partSize, concurrency, Runtime.getRuntime().maxMemory());
+    this.partBuffers = new java.util.concurrent.Semaphore(buffers, true);
+    this.readBudget = new java.util.concurrent.Semaphore(buffers);
     this.retry = retry;
     this.options = options;
     this.errors = new S3Errors(bucket, endpoint, auth);
@@ -402,6 +402,19 @@ public final class S3Storage implements Storage {
   @Override
   public String describe() {
     return "s3://" + bucket + (endpoint == null ? "" : " at " + endpoint);
+  }
+
+  /**
+   * How many buffers of {@code partSize} all uploads (and, apart, all reads) hold at once:
+   * {@code concurrency + 1}, but no more than fit in 30 % of the heap, and at least 2 (one being
+   * filled, one being sent). bin/pgsidecar's 80 MiB heap thus gets 3 of the default 8 MiB
+   * (24 MiB), not 5: with 5 (40 MiB) beside the agent's own 20-25 MiB, five incompressible
+   * segments pushed at once still ran the serial collector out of room for one more 8 MiB
+   * array (S3UploadMemoryTest, live heap 62-64 MiB of 77). A bigger -Xmx gives more.
+   */
+  static int budget(int partSize, int concurrency, long maxHeap) {
+    long fit = maxHeap == Long.MAX_VALUE ? Integer.MAX_VALUE : maxHeap * 3 / 10 / partSize;
+    return (int) Math.max(2, Math.min(concurrency + 1L, fit));
   }
 
   /** Free part buffers and free read ranges now (tests: nothing holds one when all is done). */

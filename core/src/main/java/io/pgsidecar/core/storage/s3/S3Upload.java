@@ -80,6 +80,8 @@ final class S3Upload {
   private final Semaphore buffers;
   /** Whether the upload's own thread holds a permit of {@link #buffers} for a buffer it fills. */
   private boolean holdsBuffer;
+  /** The first part, read before the upload knows it needs more than one; taken by uploadParts. */
+  private byte[] firstPart;
 
   S3Upload(S3Client s3, String bucket, String key, int partSize, int concurrency,
       ExecutorService executor, S3Errors errors, RetryPolicy retry, S3Options options,
@@ -135,12 +137,17 @@ final class S3Upload {
 
   ObjectInfo run(InputStream content, Supplier<ObjectMetadata> metadata) throws IOException {
     try {
-      byte[] first = takeBuffer();
-      int n = readFully(content, first);
+      firstPart = takeBuffer();
+      int n = readFully(content, firstPart);
       if (n < partSize) {
-        return single(first, n, metadata.get());
+        byte[] data = firstPart;
+        firstPart = null;
+        return single(data, n, metadata.get());
       }
-      return staged(content, first, metadata);
+      // no local of this frame keeps the first part: once it is stored, its permit is given
+      // back and its memory must go too (a reference kept here for the whole upload doubled
+      // the heap the budget allows)
+      return staged(content, metadata);
     } finally {
       releaseHeldBuffer();
     }
@@ -180,7 +187,7 @@ final class S3Upload {
     }
   }
 
-  private ObjectInfo staged(InputStream content, byte[] first, Supplier<ObjectMetadata> metadata)
+  private ObjectInfo staged(InputStream content, Supplier<ObjectMetadata> metadata)
       throws IOException {
     int slash = key.lastIndexOf('/');
     String staging = (slash < 0 ? "" : key.substring(0, slash + 1)) + S3Storage.PRIVATE_PREFIX
@@ -190,7 +197,7 @@ final class S3Upload {
     boolean stagingWritten = false;
     try {
       stagingId = createUpload(staging, null, false);
-      Staged staged = uploadParts(staging, stagingId, content, first);
+      Staged staged = uploadParts(staging, stagingId, content);
       long size = staged.size();
       complete(staging, stagingId, staged.parts(), false);
       stagingId = null;
@@ -273,15 +280,16 @@ final class S3Upload {
     }, S3Errors::retryable);
   }
 
-  private Staged uploadParts(String target, String uploadId, InputStream content, byte[] first)
+  private Staged uploadParts(String target, String uploadId, InputStream content)
       throws IOException {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     var done = new ConcurrentLinkedQueue<CompletedPart>();
     List<CompletableFuture<?>> inFlight = new ArrayList<>();
     int parts = 0;
     long size = 0;
-    byte[] buffer = first;
-    int n = first.length;
+    byte[] buffer = firstPart;
+    firstPart = null;
+    int n = buffer.length;
     try {
       while (n > 0 && failure.get() == null) {
         if (parts == MAX_PARTS) {
@@ -292,6 +300,7 @@ final class S3Upload {
         size += n;
         holdsBuffer = false; // the part's task gives its permit back
         inFlight.add(part(target, uploadId, parts, buffer, n, failure, done));
+        buffer = null; // nor its memory kept here while this thread waits for the next permit
         inFlight.removeIf(CompletableFuture::isDone);
         if (n < partSize) {
           break;

@@ -73,6 +73,16 @@ class S3BufferBudgetTest {
   }
 
   @Test
+  void theBudgetIsConcurrencyPlusOneWithinThirtyPercentOfTheHeapAndNeverBelowTwo() {
+    int mib8 = 8 << 20;
+    assertEquals(3, S3Storage.budget(mib8, 4, 80L << 20), "bin/pgsidecar's -Xmx80m");
+    assertEquals(5, S3Storage.budget(mib8, 4, 256L << 20));
+    assertEquals(2, S3Storage.budget(mib8, 4, 32L << 20));
+    assertEquals(2, S3Storage.budget(PART, 1, 1L << 30), "concurrency 1: one filling, one sent");
+    assertEquals(65, S3Storage.budget(PART, 64, Long.MAX_VALUE));
+  }
+
+  @Test
   void sixObjectsShareTwoBuffersWriteAndReadIntactAndGiveEveryBufferBack() throws Exception {
     long seed = Long.getLong("pgsidecar.fuzz.seed", 17L);
     System.out.println("S3BufferBudgetTest seed " + seed);
