@@ -97,6 +97,40 @@ schedule:
   {{- with $v.dump.schedule }}
   dump: {{ . | quote }}
   {{- end }}
+  {{- with $v.retention.schedule }}
+  retention: {{ . | quote }}
+  {{- end }}
+  {{- with $v.verify.schedule }}
+  verify: {{ . | quote }}
+  {{- end }}
+retention:
+  orphan-age: {{ $v.retention.orphanAge | quote }}
+  {{- range $key, $k := dict "base-backups" $v.retention.baseBackups "dumps" $v.retention.dumps }}
+  {{ $key }}:
+    {{- if $k.keepNewest }}
+    keep-newest: {{ $k.keepNewest }}
+    {{- end }}
+    {{- with $k.window }}
+    window: {{ . | quote }}
+    {{- end }}
+    gfs:
+      daily: {{ $k.gfs.daily | default 0 }}
+      weekly: {{ $k.gfs.weekly | default 0 }}
+      monthly: {{ $k.gfs.monthly | default 0 }}
+      yearly: {{ $k.gfs.yearly | default 0 }}
+    {{- with $k.tier }}
+    {{- if or .daily .weekly .monthly .yearly }}
+    tier:
+      {{- range $class := list "daily" "weekly" "monthly" "yearly" }}
+      {{- with index $k.tier $class }}
+      {{ $class }}: {{ . | quote }}
+      {{- end }}
+      {{- end }}
+    {{- end }}
+    {{- end }}
+  {{- end }}
+verify:
+  work-dir: {{ $v.verify.workDir | quote }}
 {{- if or $v.dump.include $v.dump.exclude }}
 dump:
   {{- with $v.dump.include }}

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Health;
 import io.pgsidecar.agent.http.HookRoutes;
@@ -7,7 +8,7 @@ import io.pgsidecar.agent.http.ReadTimeout;
 import io.pgsidecar.agent.http.Refusals;
 import io.pgsidecar.agent.http.SocketAccess;
 import io.pgsidecar.agent.storage.Retry;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.agent.wal.WalFeature;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.ConfigException;
@@ -35,7 +36,6 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
  * The sidecar daemon, on two unix sockets and optionally TCP, all served by one Vert.x instance:
@@ -49,20 +49,20 @@ import java.util.logging.Logger;
  *   <li>the <b>admin socket</b> ({@code http.admin-socket}, mode 0600, owned by the agent's user):
  *       every route, backups, dumps, status and WAL of any cluster; the {@code pgsidecar} CLI
  *       uses it;</li>
- *   <li>optionally 127.0.0.1:{@code http.tcpPort}, the admin routes behind the bearer token from
- *       {@code http.tokenFile}.</li>
+ *   <li>optionally 127.0.0.1:{@code http.tcp-port}, the admin routes behind the bearer token from
+ *       {@code http.token-file}.</li>
  * </ul>
  * Routes are thin adapters; every blocking step (files, storage, codecs) runs on virtual threads,
  * never on the event loop. WAL pushes get a virtual thread each, so no other work (a base backup
  * waiting for its last segment to be archived) can hold a thread a push needs.
  *
  * <p>{@link #close()} shuts down gracefully: stop accepting, refuse new pushes with 503, let
- * pushes under way finish within {@code http.shutdownGrace}; a push that does not finish is
+ * pushes under way finish within {@code http.shutdown-grace}; a push that does not finish is
  * never acknowledged, so PostgreSQL keeps its {@code .ready} file and retries.
  */
 public final class Agent implements AutoCloseable {
 
-  private static final Logger LOG = Logger.getLogger(Agent.class.getName());
+  private static final System.Logger LOG = System.getLogger(Agent.class.getName());
 
   private final PgsidecarConfig config;
   private final Vertx vertx;
@@ -159,17 +159,17 @@ public final class Agent implements AutoCloseable {
     SocketAccess hookAccess = SocketAccess.forHookSocket(config);
     wal.prepare();
     listen(config.socket(), hookRouter, hookAccess);
-    LOG.info("agent listening on hook socket " + config.socket() + " (" + hookAccess + ";"
+    LOG.log(Level.INFO, "agent listening on hook socket " + config.socket() + " (" + hookAccess + ";"
         + " WAL push and fetch only)");
     if (config.adminSocket().toAbsolutePath().getParent()
         .equals(config.socket().toAbsolutePath().getParent())) {
-      LOG.warning("the admin socket " + config.adminSocket() + " is in the hook socket's directory:"
+      LOG.log(Level.WARNING, "the admin socket " + config.adminSocket() + " is in the hook socket's directory:"
           + " a process that shares the agent's uid and sees that directory (PostgreSQL's container"
           + " in a pod where both run as one uid) can create and delete backups; set"
           + " http.admin-socket to a directory only the agent's container mounts");
     }
     listen(config.adminSocket(), router, SocketAccess.ADMIN);
-    LOG.info("agent listening on admin socket " + config.adminSocket() + " (" + SocketAccess.ADMIN + ")");
+    LOG.log(Level.INFO, "agent listening on admin socket " + config.adminSocket() + " (" + SocketAccess.ADMIN + ")");
 
     Optional<Integer> port = config.http().tcpPort();
     if (port.isPresent()) {
@@ -178,7 +178,7 @@ public final class Agent implements AutoCloseable {
       HttpServer bound = await(tcp.listen(port.get(), "127.0.0.1"), "listen on 127.0.0.1:" + port.get());
       servers.add(tcp);
       tcpPort = bound.actualPort();
-      LOG.info("agent listening on 127.0.0.1:" + tcpPort + " (bearer token required; admin routes)");
+      LOG.log(Level.INFO, "agent listening on 127.0.0.1:" + tcpPort + " (bearer token required; admin routes)");
     }
     ready = true;
   }
@@ -210,7 +210,7 @@ public final class Agent implements AutoCloseable {
         Refusals.answeringBrokenBodies(requests));
   }
 
-  /** The TCP port actually bound (for {@code http.tcpPort: 0}), or -1 without TCP. */
+  /** The TCP port actually bound (for {@code http.tcp-port: 0}), or -1 without TCP. */
   public int tcpPort() {
     return tcpPort;
   }
@@ -226,12 +226,12 @@ public final class Agent implements AutoCloseable {
     req.response().setStatusCode(401).putHeader("WWW-Authenticate", "Bearer")
         .putHeader("Content-Type", "application/json")
         .end("{\"error\":\"missing or wrong bearer token: send 'Authorization: Bearer <token from"
-            + " http.tokenFile>'\"}\n");
+            + " http.token-file>'\"}\n");
   }
 
   private byte[] readToken() throws IOException {
-    Path file = config.http().tokenFile().orElseThrow(() -> new IOException("http.tcpPort is set"
-        + " but http.tokenFile is not: the TCP listener needs a bearer token; set http.tokenFile"
+    Path file = config.http().tokenFile().orElseThrow(() -> new IOException("http.tcp-port is set"
+        + " but http.token-file is not: the TCP listener needs a bearer token; set http.token-file"
         + " to a file holding it"));
     String token = Files.readString(file).trim();
     if (token.length() < 16) {
@@ -243,7 +243,7 @@ public final class Agent implements AutoCloseable {
 
   /**
    * Graceful shutdown: refuse new work, stop accepting, let pushes under way finish within
-   * {@code http.shutdownGrace}, then stop Vert.x and remove the socket.
+   * {@code http.shutdown-grace}, then stop Vert.x and remove the socket.
    */
   @Override
   public void close() {
@@ -255,7 +255,7 @@ public final class Agent implements AutoCloseable {
       try {
         await(s.shutdown(grace), "shut down the HTTP server");
       } catch (IOException e) {
-        LOG.warning(e.getMessage());
+        LOG.log(Level.WARNING, e.getMessage());
       }
     }
     try {
@@ -272,9 +272,9 @@ public final class Agent implements AutoCloseable {
       Files.deleteIfExists(config.socket());
       Files.deleteIfExists(config.adminSocket());
     } catch (IOException e) {
-      LOG.warning(e.getMessage());
+      LOG.log(Level.WARNING, e.getMessage());
     }
-    LOG.info("agent stopped (" + (System.nanoTime() - (deadline - grace.toNanos())) / 1_000_000 + " ms)");
+    LOG.log(Level.INFO, "agent stopped (" + (System.nanoTime() - (deadline - grace.toNanos())) / 1_000_000 + " ms)");
   }
 
   private static <T> T await(Future<T> f, String what) throws IOException {

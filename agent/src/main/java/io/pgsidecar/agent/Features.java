@@ -1,10 +1,12 @@
 package io.pgsidecar.agent;
 
 import io.pgsidecar.agent.backup.BackupFeature;
+import io.pgsidecar.agent.check.CheckFeature;
 import io.pgsidecar.agent.dump.DumpFeature;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.restore.RestoreFeature;
+import io.pgsidecar.agent.status.StatusFeature;
 import io.pgsidecar.agent.wal.WalFeature;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -25,13 +27,31 @@ public final class Features {
       new BackupFeature(),
       new DumpFeature(),
       new WalFeature(),
-      new RestoreFeature());
+      new RestoreFeature(),
+      new io.pgsidecar.agent.retention.RetentionFeature(),
+      new io.pgsidecar.agent.verify.VerifyFeature(),
+
+      new CheckFeature(),
+      new StatusFeature());
 
   private Features() {}
 
   /** The command classes of every feature, in {@link #ALL}'s order. */
   public static List<Class<?>> commands() {
     return ALL.stream().flatMap(f -> f.commands().stream()).toList();
+  }
+
+  /**
+   * The subcommands features add under other features' commands, by the parent command's name,
+   * in {@link #ALL}'s order.
+   */
+  public static java.util.Map<String, List<Class<?>>> subcommands() {
+    java.util.Map<String, List<Class<?>>> out = new java.util.LinkedHashMap<>();
+    for (Feature f : ALL) {
+      f.subcommands().forEach((parent, classes) ->
+          out.computeIfAbsent(parent, p -> new ArrayList<>()).addAll(classes));
+    }
+    return out;
   }
 
   /**

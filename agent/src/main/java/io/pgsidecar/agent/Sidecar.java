@@ -1,5 +1,6 @@
 package io.pgsidecar.agent;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.http.Blocking;
@@ -29,7 +30,6 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 /**
@@ -50,7 +50,7 @@ import java.util.stream.Stream;
  */
 public final class Sidecar implements AutoCloseable {
 
-  private static final Logger LOG = Logger.getLogger(Sidecar.class.getName());
+  private static final System.Logger LOG = System.getLogger(Sidecar.class.getName());
 
   /** How long one storage probe answers readiness (probes come every few seconds). */
   static final Duration PROBE_CACHE = Duration.ofSeconds(5);
@@ -117,14 +117,14 @@ public final class Sidecar implements AutoCloseable {
     if (MetricsServer.enabled(config.metrics())) {
       metricsServer = await(MetricsServer.start(agent.vertx(), config.metrics(), metrics, agent.health())
           .toCompletionStage().toCompletableFuture());
-      LOG.info("metrics, /healthz and /readyz on " + config.metrics().host() + ":" + metricsServer.port());
+      LOG.log(Level.INFO, "metrics, /healthz and /readyz on " + config.metrics().host() + ":" + metricsServer.port());
     }
     // the repository may be slow or down at start: seed the gauges without holding up start-up
     Thread.ofVirtual().name("repository-seed").start(() -> {
       try {
         repository.seed();
       } catch (IOException | RuntimeException e) {
-        LOG.warning("cannot read the repository to seed the backup gauges: " + e.getMessage());
+        LOG.log(Level.WARNING, "cannot read the repository to seed the backup gauges: " + e.getMessage());
         activity.error("reading the repository " + storage.describe(), String.valueOf(e.getMessage()));
       }
     });
@@ -157,7 +157,7 @@ public final class Sidecar implements AutoCloseable {
         }
       }
     } catch (IOException | RuntimeException e) {
-      LOG.fine("cannot count .ready files: " + e);
+      LOG.log(Level.DEBUG, "cannot count .ready files: " + e);
     }
     features.forEach(Feature.Running::housekeeping);
   }
@@ -199,14 +199,14 @@ public final class Sidecar implements AutoCloseable {
       try {
         await(metricsServer.close().toCompletionStage().toCompletableFuture());
       } catch (IOException e) {
-        LOG.warning("closing the metrics listener: " + e.getMessage());
+        LOG.log(Level.WARNING, "closing the metrics listener: " + e.getMessage());
       }
     }
     agent.close();
     try {
       storage.close();
     } catch (IOException e) {
-      LOG.warning("closing storage: " + e.getMessage());
+      LOG.log(Level.WARNING, "closing storage: " + e.getMessage());
     }
     metrics.close();
   }

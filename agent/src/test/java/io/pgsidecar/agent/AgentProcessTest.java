@@ -1,5 +1,7 @@
 package io.pgsidecar.agent;
 
+import java.time.Duration;
+import io.pgsidecar.testkit.Waits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -222,12 +224,13 @@ class AgentProcessTest {
     agent = pb.start();
     Path admin = Path.of(yaml.lines().filter(l -> l.startsWith("  admin-socket: ")).findFirst()
         .orElseThrow().substring("  admin-socket: ".length()));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (agent.isAlive() && System.nanoTime() < deadline) {
-      if (answers(admin)) {
-        return;
-      }
-      Thread.sleep(100);
+    try {
+      Waits.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> answers(admin),
+          "the agent exited", () -> !agent.isAlive());
+      return;
+    } catch (org.awaitility.core.ConditionTimeoutException
+        | org.awaitility.core.TerminalFailureException e) {
+      // said below, with the agent's log
     }
     assertTrue(!agent.isAlive() || answers(admin), "the agent did not start within 60 s:\n"
         + Files.readString(work.resolve("agent.log")));

@@ -108,6 +108,30 @@ class AgentConfigTest {
   }
 
   @Test
+  void retentionIsOffByDefaultAndItsValuesBecomeTheRetentionKeys() throws Exception {
+    Rendered defaults = Rendered.with(ValueSets.ACCOUNT);
+    PgsidecarConfig off = load(defaults, defaults.container("agent"));
+    assertEquals(io.pgsidecar.core.retention.RetentionPolicy.none(), off.retention());
+    assertEquals(Optional.empty(), off.schedule().retention());
+
+    Rendered r = Rendered.with(ValueSets.ACCOUNT, "retention.schedule=0 5 * * *",
+        "retention.orphanAge=2d", "retention.baseBackups.keepNewest=2",
+        "retention.baseBackups.window=14d", "retention.baseBackups.gfs.daily=7",
+        "retention.baseBackups.gfs.weekly=4", "retention.baseBackups.gfs.monthly=6",
+        "retention.dumps.window=30d", "retention.dumps.gfs.yearly=1",
+        "retention.baseBackups.tier.weekly=cool", "retention.baseBackups.tier.monthly=archive");
+    PgsidecarConfig config = load(r, r.container("agent"));
+    assertEquals(new io.pgsidecar.core.retention.RetentionPolicy(
+        new io.pgsidecar.core.retention.RetentionPolicy.KindPolicy(2, Optional.of(java.time.Duration.ofDays(14)),
+            new io.pgsidecar.core.retention.RetentionPolicy.Gfs(7, 4, 6, 0)),
+        new io.pgsidecar.core.retention.RetentionPolicy.KindPolicy(0, Optional.of(java.time.Duration.ofDays(30)),
+            new io.pgsidecar.core.retention.RetentionPolicy.Gfs(0, 0, 0, 1)),
+        java.time.Duration.ofDays(2), new io.pgsidecar.core.retention.RetentionPolicy.Tiers(Optional.empty(),
+            Optional.of("cool"), Optional.of("archive"), Optional.empty())), config.retention());
+    assertEquals(Optional.of("0 5 * * *"), config.schedule().retention());
+  }
+
+  @Test
   void s3ValuesBecomeTheStorageS3KeysTheAgentAccepts() throws Exception {
     Rendered irsa = Rendered.with(ValueSets.ALL.get("S3 with IRSA"));
     for (String container : List.of("agent", "restore-init")) {

@@ -52,7 +52,9 @@ final class ValueSets {
         "postgresql.settings.max_connections=200", "postgresql.readOnlyRootFilesystem=false",
         "backup.schedule=", "dump.schedule=", "dump.include[0]=app", "compression.level=9",
         "networkPolicy.enabled=false", "serviceAccount.create=false", "serviceAccount.name=shared",
-        "agent.config.wal.lookahead-max=32"});
+        "agent.config.wal.lookahead-max=32", "retention.schedule=0 5 * * *",
+        "retention.baseBackups.window=14d", "retention.baseBackups.gfs.monthly=6",
+        "retention.dumps.keepNewest=3"});
   }
 
   static Stream<Arguments> all() {

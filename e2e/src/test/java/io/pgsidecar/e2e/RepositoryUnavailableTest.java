@@ -60,10 +60,12 @@ class RepositoryUnavailableTest {
    */
   @Test
   void onlyARepositoryThatIsThereAnswersNotFound() throws Exception {
-    Path repo = work().resolve("repo");
+    Path repo = Files.createDirectories(work().resolve("repo"));
+    // the agent refuses to start without its repository (pgsidecar agent's start checks)
     startAgentOver(repo);
 
-    // 1. the path is missing (a volume that was never mounted, a typo in storage.path)
+    // 1. the path goes missing under the running agent (a volume unmounted, a directory removed)
+    Files.delete(repo);
     Result r = fetch();
     assertTrue(r.exit() > 125, "missing path: " + r.exit() + " " + r.stderr());
     assertTrue(agentLog().contains("storage path " + repo + " does not exist or is not a"

@@ -27,7 +27,9 @@ import picocli.CommandLine.Spec;
  * reached (or storage), 4 no such backup, 6 another backup runs or the delete is refused.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true,
-    description = "Create, list, show and delete base backups (through the running agent).")
+    description = "Create, list, show and delete base backups (through the running agent).",
+    subcommands = {io.pgsidecar.agent.retention.RetentionCommand.BackupKeep.class,
+        io.pgsidecar.agent.retention.RetentionCommand.BackupRelease.class})
 public final class BackupCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,8 +64,16 @@ public final class BackupCommand implements Callable<Integer> {
   int create(
       @Option(names = "--label", description = "Free text stored with the backup.") String label,
       @Option(names = "--wait", description = "Wait until the backup is complete.") boolean wait,
+      @Option(names = "--keep", description = "Once complete, mark it permanent (pgsidecar backup"
+          + " keep); needs --wait. The newest backup is never removed meanwhile.") boolean keep,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
       Output output) throws IOException, InterruptedException {
+    if (keep && !wait) {
+      agent.err().println("pgsidecar backup: --keep needs --wait (a backup is marked permanent"
+          + " once it is complete)");
+      agent.err().flush();
+      return ExitCodes.USAGE;
+    }
     ObjectNode body = JSON.createObjectNode();
     if (label != null) {
       body.put("label", label);
@@ -86,6 +96,18 @@ public final class BackupCommand implements Callable<Integer> {
           @Override
           public int complete(AgentClient.Response end) {
             agent.print(output, end.body(), describe(AgentCalls.json(end.body())));
+            if (keep) {
+              String id = AgentCalls.json(end.body()).path("id").asText();
+              AgentClient.Response k = agent.call("POST", "/v1/backups/" + id + "/keep",
+                  JSON.createObjectNode().put("note", label == null ? "" : label).toString());
+              if (k.status() != 200) {
+                return agent.fail(k);
+              }
+              if (output == Output.text) {
+                agent.out().println("base backup " + id + " is now permanent: retention never removes it");
+                agent.out().flush();
+              }
+            }
             return ExitCodes.OK;
           }
         }));

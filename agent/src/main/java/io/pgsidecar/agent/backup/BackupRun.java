@@ -24,7 +24,6 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -50,7 +49,6 @@ import java.util.concurrent.TimeUnit;
 final class BackupRun {
 
   private static final System.Logger LOG = System.getLogger(BackupRun.class.getName());
-  private static final int STDERR_LINES_KEPT = 20;
 
   private final RunningBackup backup;
   private final RepositoryLayout layout;
@@ -62,7 +60,7 @@ final class BackupRun {
   private final Duration progressInterval;
   private final Clock clock;
   private final String agentVersion;
-  private final ArrayDeque<String> stderrTail = new ArrayDeque<>();
+  private final StderrTail stderrTail = new StderrTail("pg_basebackup", 20);
 
   BackupRun(RunningBackup backup, RepositoryLayout layout, Storage storage, CodecPipeline pipeline,
       PgsidecarConfig.Postgres postgres, Duration walWaitTimeout, Duration progressInterval, Clock clock,
@@ -80,7 +78,8 @@ final class BackupRun {
 
   BackupManifest run() throws Exception {
     String id = backup.id();
-    Thread ticker = Thread.ofVirtual().name("backup-progress-" + id).start(this::logProgress);
+    Thread ticker = Thread.ofVirtual().name("backup-progress-" + id)
+        .start(() -> backup.logProgress(progressInterval));
     try {
       // 1. The server, before anything is written.
       backup.phase = RunningBackup.Phase.CHECKING_SERVER;
@@ -154,7 +153,7 @@ final class BackupRun {
     }
     process.getOutputStream().close();
     Thread stderr = Thread.ofVirtual().name("pg_basebackup-stderr-" + backup.id())
-        .start(() -> captureStderr(process.getErrorStream()));
+        .start(() -> stderrTail.capture(process.getErrorStream(), backup.id()));
 
     BoundedPipe pipe = new BoundedPipe(1 << 20, 8);
     DigestingInputStream stored = new DigestingInputStream(pipe.source(), backup.storedBytes::addAndGet);
@@ -200,7 +199,7 @@ final class BackupRun {
       }
       if (exit != 0) {
         throw new IOException("pg_basebackup failed with exit code " + exit + ": "
-            + stderrSummary());
+            + stderrTail.summary());
       }
       if (!scanner.complete()) {
         throw new IOException("pg_basebackup's tar stream ended without its end-of-archive "
@@ -264,50 +263,6 @@ final class BackupRun {
       }
     }
     throw new IOException("no START WAL LOCATION in the tar's backup_label");
-  }
-
-  private void captureStderr(InputStream err) {
-    try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(err,
-        StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        LOG.log(Level.INFO, "base backup {0}: pg_basebackup: {1}", backup.id(), line);
-        synchronized (stderrTail) {
-          stderrTail.addLast(line);
-          if (stderrTail.size() > STDERR_LINES_KEPT) {
-            stderrTail.removeFirst();
-          }
-        }
-      }
-    } catch (IOException e) {
-      LOG.log(Level.DEBUG, "pg_basebackup stderr closed: {0}", e.toString());
-    }
-  }
-
-  private String stderrSummary() {
-    synchronized (stderrTail) {
-      return stderrTail.isEmpty() ? "(no output on stderr)" : String.join(" / ", stderrTail);
-    }
-  }
-
-  private void logProgress() {
-    long lastBytes = 0;
-    long lastNanos = System.nanoTime();
-    try {
-      while (true) {
-        Thread.sleep(progressInterval);
-        long bytes = backup.rawBytes.get();
-        long now = System.nanoTime();
-        double mibPerSec = (bytes - lastBytes) / 1048576.0 / Math.max(1e-9, (now - lastNanos) / 1e9);
-        LOG.log(Level.INFO, String.format("base backup %s: %s, %.1f MiB read, %.1f MiB stored, "
-            + "%.1f MiB/s", backup.id(), backup.phase.name().toLowerCase(java.util.Locale.ROOT),
-            bytes / 1048576.0, backup.storedBytes.get() / 1048576.0, mibPerSec));
-        lastBytes = bytes;
-        lastNanos = now;
-      }
-    } catch (InterruptedException e) {
-      // the backup ended
-    }
   }
 
   private static void killProcess(Process p) {

@@ -6,19 +6,15 @@ import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
-import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.Storage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -45,6 +41,7 @@ public final class BackupService implements AutoCloseable {
   private final PgsidecarConfig.Backup settings;
   private final Clock clock;
   private final String agentVersion;
+  private final BackupDirectories dirs;
   private final AtomicReference<RunningBackup> running = new AtomicReference<>();
   private final AtomicReference<BackupResult> last = new AtomicReference<>();
   private final List<BackupListener> listeners = new CopyOnWriteArrayList<>();
@@ -55,6 +52,7 @@ public final class BackupService implements AutoCloseable {
       PgsidecarConfig.Postgres postgres, PgsidecarConfig.Backup settings, Clock clock) {
     this.layout = layout;
     this.storage = storage;
+    this.dirs = new BackupDirectories(storage, layout);
     this.pipeline = pipeline;
     this.postgres = postgres;
     this.settings = settings;
@@ -99,7 +97,7 @@ public final class BackupService implements AutoCloseable {
           + "wait for it or cancel it").with("runningId", current.id());
     }
     Instant now = clock.instant();
-    String id = BackupIds.next(now, this::idTaken);
+    String id = BackupIds.next(now, dirs::taken);
     RunningBackup backup = new RunningBackup(id, label == null ? "" : label, now);
     running.set(backup);
     notify(l -> l.started(backup));
@@ -195,18 +193,12 @@ public final class BackupService implements AutoCloseable {
     }
   }
 
-  private boolean idTaken(String id) throws IOException {
-    try (var s = storage.list(layout.baseDir(id))) {
-      return s.findAny().isPresent();
-    }
-  }
-
   /** Complete backups, oldest first. Directories without backup.json are not backups. */
   public List<BackupManifest> list() throws IOException {
     var out = new ArrayList<BackupManifest>();
-    for (var e : directories().entrySet()) {
+    for (var e : dirs.all().entrySet()) {
       if (e.getValue().hasManifest) {
-        read(e.getKey()).ifPresent(out::add);
+        dirs.read(e.getKey()).ifPresent(out::add);
       }
     }
     return out;
@@ -215,18 +207,7 @@ public final class BackupService implements AutoCloseable {
   /** The complete backup {@code id}, or empty. */
   public Optional<BackupManifest> show(String id) throws IOException {
     requireValid(id);
-    return read(id);
-  }
-
-  private Optional<BackupManifest> read(String id) throws IOException {
-    String key = layout.baseManifest(id);
-    Optional<InputStream> in = storage.open(key);
-    if (in.isEmpty()) {
-      return Optional.empty();
-    }
-    try (InputStream s = in.get()) {
-      return Optional.of(BackupManifest.fromJson(s.readAllBytes(), key));
-    }
+    return dirs.read(id);
   }
 
   /**
@@ -241,10 +222,14 @@ public final class BackupService implements AutoCloseable {
       throw JobException.conflict("base backup " + id + " is running; it cannot be "
           + "deleted until it ends").with("runningId", id);
     }
-    Dir dir = directories().get(id);
+    BackupDirectories.Dir dir = dirs.all().get(id);
     if (dir == null) {
       throw JobException.notFound("no base backup " + id + " in " + storage.describe()
           + " under " + layout.baseRoot());
+    }
+    if (dir.keys.contains(layout.baseKeepMark(id))) {
+      throw JobException.refused("base backup " + id + " is permanent (marked with pgsidecar"
+          + " backup keep); release it first with pgsidecar backup release " + id).with("id", id);
     }
     if (dir.hasManifest && !force) {
       List<BackupManifest> complete = list();
@@ -275,8 +260,8 @@ public final class BackupService implements AutoCloseable {
     Instant cutoff = clock.instant().minus(grace);
     RunningBackup r = running.get();
     var removed = new ArrayList<String>();
-    for (var e : directories().entrySet()) {
-      Dir d = e.getValue();
+    for (var e : dirs.all().entrySet()) {
+      BackupDirectories.Dir d = e.getValue();
       if (d.hasManifest || (r != null && r.id().equals(e.getKey()))
           || d.newest.isAfter(cutoff)) {
         continue;
@@ -298,36 +283,6 @@ public final class BackupService implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       throw JobException.invalidInput(e.getMessage());
     }
-  }
-
-  private static final class Dir {
-    final List<String> keys = new ArrayList<>();
-    boolean hasManifest;
-    Instant newest = Instant.EPOCH;
-  }
-
-  /** Every backup directory under base/, by id in time order. */
-  private Map<String, Dir> directories() throws IOException {
-    var dirs = new TreeMap<String, Dir>(BackupIds.ORDER);
-    String root = layout.baseRoot();
-    try (var s = storage.list(root)) {
-      for (ObjectInfo o : (Iterable<ObjectInfo>) s::iterator) {
-        String rest = o.key().substring(root.length());
-        int slash = rest.indexOf('/');
-        if (slash <= 0 || !BackupIds.isValid(rest.substring(0, slash))) {
-          continue;
-        }
-        Dir d = dirs.computeIfAbsent(rest.substring(0, slash), k -> new Dir());
-        d.keys.add(o.key());
-        if (rest.substring(slash + 1).equals("backup.json")) {
-          d.hasManifest = true;
-        }
-        if (o.lastModified() != null && o.lastModified().isAfter(d.newest)) {
-          d.newest = o.lastModified();
-        }
-      }
-    }
-    return dirs;
   }
 
   /** Cancels a running backup and refuses new ones. */

@@ -75,4 +75,26 @@ public final class RunningBackup {
       p.destroy();
     }
   }
+
+  /** Logs progress every {@code interval} until interrupted (the backup ended). */
+  void logProgress(java.time.Duration interval) {
+    long lastBytes = 0;
+    long lastNanos = System.nanoTime();
+    try {
+      while (true) {
+        Thread.sleep(interval);
+        long bytes = rawBytes.get();
+        long now = System.nanoTime();
+        double mibPerSec = (bytes - lastBytes) / 1048576.0 / Math.max(1e-9, (now - lastNanos) / 1e9);
+        System.getLogger(BackupRun.class.getName()).log(System.Logger.Level.INFO, String.format(
+            "base backup %s: %s, %.1f MiB read, %.1f MiB stored, %.1f MiB/s", id,
+            phase.name().toLowerCase(java.util.Locale.ROOT), bytes / 1048576.0,
+            storedBytes.get() / 1048576.0, mibPerSec));
+        lastBytes = bytes;
+        lastNanos = now;
+      }
+    } catch (InterruptedException e) {
+      // the backup ended
+    }
+  }
 }

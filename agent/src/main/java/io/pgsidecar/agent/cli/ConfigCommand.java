@@ -1,10 +1,15 @@
 package io.pgsidecar.agent.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.pgsidecar.core.config.ConfigPrinter;
+import java.io.IOException;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -18,13 +23,26 @@ final class ConfigCommand {
 
   @Command(name = "show", mixinStandardHelpOptions = true,
       description = "Print the effective configuration as YAML (file + environment + defaults), "
-          + "secrets redacted.")
+          + "secrets redacted; --output json prints the same tree as JSON.")
   static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
 
+    @Option(names = "--output", paramLabel = "yaml|json", defaultValue = "yaml",
+        description = "yaml (default, loads back as a configuration file) or json.")
+    String output;
+
     @Override
-    public Integer call() {
-      spec.commandLine().getOut().print(ConfigPrinter.yaml(Main.of(spec).config()));
+    public Integer call() throws IOException {
+      String yaml = ConfigPrinter.yaml(Main.of(spec).config());
+      switch (output) {
+        case "yaml", "text" -> spec.commandLine().getOut().print(yaml);
+        case "json" -> spec.commandLine().getOut().println(new ObjectMapper()
+            .writerWithDefaultPrettyPrinter().writeValueAsString(
+                new ObjectMapper(new YAMLFactory()).readTree(yaml)));
+        default -> throw new ParameterException(spec.commandLine(), "--output '" + output
+            + "': expected yaml or json");
+      }
+      spec.commandLine().getOut().flush();
       return 0;
     }
   }

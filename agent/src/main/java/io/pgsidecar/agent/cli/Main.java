@@ -76,6 +76,8 @@ public final class Main implements CommandContext {
   public static CommandLine commandLine(Map<String, String> env) {
     CommandLine cl = new CommandLine(new Main(env));
     COMMANDS.forEach(cl::addSubcommand);
+    Features.subcommands().forEach((parent, classes) ->
+        classes.forEach(c -> cl.getSubcommands().get(parent).addSubcommand(c)));
     addHelpOptions(cl);
     cl.setExecutionExceptionHandler(Main::handle);
     return cl;
@@ -110,6 +112,7 @@ public final class Main implements CommandContext {
   }
 
   /** The YAML file to read: {@code --config}, else {@code $PGSIDECAR_CONFIG}, else none. */
+  @Override
   public Optional<Path> configFile() {
     return Optional.ofNullable(configFile)
         .or(() -> Optional.ofNullable(env.get("PGSIDECAR_CONFIG")).filter(s -> !s.isEmpty()).map(Path::of));

@@ -1,6 +1,5 @@
 package io.pgsidecar.agent.dump;
 
-import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -9,18 +8,14 @@ import io.pgsidecar.agent.cli.support.AgentCalls.Output;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.ExitCodes;
-import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -36,7 +31,10 @@ import picocli.CommandLine.Spec;
  * be reached, 4 no such dump, 6 another dump or a base backup runs.
  */
 @Command(name = "dump", mixinStandardHelpOptions = true,
-    description = "Logical dumps (pg_dump): create, list, show, delete, restore.")
+    description = "Logical dumps (pg_dump): create, list, show, delete, restore.",
+    subcommands = {DumpRestoreCommand.class,
+        io.pgsidecar.agent.retention.RetentionCommand.DumpKeep.class,
+        io.pgsidecar.agent.retention.RetentionCommand.DumpRelease.class})
 public final class DumpCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -173,97 +171,8 @@ public final class DumpCommand implements Callable<Integer> {
     return agent.guarded(() -> agent.delete("/v1/dumps/" + id, output, "dump " + id + " deleted"));
   }
 
-  /** {@code --schema-only} and {@code --data-only} exclude each other. */
-  static final class Section {
-    @Option(names = "--schema-only", description = "Restore only the definitions.")
-    boolean schemaOnly;
-
-    @Option(names = "--data-only", description = "Restore only the rows.")
-    boolean dataOnly;
-  }
-
-  @Command(name = "restore", description = "Restore one database of a dump into a server with"
-      + " pg_restore (runs here, reading storage directly); --list prints the archive's table of"
-      + " contents for --use-list.")
-  int restore(
-      @Parameters(paramLabel = "ID") String id,
-      @Option(names = "--db", paramLabel = "NAME",
-          description = "Database of the dump (may be left out when the dump holds one).")
-      String database,
-      @Option(names = "--target", paramLabel = "URL", description = "postgresql://user@host:port/"
-          + "maintenance-db (password: PGPASSWORD or PGPASSFILE rather than the URL).")
-      String target,
-      @Option(names = "--list", description = "Print the table of contents and restore nothing.")
-      boolean list,
-      @Option(names = "--as", paramLabel = "NEWNAME", description = "Create NEWNAME and restore"
-          + " into it.") String as,
-      @Option(names = "--globals", description = "First recreate roles (with their password"
-          + " hashes) and tablespaces; roles that exist on the target are left unchanged.")
-      boolean globals,
-      @Option(names = "--create", description = "Let pg_restore create the database under its"
-          + " dumped name.") boolean create,
-      @Option(names = "--clean", description = "Drop dumped objects before recreating them."
-          + " Nothing is dropped without it.") boolean clean,
-      @ArgGroup(exclusive = true) Section section,
-      @Option(names = "--no-owner", description = "Do not restore object ownership.")
-      boolean noOwner,
-      @Option(names = "--table", paramLabel = "T", description = "Restore only table T"
-          + " (repeatable).") List<String> tables,
-      @Option(names = "--jobs", defaultValue = "1", description = "Parallel pg_restore jobs; above"
-          + " 1 the dump is decoded to a temp file first.") int jobs,
-      @Option(names = "--use-list", paramLabel = "FILE", description = "Restore only the entries"
-          + " of FILE (an edited --list output).") Path useList,
-      @Option(names = "--temp-dir", paramLabel = "DIR", description = "Where --jobs puts its temp"
-          + " file (default: java.io.tmpdir).") Path tempDir,
-      @Option(names = "--from-cluster", paramLabel = "NAME", description = "Read the dump of"
-          + " another cluster of the repository.") String fromCluster,
-      @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException {
-    try (DumpRestorer opened = open(id)) {
-      DumpRestorer restorer = fromCluster == null ? opened : opened.forCluster(fromCluster);
-      String db = database != null ? database : restorer.onlyDatabase(id);
-      if (list) {
-        restorer.list(id, db, out());
-        return 0;
-      }
-      if (target == null) {
-        err().println("pgsidecar dump restore: --target URL is required (or --list)");
-        err().flush();
-        return 2;
-      }
-      RestoreOptions options = new RestoreOptions(Optional.ofNullable(as), globals, create, clean,
-          section != null && section.schemaOnly, section != null && section.dataOnly, noOwner,
-          tables, jobs, Optional.ofNullable(useList), tempDir);
-      DumpRestorer.Result result = restorer.restore(id, db, PgConnection.fromUrl(target), options);
-      result.warnings().forEach(w -> err().println("pgsidecar dump restore: globals: " + w));
-      err().flush();
-      if (output == Output.json) {
-        out().println(JSON.writeValueAsString(result));
-      } else {
-        out().println("restored database " + db + " of dump " + id + " into " + result.database()
-            + " (" + size(result.bytes()) + " of archive, checksum verified)"
-            + (result.keptRoles().isEmpty() ? ""
-                : "; roles left unchanged on the target: " + String.join(", ", result.keptRoles())));
-      }
-      out().flush();
-      return 0;
-    } catch (IllegalArgumentException e) {
-      err().println("pgsidecar dump restore: " + e.getMessage());
-      err().flush();
-      return ExitCodes.USAGE;
-    } catch (JobException e) {
-      err().println("pgsidecar dump restore: " + e.getMessage());
-      err().flush();
-      return ExitCodes.of(e);
-    } catch (IOException e) {
-      err().println("pgsidecar dump restore: " + e.getMessage());
-      err().flush();
-      return 1;
-    }
-  }
-
-  /** The restorer, once {@code id} is known to be a dump id. */
-  private DumpRestorer open(String id) throws IOException {
+  /** The restorer, once {@code id} is known to be a dump id ({@link DumpRestoreCommand}). */
+  DumpRestorer open(String id) throws IOException {
     DumpIds.require(id);
     return restorers.open(() -> CommandContext.of(spec).config());
   }
@@ -297,11 +206,4 @@ public final class DumpCommand implements Callable<Integer> {
     return CliText.size(bytes);
   }
 
-  private PrintWriter out() {
-    return agent.out();
-  }
-
-  private PrintWriter err() {
-    return agent.err();
-  }
 }

@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.dump;
 
-import io.pgsidecar.core.io.DigestingInputStream;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -11,21 +11,15 @@ import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.storage.azure.AzureStorage;
 import io.pgsidecar.core.storage.fs.FsStorage;
-import java.io.BufferedInputStream;
-import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -55,23 +49,24 @@ import java.util.Set;
  */
 public final class DumpRestorer implements AutoCloseable {
 
-  private static final byte[] MAGIC = "PGDMP".getBytes(StandardCharsets.US_ASCII);
 
   private final Storage storage;
   private final CodecPipeline pipeline;
   private final RepositoryLayout layout;
   private final PgTool tool;
+  private final GlobalsRestore globalsRestore;
 
   public DumpRestorer(Storage storage, CodecPipeline pipeline, RepositoryLayout layout, PgTool tool) {
     this.storage = storage;
     this.pipeline = pipeline;
     this.layout = layout;
     this.tool = tool;
+    this.globalsRestore = new GlobalsRestore(tool, this::open);
   }
 
   /**
    * The restorer of the repository {@code config} names: its storage, the codec pipeline with
-   * the configured decryption keys, the client programs of {@code postgres.binDir}.
+   * the configured decryption keys, the client programs of {@code postgres.bin-dir}.
    * Merge note: opening storage from the config belongs in one shared factory.
    */
   public static DumpRestorer forConfig(PgsidecarConfig config) throws IOException {
@@ -127,7 +122,8 @@ public final class DumpRestorer implements AutoCloseable {
     PgConnection maintenance = target.database().isEmpty() ? target.withDatabase("postgres") : target;
     String into = options.as().orElse(database);
     if (options.globals() && manifest.globals() == null) {
-      throw new IOException("dump " + id + " has no globals entry; restore without --globals");
+      throw JobException.invalidInput("dump " + id + " has no globals entry; restore without"
+          + " --globals");
     }
     Path verifiedCopy = null;
     try {
@@ -135,8 +131,8 @@ public final class DumpRestorer implements AutoCloseable {
       if (options.jobs() > 1) {
         verifiedCopy = decodeToTempFile(entry, options);
       } else {
-        try (Decoded archive = open(entry, "pg_dump archive")) {
-          checkMagic(archive, entry);
+        try (DecodedObject archive = open(entry, "pg_dump archive")) {
+          archive.checkMagic();
           archive.verifyToEnd();
         }
       }
@@ -144,24 +140,24 @@ public final class DumpRestorer implements AutoCloseable {
       List<String> warnings = List.of();
       Set<String> existing = Set.of();
       if (options.globals()) {
-        existing = existingRoles(maintenance);
-        kept = checkGlobals(manifest.globals(), existing);
+        existing = globalsRestore.existingRoles(maintenance);
+        kept = globalsRestore.check(manifest.globals(), existing);
       }
       // 2. Apply.
       if (options.globals()) {
-        try (Decoded globals = open(manifest.globals(), "globals script")) {
-          warnings = applyGlobals(globals, maintenance, existing);
+        try (DecodedObject globals = open(manifest.globals(), "globals script")) {
+          warnings = globalsRestore.apply(globals, maintenance, existing);
         }
       }
       if (options.as().isPresent()) {
         prepareNewDatabase(maintenance, into, options.clean());
       }
-      List<String> args = restoreArgs(options, options.create() ? maintenance.database() : into);
+      List<String> args = options.pgRestoreArgs(options.create() ? maintenance.database() : into);
       if (verifiedCopy != null) {
         restoreFromFile(verifiedCopy, entry, maintenance, args, options);
       } else {
-        try (Decoded archive = open(entry, "pg_dump archive")) {
-          checkMagic(archive, entry);
+        try (DecodedObject archive = open(entry, "pg_dump archive")) {
+          archive.checkMagic();
           restoreStreaming(archive, entry, maintenance, args);
         }
       }
@@ -176,8 +172,8 @@ public final class DumpRestorer implements AutoCloseable {
   /** Writes the archive's table of contents ({@code pg_restore --list}) to {@code out}. */
   public void list(String id, String database, java.io.Writer out) throws IOException {
     DumpManifest.Entry entry = entry(manifest(id), database);
-    try (Decoded archive = open(entry, "pg_dump archive")) {
-      checkMagic(archive, entry);
+    try (DecodedObject archive = open(entry, "pg_dump archive")) {
+      archive.checkMagic();
       try (PgTool.Child child = tool.start("pg_restore", PgConnection.local(), List.of("--list"))) {
         Thread feeder = Thread.ofVirtual().name("pg_restore-list-feed").start(() -> {
           try (OutputStream stdin = child.process().getOutputStream()) {
@@ -199,7 +195,7 @@ public final class DumpRestorer implements AutoCloseable {
     String key = layout.dumpManifest(DumpIds.require(id));
     Optional<InputStream> in = storage.open(key);
     if (in.isEmpty()) {
-      throw new IOException("dump " + id + " not found in " + storage.describe() + " (no " + key
+      throw JobException.notFound("dump " + id + " not found in " + storage.describe() + " (no " + key
           + "); it does not exist or did not complete: see 'pgsidecar dump list'");
     }
     try (InputStream json = in.get()) {
@@ -213,133 +209,8 @@ public final class DumpRestorer implements AutoCloseable {
         + manifest.databases().stream().map(DumpManifest.Entry::name).toList()));
   }
 
-  /** A decoded object with its running checksum. */
-  private record Decoded(BufferedInputStream in, DigestingInputStream digest, DumpManifest.Entry entry)
-      implements AutoCloseable {
-    @Override
-    public void close() throws IOException {
-      in.close();
-    }
-
-    /** Reads what is left and fails unless size and SHA-256 match dump.json. */
-    void verifyToEnd() throws IOException {
-      verifyToEnd("nothing was restored: pick another dump");
-    }
-
-    void verifyToEnd(String consequence) throws IOException {
-      in.transferTo(OutputStream.nullOutputStream());
-      String sha = digest.sha256Hex();
-      if (digest.size() != entry.rawSize() || !sha.equals(entry.plainSha256())) {
-        throw new IOException(entry.key() + " decoded to " + digest.size() + " bytes with SHA-256 "
-            + sha + " but dump.json says " + entry.rawSize() + " bytes with SHA-256 "
-            + entry.plainSha256() + "; the stored object is damaged: " + consequence);
-      }
-    }
-  }
-
-  private Decoded open(DumpManifest.Entry entry, String what) throws IOException {
-    InputStream stored = storage.open(entry.key()).orElseThrow(() -> new IOException(
-        "the " + what + " " + entry.key() + " listed in dump.json is missing from "
-            + storage.describe() + "; the dump is damaged, pick another one"));
-    try {
-      DigestingInputStream digest = new DigestingInputStream(pipeline.decode(stored, entry.codec(), entry.key()));
-      return new Decoded(new BufferedInputStream(digest, 1 << 16), digest, entry);
-    } catch (IOException | RuntimeException e) {
-      stored.close();
-      throw e;
-    }
-  }
-
-  /** Decodes the first bytes: a wrong key or a foreign object fails here, before any change. */
-  private static void checkMagic(Decoded archive, DumpManifest.Entry entry) throws IOException {
-    archive.in().mark(MAGIC.length);
-    byte[] head = archive.in().readNBytes(MAGIC.length);
-    archive.in().reset();
-    if (!Arrays.equals(head, MAGIC)) {
-      throw new IOException(entry.key() + " does not decode to a pg_dump custom-format archive"
-          + " (no PGDMP header); the object is damaged or not a pgsidecar dump");
-    }
-  }
-
-  private Set<String> existingRoles(PgConnection maintenance) throws IOException {
-    String out = tool.run("psql", maintenance,
-        List.of("-XAtq0", "-c", "select rolname from pg_roles"),
-        "listing the roles of " + maintenance.describe());
-    return new HashSet<>(Arrays.stream(out.split("\0")).map(s -> s.replaceFirst("\n$", ""))
-        .filter(s -> !s.isEmpty()).toList());
-  }
-
-  /**
-   * The first read of globals.sql, before the target changes: which of its roles exist on the
-   * target already (they are kept as they are), no psql meta-command on any line, and size and
-   * SHA-256 as dump.json records them.
-   */
-  private List<String> checkGlobals(DumpManifest.Entry globals, Set<String> existing)
-      throws IOException {
-    List<String> kept = new ArrayList<>();
-    GlobalsFilter filter = new GlobalsFilter(Set.of());
-    try (Decoded script = open(globals, "globals script")) {
-      BufferedReader reader = new BufferedReader(
-          new InputStreamReader(script.in(), StandardCharsets.UTF_8));
-      for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-        keep(filter, line, globals);
-        if (line.startsWith("CREATE ROLE ")) {
-          String role = GlobalsFilter.roleOf(line);
-          if (existing.contains(role)) {
-            kept.add(role);
-          }
-        }
-      }
-      script.verifyToEnd();
-    }
-    return kept;
-  }
-
-  /** {@link GlobalsFilter#keep}, with the object named when a line is refused. */
-  private static boolean keep(GlobalsFilter filter, String line, DumpManifest.Entry globals)
-      throws IOException {
-    try {
-      return filter.keep(line);
-    } catch (GlobalsFilter.MetaCommandException e) {
-      throw new IOException("globals script " + globals.key() + ": " + e.getMessage()
-          + "; nothing was restored. The dump is not what pg_dumpall wrote: pick another dump,"
-          + " or restore without --globals", e);
-    }
-  }
-
-  /**
-   * Applies globals.sql through psql with {@code ON_ERROR_STOP=0}: a tablespace whose directory
-   * does not exist on the target, or a membership granted by a role that was kept, must not stop
-   * the database restore that follows. psql's errors are returned as warnings for the operator.
-   */
-  private List<String> applyGlobals(Decoded globals, PgConnection maintenance, Set<String> existing)
-      throws IOException {
-    GlobalsFilter filter = new GlobalsFilter(existing);
-    try (PgTool.Child psql = tool.start("psql", maintenance,
-        List.of("-X", "-q", "-v", "ON_ERROR_STOP=0"))) {
-      psql.discardStdout();
-      // The reader is not closed here: that would close the decoded stream before its check.
-      BufferedReader reader = new BufferedReader(
-          new InputStreamReader(globals.in(), StandardCharsets.UTF_8));
-      try (BufferedWriter writer = new BufferedWriter(
-              new OutputStreamWriter(psql.process().getOutputStream(), StandardCharsets.UTF_8))) {
-        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-          if (keep(filter, line, globals.entry())) {
-            writer.write(line);
-            writer.write('\n');
-          }
-        }
-      } catch (IOException e) {
-        psql.checkSuccess("applying the globals of " + globals.entry().key() + " to "
-            + maintenance.describe());
-        throw e;
-      }
-      globals.verifyToEnd("it changed since it was verified, and psql has run it: check the"
-          + " roles on the target");
-      psql.checkSuccess("applying the globals of " + globals.entry().key() + " to "
-          + maintenance.describe());
-      return psql.stderr().lines().filter(l -> l.contains("ERROR:")).toList();
-    }
+  private DecodedObject open(DumpManifest.Entry entry, String what) throws IOException {
+    return DecodedObject.open(storage, pipeline, entry, what);
   }
 
   private void prepareNewDatabase(PgConnection maintenance, String name, boolean clean)
@@ -349,7 +220,7 @@ public final class DumpRestorer implements AutoCloseable {
         "looking for database " + name + " on " + maintenance.describe()).strip();
     if (!"0".equals(exists)) {
       if (!clean) {
-        throw new IOException("database " + name + " already exists on " + maintenance.describe()
+        throw JobException.conflict("database " + name + " already exists on " + maintenance.describe()
             + "; restore with --clean to replace the dumped objects in it, or choose another --as"
             + " name");
       }
@@ -360,39 +231,7 @@ public final class DumpRestorer implements AutoCloseable {
         "creating database " + name + " on " + maintenance.describe());
   }
 
-  private static List<String> restoreArgs(RestoreOptions options, String database) {
-    List<String> args = new ArrayList<>();
-    // A conninfo keeps any database name literal (a bare name with '=' would be parsed as one).
-    args.add("--dbname=dbname=" + conninfoValue(database));
-    args.add("--exit-on-error");
-    args.add("--no-password");
-    if (options.create()) {
-      args.add("--create");
-    }
-    if (options.clean()) {
-      args.add("--clean");
-      args.add("--if-exists");
-    }
-    if (options.schemaOnly()) {
-      args.add("--schema-only");
-    }
-    if (options.dataOnly()) {
-      args.add("--data-only");
-    }
-    if (options.noOwner()) {
-      args.add("--no-owner");
-    }
-    for (String table : options.tables()) {
-      args.add("--table=" + table);
-    }
-    options.useList().ifPresent(list -> args.add("--use-list=" + list));
-    if (options.jobs() > 1) {
-      args.add("--jobs=" + options.jobs());
-    }
-    return args;
-  }
-
-  private void restoreStreaming(Decoded archive, DumpManifest.Entry entry, PgConnection target,
+  private void restoreStreaming(DecodedObject archive, DumpManifest.Entry entry, PgConnection target,
       List<String> args) throws IOException {
     String what = "restoring " + entry.key() + " into " + target.describe();
     try (PgTool.Child child = tool.start("pg_restore", target, args)) {
@@ -424,8 +263,8 @@ public final class DumpRestorer implements AutoCloseable {
     Files.createDirectories(options.tempDir());
     Path file = Files.createTempFile(options.tempDir(), "pgsidecar-restore-", ".dump",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    try (Decoded archive = open(entry, "pg_dump archive")) {
-      checkMagic(archive, entry);
+    try (DecodedObject archive = open(entry, "pg_dump archive")) {
+      archive.checkMagic();
       try (OutputStream out = Files.newOutputStream(file)) {
         archive.in().transferTo(out);
       }
@@ -455,9 +294,5 @@ public final class DumpRestorer implements AutoCloseable {
 
   static String literal(String value) {
     return "'" + value.replace("'", "''") + "'";
-  }
-
-  private static String conninfoValue(String value) {
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
   }
 }

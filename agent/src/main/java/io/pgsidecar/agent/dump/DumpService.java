@@ -1,7 +1,5 @@
 package io.pgsidecar.agent.dump;
 
-import io.pgsidecar.agent.storage.EncodingInputStream;
-import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.agent.postgres.PgTool;
 import io.pgsidecar.agent.postgres.PgConnection;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,17 +10,13 @@ import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.DumpManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectInfo;
-import io.pgsidecar.core.storage.ObjectMetadata;
 import io.pgsidecar.core.storage.Storage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeSet;
@@ -74,7 +68,7 @@ public final class DumpService {
   /**
    * @param executor runs {@link #start} requests (a virtual-thread executor in the agent)
    * @param runningBackup id of a base backup in progress, if any; consulted unless
-   *     {@code dump.allowOverlapWithBackup} is set
+   *     {@code dump.allow-overlap-with-backup} is set
    */
   public DumpService(Storage storage, CodecPipeline pipeline, RepositoryLayout layout, PgTool tool,
       PgConnection server, PgsidecarConfig.Dump config, Executor executor, Clock clock,
@@ -92,7 +86,7 @@ public final class DumpService {
 
   /**
    * The agent's wiring: the server of {@code postgres.*}, the client programs of
-   * {@code postgres.binDir}, the repository of {@code storage.prefix} and {@code cluster}.
+   * {@code postgres.bin-dir}, the repository of {@code storage.prefix} and {@code cluster}.
    */
   public static DumpService forConfig(PgsidecarConfig config, Storage storage,
       CodecPipeline pipeline, Executor executor, Supplier<Optional<String>> runningBackup)
@@ -117,7 +111,7 @@ public final class DumpService {
   public DumpManifest create(List<String> databases, String label) throws IOException {
     DumpStatus run = reserve(label);
     try {
-      return run(run.id(), databases, label == null ? "" : label);
+      return newRun().run(run.id(), databases, label == null ? "" : label);
     } finally {
       running.set(null);
     }
@@ -133,7 +127,7 @@ public final class DumpService {
     try {
       executor.execute(() -> {
         try {
-          result.complete(run(run.id(), databases, label == null ? "" : label));
+          result.complete(newRun().run(run.id(), databases, label == null ? "" : label));
         } catch (IOException | RuntimeException e) {
           result.completeExceptionally(e);
         } finally {
@@ -215,6 +209,10 @@ public final class DumpService {
       throw JobException.conflict("dump " + id + " is still running; delete it once it has"
           + " finished").with("runningId", id);
     }
+    if (storage.stat(layout.dumpKeepMark(id)).isPresent()) {
+      throw JobException.refused("dump " + id + " is permanent (marked with pgsidecar dump"
+          + " keep); release it first with pgsidecar dump release " + id).with("id", id);
+    }
     boolean any = storage.delete(layout.dumpManifest(id));
     List<String> keys;
     try (Stream<ObjectInfo> objects = storage.list(layout.dumpDir(id))) {
@@ -231,7 +229,7 @@ public final class DumpService {
       Optional<String> backup = runningBackup.get();
       if (backup.isPresent()) {
         throw JobException.conflict("base backup " + backup.get() + " is running and"
-            + " dump.allowOverlapWithBackup is false; retry after it has finished")
+            + " dump.allow-overlap-with-backup is false; retry after it has finished")
             .with("runningId", backup.get());
       }
     }
@@ -253,153 +251,17 @@ public final class DumpService {
     }
   }
 
-  private DumpManifest run(String id, List<String> requested, String label) throws IOException {
-    Instant start = clock.instant();
-    List<String> stored = new ArrayList<>();
-    String current = "the server";
-    try {
-      String version = tool.run("psql", server, List.of("-XAtq", "-c", "show server_version"),
-          "reading server_version of " + server.describe()).strip();
-      List<String> databases = select(requested, connectableDatabases());
-      LOG.log(Level.INFO, "dump " + id + ": globals and " + databases.size() + " database(s) "
-          + databases + " of " + server.describe() + " to " + storage.describe());
-
-      current = "globals";
-      List<String> globalsArgs = new ArrayList<>(List.of("--globals-only"));
-      if (!server.database().isEmpty()) {
-        globalsArgs.add("--database=" + server.database());
-      }
-      DumpManifest.Entry globals = upload("pg_dumpall", server, globalsArgs,
-          layout.dumpGlobals(id, pipeline.suffix()), "globals", stored);
-
-      List<DumpManifest.Entry> entries = new ArrayList<>();
-      for (String database : databases) {
-        current = database;
-        entries.add(upload("pg_dump", server.withDatabase(database),
-            List.of("--format=custom", "--compress=0"),
-            layout.dumpDatabase(id, objectName(database), pipeline.suffix()), database, stored));
-      }
-
-      DumpManifest manifest = new DumpManifest(DumpManifest.FORMAT, id, label, layout.cluster(),
-          version, start.toString(), clock.instant().toString(), globals, entries, agentVersion());
-      byte[] json = manifest.toJson();
-      storage.create(layout.dumpManifest(id), new java.io.ByteArrayInputStream(json),
-          () -> new ObjectMetadata(sha256(json), json.length, "", ""));
-      LOG.log(Level.INFO, "dump " + id + " complete: " + manifest.rawSize() + " bytes dumped, "
-          + manifest.storedSize() + " stored");
-      notify(() -> listener.succeeded(manifest, java.time.Duration.between(start, clock.instant())));
-      return manifest;
-    } catch (IOException | RuntimeException e) {
-      throw fail(id, label, start, current, e, stored);
-    }
-  }
-
-  /**
-   * Streams one child's stdout into storage. The child's exit status is checked when its output
-   * ends, before the storage driver commits, so a failed pg_dump never becomes an object.
-   */
-  private DumpManifest.Entry upload(String program, PgConnection connection, List<String> args,
-      String key, String name, List<String> stored) throws IOException {
-    try (PgTool.Child child = tool.start(program, connection, args)) {
-      child.process().getOutputStream().close();
-      String what = "dumping " + name + " of " + connection.describe();
-      DigestingInputStream plain = new DigestingInputStream(new ExitCheckingInputStream(child, what));
-      ObjectInfo info;
-      try (InputStream encoded = new EncodingInputStream(plain, pipeline)) {
-        info = storage.create(key, encoded, () -> new ObjectMetadata(plain.sha256Hex(),
-            plain.size(), pipeline.name(), pipeline.keyFingerprint()));
-      }
-      stored.add(key);
-      return new DumpManifest.Entry(name, key, info.metadata().plainSize(), info.storedSize(),
-          info.metadata().plainSha256(), info.metadata().codec(), info.metadata().keyFingerprint());
-    }
-  }
-
-  private List<String> connectableDatabases() throws IOException {
-    String out = tool.run("psql", server, List.of("-XAtq0", "-c",
-        "select datname from pg_database where datallowconn and not datistemplate order by datname"),
-        "listing the databases of " + server.describe());
-    return Arrays.stream(out.split("\0")).map(s -> s.replaceFirst("\n$", ""))
-        .filter(s -> !s.isEmpty()).toList();
+  private DumpRun newRun() {
+    return new DumpRun(storage, pipeline, layout, tool, server, config, clock, listener);
   }
 
   /** The databases to dump: those asked for, else the configured include list minus excludes. */
   List<String> select(List<String> requested, List<String> available) {
-    if (requested != null && !requested.isEmpty()) {
-      for (String db : requested) {
-        if (!available.contains(db)) {
-          throw new IllegalArgumentException("database " + db + " does not exist on "
-              + server.describe() + " or does not allow connections; connectable databases: "
-              + available);
-        }
-      }
-      return List.copyOf(new LinkedHashSet<>(requested));
-    }
-    List<String> chosen = config.include().isEmpty() ? available
-        : available.stream().filter(config.include()::contains).toList();
-    chosen = chosen.stream().filter(db -> !config.exclude().contains(db)).toList();
-    if (chosen.isEmpty()) {
-      throw new IllegalArgumentException("no database to dump on " + server.describe()
-          + ": connectable " + available + ", dump.include " + config.include()
-          + ", dump.exclude " + config.exclude());
-    }
-    return chosen;
-  }
-
-  /**
-   * The failure of dump {@code id} as a job's failure: STORAGE_UNAVAILABLE when storage failed,
-   * else FAILED; details {@code id} and {@code stderr} (a PostgreSQL program's own words), as
-   * stored in {@code failure.json}.
-   */
-  private JobException fail(String id, String label, Instant start, String object,
-      Exception e, List<String> stored) {
-    // A storage driver may wrap the client program's failure; the program's words are the story.
-    String stderr = "";
-    String cause = e.getMessage();
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof PgTool.PgToolException tool) {
-        stderr = tool.stderr();
-        cause = tool.getMessage();
-        break;
-      }
-    }
-    String message = "dump " + id + " failed on " + object + ": " + cause;
-    DumpStatus.Failure failure = new DumpStatus.Failure(id, label, start.toString(),
-        clock.instant().toString(), object, message, stderr);
-    LOG.log(Level.ERROR, message);
-    for (String key : stored) {
-      try {
-        storage.delete(key);
-      } catch (IOException cleanup) {
-        LOG.log(Level.WARNING, "could not remove " + key + " of failed dump " + id + ": "
-            + cleanup.getMessage());
-      }
-    }
-    try {
-      byte[] json = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(failure);
-      storage.create(layout.dumpDir(id) + FAILURE_FILE, new java.io.ByteArrayInputStream(json),
-          () -> new ObjectMetadata(sha256(json), json.length, "", ""));
-    } catch (IOException record) {
-      LOG.log(Level.WARNING, "could not store the failure record of dump " + id + ": "
-          + record.getMessage());
-    }
-    notify(() -> listener.failed(failure, java.time.Duration.between(start, clock.instant())));
-    boolean storage = stderr.isEmpty() && causedByStorage(e);
-    return new JobException(storage ? JobException.Kind.STORAGE_UNAVAILABLE : JobException.Kind.FAILED,
-        message, java.util.Map.of(), e).with("id", id).with("stderr", stderr);
-  }
-
-  private static boolean causedByStorage(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof io.pgsidecar.core.storage.StorageException) {
-        return true;
-      }
-    }
-    return false;
+    return DumpRun.select(config, server, requested, available);
   }
 
   /** A listener's failure must not turn a dump's outcome into another one. */
-  private static void notify(Runnable call) {
+  static void notify(Runnable call) {
     try {
       call.run();
     } catch (RuntimeException e) {

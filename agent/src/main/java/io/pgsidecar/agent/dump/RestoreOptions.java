@@ -1,6 +1,7 @@
 package io.pgsidecar.agent.dump;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -71,5 +72,42 @@ public record RestoreOptions(Optional<String> as, boolean globals, boolean creat
   public RestoreOptions withJobs(int n, Path dir) {
     return new RestoreOptions(as, globals, create, clean, schemaOnly, dataOnly, noOwner, tables, n,
         useList, dir);
+  }
+
+  /** The arguments of pg_restore for these options, restoring into {@code database}. */
+  List<String> pgRestoreArgs(String database) {
+    List<String> args = new ArrayList<>();
+    // A conninfo keeps any database name literal (a bare name with '=' would be parsed as one).
+    args.add("--dbname=dbname=" + conninfoValue(database));
+    args.add("--exit-on-error");
+    args.add("--no-password");
+    if (create()) {
+      args.add("--create");
+    }
+    if (clean()) {
+      args.add("--clean");
+      args.add("--if-exists");
+    }
+    if (schemaOnly()) {
+      args.add("--schema-only");
+    }
+    if (dataOnly()) {
+      args.add("--data-only");
+    }
+    if (noOwner()) {
+      args.add("--no-owner");
+    }
+    for (String table : tables()) {
+      args.add("--table=" + table);
+    }
+    useList().ifPresent(list -> args.add("--use-list=" + list));
+    if (jobs() > 1) {
+      args.add("--jobs=" + jobs());
+    }
+    return args;
+  }
+
+  private static String conninfoValue(String value) {
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
   }
 }

@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * One job of the agent (WAL, base backups, dumps, restore, status...) and everything it
- * contributes, wired the same way for every job by the registry ({@code io.pgsidecar.agent.Features}).
+ * contributes, wired the same way for every job by the one registry ({@code Features}, in the
+ * agent's root package).
  * A feature is a folder {@code io.pgsidecar.agent.<feature>} with the same parts:
  * <ul>
  *   <li>{@code <X>Service}: the domain logic; no HTTP, no Vert.x; fails with
@@ -29,6 +30,15 @@ public interface Feature {
   /** Its picocli command classes, added to {@code pgsidecar}; none for a daemon-only feature. */
   default List<Class<?>> commands() {
     return List.of();
+  }
+
+  /**
+   * Subcommands it adds under another feature's command, by that command's name: verification
+   * adds {@code verify} under {@code backup}, {@code dump} and {@code wal}, so that a feature
+   * extends another's command without importing its package.
+   */
+  default Map<String, List<Class<?>>> subcommands() {
+    return Map.of();
   }
 
   /**

@@ -60,7 +60,11 @@ public final class Blocking {
    * route answers (a failure with {@link Problems#answer}).
    */
   public <T> Future<T> call(RoutingContext ctx, Callable<T> work) {
-    Context vctx = ctx.vertx().getOrCreateContext();
+    return call(ctx.vertx().getOrCreateContext(), work);
+  }
+
+  /** The same for a bare request handler (the metrics port): completes on {@code vctx}. */
+  public <T> Future<T> call(Context vctx, Callable<T> work) {
     return Future.fromCompletionStage(CompletableFuture.supplyAsync(() -> {
       try {
         return work.call();

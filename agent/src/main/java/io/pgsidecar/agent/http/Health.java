@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.http;
 
+import java.lang.System.Logger.Level;
 import io.vertx.ext.web.RoutingContext;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,7 +11,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Logger;
 
 /**
  * {@code /healthz} and {@code /readyz}, served on the API socket and on the metrics port (the
@@ -52,10 +52,10 @@ public final class Health {
   /** What the body says for a failing check added without its own cause. */
   static final String DEFAULT_CAUSE = "failing (details in the agent's log)";
 
-  private static final Logger LOG = Logger.getLogger(Health.class.getName());
+  private static final System.Logger LOG = System.getLogger(Health.class.getName());
 
   private final BooleanSupplier started;
-  private final Executor blocking;
+  private final Blocking blocking;
   private final List<Named> checks = new CopyOnWriteArrayList<>();
   /** The last reason logged per check, so a lasting outage is logged once, not every probe. */
   private final Map<String, String> logged = new ConcurrentHashMap<>();
@@ -63,7 +63,7 @@ public final class Health {
   /** {@code started}: true between the end of start-up and the beginning of shutdown. */
   public Health(BooleanSupplier started, Executor blocking) {
     this.started = started;
-    this.blocking = blocking;
+    this.blocking = new Blocking(blocking);
   }
 
   /** Adds a readiness check, shown under {@code name} in the report with a generic cause. */
@@ -102,15 +102,20 @@ public final class Health {
   private void log(String name, String problem) {
     String before = problem == null ? logged.remove(name) : logged.put(name, problem);
     if (problem != null && !problem.equals(before)) {
-      LOG.warning("readiness check '" + name + "' fails: " + problem);
+      LOG.log(Level.WARNING, "readiness check '" + name + "' fails: " + problem);
     } else if (problem == null && before != null) {
-      LOG.info("readiness check '" + name + "' passes again");
+      LOG.log(Level.INFO, "readiness check '" + name + "' passes again");
     }
   }
 
-  /** The report without blocking the caller's thread. */
-  public CompletableFuture<Report> reportAsync() {
-    return CompletableFuture.supplyAsync(this::report, blocking);
+  /** The report without blocking the caller's thread; completes on {@code vctx}. */
+  public io.vertx.core.Future<Report> reportAsync(io.vertx.core.Context vctx) {
+    return blocking.call(vctx, this::report);
+  }
+
+  /** The one way off the event loop, for a server that shares this agent's (the metrics port). */
+  public Blocking blocking() {
+    return blocking;
   }
 
   public void healthz(RoutingContext ctx) {
@@ -118,14 +123,14 @@ public final class Health {
   }
 
   public void readyz(RoutingContext ctx) {
-    reportAsync().whenComplete((r, e) -> ctx.vertx().runOnContext(v -> {
+    reportAsync(ctx.vertx().getOrCreateContext()).onComplete((r, e) -> {
       if (e != null) {
-        LOG.warning("readiness checks could not run: " + e);
+        LOG.log(Level.WARNING, "readiness checks could not run: " + e);
         Responses.json(ctx, 503, Map.of("status", "not ready",
             "error", "readiness checks could not run (details in the agent's log)"));
       } else {
         Responses.json(ctx, r.ready() ? 200 : 503, r.body());
       }
-    }));
+    });
   }
 }

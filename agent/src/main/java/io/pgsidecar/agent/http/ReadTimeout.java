@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.http;
 
+import java.lang.System.Logger.Level;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
@@ -9,7 +10,6 @@ import io.vertx.core.http.HttpServerResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Logger;
 
 /**
  * A bound on how long a client may take to <em>send</em> a request, per connection:
@@ -36,7 +36,7 @@ public final class ReadTimeout {
   /** The default: generous for any real client on a local socket, short for a held connection. */
   public static final Duration DEFAULT = Duration.ofSeconds(30);
 
-  private static final Logger LOG = Logger.getLogger(ReadTimeout.class.getName());
+  private static final System.Logger LOG = System.getLogger(ReadTimeout.class.getName());
 
   private final Vertx vertx;
   private final Duration timeout;
@@ -113,10 +113,10 @@ public final class ReadTimeout {
       }
       vertx.cancelTimer(timer);
       if (now == State.AWAITING_HEAD) {
-        LOG.fine(() -> "closing a connection to " + listener + " that sent no complete request"
+        LOG.log(Level.DEBUG, () -> "closing a connection to " + listener + " that sent no complete request"
             + " head within " + describe(timeout));
       } else {
-        LOG.info("closing a connection to " + listener + ": the body of " + req.method() + " "
+        LOG.log(Level.INFO, "closing a connection to " + listener + ": the body of " + req.method() + " "
             + Refusals.cut(req.path()) + " stopped arriving (" + read + " bytes, none for "
             + describe(timeout) + ")");
         HttpServerResponse r = req.response();

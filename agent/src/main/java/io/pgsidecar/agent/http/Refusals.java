@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.http;
 
+import java.lang.System.Logger.Level;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -16,8 +17,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The refusals that Vert.x itself makes, answered with the same JSON problem body as the routes'
@@ -42,7 +41,7 @@ import java.util.logging.Logger;
  */
 public final class Refusals {
 
-  private static final Logger LOG = Logger.getLogger(Refusals.class.getName());
+  private static final System.Logger LOG = System.getLogger(Refusals.class.getName());
 
   /** How much of a path or a parser message a refusal repeats. */
   static final int ECHO = 200;
@@ -137,7 +136,7 @@ public final class Refusals {
   }
 
   private static void bodyBroken(RoutingContext ctx) {
-    LOG.fine(() -> "the body of " + route(ctx) + " broke off: " + ctx.failure());
+    LOG.log(Level.DEBUG, () -> "the body of " + route(ctx) + " broke off: " + ctx.failure());
     if (!ctx.response().closed() && !ctx.response().headWritten()) {
       closeAfter(ctx);
       Responses.json(ctx, 400, Map.of("error", "the body of " + route(ctx) + " could not be read ("
@@ -155,7 +154,7 @@ public final class Refusals {
       try {
         handler.handle(ctx);
       } catch (RuntimeException e) {
-        LOG.log(Level.SEVERE, "answering " + status + " to " + route(ctx) + " failed", e);
+        LOG.log(Level.ERROR, "answering " + status + " to " + route(ctx) + " failed", e);
         if (!ctx.response().headWritten()) {
           ctx.response().headers().remove("Allow");
           Responses.json(ctx, status, Map.of("error", "refused with HTTP " + status
@@ -238,7 +237,7 @@ public final class Refusals {
 
   private static void internalError(RoutingContext ctx) {
     Throwable t = ctx.failure();
-    LOG.log(Level.SEVERE, route(ctx) + " failed unexpectedly", t);
+    LOG.log(Level.ERROR, route(ctx) + " failed unexpectedly", t);
     Responses.json(ctx, 500, Map.of("error", route(ctx) + " failed unexpectedly: "
         + cut(String.valueOf(t)) + " (details in the agent's log)"));
   }

@@ -1,7 +1,6 @@
 package io.pgsidecar.agent.metrics;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -19,7 +18,6 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Every Prometheus meter of the agent, behind a typed API the services call ({@code walPushed},
@@ -37,43 +35,24 @@ public final class AgentMetrics implements AutoCloseable {
   public static final long DEFAULT_SEGMENT_SIZE = 16L * 1024 * 1024;
 
   /** Histogram buckets for WAL and storage latencies: from a local disk to a slow cloud call. */
-  private static final Duration[] LATENCY_BUCKETS = {
+  static final Duration[] LATENCY_BUCKETS = {
       Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
       Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
       Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
       Duration.ofSeconds(60)};
 
-  private static final Result[] PUSH_RESULTS = {Result.OK, Result.CONFLICT, Result.ERROR};
-  private static final Result[] FETCH_RESULTS = {Result.OK, Result.NOT_FOUND, Result.ERROR};
 
   private final PrometheusMeterRegistry registry;
   private final JvmGcMetrics gcMetrics;
-  private final long segmentSize;
 
-  private final Timer pushDuration;
-  private final Timer fetchDuration;
-  private final Counter pushedPlainBytes;
-  private final Counter pushedStoredBytes;
-  private final Counter fetchedPlainBytes;
-  private final Counter fetchedStoredBytes;
-  private final Counter archiveConflicts;
-  private final Counter lookaheadHits;
-  private final Counter walRefused;
-  private final Counter prefetchHits;
-  private final GaugeValue readySegments;
-  private final GaugeValue lastArchivedTime;
-  private final GaugeValue lastArchivedLsn;
+  private final WalMeters wal;
 
   private final Map<BackupKind, BackupMeters> backups = new EnumMap<>(BackupKind.class);
 
   private final GaugeValue recoverableFirst;
   private final GaugeValue recoverableLast;
 
-  private final GaugeValue postgresReachable;
-  private final AtomicLong archiverFailedCount = new AtomicLong();
-  private final GaugeValue archiverLastFailed;
-  private final GaugeValue archiverLastArchived;
-  private final GaugeValue walInsertLsn;
+  private final PostgresMeters postgres;
 
   /** Meters for {@code cluster} with 16 MiB WAL segments. */
   public AgentMetrics(String cluster) {
@@ -90,43 +69,10 @@ public final class AgentMetrics implements AutoCloseable {
       throw new IllegalArgumentException(
           "WAL segment size " + segmentSize + " is not a power of two; pass wal_segment_size in bytes");
     }
-    this.segmentSize = segmentSize;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("cluster", cluster);
 
-    pushDuration = latencyTimer("pgsidecar.wal.push.duration",
-        "Time to answer a WAL push: read, compress, encrypt, upload until durable", Tags.empty());
-    fetchDuration = latencyTimer("pgsidecar.wal.fetch.duration",
-        "Time to answer a WAL fetch, from the prefetch spool or storage", Tags.empty());
-    for (Result r : PUSH_RESULTS) {
-      pushCounter(r);
-    }
-    for (Result r : FETCH_RESULTS) {
-      fetchCounter(r);
-    }
-    pushedPlainBytes = bytesCounter("pgsidecar.wal.pushed.plain", "WAL bytes pushed, before compression");
-    pushedStoredBytes = bytesCounter("pgsidecar.wal.pushed.stored", "WAL bytes pushed, as stored");
-    fetchedPlainBytes = bytesCounter("pgsidecar.wal.fetched.plain", "WAL bytes served, decoded");
-    fetchedStoredBytes = bytesCounter("pgsidecar.wal.fetched.stored", "WAL bytes fetched, as stored");
-    archiveConflicts = Counter.builder("pgsidecar.wal.archive.conflicts")
-        .description("Pushes refused: the archive holds that name with other content")
-        .register(registry);
-    walRefused = Counter.builder("pgsidecar.wal.refused")
-        .description("Files the agent refused to read for archiving: a link, not a regular file,"
-            + " a name PostgreSQL does not produce, or not marked .ready")
-        .register(registry);
-    lookaheadHits = Counter.builder("pgsidecar.wal.lookahead.hits")
-        .description("Pushes answered from a look-ahead upload of a .ready segment")
-        .register(registry);
-    prefetchHits = Counter.builder("pgsidecar.wal.prefetch.hits")
-        .description("Fetches answered from the prefetch spool")
-        .register(registry);
-    readySegments = gauge("pgsidecar.wal.ready.segments", null,
-        "Segments waiting in pg_wal/archive_status as .ready", Tags.empty());
-    lastArchivedTime = gauge("pgsidecar.wal.last.archived.timestamp", "seconds",
-        "When the agent last archived a WAL segment (0: not since start)", Tags.empty());
-    lastArchivedLsn = gauge("pgsidecar.wal.last.archived.lsn", "bytes",
-        "Start LSN of the last archived segment, as a byte position", Tags.empty());
+    wal = new WalMeters(registry, segmentSize);
 
     for (BackupKind kind : BackupKind.values()) {
       backups.put(kind, new BackupMeters(registry, kind));
@@ -136,18 +82,7 @@ public final class AgentMetrics implements AutoCloseable {
     recoverableLast = gauge("pgsidecar.recoverability.last.timestamp", "seconds",
         "Newest moment a restore can reach (the last archived WAL)", Tags.empty());
 
-    postgresReachable = gauge("pgsidecar.postgres.reachable", null,
-        "1 when the agent's last query to PostgreSQL succeeded, else 0", Tags.empty());
-    FunctionCounter.builder("pgsidecar.postgres.archiver.failed", archiverFailedCount, AtomicLong::get)
-        .description("pg_stat_archiver.failed_count: archive_command failures seen by PostgreSQL")
-        .register(registry);
-    archiverLastFailed = gauge("pgsidecar.postgres.archiver.last.failed.timestamp", "seconds",
-        "pg_stat_archiver.last_failed_time (0: never)", Tags.empty());
-    archiverLastArchived = gauge("pgsidecar.postgres.archiver.last.archived.timestamp", "seconds",
-        "pg_stat_archiver.last_archived_time (0: never)", Tags.empty());
-    walInsertLsn = gauge("pgsidecar.postgres.wal.insert.lsn", "bytes",
-        "pg_current_wal_insert_lsn() as a byte position (NaN during recovery)", Tags.empty());
-    walInsertLsn.set(Double.NaN);
+    postgres = new PostgresMeters(registry);
 
     for (RetryPolicy.Operation op : RetryPolicy.Operation.values()) {
       retriesExhaustedCounter(op);
@@ -174,56 +109,37 @@ public final class AgentMetrics implements AutoCloseable {
 
   /** A push was answered: {@code ok}, {@code conflict} (also counted as a conflict) or {@code error}. */
   public void walPushed(Result result, long plainBytes, long storedBytes, Duration took) {
-    pushCounter(result).increment();
-    pushDuration.record(took);
-    if (result == Result.OK) {
-      pushedPlainBytes.increment(plainBytes);
-      pushedStoredBytes.increment(storedBytes);
-    } else if (result == Result.CONFLICT) {
-      archiveConflicts.increment();
-    }
+    wal.pushed(result, plainBytes, storedBytes, took);
   }
 
   /** A fetch was answered: {@code ok}, {@code not_found} or {@code error}. */
   public void walFetched(Result result, long plainBytes, long storedBytes, Duration took) {
-    fetchCounter(result).increment();
-    fetchDuration.record(took);
-    if (result == Result.OK) {
-      fetchedPlainBytes.increment(plainBytes);
-      fetchedStoredBytes.increment(storedBytes);
-    }
+    wal.fetched(result, plainBytes, storedBytes, took);
   }
 
   /** How many {@code .ready} files archive_status holds now. */
   public void walReadyPending(int segments) {
-    readySegments.set(segments);
+    wal.readySegments.set(segments);
   }
 
-  /**
-   * A segment is durable in the archive. Sets the last-archived timestamp and LSN gauges; names
-   * that are not plain segments ({@code .history}, {@code .backup}, {@code .partial}) change
-   * nothing, since they would move the LSN backwards or sideways.
-   */
+  /** A segment is durable in the archive (see {@link WalMeters#archived}). */
   public void walArchived(String segmentName, Instant at) {
-    OptionalSegmentLsn.of(segmentName, segmentSize).ifPresent(lsn -> {
-      lastArchivedLsn.set(lsn);
-      lastArchivedTime.set(seconds(at));
-    });
+    wal.archived(segmentName, seconds(at));
   }
 
   /** A file was refused for archiving (see WalEvents.refused). */
   public void walRefused() {
-    walRefused.increment();
+    wal.refused.increment();
   }
 
   /** A push found its segment already uploaded by look-ahead. */
   public void lookaheadHit() {
-    lookaheadHits.increment();
+    wal.lookaheadHits.increment();
   }
 
   /** A fetch was served from the prefetch spool. */
   public void prefetchHit() {
-    prefetchHits.increment();
+    wal.prefetchHits.increment();
   }
 
   /**
@@ -231,7 +147,7 @@ public final class AgentMetrics implements AutoCloseable {
    * {@link Result#CONFLICT} already counts one: do not call both for the same push.
    */
   public void archiveConflict() {
-    archiveConflicts.increment();
+    wal.archiveConflicts.increment();
   }
 
   // ---- base backups and dumps ---------------------------------------------------------------
@@ -300,26 +216,31 @@ public final class AgentMetrics implements AutoCloseable {
   // ---- PostgreSQL ---------------------------------------------------------------------------
 
   public void postgresReachable(boolean reachable) {
-    postgresReachable.set(reachable ? 1 : 0);
+    postgres.reachable.set(reachable ? 1 : 0);
   }
 
   /** Mirrors pg_stat_archiver's failures; {@code lastFailedTime} null means never. */
   public void pgStatArchiver(long failedCount, Instant lastFailedTime) {
-    archiverFailedCount.set(failedCount);
-    archiverLastFailed.set(lastFailedTime == null ? 0 : seconds(lastFailedTime));
+    postgres.archiverFailedCount.set(failedCount);
+    postgres.archiverLastFailed.set(lastFailedTime == null ? 0 : seconds(lastFailedTime));
   }
 
   /** Mirrors pg_stat_archiver.last_archived_time; null means never. */
   public void pgStatArchiverLastArchived(Instant lastArchivedTime) {
-    archiverLastArchived.set(lastArchivedTime == null ? 0 : seconds(lastArchivedTime));
+    postgres.archiverLastArchived.set(lastArchivedTime == null ? 0 : seconds(lastArchivedTime));
   }
 
   /** The server's WAL insert position in bytes; negative means unknown (in recovery): NaN. */
   public void walInsertLsn(long bytes) {
-    walInsertLsn.set(bytes < 0 ? Double.NaN : bytes);
+    postgres.walInsertLsn.set(bytes < 0 ? Double.NaN : bytes);
   }
 
   // ---- exposition ---------------------------------------------------------------------------
+
+  /** The registry, for a feature that keeps its own meters (they get the cluster tag too). */
+  public io.micrometer.core.instrument.MeterRegistry registry() {
+    return registry;
+  }
 
   /** The Prometheus text exposition of every meter. */
   public String scrape() {
@@ -338,16 +259,6 @@ public final class AgentMetrics implements AutoCloseable {
   }
 
   // ---- meter construction -------------------------------------------------------------------
-
-  private Counter pushCounter(Result r) {
-    return Counter.builder("pgsidecar.wal.pushes").tag("result", r.label())
-        .description("WAL push requests answered, by result").register(registry);
-  }
-
-  private Counter fetchCounter(Result r) {
-    return Counter.builder("pgsidecar.wal.fetches").tag("result", r.label())
-        .description("WAL fetch requests answered, by result").register(registry);
-  }
 
   private Counter storageCounter(StorageOperation op, Result r) {
     return Counter.builder("pgsidecar.storage.requests")
@@ -374,10 +285,6 @@ public final class AgentMetrics implements AutoCloseable {
   private Timer latencyTimer(String name, String description, Tags tags) {
     return Timer.builder(name).description(description).tags(tags)
         .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
-  }
-
-  private Counter bytesCounter(String name, String description) {
-    return Counter.builder(name).baseUnit("bytes").description(description).register(registry);
   }
 
   private GaugeValue gauge(String name, String baseUnit, String description, Tags tags) {

@@ -105,6 +105,37 @@ public final class InstrumentedStorage implements Storage {
   }
 
   @Override
+  public Stream<ObjectInfo> listDebris(String prefix) throws IOException {
+    long start = System.nanoTime();
+    try {
+      Stream<ObjectInfo> debris = delegate.listDebris(prefix);
+      record(StorageOperation.LIST, Result.OK, start);
+      return debris;
+    } catch (IOException | RuntimeException | Error e) {
+      record(StorageOperation.LIST, Result.ERROR, start);
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean setTier(String key, String tier) throws IOException {
+    return delegate.setTier(key, tier);
+  }
+
+  @Override
+  public boolean deleteDebris(String key) throws IOException {
+    long start = System.nanoTime();
+    try {
+      boolean deleted = delegate.deleteDebris(key);
+      record(StorageOperation.DELETE, deleted ? Result.OK : Result.NOT_FOUND, start);
+      return deleted;
+    } catch (IOException | RuntimeException | Error e) {
+      record(StorageOperation.DELETE, Result.ERROR, start);
+      throw e;
+    }
+  }
+
+  @Override
   public boolean delete(String key) throws IOException {
     long start = System.nanoTime();
     try {

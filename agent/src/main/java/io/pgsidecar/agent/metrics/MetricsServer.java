@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.metrics;
 
+import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Health;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.vertx.core.json.JsonObject;
@@ -19,6 +20,10 @@ import java.util.Map;
  * binders call MXBeans, which do not belong on an event loop.
  */
 public final class MetricsServer {
+
+  /** Where a metrics-only server (no probes) scrapes: a virtual thread per scrape. */
+  private static final Blocking SCRAPES = new Blocking(
+      java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
   private final HttpServer server;
 
   private MetricsServer(HttpServer server) {
@@ -69,7 +74,7 @@ public final class MetricsServer {
       return;
     }
     if (health != null && "/readyz".equals(request.path())) {
-      health.reportAsync().whenComplete((r, e) -> {
+      health.reportAsync(vertx.getOrCreateContext()).onComplete((r, e) -> {
         if (e != null) {
           json(request, 503, Map.of("status", "not ready", "error", String.valueOf(e)));
         } else {
@@ -88,13 +93,16 @@ public final class MetricsServer {
       request.response().setStatusCode(405).putHeader("Allow", "GET, HEAD").end();
       return;
     }
-    vertx.executeBlocking(metrics::scrape, false).onComplete(ar -> {
-      if (ar.succeeded()) {
-        request.response().putHeader("Content-Type", AgentMetrics.contentType()).end(ar.result());
-      } else {
-        request.response().setStatusCode(500).end("scrape failed: " + ar.cause() + "\n");
-      }
-    });
+    // off the event loop the agent's one way (Blocking); a metrics-only server has its own
+    (health != null ? health.blocking() : SCRAPES).call(vertx.getOrCreateContext(), metrics::scrape)
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            request.response().putHeader("Content-Type", AgentMetrics.contentType())
+                .end(ar.result());
+          } else {
+            request.response().setStatusCode(500).end("scrape failed: " + ar.cause() + "\n");
+          }
+        });
   }
 
   private static void json(HttpServerRequest request, int status, Map<String, ?> body) {

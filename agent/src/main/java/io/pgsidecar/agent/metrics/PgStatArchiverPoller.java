@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.metrics;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,8 +20,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Mirrors {@code pg_stat_archiver} and the WAL insert position into {@link AgentMetrics} every
@@ -31,7 +30,7 @@ import java.util.logging.Logger;
  * drops the connection; the next poll connects again.
  */
 public final class PgStatArchiverPoller implements AutoCloseable {
-  private static final Logger LOG = Logger.getLogger(PgStatArchiverPoller.class.getName());
+  private static final System.Logger LOG = System.getLogger(PgStatArchiverPoller.class.getName());
 
   static final String QUERY = """
       select failed_count, last_failed_time, last_archived_wal, last_archived_time,
@@ -78,7 +77,7 @@ public final class PgStatArchiverPoller implements AutoCloseable {
       try {
         p.setProperty("password", Files.readString(file).strip());
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot read postgres.passwordFile " + file
+        throw new UncheckedIOException("cannot read postgres.password-file (PGSIDECAR_POSTGRES_PASSWORD_FILE) " + file
             + ": " + e.getMessage() + "; check the mounted secret and its permissions", e);
       }
     });

@@ -60,7 +60,7 @@ public record PgConnection(String host, int port, String user, String database,
       Path file = pg.passwordFile().get();
       if (!Files.isReadable(file)) {
         throw new IOException("cannot read the PostgreSQL password file " + file
-            + " (postgres.passwordFile, .pgpass format); check the Secret mount and its permissions");
+            + " (postgres.password-file or PGSIDECAR_POSTGRES_PASSWORD_FILE, .pgpass format); check the Secret mount and its permissions");
       }
       options.put("PGPASSFILE", file.toString());
     }

@@ -127,7 +127,7 @@ public final class PgTool {
     Path exe = binDir.resolve(program);
     if (!Files.isExecutable(exe)) {
       throw new IOException(program + " not found at " + exe
-          + "; set postgres.binDir to the directory of the PostgreSQL client programs"
+          + "; set postgres.bin-dir (PGSIDECAR_POSTGRES_BIN_DIR) to the directory of the PostgreSQL client programs"
           + " (same or newer major version than the server)");
     }
     List<String> command = new ArrayList<>();

@@ -1,6 +1,8 @@
 package io.pgsidecar.agent.restore;
 
 import io.pgsidecar.agent.cli.support.CommandContext;
+import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.storage.Storage;
@@ -21,7 +23,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code pgsidecar restore --to DIR}: point-in-time restore into a directory, by hand, on any
  * machine that reaches the repository. The same engine as the restore-init container; options
- * given here replace the {@code restore.*} settings of the configuration.
+ * given here replace the {@code restore.*} settings of the configuration. Exit codes as every
+ * command's ({@link ExitCodes}): 0 restored, 1 the restore failed or the archive does not cover
+ * the target, 2 usage error, 3 storage cannot be reached.
  */
 @Command(name = "restore", mixinStandardHelpOptions = true,
     description = "Restore a base backup into an empty directory and write the recovery settings"
@@ -64,12 +68,14 @@ public final class RestoreCommand implements Callable<Integer> {
       description = "Timeline to follow (default latest).")
   String targetTimeline;
 
-  @Option(names = "--from-cluster", paramLabel = "NAME",
+  @Option(names = {"--cluster", "--from-cluster"}, paramLabel = "NAME",
       description = "Restore another cluster's archive (WAL is fetched from it too).")
   String fromCluster;
 
   @Option(names = "--wal-archiver", paramLabel = "PATH",
-      description = "wal-archiver as the restored PostgreSQL sees it, for restore_command.")
+      description = "wal-archiver as the restored PostgreSQL sees it, for restore_command (default:"
+          + " restore.wal-archiver, /pgsidecar/bin/wal-archiver, or when that does not exist here"
+          + " the client installed beside this pgsidecar).")
   String walArchiver;
 
   @Option(names = "--socket", paramLabel = "PATH",
@@ -85,9 +91,10 @@ public final class RestoreCommand implements Callable<Integer> {
     try (Storage storage = StorageFactory.open(config.storage())) {
       res = RestoreJob.run(config, r, to, storage,
           Pipelines.forConfig(config.compression(), config.encryption()));
-    } catch (java.io.IOException | IllegalArgumentException e) {
+    } catch (java.io.IOException | IllegalArgumentException | JobException e) {
+      // a target the archive does not cover, a backup that is not there: the engine's own words
       spec.commandLine().getErr().println("pgsidecar restore: " + e.getMessage());
-      return 1;
+      return e instanceof IllegalArgumentException ? ExitCodes.FAILED : ExitCodes.of(e);
     }
     out.println("restored backup " + res.backup().id() + " (taken " + res.backup().startTime()
         + ", ends at LSN " + res.backup().stopLsn() + ") from "
@@ -99,7 +106,7 @@ public final class RestoreCommand implements Callable<Integer> {
     out.println("next step: start PostgreSQL on " + to.toAbsolutePath().normalize()
         + "; it replays WAL through " + r.walArchiver() + " fetch (the agent must be running"
         + " and reach the repository)");
-    return 0;
+    return ExitCodes.OK;
   }
 
   /** The configured restore settings with every option given here put in their place. */
@@ -124,7 +131,8 @@ public final class RestoreCommand implements Callable<Integer> {
         targetExclusive || c.targetExclusive(), or(targetAction, c.targetAction()),
         or(targetTimeline, c.targetTimeline()),
         fromCluster != null ? Optional.of(fromCluster) : c.fromCluster(),
-        or(walArchiver, c.walArchiver()), socket != null ? Optional.of(socket) : c.socket());
+        walArchiver != null ? walArchiver : LocalWalClient.choose(c.walArchiver()),
+        socket != null ? Optional.of(socket) : c.socket());
   }
 
   private static String or(String given, String configured) {

@@ -3,7 +3,7 @@ package io.pgsidecar.agent.status;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.metrics.Result;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

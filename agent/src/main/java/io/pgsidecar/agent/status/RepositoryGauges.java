@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.status;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.metrics.BackupKind;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Logger;
 
 /**
  * The gauges that describe the repository rather than this process: backups and dumps retained,
@@ -20,7 +20,7 @@ import java.util.logging.Logger;
  */
 public final class RepositoryGauges {
 
-  private static final Logger LOG = Logger.getLogger(RepositoryGauges.class.getName());
+  private static final System.Logger LOG = System.getLogger(RepositoryGauges.class.getName());
 
   private final ArchiveCatalog catalog;
   private final List<? extends Feature.Running> features;
@@ -65,7 +65,7 @@ public final class RepositoryGauges {
           f.readRepository(false);
         }
       } catch (IOException | RuntimeException e) {
-        LOG.warning("cannot read the repository for the retained/recoverability gauges: " + e.getMessage());
+        LOG.log(Level.WARNING, "cannot read the repository for the retained/recoverability gauges: " + e.getMessage());
         activity.error("reading the repository " + catalog.describe(), String.valueOf(e.getMessage()));
       }
     });

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.storage;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.core.storage.RetryPolicy;
 import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.core.storage.RetryPolicy.Operation;
@@ -14,7 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.logging.Logger;
 
 /**
  * The deadline of a storage call made for PostgreSQL (a WAL push or fetch,
@@ -35,7 +35,7 @@ import java.util.logging.Logger;
  */
 public final class Retry implements AutoCloseable {
 
-  private static final Logger LOG = Logger.getLogger(Retry.class.getName());
+  private static final System.Logger LOG = System.getLogger(Retry.class.getName());
 
   private final Operation operation;
   private final RetryPolicy.Settings settings;
@@ -85,7 +85,7 @@ public final class Retry implements AutoCloseable {
       var error = new StorageException(what + " did not finish within " + key + "=" + deadline
           + ": the storage is unreachable or too slow (check the network and the storage"
           + " account), or raise " + key);
-      LOG.warning(error.getMessage());
+      LOG.log(Level.WARNING, error.getMessage());
       giveUps.gaveUp(operation, what, 1, Duration.ofNanos(System.nanoTime() - start), error);
       throw error;
     } catch (InterruptedException e) {

@@ -1,9 +1,9 @@
 package io.pgsidecar.agent.storage;
 
+import java.lang.System.Logger.Level;
 import java.io.Closeable;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.logging.Logger;
 
 /**
  * Closes a stream that makes no progress for {@code storage.timeout}: a read from storage that
@@ -13,7 +13,7 @@ import java.util.logging.Logger;
  */
 public final class StallGuard implements AutoCloseable {
 
-  private static final Logger LOG = Logger.getLogger(StallGuard.class.getName());
+  private static final System.Logger LOG = System.getLogger(StallGuard.class.getName());
 
   private final Closeable target;
   private final long timeoutNanos;
@@ -50,7 +50,7 @@ public final class StallGuard implements AutoCloseable {
         long idle = System.nanoTime() - lastProgress;
         if (idle >= timeoutNanos) {
           fired = true;
-          LOG.warning(what + " made no progress for " + Duration.ofNanos(timeoutNanos)
+          LOG.log(Level.WARNING, what + " made no progress for " + Duration.ofNanos(timeoutNanos)
               + " (storage.timeout); closing it so the caller can fail and retry");
           try {
             target.close();

@@ -3,6 +3,7 @@ package io.pgsidecar.agent.wal;
 import io.pgsidecar.agent.feature.Feature;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.storage.Retry;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.agent.wal.fetch.PrefetchSpool;
 import io.pgsidecar.agent.wal.fetch.WalFetchHandler;
 import io.pgsidecar.agent.wal.fetch.WalFetchService;
@@ -119,7 +120,7 @@ public final class WalFeature implements Feature {
         return true;
       }
       System.getLogger(WalFeature.class.getName()).log(System.Logger.Level.WARNING,
-          push.activePushes() + " WAL push(es) did not finish within http.shutdownGrace=" + grace
+          push.activePushes() + " WAL push(es) did not finish within http.shutdown-grace=" + grace
               + "; they were not acknowledged and PostgreSQL will retry them");
       return false;
     }

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.support.Await;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import static io.pgsidecar.agent.backup.BackupFixtures.LAYOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -64,6 +65,14 @@ class BackupRoutesTest {
     vertx = Vertx.vertx();
     Router router = Router.router(vertx);
     new BackupRoutes(service).register(router);
+    // the keep marks of --keep (the retention feature's routes, as the agent registers them)
+    new io.pgsidecar.agent.retention.RetentionRoutes(new io.pgsidecar.agent.retention.RetentionService(
+        storage, LAYOUT, io.pgsidecar.core.retention.RetentionPolicy.none(), pipeline,
+        java.time.Clock.systemUTC(), new io.pgsidecar.agent.retention.RetentionMetrics(
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+        new io.pgsidecar.agent.feature.FeatureContext.Events() {}),
+        new io.pgsidecar.agent.http.Blocking(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()))
+        .register(router);
     server = vertx.createHttpServer().requestHandler(router).listen(0, "127.0.0.1")
         .toCompletionStage().toCompletableFuture().get();
     // the CLI talks to the same routes over a unix socket, as in the pod
@@ -114,14 +123,16 @@ class BackupRoutesTest {
     JsonNode err = JSON.readTree(second.body());
     assertEquals(id, err.get("runningId").asText());
     assertTrue(err.get("error").asText().startsWith("base backup " + id + " is running"));
-    AgentClient.Response show;
-    do {
-      show = send("GET", "/v1/backups/" + id, null);
-      if (show.status() == 202) {
-        assertEquals("running", JSON.readTree(show.body()).get("state").asText());
-        Thread.sleep(100);
+    var shown = new java.util.concurrent.atomic.AtomicReference<AgentClient.Response>();
+    Await.until("base backup " + id + " ended", Duration.ofSeconds(120), () -> {
+      shown.set(send("GET", "/v1/backups/" + id, null));
+      if (shown.get().status() != 202) {
+        return true;
       }
-    } while (show.status() == 202);
+      assertEquals("running", JSON.readTree(shown.get().body()).get("state").asText());
+      return false;
+    });
+    AgentClient.Response show = shown.get();
     assertEquals(200, show.status(), show.body());
     assertEquals("http", JSON.readTree(show.body()).get("label").asText());
   }
@@ -200,6 +211,26 @@ class BackupRoutesTest {
     assertEquals(0, deleted.exit(), deleted.err());
     assertEquals("base backup " + id + " deleted\n", deleted.out());
     assertEquals(List.of(), service.list());
+  }
+
+  @Test
+  void cliCreateWithKeepMarksTheBackupPermanentOnceComplete() throws Exception {
+    Run refused = cli("create", "--keep");
+    assertEquals(2, refused.exit());
+    assertEquals("pgsidecar backup: --keep needs --wait (a backup is marked permanent once it is"
+        + " complete)\n", refused.err());
+
+    Run created = cli("create", "--wait", "--keep", "--label", "pinned");
+    assertEquals(0, created.exit(), created.err());
+    String id = created.out().lines().filter(l -> l.endsWith(" is now permanent: retention never removes it"))
+        .findFirst().orElseThrow(() -> new AssertionError(created.out())).split(" ")[2];
+    assertTrue(storage.stat(LAYOUT.baseKeepMark(id)).isPresent());
+    Run delete = cli("delete", id, "--force");
+    assertEquals(6, delete.exit());
+    assertEquals("pgsidecar backup: base backup " + id + " is permanent (marked with pgsidecar backup"
+        + " keep); release it first with pgsidecar backup release " + id + " (HTTP 409)\n", delete.err());
+    storage.delete(LAYOUT.baseKeepMark(id));
+    service.delete(id, true);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.support.Await;
 import io.pgsidecar.core.job.JobException;
 import static io.pgsidecar.agent.backup.BackupFixtures.LAYOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -329,9 +330,8 @@ class BackupServiceTest {
     MemoryStorage storage = new MemoryStorage();
     BackupService service = service(storage, pipeline, Duration.ofSeconds(60));
     RunningBackup b = service.start("cancelled");
-    while (b.progress().rawBytes() < 10_000_000) {
-      Thread.sleep(20);
-    }
+    Await.until("the backup read 10 MB", Duration.ofSeconds(120),
+        () -> b.progress().rawBytes() >= 10_000_000);
     service.close();
     var e = assertThrows(ExecutionException.class, () -> b.result().get());
     assertEquals("base backup " + b.id() + " cancelled (agent stopping or asked to cancel)",
@@ -354,12 +354,10 @@ class BackupServiceTest {
       String started = out.readLine();
       assertTrue(started != null && started.startsWith("STARTED "), String.valueOf(started));
       // wait until the stored stream is well under way (FsStorage's temp file grows)
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (storedSoFar(repo) < 1_000_000) {
-        assertTrue(System.nanoTime() < deadline, "the child's backup never got going");
+      Await.until("the child's backup got going", Duration.ofSeconds(30), () -> {
         assertTrue(child.isAlive(), "the child ended before it was killed");
-        Thread.sleep(10);
-      }
+        return storedSoFar(repo) >= 1_000_000;
+      });
       List<ProcessHandle> pgBasebackup = child.descendants().toList();
       child.destroyForcibly(); // SIGKILL
       child.waitFor();

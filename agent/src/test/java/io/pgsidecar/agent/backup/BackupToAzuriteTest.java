@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.backup;
 
+import io.pgsidecar.agent.support.Await;
 import static io.pgsidecar.agent.backup.BackupFixtures.LAYOUT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -92,9 +93,8 @@ class BackupToAzuriteTest {
     try (var shipper = new WalShipper(ARCHIVE, storage, LAYOUT, pipeline);
         var service = BackupFixtures.service(PG, storage, pipeline, Duration.ofSeconds(60))) {
       RunningBackup b = service.start("outage");
-      while (b.progress().rawBytes() < 30_000_000 && !b.result().isDone()) {
-        Thread.sleep(10);
-      }
+      Await.until("the backup read 30 MB", Duration.ofSeconds(120),
+          () -> b.progress().rawBytes() >= 30_000_000 || b.result().isDone());
       azurite.stop();
       try {
         var e = assertThrows(ExecutionException.class, () -> b.result().get());

@@ -106,20 +106,20 @@ class DocsNameWhatExistsTest {
   @Test
   void plantedWrongNamesAreReported() throws IOException {
     Text runbook = new Text("runbook.md", """
-        Verify it with `pgsidecar backup verify <id>`, a pgsidecar backup holds no tablespace,
+        Verify it with `pgsidecar backup check <id>`, a pgsidecar backup holds no tablespace,
         then `pgsidecar backup list` and
         ```
-        pgsidecar retention apply --dry-run
+        pgsidecar retention purge --dry-run
         ```
         """);
     Text javadoc = new Text("Main.java", "/** Run {@code pgsidecar keys}; \"pgsidecar tools\" */");
     assertEquals(List.of(
-        "runbook.md:1: `pgsidecar backup verify`: 'pgsidecar backup' has no subcommand 'verify'"
-            + " (subcommands: create, delete, list, show)",
-        "runbook.md:4: `pgsidecar retention apply`: pgsidecar has no command 'retention'"
-            + " (commands: agent, backup, config, dump, prepare-cache, restore, wal)",
+        "runbook.md:1: `pgsidecar backup check`: 'pgsidecar backup' has no subcommand 'check'"
+            + " (subcommands: create, delete, keep, list, release, show, verify)",
+        "runbook.md:4: `pgsidecar retention purge`: 'pgsidecar retention' has no subcommand 'purge'"
+            + " (subcommands: apply)",
         "Main.java:1: `pgsidecar keys`: pgsidecar has no command 'keys'"
-            + " (commands: agent, backup, config, dump, prepare-cache, restore, wal)"),
+            + " (commands: agent, backup, check, config, dump, prepare-cache, restore, retention, status, wal)"),
         wrongCommands(List.of(markdownCode(runbook), javadoc.javaCode()), commandTree()));
 
     Text config = new Text("configuration.md", """

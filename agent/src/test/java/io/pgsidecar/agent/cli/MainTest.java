@@ -89,6 +89,27 @@ class MainTest {
   }
 
   @Test
+  void configShowAsJsonIsTheSameTreeWithSecretsRedacted() throws IOException {
+    Path yaml = Files.writeString(dir.resolve("p.yaml"), "cluster: main\nstorage:\n  type: azure\n"
+        + "  azure:\n    container: backups\n    auth: connection-string\n");
+    Run r = run(Map.of("PGSIDECAR_CONFIG", yaml.toString(),
+        "PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING", "AccountName=a;AccountKey=SECRETKEY",
+        "PGSIDECAR_WAL_PREFETCH_COUNT", "3"), "config", "show", "--output", "json");
+    assertEquals(0, r.code(), r.err());
+    var doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+    assertEquals("main", doc.path("cluster").asText());
+    assertEquals("<redacted>", doc.path("storage").path("azure").path("connection-string").asText());
+    assertEquals(3, doc.path("wal").path("prefetch-count").asInt());
+    assertTrue(doc.path("wal").path("prefetch-count").isInt(), r.out());
+    assertFalse(r.out().contains("SECRETKEY"), r.out());
+    Run bad = run(Map.of("PGSIDECAR_CONFIG", yaml.toString(),
+        "PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING", "AccountName=a;AccountKey=SECRETKEY"),
+        "config", "show", "--output", "xml");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().startsWith("--output 'xml': expected yaml or json"), bad.err());
+  }
+
+  @Test
   void configOptionWorksAfterTheSubcommandAndWinsOverTheVariable() throws IOException {
     Path yaml = Files.writeString(dir.resolve("p.yaml"), "cluster: from-option\nstorage:\n  path: /r\n");
     Run r = run(Map.of("PGSIDECAR_CONFIG", dir.resolve("missing.yaml").toString()),

@@ -251,8 +251,9 @@ class DumpRestoreTest {
         CREATE TABLE public.kept (x int);
         """);
 
-    IOException refused = assertThrows(IOException.class, () ->
+    JobException refused = assertThrows(JobException.class, () ->
         restorer(pipeline).restore(manifest.id(), "shop", targetConnection(), into));
+    assertEquals(JobException.Kind.CONFLICT, refused.kind());
     assertEquals("database shop_clean already exists on postgres@127.0.0.1:" + target.port()
         + "/postgres; restore with --clean to replace the dumped objects in it, or choose another"
         + " --as name", refused.getMessage());
@@ -464,13 +465,13 @@ class DumpRestoreTest {
     String midLine = copyOfDump("20261204T000011Z", "CREATE ROLE meta_one;\n"
         + "COMMENT ON ROLE meta_one IS 'it''s \\ fine'; \\! touch " + mid + "\n", "crm", null);
 
-    IOException e = assertThrows(IOException.class, () -> restorer(pipeline).restore(atLineStart,
+    JobException e = assertThrows(JobException.class, () -> restorer(pipeline).restore(atLineStart,
         "crm", targetConnection(), RestoreOptions.defaults().withAs("crm_meta").withGlobals()));
     assertEquals("globals script " + layout.dumpGlobals(atLineStart, pipeline.suffix()) + ": line 3"
         + " holds the psql meta-command '\\! touch " + first + "', which pg_dumpall never writes;"
         + " refusing to run it; nothing was restored. The dump is not what pg_dumpall wrote: pick"
         + " another dump, or restore without --globals", e.getMessage());
-    IOException e2 = assertThrows(IOException.class, () -> restorer(pipeline).restore(midLine,
+    JobException e2 = assertThrows(JobException.class, () -> restorer(pipeline).restore(midLine,
         "crm", targetConnection(), RestoreOptions.defaults().withAs("crm_meta").withGlobals()));
     assertTrue(e2.getMessage().startsWith("globals script " + layout.dumpGlobals(midLine,
         pipeline.suffix()) + ": line 2 holds the psql meta-command '\\! touch " + mid + "'"),

@@ -101,7 +101,7 @@ class DumpRoutesTest {
     assertEquals("FAILED", list.get(0).path("state").asText());
     assertEquals("nightly", list.get(0).path("label").asText());
     assertEquals("dump 20261122T021500Z failed on the server: psql not found at /nonexistent/psql;"
-        + " set postgres.binDir to the directory of the PostgreSQL client programs (same or newer"
+        + " set postgres.bin-dir (PGSIDECAR_POSTGRES_BIN_DIR) to the directory of the PostgreSQL client programs (same or newer"
         + " major version than the server)", list.get(0).path("failure").path("message").asText());
     assertEquals(List.of("the server"), failures);
     HttpResponse<String> show = send("GET", "/v1/dumps/20261122T021500Z", null);

@@ -57,7 +57,7 @@ class DumpServiceTest {
     JobException e = assertThrows(JobException.class, () ->
         service(new PgsidecarConfig.Dump(List.of(), List.of(), false), Optional.of("20261122T020000Z"))
             .start(List.of(), ""));
-    assertEquals("base backup 20261122T020000Z is running and dump.allowOverlapWithBackup is"
+    assertEquals("base backup 20261122T020000Z is running and dump.allow-overlap-with-backup is"
         + " false; retry after it has finished", e.getMessage());
 
     service(new PgsidecarConfig.Dump(List.of(), List.of(), true), Optional.of("20261122T020000Z"))

@@ -44,6 +44,12 @@ class MetricNamesTest {
     m.pgStatArchiver(2, now.minusSeconds(60));
     m.pgStatArchiverLastArchived(now);
     m.walInsertLsn(0x3000000L);
+    new io.pgsidecar.agent.retention.RetentionMetrics(m.registry());
+    var verify = new io.pgsidecar.agent.verify.VerifyMetrics(m.registry());
+    verify.scheduled(true);
+    verify.walChecked(0);
+    verify.succeeded(now, Duration.ofSeconds(40), 86_400);
+    verify.failed(now, Duration.ofSeconds(5));
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.metrics;
 
+import io.pgsidecar.agent.support.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,21 +73,25 @@ class ObservabilityWithRealAgentTest {
         UnixHttp.Response started = UnixHttp.post(admin(socket), "/v1/backups", "{\"label\":\"obs\"}");
         assertEquals(202, started.status(), started.text());
         String id = new JsonObject(started.text()).getString("id");
-        double runningSeen = 0;
-        UnixHttp.Response shown;
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        while ((shown = UnixHttp.get(admin(socket), "/v1/backups/" + id)).status() == 202
-            && System.nanoTime() < deadline) {
-          runningSeen = Math.max(runningSeen, scrape().value("pgsidecar_backup_running", "kind", "base"));
-          Thread.sleep(200);
-        }
+        double[] runningSeen = {0};
+        var polled = new java.util.concurrent.atomic.AtomicReference<UnixHttp.Response>();
+        Await.quietly(Duration.ofSeconds(180), () -> {
+          polled.set(UnixHttp.get(admin(socket), "/v1/backups/" + id));
+          if (polled.get().status() != 202) {
+            return true;
+          }
+          runningSeen[0] = Math.max(runningSeen[0],
+              scrape().value("pgsidecar_backup_running", "kind", "base"));
+          return false;
+        });
+        UnixHttp.Response shown = polled.get();
         assertEquals(200, shown.status(), shown.text());
         Scrape afterBackup = scrape();
         assertTrue(afterBackup.value("pgsidecar_backup_last_success_timestamp_seconds", "kind", "base") > 0);
         assertEquals(0, afterBackup.value("pgsidecar_backup_running", "kind", "base"));
         assertEquals(1, afterBackup.value("pgsidecar_backup_runs_total", "kind", "base", "result", "ok"));
         assertTrue(afterBackup.value("pgsidecar_backup_last_stored_size_bytes", "kind", "base") > 0);
-        assertTrue(runningSeen <= 1, "running gauge is 0 or 1: " + runningSeen);
+        assertTrue(runningSeen[0] <= 1, "running gauge is 0 or 1: " + runningSeen[0]);
         awaitTrue("retained base backups = 1 and a recoverable window", () -> {
           Scrape s = scrape();
           return s.value("pgsidecar_backup_retained", "kind", "base") == 1
@@ -246,18 +251,13 @@ class ObservabilityWithRealAgentTest {
   }
 
   private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
+    Await.until(what, Duration.ofSeconds(60), () -> {
       try {
-        if (condition.getAsBoolean()) {
-          return;
-        }
+        return condition.getAsBoolean();
       } catch (java.io.UncheckedIOException e) {
-        // not listening yet
+        return false; // not listening yet
       }
-      Thread.sleep(250);
-    }
-    throw new AssertionError("timed out waiting for: " + what);
+    });
   }
 
   private static String tail(Path log) {

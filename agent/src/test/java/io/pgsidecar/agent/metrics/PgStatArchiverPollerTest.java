@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.metrics;
 
+import io.pgsidecar.agent.support.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -79,15 +80,11 @@ class PgStatArchiverPollerTest {
         st.execute("create table t as select generate_series(1, 1000) as i");
         st.execute("select pg_switch_wal()");
       }
-      PgStatArchiverPoller.Snapshot s = null;
-      for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); System.nanoTime() < deadline; ) {
+      Await.quietly(Duration.ofSeconds(30), () -> {
         assertTrue(poller.pollOnce());
-        s = poller.last().orElseThrow();
-        if (s.failedCount() > 0) {
-          break;
-        }
-        Thread.sleep(200);
-      }
+        return poller.last().orElseThrow().failedCount() > 0;
+      });
+      PgStatArchiverPoller.Snapshot s = poller.last().orElseThrow();
       assertTrue(s.failedCount() > 0, "pg_stat_archiver counted no failure of archive_command=false: " + s);
       Scrape scrape = Scrape.parse(m.scrape());
       assertEquals(1, scrape.value("pgsidecar_postgres_reachable"));

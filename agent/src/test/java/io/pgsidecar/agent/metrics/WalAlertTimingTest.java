@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.metrics;
 
+import io.pgsidecar.agent.support.Await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsidecar.testkit.Azurite;
@@ -219,18 +220,13 @@ class WalAlertTimingTest {
 
   private static void awaitTrue(String what, Duration within, BooleanSupplier condition)
       throws InterruptedException {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (System.nanoTime() < deadline) {
+    Await.until(what, within, () -> {
       try {
-        if (condition.getAsBoolean()) {
-          return;
-        }
+        return condition.getAsBoolean();
       } catch (java.io.UncheckedIOException e) {
-        // not listening yet
+        return false; // not listening yet
       }
-      Thread.sleep(250);
-    }
-    throw new AssertionError("not within " + within.toSeconds() + " s: " + what);
+    });
   }
 
   private static int freePort() throws IOException {

@@ -3,6 +3,7 @@ package io.pgsidecar.agent.restore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.pgsidecar.agent.cli.Main;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -106,6 +107,27 @@ class RestoreCommandTest {
     assertTrue(auto.contains("restore_command = '/opt/wal-archiver fetch %f %p --socket /run/a.sock"
         + " --cluster db1'\nrecovery_target_lsn = '0/4000000'\n"), auto);
     assertTrue(Files.exists(to.resolve("recovery.signal")));
+  }
+
+  /** On a host (no /pgsidecar/bin) the restored server fetches through this installation's client. */
+  @Test
+  void withoutThePodPathRestoreCommandNamesTheClientBesideThisPgsidecar() throws Exception {
+    assumeFalse(Files.exists(Path.of("/pgsidecar/bin/wal-archiver")), "a pod's path exists here");
+    Path client = Path.of("..").toAbsolutePath().normalize().resolve("bin/wal-archiver");
+    Path to = dir.resolve("restored");
+    Run r = run("restore", "--to", to.toString(), "--target-lsn", "0/4000000");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().endsWith("it replays WAL through " + client + " fetch (the agent must be"
+        + " running and reach the repository)\n"), r.out());
+    String auto = Files.readString(to.resolve("postgresql.auto.conf"));
+    assertTrue(auto.contains("restore_command = '" + client + " fetch %f %p'\n"), auto);
+    // said explicitly, the pod's path stays, whether it exists here or not
+    Path again = dir.resolve("restored-2");
+    Run pod = run("restore", "--to", again.toString(), "--target-lsn", "0/4000000",
+        "--wal-archiver", "/pgsidecar/bin/wal-archiver");
+    assertEquals(0, pod.code(), pod.err());
+    assertTrue(Files.readString(again.resolve("postgresql.auto.conf"))
+        .contains("restore_command = '/pgsidecar/bin/wal-archiver fetch %f %p'\n"));
   }
 
   @Test

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.agent.metrics.Scrape;
-import io.pgsidecar.agent.wal.WalEvents.Outcome;
+import io.pgsidecar.agent.wal.archive.WalEvents.Outcome;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.storage;
 
+import io.pgsidecar.testkit.Waits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -214,14 +215,13 @@ class WorkloadIdentityAgentTest {
         || k.startsWith("AZURE_") || k.startsWith("IDENTITY_"));
     pb.environment().putAll(env);
     agent = pb.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (agent.isAlive() && System.nanoTime() < deadline) {
-      if (answers(admin)) {
-        return;
-      }
-      Thread.sleep(100);
+    try {
+      Waits.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> answers(admin),
+          "the agent exited", () -> !agent.isAlive());
+    } catch (org.awaitility.core.ConditionTimeoutException
+        | org.awaitility.core.TerminalFailureException e) {
+      throw new AssertionError("the agent did not start within 60 s:\n" + log());
     }
-    throw new AssertionError("the agent did not start within 60 s:\n" + log());
   }
 
   private static boolean answers(Path socket) {

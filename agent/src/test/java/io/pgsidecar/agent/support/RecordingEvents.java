@@ -1,6 +1,6 @@
 package io.pgsidecar.agent.support;
 
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

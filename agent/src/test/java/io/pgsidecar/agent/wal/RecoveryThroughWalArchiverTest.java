@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal;
 
+import io.pgsidecar.agent.support.Await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,10 +72,8 @@ class RecoveryThroughWalArchiverTest {
             .deleteDataDirOnClose()
             .build()) {
           copy.start();
-          long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-          while ("t".equals(copy.sql("SELECT pg_is_in_recovery()")) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-          }
+          Await.quietly(Duration.ofSeconds(120),
+              () -> !"t".equals(copy.sql("SELECT pg_is_in_recovery()")));
           assertEquals("f", copy.sql("SELECT pg_is_in_recovery()"), copy.logTail(40));
           assertEquals(rows, copy.sqlLong("SELECT count(*) FROM t"));
           assertTrue(copy.logTail(200).contains("restored log file"), copy.logTail(40));

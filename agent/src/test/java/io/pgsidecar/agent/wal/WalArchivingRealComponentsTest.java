@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal;
 
+import io.pgsidecar.testkit.Waits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -443,12 +444,10 @@ class WalArchivingRealComponentsTest {
 
   private static void awaitTrue(BooleanSupplier condition, String what, PostgresCluster pg)
       throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what + "\n" + pg.logTail(30));
-      }
-      Thread.sleep(100);
+    try {
+      Waits.until(Duration.ofSeconds(60), Duration.ofMillis(100), condition::getAsBoolean);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("timed out waiting until " + what + "\n" + pg.logTail(30));
     }
   }
 

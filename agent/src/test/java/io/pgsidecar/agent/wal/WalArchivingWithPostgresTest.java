@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal;
 
+import io.pgsidecar.agent.support.Await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,10 +104,8 @@ class WalArchivingWithPostgresTest {
         pg.sql("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 10000) g");
         pg.switchWal();
       }
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (pg.sqlLong("SELECT failed_count FROM pg_stat_archiver") == 0 && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-      }
+      Await.quietly(Duration.ofSeconds(30),
+          () -> pg.sqlLong("SELECT failed_count FROM pg_stat_archiver") > 0);
       assertTrue(pg.sqlLong("SELECT failed_count FROM pg_stat_archiver") > 0, "archive_command failed");
       assertTrue(ready(pg).size() >= 4, "ready: " + ready(pg));
 

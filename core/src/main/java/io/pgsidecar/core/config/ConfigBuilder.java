@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
+import io.pgsidecar.core.retention.RetentionPolicy;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -67,6 +68,12 @@ final class ConfigBuilder {
       if (values.typed().get("storage.s3.auth") == PgsidecarConfig.S3Auth.STATIC) {
         require(errors, " when storage.s3.auth is static", "storage.s3.access-key-id-file",
             "storage.s3.secret-access-key-file");
+      }
+    }
+    for (String k : List.of("retention.orphan-age", "retention.base-backups.window", "retention.dumps.window")) {
+      if (java.time.Duration.ZERO.equals(values.typed().get(k))) {
+        errors.add(k + " is 0: it must be a positive duration such as 14d; "
+            + (k.endsWith("orphan-age") ? "unset it for the default (3d)" : "unset it to turn the rule off"));
       }
     }
     List<String> targets = RESTORE_TARGETS.stream()
@@ -159,13 +166,27 @@ final class ConfigBuilder {
             (Boolean) get("dump.allow-overlap-with-backup")),
         new PgsidecarConfig.Metrics((Integer) get("metrics.port"), get("metrics.host")),
         new PgsidecarConfig.Schedule(opt("schedule.base-backup"), opt("schedule.dump"),
-            this.<ZoneId>get("schedule.timezone")),
+            this.<ZoneId>get("schedule.timezone"), opt("schedule.retention"), opt("schedule.verify")),
         new PgsidecarConfig.Restore((Boolean) get("restore.enabled"), get("restore.backup"),
             opt("restore.target-time"), opt("restore.target-lsn"), opt("restore.target-xid"),
             opt("restore.target-name"), (Boolean) get("restore.target-immediate"),
             (Boolean) get("restore.target-exclusive"), get("restore.target-action"),
             get("restore.target-timeline"), opt("restore.from-cluster"), get("restore.wal-archiver"),
-            opt("restore.socket")));
+            opt("restore.socket")),
+        new RetentionPolicy(kindPolicy("base-backups"), kindPolicy("dumps"), get("retention.orphan-age"),
+            new RetentionPolicy.Tiers(opt("retention.base-backups.tier.daily"),
+                opt("retention.base-backups.tier.weekly"), opt("retention.base-backups.tier.monthly"),
+                opt("retention.base-backups.tier.yearly"))),
+        new PgsidecarConfig.Verify(get("verify.work-dir"), get("verify.run-as"),
+            get("verify.probe-query"), get("verify.timeout")),
+        new PgsidecarConfig.Log(get("log.format")));
+  }
+
+  private RetentionPolicy.KindPolicy kindPolicy(String kind) {
+    String k = "retention." + kind + ".";
+    return new RetentionPolicy.KindPolicy(this.<Integer>opt(k + "keep-newest").orElse(0),
+        opt(k + "window"), new RetentionPolicy.Gfs((Integer) get(k + "gfs.daily"),
+            (Integer) get(k + "gfs.weekly"), (Integer) get(k + "gfs.monthly"), (Integer) get(k + "gfs.yearly")));
   }
 
   private PgsidecarConfig.Azure azure() {

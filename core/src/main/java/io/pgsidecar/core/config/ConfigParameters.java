@@ -231,6 +231,58 @@ public final class ConfigParameters {
       Param.of("dump.allow-overlap-with-backup", bool(), "Let a dump run while a base backup runs.",
           c -> c.dump().allowOverlapWithBackup()).defaultValue("false"),
 
+      Param.of("retention.base-backups.keep-newest", integer(1, 100_000),
+          "Keep the newest N complete base backups (permanent ones not counted); unset: no such rule.",
+          c -> positive(c.retention().baseBackups().keepNewest())),
+      Param.of("retention.base-backups.window", duration(),
+          "Keep what a restore to any moment of the last window needs (every backup that ended in it, the newest before it, and the WAL from there).",
+          c -> c.retention().baseBackups().window()),
+      Param.of("retention.base-backups.gfs.daily", integer(0, 10_000),
+          "GFS: keep the newest of this many UTC days (a base backup fills at most one GFS slot).",
+          c -> c.retention().baseBackups().gfs().daily()).defaultValue("0"),
+      Param.of("retention.base-backups.gfs.weekly", integer(0, 10_000),
+          "GFS: keep the newest of this many ISO weeks (UTC, Monday to Sunday).",
+          c -> c.retention().baseBackups().gfs().weekly()).defaultValue("0"),
+      Param.of("retention.base-backups.gfs.monthly", integer(0, 10_000),
+          "GFS: keep the newest of this many months (UTC).",
+          c -> c.retention().baseBackups().gfs().monthly()).defaultValue("0"),
+      Param.of("retention.base-backups.gfs.yearly", integer(0, 10_000),
+          "GFS: keep the newest of this many years (UTC).",
+          c -> c.retention().baseBackups().gfs().yearly()).defaultValue("0"),
+      Param.of("retention.base-backups.tier.daily", oneOf("hot", "cool", "cold", "archive"),
+          "Azure access tier of the data of a base backup the gfs.daily class keeps (archive needs rehydration before a restore).",
+          c -> c.retention().baseBackupTiers().daily()),
+      Param.of("retention.base-backups.tier.weekly", oneOf("hot", "cool", "cold", "archive"),
+          "Azure access tier of the data of a base backup the gfs.weekly class keeps (archive needs rehydration before a restore).",
+          c -> c.retention().baseBackupTiers().weekly()),
+      Param.of("retention.base-backups.tier.monthly", oneOf("hot", "cool", "cold", "archive"),
+          "Azure access tier of the data of a base backup the gfs.monthly class keeps (archive needs rehydration before a restore).",
+          c -> c.retention().baseBackupTiers().monthly()),
+      Param.of("retention.base-backups.tier.yearly", oneOf("hot", "cool", "cold", "archive"),
+          "Azure access tier of the data of a base backup the gfs.yearly class keeps (archive needs rehydration before a restore).",
+          c -> c.retention().baseBackupTiers().yearly()),
+      Param.of("retention.dumps.keep-newest", integer(1, 100_000),
+          "Keep the newest N complete dumps (permanent ones not counted); unset: no such rule.",
+          c -> positive(c.retention().dumps().keepNewest())),
+      Param.of("retention.dumps.window", duration(),
+          "Keep what a restore to any moment of the last window needs (every dump that ended in it and the newest before it).",
+          c -> c.retention().dumps().window()),
+      Param.of("retention.dumps.gfs.daily", integer(0, 10_000),
+          "GFS: keep the newest of this many UTC days (a dump fills at most one GFS slot).",
+          c -> c.retention().dumps().gfs().daily()).defaultValue("0"),
+      Param.of("retention.dumps.gfs.weekly", integer(0, 10_000),
+          "GFS: keep the newest of this many ISO weeks (UTC, Monday to Sunday).",
+          c -> c.retention().dumps().gfs().weekly()).defaultValue("0"),
+      Param.of("retention.dumps.gfs.monthly", integer(0, 10_000),
+          "GFS: keep the newest of this many months (UTC).",
+          c -> c.retention().dumps().gfs().monthly()).defaultValue("0"),
+      Param.of("retention.dumps.gfs.yearly", integer(0, 10_000),
+          "GFS: keep the newest of this many years (UTC).",
+          c -> c.retention().dumps().gfs().yearly()).defaultValue("0"),
+      Param.of("retention.orphan-age", duration(),
+          "An unfinished backup or dump (no backup.json / dump.json) older than this is removed; longer than any backup runs.",
+          c -> c.retention().orphanAge()).defaultValue("3d"),
+
       Param.of("metrics.port", integer(0, 65535), "Port of /metrics; 0 disables it.",
           c -> c.metrics().port()).defaultValue("9187"),
       Param.of("metrics.host", string(), "Address /metrics listens on.",
@@ -240,6 +292,12 @@ public final class ConfigParameters {
           c -> c.schedule().baseBackup()),
       Param.of("schedule.dump", cron(), "When to take logical dumps (cron, 5 fields).",
           c -> c.schedule().dump()),
+      Param.of("schedule.retention", cron(),
+          "Extra retention runs (cron, 5 fields); retention also runs after each successful base backup when a retention.* rule is set.",
+          c -> c.schedule().retention()),
+      Param.of("schedule.verify", cron(), "When to run the restore drill (cron, 5 fields): the"
+          + " newest base backup restored to consistency in verify.work-dir, WAL gaps counted.",
+          c -> c.schedule().verify()),
       Param.of("schedule.timezone", zone(), "Time zone of the schedules.",
           c -> c.schedule().timezone()).defaultValue("UTC"),
 
@@ -283,7 +341,25 @@ public final class ConfigParameters {
           c -> c.restore().walArchiver()).defaultValue("/pgsidecar/bin/wal-archiver"),
       Param.of("restore.socket", string(),
           "The agent's socket as the PostgreSQL container sees it, passed to wal-archiver --socket.",
-          c -> c.restore().socket()));
+          c -> c.restore().socket()),
+
+      Param.of("verify.work-dir", path(), "Where backup verify, dump verify and the restore drill"
+          + " unpack and start a scratch server; needs room for one restored backup; removed after"
+          + " each run.", c -> c.verify().workDir())
+          .defaultValue(PgsidecarConfig.Verify.DEFAULT_WORK_DIR),
+      Param.of("verify.run-as", string(), "OS user of the scratch server when the agent runs as"
+          + " root (PostgreSQL refuses root); ignored otherwise.", c -> c.verify().runAs())
+          .defaultValue("postgres"),
+      Param.of("verify.probe-query", string(), "Query a restored scratch server must answer (as"
+          + " postgres.user, in postgres.database).", c -> c.verify().probeQuery())
+          .defaultValue(PgsidecarConfig.Verify.DEFAULT_PROBE_QUERY),
+      Param.of("verify.timeout", duration(), "Bound of each program a verification runs and of"
+          + " the wait for a restored server to reach consistency.", c -> c.verify().timeout())
+          .defaultValue("30m"),
+      Param.of("log.format", oneOf("text", "json"),
+          "How the agent writes its log to stderr: text, or json (one object per line: time, level,"
+              + " logger, message, and segment, backup or dump when the event names one).",
+          c -> c.log().format()).defaultValue("text"));
 
   /**
    * {@code PGSIDECAR_*} variables that are not configuration keys (launchers, tests): not
@@ -295,6 +371,11 @@ public final class ConfigParameters {
       // read by the launchers and wal-archiver, which may share the agent container's environment
       "PGSIDECAR_JAVA", "PGSIDECAR_CDS", "PGSIDECAR_WAL_ARCHIVER_CDS", "PGSIDECAR_WAL_ARCHIVER_CURL",
       "PGSIDECAR_URL", "PGSIDECAR_TOKEN", "PGSIDECAR_WAIT");
+
+  /** An unset count (0) as empty, so that {@code config show} prints it as not set. */
+  private static Optional<Integer> positive(int n) {
+    return n > 0 ? Optional.of(n) : Optional.empty();
+  }
 
   private static final Map<String, Param<?>> BY_KEY = new LinkedHashMap<>();
 

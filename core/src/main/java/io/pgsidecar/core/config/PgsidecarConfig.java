@@ -1,5 +1,6 @@
 package io.pgsidecar.core.config;
 
+import io.pgsidecar.core.retention.RetentionPolicy;
 import io.pgsidecar.core.storage.RetryPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.Optional;
  * @param cluster name of this server's archive inside the repository (key {@code cluster})
  * @param pgdata the agent's view of the data directory, possibly read-only (key {@code pgdata})
  * @param socket unix socket of the agent's HTTP API (key {@code socket})
+ * @param retention what retention keeps (keys {@code retention.*}); no rule set: nothing removed
  */
 public record PgsidecarConfig(
     String cluster,
@@ -34,7 +36,44 @@ public record PgsidecarConfig(
     Dump dump,
     Metrics metrics,
     Schedule schedule,
-    Restore restore) {
+    Restore restore,
+    RetentionPolicy retention,
+    Verify verify,
+    Log log) {
+
+  /** Without retention rules, with the default verification settings and the text log: how tests and older callers build a config. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, RetentionPolicy.none(), Verify.defaults(), Log.TEXT);
+  }
+
+  /** With retention rules and the default verification settings. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore,
+      RetentionPolicy retention) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, retention, Verify.defaults(), Log.TEXT);
+  }
+
+  /** Without retention rules, with the given verification settings. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore,
+      Verify verify) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, RetentionPolicy.none(), verify, Log.TEXT);
+  }
+
+  /** Without retention rules, with the default verification settings and the given log format. */
+  public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
+      StorageConfig storage, Compression compression, Encryption encryption, Wal wal,
+      Backup backup, Dump dump, Metrics metrics, Schedule schedule, Restore restore, Log log) {
+    this(cluster, pgdata, socket, http, postgres, storage, compression, encryption, wal, backup,
+        dump, metrics, schedule, restore, RetentionPolicy.none(), Verify.defaults(), log);
+  }
 
   /** Without restore settings (restore disabled): how tests and older callers build a config. */
   public PgsidecarConfig(String cluster, Path pgdata, Path socket, Http http, Postgres postgres,
@@ -225,11 +264,56 @@ public record PgsidecarConfig(
   /** Keys {@code dump.*}: databases to include/exclude (empty include = all), overlap policy. */
   public record Dump(List<String> include, List<String> exclude, boolean allowOverlapWithBackup) {}
 
+  /**
+   * Key {@code log.format}: how the agent writes its log to stderr, {@code text} (the JDK's two
+   * lines per event) or {@code json} (one JSON object per line, for a log collector).
+   */
+  public record Log(String format) {
+    public static final Log TEXT = new Log("text");
+
+    public boolean json() {
+      return format.equals("json");
+    }
+  }
+
   /** Keys {@code metrics.*}: {@code port} 0 disables the metrics listener. */
   public record Metrics(int port, String host) {}
 
-  /** Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone}. */
-  public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {}
+  /**
+   * Keys {@code schedule.*}: cron expressions (5 fields), evaluated in {@code timezone};
+   * {@code retention} adds runs to the one after each successful base backup.
+   *
+   * @param verify the restore drill: the newest base backup restored to consistency
+   */
+  public record Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone,
+      Optional<String> retention, Optional<String> verify) {
+
+    /** Without a retention schedule (retention then runs only after base backups) nor a drill. */
+    public Schedule(Optional<String> baseBackup, Optional<String> dump, ZoneId timezone) {
+      this(baseBackup, dump, timezone, Optional.empty(), Optional.empty());
+    }
+  }
+
+  /**
+   * Keys {@code verify.*}: how {@code backup verify}, {@code dump verify} and the restore drill
+   * run on this machine.
+   *
+   * @param workDir where scratch directories go (one unpacked backup at a time), removed after
+   * @param runAs OS user of the scratch server when the agent runs as root (PostgreSQL refuses root)
+   * @param probeQuery the query a restored server must answer
+   * @param timeout bound of each program run and of the wait for consistency
+   */
+  public record Verify(Path workDir, String runAs, String probeQuery, Duration timeout) {
+
+    public static final String DEFAULT_WORK_DIR = "/tmp/pgsidecar-verify";
+    public static final String DEFAULT_PROBE_QUERY = "SELECT concat(count(*), ' databases, ',"
+        + " pg_size_pretty(sum(pg_database_size(oid)))) FROM pg_database";
+
+    public static Verify defaults() {
+      return new Verify(Path.of(DEFAULT_WORK_DIR), "postgres", DEFAULT_PROBE_QUERY,
+          Duration.ofMinutes(30));
+    }
+  }
 
   /**
    * Keys {@code restore.*}: what restore-init does when PGDATA is empty. At most one

@@ -13,6 +13,7 @@ import java.util.Objects;
  * [prefix/]cluster/wal/&lt;timeline&gt;.history&lt;suffix&gt;
  * [prefix/]cluster/base/&lt;backup-id&gt;/data.tar&lt;suffix&gt; and backup.json (written last)
  * [prefix/]cluster/dumps/&lt;dump-id&gt;/globals.sql&lt;suffix&gt;, &lt;db&gt;.dump&lt;suffix&gt;, dump.json (last)
+ * [prefix/]cluster/base/&lt;id&gt;/keep.json, dumps/&lt;id&gt;/keep.json   permanent marks (retention)
  * </pre>
  *
  * <p>{@code suffix} is the codec pipeline's suffix ({@code .zst}, {@code .zst.pgp}).
@@ -96,6 +97,22 @@ public record RepositoryLayout(String prefix, String cluster) {
   public String baseManifest(String backupId) {
     return baseDir(backupId) + "backup.json";
   }
+
+  /**
+   * A base backup's keep mark: its own small object, so that marking a backup permanent creates
+   * an object and releasing it deletes one, and nothing stored is ever rewritten.
+   */
+  public String baseKeepMark(String backupId) {
+    return baseDir(backupId) + KEEP_MARK;
+  }
+
+  /** A dump's keep mark (see {@link #baseKeepMark}). */
+  public String dumpKeepMark(String dumpId) {
+    return dumpDir(dumpId) + KEEP_MARK;
+  }
+
+  /** File name of a keep mark inside a backup's or dump's folder. */
+  public static final String KEEP_MARK = "keep.json";
 
   public String dumpRoot() {
     return root() + "dumps/";

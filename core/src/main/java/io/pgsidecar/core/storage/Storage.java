@@ -61,6 +61,35 @@ public interface Storage extends AutoCloseable {
   boolean delete(String key) throws IOException;
 
   /**
+   * Driver-private debris under {@code prefix} that {@link #list} hides: what an interrupted
+   * create left behind (the filesystem driver's temp files, the S3 driver's staging objects),
+   * with the time it was last written. Retention removes what is older than
+   * {@code retention.orphan-age}. A driver that leaves none returns an empty stream (Azure: the
+   * uncommitted blocks of an interrupted upload are no blob, and expire by themselves).
+   */
+  default Stream<ObjectInfo> listDebris(String prefix) throws IOException {
+    return Stream.empty();
+  }
+
+  /**
+   * Deletes one item {@link #listDebris} returned; {@code false} when it was gone. Refuses
+   * ({@link IllegalArgumentException}) a key that is not the driver's debris.
+   */
+  default boolean deleteDebris(String key) throws IOException {
+    throw new IllegalArgumentException(key + " is not debris of " + describe());
+  }
+
+  /**
+   * Moves {@code key} to a storage tier ({@code hot}, {@code cool}, {@code cold}, {@code archive}:
+   * Azure's access tiers); its content and metadata stay as they are. {@code false} when this
+   * driver has no tiers (the filesystem), or would have to rewrite the object to change it (S3's
+   * storage classes change only by a copy), so it leaves it where it is.
+   */
+  default boolean setTier(String key, String tier) throws IOException {
+    return false;
+  }
+
+  /**
    * A cheap call that proves the store is reachable and usable (container exists, credentials
    * work). Throws {@link StorageException} naming what is wrong.
    */

@@ -1,7 +1,9 @@
 package io.pgsidecar.agent.cli.support;
 
 import io.pgsidecar.core.config.PgsidecarConfig;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
@@ -18,6 +20,11 @@ public interface CommandContext {
 
   /** The environment this run sees (the process environment, or a test's map). */
   Map<String, String> env();
+
+  /** The YAML file the configuration is read from ({@code --config}, {@code $PGSIDECAR_CONFIG}). */
+  default Optional<Path> configFile() {
+    return Optional.empty();
+  }
 
   /** The context of the command tree {@code spec} belongs to. */
   static CommandContext of(CommandSpec spec) {

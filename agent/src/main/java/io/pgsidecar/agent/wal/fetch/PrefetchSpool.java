@@ -1,18 +1,14 @@
 package io.pgsidecar.agent.wal.fetch;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.storage.StallGuard;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -25,15 +21,13 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
- * Keeps the next segments of a recovery on local disk ({@code wal.spoolDir}) so that
+ * Keeps the next segments of a recovery on local disk ({@code wal.spool-dir}) so that
  * restore_command, which asks for one segment at a time, is answered without a storage round
- * trip. After segment N is served, N+1 .. N+{@code wal.prefetchCount} are downloaded, decoded and
+ * trip. After segment N is served, N+1 .. N+{@code wal.prefetch-count} are downloaded, decoded and
  * verified against their recorded SHA-256 into {@code <spoolDir>/<cluster>/<name>}. The spool is
- * bounded by {@code wal.spoolMaxBytes} (a segment that would exceed it is not prefetched) and
+ * bounded by {@code wal.spool-max-size} (a segment that would exceed it is not prefetched) and
  * cleaned as it is served: a file is deleted once handed out, and files for segments at or before
  * the last one served are dropped. A failed prefetch is logged at WARNING naming the segment and
  * the cause, and otherwise ignored: the foreground fetch goes to storage and reports the real
@@ -53,7 +47,7 @@ import java.util.logging.Logger;
  */
 public final class PrefetchSpool {
 
-  private static final Logger LOG = Logger.getLogger(PrefetchSpool.class.getName());
+  private static final System.Logger LOG = System.getLogger(PrefetchSpool.class.getName());
 
   /** A verified, fsynced spool file; {@code modified} to notice a file changed since. */
   record Entry(Path file, String sha256, long size, java.nio.file.attribute.FileTime modified) {}
@@ -90,7 +84,7 @@ public final class PrefetchSpool {
    * serves a file handed off earlier whose link failed on the client's side.
    */
   Optional<Source> take(RepositoryLayout from, WalFileName name) {
-    Entry given = handedOff.remove(key(from, name));
+    Entry given = handedOff.remove(SpoolFiles.key(from, name));
     Optional<Entry> e = given != null ? Optional.of(given) : claim(from, name);
     if (e.isEmpty()) {
       return Optional.empty();
@@ -124,13 +118,13 @@ public final class PrefetchSpool {
       discard(e.get());
       return Optional.empty();
     }
-    handedOff.put(key(from, name), e.get());
+    handedOff.put(SpoolFiles.key(from, name), e.get());
     return e;
   }
 
   /** Removes the entry of {@code name}, waiting briefly for a download under way. */
   private Optional<Entry> claim(RepositoryLayout from, WalFileName name) {
-    CompletableFuture<Optional<Entry>> f = entries.remove(key(from, name));
+    CompletableFuture<Optional<Entry>> f = entries.remove(SpoolFiles.key(from, name));
     if (f == null) {
       return Optional.empty();
     }
@@ -161,14 +155,14 @@ public final class PrefetchSpool {
     // linked by wal-archiver (or streamed instead); the one just handed off is linked after
     // this answer, so it stays
     entries.entrySet().removeIf(en -> {
-      boolean stale = before(en.getKey(), from, served, true);
+      boolean stale = SpoolFiles.before(en.getKey(), from, served, true);
       if (stale) {
         en.getValue().thenAccept(late -> late.ifPresent(this::discard));
       }
       return stale;
     });
     handedOff.entrySet().removeIf(en -> {
-      boolean stale = before(en.getKey(), from, served, false);
+      boolean stale = SpoolFiles.before(en.getKey(), from, served, false);
       if (stale) {
         discard(en.getValue());
       }
@@ -177,7 +171,7 @@ public final class PrefetchSpool {
     WalFileName next = served;
     for (int i = 0; i < count; i++) {
       next = next.next();
-      String k = key(from, next);
+      String k = SpoolFiles.key(from, next);
       CompletableFuture<Optional<Entry>> f = new CompletableFuture<>();
       if (entries.putIfAbsent(k, f) == null) {
         WalFileName target = next;
@@ -200,14 +194,14 @@ public final class PrefetchSpool {
     try {
       Optional<Source> src = fetcher.openStored(from, name);
       if (src.isEmpty()) {
-        LOG.fine(() -> "prefetch of " + name + ": not in the archive (yet)");
+        LOG.log(Level.DEBUG, () -> "prefetch of " + name + ": not in the archive (yet)");
         return Optional.empty();
       }
       try (Source s = src.get()) {
         long size = s.size() < 0 ? 16L * 1024 * 1024 : s.size();
         if (used.addAndGet(size) > maxBytes) {
           used.addAndGet(-size);
-          LOG.fine(() -> "prefetch of " + name + " declined: the spool holds " + used.get()
+          LOG.log(Level.DEBUG, () -> "prefetch of " + name + " declined: the spool holds " + used.get()
               + " bytes of wal.spool-max-size " + maxBytes);
           return Optional.empty();
         }
@@ -217,7 +211,7 @@ public final class PrefetchSpool {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         long n;
         try (StallGuard stall = StallGuard.watch(s.plain(), waitForInFlight, "prefetching " + s.origin())) {
-          n = copy(s.plain(), tmp, md, stall);
+          n = SpoolFiles.copy(s.plain(), tmp, md, stall);
         }
         String sha = HexFormat.of().formatHex(md.digest());
         if (!sha.equals(s.sha256()) || (s.size() >= 0 && n != s.size())) {
@@ -234,22 +228,22 @@ public final class PrefetchSpool {
         reserved = 0;
         int streak = failures.getAndSet(0);
         if (streak > 0) {
-          LOG.info("prefetch of " + name + " succeeded after " + streak + " failed prefetch"
+          LOG.log(Level.INFO, "prefetch of " + name + " succeeded after " + streak + " failed prefetch"
               + (streak == 1 ? "" : "es") + " (see the WARNING before them)");
         }
         return Optional.of(new Entry(file, sha, n, Files.getLastModifiedTime(file)));
       }
     } catch (IOException | RuntimeException | NoSuchAlgorithmException e) {
       if (closed) {
-        LOG.log(Level.FINE, "prefetch of " + name + " stopped: the spool is closing", e);
+        LOG.log(Level.DEBUG, "prefetch of " + name + " stopped: the spool is closing", e);
       } else {
         failed(name, cause(e));
-        LOG.log(Level.FINE, "prefetch of " + name + " failed", e);
+        LOG.log(Level.DEBUG, "prefetch of " + name + " failed", e);
       }
       return Optional.empty();
     } finally {
       if (tmp != null) {
-        deleteQuietly(tmp);
+        SpoolFiles.deleteQuietly(tmp);
       }
       if (reserved > 0) {
         used.addAndGet(-reserved);
@@ -261,7 +255,7 @@ public final class PrefetchSpool {
   /** Logs a failed prefetch: WARNING for the first of a run of failures, FINE for the rest. */
   private void failed(WalFileName name, String cause) {
     boolean first = failures.getAndIncrement() == 0;
-    LOG.log(first ? Level.WARNING : Level.FINE, "prefetch of " + name + " failed: " + cause
+    LOG.log(first ? Level.WARNING : Level.DEBUG, "prefetch of " + name + " failed: " + cause
         + "; not spooled, restore_command will fetch it from storage when PostgreSQL asks for it"
         + (first ? " (further prefetch failures are logged at FINE until one succeeds)" : ""));
   }
@@ -272,48 +266,15 @@ public final class PrefetchSpool {
     return m == null || m.isBlank() ? e.getClass().getName() : m;
   }
 
-  private static long copy(InputStream in, Path to, MessageDigest md, StallGuard stall)
-      throws IOException {
-    long n = 0;
-    byte[] buf = new byte[64 * 1024];
-    try (FileChannel ch = FileChannel.open(to, StandardOpenOption.WRITE);
-        OutputStream out = Channels.newOutputStream(ch)) {
-      int k;
-      while ((k = in.read(buf)) > 0) {
-        stall.progress();
-        md.update(buf, 0, k);
-        out.write(buf, 0, k);
-        n += k;
-      }
-      // durable before it counts as spooled: a handed-off file is linked into pg_wal as it is
-      ch.force(true);
-    }
-    return n;
-  }
-
   private void discard(Entry e) {
-    if (deleteQuietly(e.file())) {
+    if (SpoolFiles.deleteQuietly(e.file())) {
       used.addAndGet(-e.size());
     }
   }
 
   /** Removes spool files left by an earlier run (only WAL file names and our temp files). */
   public void cleanAtStart() throws IOException {
-    if (!Files.isDirectory(dir)) {
-      return;
-    }
-    try (DirectoryStream<Path> clusters = Files.newDirectoryStream(dir, Files::isDirectory)) {
-      for (Path c : clusters) {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(c)) {
-          for (Path f : files) {
-            String n = f.getFileName().toString();
-            if (WalFileName.isValid(n) || n.endsWith(".tmp")) {
-              deleteQuietly(f);
-            }
-          }
-        }
-      }
-    }
+    SpoolFiles.clean(dir);
   }
 
   /** Stops prefetching and deletes what is spooled. */
@@ -323,27 +284,5 @@ public final class PrefetchSpool {
     entries.clear();
     handedOff.values().forEach(this::discard);
     handedOff.clear();
-  }
-
-  /** Whether the spool key {@code key} is of {@code from}'s archive and before {@code served}. */
-  private static boolean before(String key, RepositoryLayout from, WalFileName served, boolean orAt) {
-    String prefix = from.root() + "|";
-    if (!key.startsWith(prefix)) {
-      return false;
-    }
-    int c = key.substring(prefix.length()).compareTo(served.name());
-    return c < 0 || (orAt && c == 0);
-  }
-
-  private static String key(RepositoryLayout from, WalFileName name) {
-    return from.root() + "|" + name.name();
-  }
-
-  private static boolean deleteQuietly(Path p) {
-    try {
-      return Files.deleteIfExists(p);
-    } catch (IOException e) {
-      return false;
-    }
   }
 }

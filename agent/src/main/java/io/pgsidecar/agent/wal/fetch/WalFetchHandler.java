@@ -1,10 +1,11 @@
 package io.pgsidecar.agent.wal.fetch;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Problems;
 import io.pgsidecar.agent.http.Responses;
 import io.pgsidecar.agent.storage.StallGuard;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.wal.WalFileName;
@@ -21,7 +22,6 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
  * HTTP adapter of {@code GET /v1/wal/{name}?cluster=NAME}: streams the plain file with
@@ -39,7 +39,7 @@ import java.util.logging.Logger;
  */
 public final class WalFetchHandler {
 
-  private static final Logger LOG = Logger.getLogger(WalFetchHandler.class.getName());
+  private static final System.Logger LOG = System.getLogger(WalFetchHandler.class.getName());
   private static final String HANDOFF = "X-Pgsidecar-Handoff";
   /**
    * Bytes per write to the connection. Each write is handed to the event loop and, once Netty's
@@ -111,7 +111,7 @@ public final class WalFetchHandler {
           events.failed("fetching " + rawName, String.valueOf(e.getMessage()));
         }
         if (ctx.response().headWritten()) {
-          LOG.warning("serving " + rawName + " failed midway, connection reset: " + e.getMessage());
+          LOG.log(Level.WARNING, "serving " + rawName + " failed midway, connection reset: " + e.getMessage());
         }
         throw e; // Blocking answers it, or resets the stream under way
       }
@@ -165,7 +165,7 @@ public final class WalFetchHandler {
         resp.headers().clear();
         throw JobException.verificationFailed("refusing to serve " + s.name() + ": " + damage);
       }
-      LOG.severe("refusing to finish serving " + s.name() + ": " + damage + " (connection reset so"
+      LOG.log(Level.ERROR, "refusing to finish serving " + s.name() + ": " + damage + " (connection reset so"
           + " the client gets a truncated file)");
       resp.reset();
       return false;

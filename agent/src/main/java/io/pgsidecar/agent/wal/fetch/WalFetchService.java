@@ -2,7 +2,7 @@ package io.pgsidecar.agent.wal.fetch;
 
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.agent.storage.Retry;
-import io.pgsidecar.agent.wal.WalObjects;
+import io.pgsidecar.agent.wal.archive.WalObjects;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectInfo;

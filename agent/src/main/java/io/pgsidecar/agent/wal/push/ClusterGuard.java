@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.core.job.JobException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,7 +20,6 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Logger;
 
 /**
  * Guards the archive path against a second server: {@code cluster.json} records the system
@@ -30,7 +30,7 @@ import java.util.logging.Logger;
  */
 public final class ClusterGuard {
 
-  private static final Logger LOG = Logger.getLogger(ClusterGuard.class.getName());
+  private static final System.Logger LOG = System.getLogger(ClusterGuard.class.getName());
   private static final ObjectMapper JSON = new ObjectMapper();
   static final int FORMAT_VERSION = 1;
 
@@ -104,7 +104,7 @@ public final class ClusterGuard {
     try {
       retry.call("create " + key, () -> storage.create(key, new ByteArrayInputStream(bytes),
           () -> new ObjectMetadata(sha256(bytes), bytes.length, "", "")));
-      LOG.info("created " + key + " for system identifier " + server.systemIdentifier()
+      LOG.log(Level.INFO, "created " + key + " for system identifier " + server.systemIdentifier()
           + " (PostgreSQL " + server.majorVersion() + ")");
       return doc;
     } catch (ObjectExistsException e) {

@@ -1,6 +1,7 @@
 package io.pgsidecar.agent.wal.push;
 
-import io.pgsidecar.agent.wal.WalEvents;
+import java.lang.System.Logger.Level;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -18,14 +19,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Uploads segments PostgreSQL has marked {@code .ready} before it asks for them, so that most
  * archive_command calls are answered from memory. PostgreSQL archives one file at a time; this
- * keeps up to {@code wal.lookaheadConcurrency} uploads running and at most
- * {@code wal.lookaheadMax} scheduled.
+ * keeps up to {@code wal.lookahead-concurrency} uploads running and at most
+ * {@code wal.lookahead-max} scheduled.
  *
  * <p>Also the registry of uploads: which names are being uploaded (by a push or by the
  * look-ahead) and which the look-ahead has made durable but PostgreSQL has not asked for yet.
@@ -41,7 +40,7 @@ import java.util.logging.Logger;
  */
 public final class LookAhead {
 
-  private static final Logger LOG = Logger.getLogger(LookAhead.class.getName());
+  private static final System.Logger LOG = System.getLogger(LookAhead.class.getName());
 
   private final Path pgWal;
   private final SegmentUploader uploader;
@@ -239,7 +238,7 @@ public final class LookAhead {
   }
 
   private void refuse(String name, String reason) {
-    LOG.warning("look-ahead: " + reason);
+    LOG.log(Level.WARNING, "look-ahead: " + reason);
     events.refused("pg_wal/" + name, reason);
   }
 

@@ -1,10 +1,11 @@
 package io.pgsidecar.agent.wal.push;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.io.DigestingInputStream;
 import io.pgsidecar.agent.storage.EncodingInputStream;
 import io.pgsidecar.agent.storage.Retry;
-import io.pgsidecar.agent.wal.WalObjects;
+import io.pgsidecar.agent.wal.archive.WalObjects;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectExistsException;
@@ -22,7 +23,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Logger;
 
 /**
  * The per-file work of a WAL push: store one file from pg_wal under its repository key, or prove
@@ -32,7 +32,7 @@ import java.util.logging.Logger;
  */
 public final class SegmentUploader {
 
-  private static final Logger LOG = Logger.getLogger(SegmentUploader.class.getName());
+  private static final System.Logger LOG = System.getLogger(SegmentUploader.class.getName());
 
   private final Storage storage;
   private final CodecPipeline pipeline;
@@ -92,7 +92,7 @@ public final class SegmentUploader {
     String local = sha256(pgWal, name, size);
     String archived = stored.metadata().plainSha256();
     if (local.equals(archived)) {
-      LOG.info(name + " is already archived as " + stored.key() + " with the same SHA-256 " + local);
+      LOG.log(Level.INFO, name + " is already archived as " + stored.key() + " with the same SHA-256 " + local);
       return new Stored(name.name(), stored.key(), local, size[0], stored.storedSize(), true, Stored.Answer.OWN_UPLOAD);
     }
     String what = name.isHistory() ? "timeline history file " : "WAL file ";
@@ -100,7 +100,7 @@ public final class SegmentUploader {
         + stored.key() + " with SHA-256 " + archived + " but " + file + " has SHA-256 " + local
         + "; nothing was overwritten. Another server may be archiving into this path, or this"
         + " server's history diverged: keep both copies and investigate before archiving resumes";
-    LOG.severe(message);
+    LOG.log(Level.ERROR, message);
     throw JobException.conflict(message).with("name", name.name()).with("key", stored.key())
         .with("archivedSha256", archived).with("localSha256", local);
   }

@@ -1,9 +1,10 @@
 package io.pgsidecar.agent.wal.push;
 
+import java.lang.System.Logger.Level;
 import io.pgsidecar.agent.http.Blocking;
 import io.pgsidecar.agent.http.Problems;
 import io.pgsidecar.agent.http.Responses;
-import io.pgsidecar.agent.wal.WalEvents;
+import io.pgsidecar.agent.wal.archive.WalEvents;
 import io.pgsidecar.core.wal.WalFileName;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +12,6 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
-import java.util.logging.Logger;
 
 /**
  * HTTP adapter of {@code POST /v1/wal/push} with body {@code {"path":"pg_wal/<file>"}}: parses
@@ -22,7 +22,7 @@ import java.util.logging.Logger;
  */
 public final class WalPushHandler {
 
-  private static final Logger LOG = Logger.getLogger(WalPushHandler.class.getName());
+  private static final System.Logger LOG = System.getLogger(WalPushHandler.class.getName());
 
   private final WalPushService service;
   private final Blocking blocking;
@@ -85,7 +85,7 @@ public final class WalPushHandler {
     events.pushed(WalEvents.Outcome.OK, s.plainSize(), s.storedSize(), took);
     // one line per archived file, like PostgreSQL's own archiver would: how it was answered and
     // how long the agent took (bench/wal-archive.sh splits archive_command's time with it)
-    LOG.info("archived " + s.name() + " (" + (s.answer() == Stored.Answer.OWN_UPLOAD && s.alreadyThere()
+    LOG.log(Level.INFO, "archived " + s.name() + " (" + (s.answer() == Stored.Answer.OWN_UPLOAD && s.alreadyThere()
         ? "already archived" : s.answer().label()) + ") in " + took.toMillis() + " ms");
     if (s.fromLookAhead()) {
       events.lookaheadHit();

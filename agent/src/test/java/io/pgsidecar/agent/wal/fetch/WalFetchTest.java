@@ -1,5 +1,7 @@
 package io.pgsidecar.agent.wal.fetch;
 
+import java.time.Duration;
+import io.pgsidecar.agent.support.Await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -193,11 +195,8 @@ class WalFetchTest {
     assertEquals(200, UnixHttp.get(config.socket(), "/v1/wal/" + SEG1).status());
     Path spool = config.wal().spoolDir().resolve("db1");
     // generous: on a loaded 2-core machine the prefetch threads may wait for CPU a while
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (!(Files.exists(spool.resolve(SEG2)) && Files.exists(spool.resolve(SEG3)))
-        && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
+    Await.quietly(Duration.ofSeconds(30),
+        () -> Files.exists(spool.resolve(SEG2)) && Files.exists(spool.resolve(SEG3)));
     assertTrue(Files.exists(spool.resolve(SEG2)), "segment 2 spooled");
     assertTrue(Files.exists(spool.resolve(SEG3)), "segment 3 spooled");
     // storage is down now: the spool still answers, and forgets what it served
@@ -206,18 +205,12 @@ class WalFetchTest {
     assertEquals(200, r2.status(), r2.text());
     assertArrayEquals(two, r2.body());
     // the agent deletes the file right after the response ended, which the client may beat
-    deadline = System.currentTimeMillis() + 2_000;
-    while (Files.exists(spool.resolve(SEG2)) && System.currentTimeMillis() < deadline) {
-      Thread.sleep(10);
-    }
+    Await.quietly(Duration.ofSeconds(2), () -> !Files.exists(spool.resolve(SEG2)));
     assertFalse(Files.exists(spool.resolve(SEG2)), "served spool file deleted");
     UnixHttp.Response r3 = UnixHttp.get(config.socket(), "/v1/wal/" + SEG3);
     assertArrayEquals(three, r3.body());
     // the hit is reported once the response has ended, which the client may beat too
-    deadline = System.currentTimeMillis() + 2_000;
-    while (events.prefetchHits.get() < 2 && System.currentTimeMillis() < deadline) {
-      Thread.sleep(10);
-    }
+    Await.quietly(Duration.ofSeconds(2), () -> events.prefetchHits.get() >= 2);
     assertEquals(2, events.prefetchHits.get());
     assertEquals(java.util.List.of("OK 1000", "OK 1000", "OK 1000"), events.fetches);
   }
@@ -229,11 +222,8 @@ class WalFetchTest {
     assertEquals(200, UnixHttp.get(config.socket(), "/v1/wal/" + name).status());
     Path spool = config.wal().spoolDir().resolve("db1");
     // generous: on a loaded 2-core machine the prefetch threads may wait for CPU a while
-    long deadline = System.currentTimeMillis() + 30_000;
     for (String s : spooled) {
-      while (!Files.exists(spool.resolve(s)) && System.currentTimeMillis() < deadline) {
-        Thread.sleep(20);
-      }
+      Await.quietly(Duration.ofSeconds(30), () -> Files.exists(spool.resolve(s)));
       assertTrue(Files.exists(spool.resolve(s)), s + " spooled");
     }
   }
@@ -261,17 +251,11 @@ class WalFetchTest {
     UnixHttp.Response r3 = UnixHttp.get(config.socket(), "/v1/wal/" + SEG3, LINK);
     assertEquals(200, r3.status(), r3.text());
     // (after the answer has ended, which the client may beat)
-    long deadline = System.currentTimeMillis() + 2_000;
-    while (Files.exists(handed) && System.currentTimeMillis() < deadline) {
-      Thread.sleep(10);
-    }
+    Await.quietly(Duration.ofSeconds(2), () -> !Files.exists(handed));
     assertFalse(Files.exists(handed), "the agent's link of the handed-off file is removed");
     assertArrayEquals(two, Files.readAllBytes(dest));
     assertArrayEquals(three, Files.readAllBytes(Path.of(r3.headers().get("x-pgsidecar-handoff"))));
-    deadline = System.currentTimeMillis() + 2_000;
-    while (events.prefetchHits.get() < 2 && System.currentTimeMillis() < deadline) {
-      Thread.sleep(10);
-    }
+    Await.quietly(Duration.ofSeconds(2), () -> events.prefetchHits.get() >= 2);
     assertEquals(2, events.prefetchHits.get());
   }
 
@@ -289,10 +273,7 @@ class WalFetchTest {
     assertEquals(200, again.status(), again.text());
     assertArrayEquals(two, again.body());
     assertEquals(null, again.headers().get("x-pgsidecar-handoff"));
-    long deadline = System.currentTimeMillis() + 2_000;
-    while (Files.exists(handed) && System.currentTimeMillis() < deadline) {
-      Thread.sleep(10);
-    }
+    Await.quietly(Duration.ofSeconds(2), () -> !Files.exists(handed));
     assertFalse(Files.exists(handed), "served spool file deleted");
   }
 

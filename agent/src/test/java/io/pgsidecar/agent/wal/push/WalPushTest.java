@@ -1,5 +1,6 @@
 package io.pgsidecar.agent.wal.push;
 
+import io.pgsidecar.agent.support.Await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -275,11 +276,8 @@ class WalPushTest {
       pg.ready(n);
     }
     assertEquals(200, push("pg_wal/" + SEG1).status());
-    long deadline = System.currentTimeMillis() + 10_000;
-    while ((keys("prod/db1/wal/").size() < 2 || events.refused.size() < 4)
-        && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
+    Await.quietly(Duration.ofSeconds(10),
+        () -> keys("prod/db1/wal/").size() >= 2 && events.refused.size() >= 4);
     // a second push triggers another scan: refusals are not reported again
     assertEquals(200, push("pg_wal/" + good).status());
     Thread.sleep(300);
@@ -313,10 +311,7 @@ class WalPushTest {
     }
     List<String> statusBefore = list(pg.root().resolve("pg_wal/archive_status"));
     assertEquals(200, push("pg_wal/" + SEG1).status());
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (keys("prod/db1/wal/").size() < 4 && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
+    Await.quietly(Duration.ofSeconds(10), () -> keys("prod/db1/wal/").size() >= 4);
     assertEquals(4, keys("prod/db1/wal/").size());
     // the storage is now down: the look-ahead's work answers the next pushes
     storage.failWith(new StorageException("storage down"));
@@ -387,11 +382,8 @@ class WalPushTest {
     UnixHttp.Response r2 = second.get(10, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(200, r2.status(), r2.text());
     assertEquals("joined", new JsonObject(r2.text()).getString("answer"), r2.text());
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (gated.inner.stat("prod/db1/wal/0000000100000000/" + seg3 + ".xor").isEmpty()
-        && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
+    Await.quietly(Duration.ofSeconds(10),
+        () -> gated.inner.stat("prod/db1/wal/0000000100000000/" + seg3 + ".xor").isPresent());
     UnixHttp.Response r3 = UnixHttp.post(one.socket(), "/v1/wal/push", "{\"path\":\"pg_wal/" + seg3 + "\"}");
     assertEquals("look-ahead", new JsonObject(r3.text()).getString("answer"), r3.text());
   }
@@ -407,10 +399,7 @@ class WalPushTest {
     pg.readyWal("000000020000000000000002", 100, 3);
     pg.ready("000000020000000000000002");
     assertEquals(200, push("pg_wal/" + SEG1).status());
-    long deadline = System.currentTimeMillis() + 5_000;
-    while (keys("prod/db1/wal/").size() < 2 && System.currentTimeMillis() < deadline) {
-      Thread.sleep(20);
-    }
+    Await.quietly(Duration.ofSeconds(5), () -> keys("prod/db1/wal/").size() >= 2);
     Thread.sleep(200);
     assertEquals(List.of(KEY1, "prod/db1/wal/0000000200000000/000000020000000000000002.xor"),
         keys("prod/db1/wal/"));

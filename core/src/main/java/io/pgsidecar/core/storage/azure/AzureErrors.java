@@ -71,6 +71,13 @@ final class AzureErrors {
       if (BlobErrorCode.CONTAINER_NOT_FOUND.equals(b.getErrorCode())) {
         return new StorageException(containerMissing().getMessage() + " (" + what + ")", e);
       }
+      if (BlobErrorCode.BLOB_ARCHIVED.equals(b.getErrorCode())) {
+        return new StorageException(what + ": the object is in the Archive tier (set by"
+            + " retention.base-backups.tier.*) and must be rehydrated before it can be read, which"
+            + " takes hours: az storage blob set-tier --account-name " + account + " --container-name "
+            + container + " --name " + key + " --tier Hot --rehydrate-priority High; or restore"
+            + " from another backup (restore.backup)", e);
+      }
       String detail = b.getStatusCode() + " " + b.getErrorCode() + firstLine(b.getServiceMessage());
       if (b.getStatusCode() == 403 || b.getStatusCode() == 401) {
         // The SDK's service message for these is advice about signatures; the service's own

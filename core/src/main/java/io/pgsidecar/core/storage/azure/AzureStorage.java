@@ -222,6 +222,22 @@ public final class AzureStorage implements Storage {
    * "no such dump" (HTTP 404) although this very request deleted it.
    */
   @Override
+  public boolean setTier(String key, String tier) throws IOException {
+    validate(key);
+    com.azure.storage.blob.models.AccessTier t = com.azure.storage.blob.models.AccessTier.fromString(
+        Character.toUpperCase(tier.charAt(0)) + tier.substring(1).toLowerCase(java.util.Locale.ROOT));
+    try {
+      retry.call(Operation.LIST, "set tier of " + key, () -> {
+        container.getBlobClient(key).setAccessTier(t);
+        return null;
+      }, AzureErrors::retryable);
+      return true;
+    } catch (RuntimeException e) {
+      throw errors.translate("set tier " + tier, key, e);
+    }
+  }
+
+  @Override
   public boolean delete(String key) throws IOException {
     validate(key);
     var unanswered = new AtomicBoolean();

@@ -273,6 +273,59 @@ public final class FsStorage implements Storage {
     }
   }
 
+  /** A temp file of an interrupted create: {@code .<name>.<uuid>.tmp} beside its target. */
+  private static final java.util.regex.Pattern TEMP =
+      java.util.regex.Pattern.compile("\\..+\\.[0-9a-f-]{36}\\.tmp");
+
+  /** The temp files interrupted creates left under {@code prefix} (links are not followed). */
+  @Override
+  public Stream<ObjectInfo> listDebris(String prefix) throws IOException {
+    if (!prefix.isEmpty()) {
+      validate(prefix.endsWith("/") ? prefix + "x" : prefix);
+    }
+    requireRoot("list debris " + prefix);
+    Path dir = prefix.isEmpty() ? root : root.resolve(prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix);
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return Stream.empty();
+    }
+    java.util.List<ObjectInfo> out = new java.util.ArrayList<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        if (TEMP.matcher(p.getFileName().toString()).matches()
+            && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+          String key = root.relativize(p).toString().replace(java.io.File.separatorChar, '/');
+          out.add(new ObjectInfo(key, Files.size(p),
+              Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant(),
+              new ObjectMetadata("", -1, "", "")));
+        }
+      }
+    } catch (UncheckedIOException e) {
+      throw new StorageException("listing the temp files under " + dir + " failed: " + e.getCause(), e.getCause());
+    }
+    return out.stream();
+  }
+
+  /** Deletes a temp file {@link #listDebris} found; no component of its path may be a link. */
+  @Override
+  public boolean deleteDebris(String key) throws IOException {
+    int slash = key.lastIndexOf('/');
+    if (slash > 0) {
+      validate(key.substring(0, slash));
+    }
+    if (!TEMP.matcher(key.substring(slash + 1)).matches()) {
+      throw new IllegalArgumentException(key + " is not a temp file of an interrupted create in " + root);
+    }
+    Path p = root;
+    for (String segment : key.split("/")) {
+      p = p.resolve(segment);
+      if (Files.isSymbolicLink(p)) {
+        throw new StorageException("unsafe repository: " + p + " is a symbolic link; the temp file "
+            + key + " is left alone, remove the link (nothing below storage.path may be one)");
+      }
+    }
+    return Files.deleteIfExists(p);
+  }
+
   private Path resolve(String key) {
     validate(key);
     return root.resolve(key);

@@ -313,6 +313,56 @@ public final class S3Storage implements Storage {
     }
   }
 
+  /**
+   * The driver's own objects under {@code prefix} that listings hide: staging objects of
+   * uploads that did not finish, and markers of the start's conditional-write check.
+   */
+  @Override
+  public Stream<ObjectInfo> listDebris(String prefix) throws IOException {
+    List<ObjectInfo> out = new ArrayList<>();
+    String token = null;
+    try {
+      do {
+        String t = token;
+        var page = retry.call(Operation.LIST, "list of " + prefix, () -> s3.listObjectsV2(b -> {
+          b.bucket(bucket).maxKeys(LIST_PAGE);
+          if (!prefix.isEmpty()) {
+            b.prefix(prefix);
+          }
+          if (t != null) {
+            b.continuationToken(t);
+          }
+        }), S3Errors::retryable);
+        for (S3Object o : page.contents()) {
+          if (isPrivate(o.key())) {
+            out.add(new ObjectInfo(o.key(), o.size() == null ? 0 : o.size(),
+                o.lastModified() == null ? Instant.EPOCH : o.lastModified(),
+                new ObjectMetadata("", -1, "", "")));
+          }
+        }
+        token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+      } while (token != null);
+    } catch (RuntimeException e) {
+      throw errors.translate("list debris", prefix, e);
+    }
+    return out.stream();
+  }
+
+  /** Deletes one of the driver's own objects {@link #listDebris} found. */
+  @Override
+  public boolean deleteDebris(String key) throws IOException {
+    if (!isPrivate(key)) {
+      throw new IllegalArgumentException(key + " is not a staging object of " + describe());
+    }
+    try {
+      retry.call(Operation.LIST, "delete of " + key,
+          () -> s3.deleteObject(b -> b.bucket(bucket).key(key)), S3Errors::retryable);
+      return true;
+    } catch (RuntimeException e) {
+      throw errors.translate("delete", key, e);
+    }
+  }
+
   /** Proves the bucket is there and readable, then that the store keeps conditional writes. */
   @Override
   public void probe() throws IOException {

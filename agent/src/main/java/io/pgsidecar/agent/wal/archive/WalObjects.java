@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.wal;
+package io.pgsidecar.agent.wal.archive;
 
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.ObjectInfo;

@@ -1,4 +1,4 @@
-package io.pgsidecar.agent.wal;
+package io.pgsidecar.agent.wal.archive;
 
 import java.time.Duration;
 import java.time.Instant;

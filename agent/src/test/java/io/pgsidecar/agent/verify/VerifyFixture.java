@@ -1,0 +1,133 @@
+package io.pgsidecar.agent.verify;
+
+import io.pgsidecar.agent.backup.BackupService;
+import io.pgsidecar.core.codec.CodecPipeline;
+import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.io.DigestingInputStream;
+import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.storage.ObjectExistsException;
+import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.testkit.PostgresCluster;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What the verification tests share: a cluster whose archive_command copies into a directory,
+ * a shipper that stores those files in a repository as the agent's WAL push would (encoded, with
+ * the plain SHA-256 in the metadata), the agent's own {@link BackupService} to take real base
+ * backups, and settings that run the scratch server as the postgres user.
+ */
+final class VerifyFixture {
+
+  static final RepositoryLayout LAYOUT = new RepositoryLayout("test", "db1");
+
+  private VerifyFixture() {}
+
+  /** A directory the postgres user can enter and write (tests run as root). */
+  static Path sharedDir(String prefix) {
+    try {
+      Path dir = Files.createTempDirectory(prefix);
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+      new ProcessBuilder("chown", "postgres:postgres", dir.toString()).inheritIO().start().waitFor();
+      return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static PostgresCluster archivingCluster(Path dir) {
+    return PostgresCluster.builder()
+        .setting("archive_mode", "on")
+        .setting("archive_command", "test ! -f " + dir + "/%f && cp %p " + dir + "/%f.tmp && mv "
+            + dir + "/%f.tmp " + dir + "/%f")
+        .setting("max_wal_senders", "4")
+        .build();
+  }
+
+  static BackupService backups(PostgresCluster pg, Storage storage, CodecPipeline pipeline) {
+    return new BackupService(LAYOUT, storage, pipeline, new PgsidecarConfig.Postgres("127.0.0.1",
+        pg.port(), "postgres", "postgres", Optional.empty(), pg.binDir()),
+        new PgsidecarConfig.Backup(Duration.ofSeconds(90), Duration.ofSeconds(5)),
+        Clock.systemUTC());
+  }
+
+  static VerifySettings settings(PostgresCluster pg, Path workDir, String probe) {
+    return new VerifySettings(workDir, pg.binDir(), Optional.of("postgres"), "postgres",
+        "postgres", probe, Duration.ofSeconds(180));
+  }
+
+  /** Stores every file archive_command copied so far that is not stored yet. */
+  static final class Shipper {
+    private final Path archive;
+    private final Storage storage;
+    private final CodecPipeline pipeline;
+    private final Set<String> shipped = new HashSet<>();
+
+    Shipper(Path archive, Storage storage, CodecPipeline pipeline) {
+      this.archive = archive;
+      this.storage = storage;
+      this.pipeline = pipeline;
+    }
+
+    /** Runs {@link #shipNew} every 50 ms on a virtual thread until interrupted. */
+    Thread loop() {
+      return Thread.ofVirtual().name("test-wal-shipper").start(() -> {
+        while (!Thread.currentThread().isInterrupted()) {
+          try {
+            shipNew();
+            Thread.sleep(50);
+          } catch (InterruptedException e) {
+            return;
+          } catch (IOException e) {
+            // try again, as PostgreSQL retries archive_command
+          }
+        }
+      });
+    }
+
+    synchronized List<String> shipNew() throws IOException {
+      List<String> names = new java.util.ArrayList<>();
+      try (var files = Files.list(archive)) {
+        for (Path f : (Iterable<Path>) files.sorted()::iterator) {
+          String name = f.getFileName().toString();
+          if (name.endsWith(".tmp") || !shipped.add(name)) {
+            continue;
+          }
+          byte[] plain = Files.readAllBytes(f);
+          var encoded = new ByteArrayOutputStream();
+          try (OutputStream enc = pipeline.encode(encoded)) {
+            enc.write(plain);
+          }
+          var d = DigestingInputStream.sha256();
+          String sha = HexFormat.of().formatHex(d.digest(plain));
+          try {
+            storage.create(LAYOUT.walKey(name, pipeline.suffix()),
+                new ByteArrayInputStream(encoded.toByteArray()),
+                () -> new ObjectMetadata(sha, plain.length, pipeline.name(), ""));
+          } catch (ObjectExistsException e) {
+            // shipped before
+          }
+          names.add(name);
+        }
+      }
+      return names;
+    }
+  }
+}
