@@ -206,6 +206,39 @@ class ChartRenderTest {
     assertEquals("shared", shared.podSpec().path("serviceAccountName").asText());
   }
 
+  /**
+   * The AKS webhook gives AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID and
+   * AZURE_AUTHORITY_HOST, and mounts the projected token, to every container and init container
+   * of a pod labelled azure.workload.identity/use=true whose service account carries the client
+   * id, except those its azure.workload.identity/skip-containers annotation names, and only
+   * where the container does not set the variable itself (azure-workload-identity,
+   * pkg/webhook/webhook.go: mutateContainers over InitContainers and Containers). So restore-init
+   * reaches storage with the pod's identity when the pod is labelled, it runs under that service
+   * account (a pod-level setting), nothing skips it, and it sets none of the four variables
+   * itself; e2e WorkloadIdentityRestoreTest runs bin/restore-init with exactly those variables.
+   */
+  @Test
+  void workloadIdentityReachesRestoreInitAsTheWebhookMutatesInitContainersToo() {
+    Rendered r = Rendered.with(ValueSets.ALL.get("restore enabled"));
+    JsonNode template = r.one("StatefulSet").at("/spec/template");
+    assertEquals("true", template.at("/metadata/labels").path("azure.workload.identity/use").asText());
+    assertTrue(template.at("/metadata/annotations").path("azure.workload.identity/skip-containers")
+        .isMissingNode(), "no container is skipped by the webhook");
+    assertEquals(r.one("ServiceAccount").at("/metadata/name").asText(),
+        r.podSpec().path("serviceAccountName").asText(), "the annotated service account");
+    assertEquals(List.of("install-client", "restore-init", "agent"), names(r.initContainers()));
+    for (String c : List.of("restore-init", "agent")) {
+      for (JsonNode env : r.container(c).path("env")) {
+        assertFalse(env.path("name").asText().startsWith("AZURE_"), c + " sets " + env.path("name")
+            + " itself: the webhook would leave it, not put the pod's identity there");
+      }
+      assertEquals(mountPath(r.container("agent"), "config"), mountPath(r.container(c), "config"),
+          c + " reads the agent's configuration file");
+    }
+    assertEquals("workload-identity", r.agentConfigTree().at("/storage/azure/auth").asText());
+    assertTrue(r.agentConfigTree().at("/restore/enabled").asBoolean(), r.agentConfigTree().toString());
+  }
+
   @Test
   void sasTokenIsAFileMountedFromTheNamedSecret() {
     Rendered r = Rendered.with(ValueSets.ACCOUNT, "storage.azure.auth=sas", "storage.azure.existingSecret=azure-sas");

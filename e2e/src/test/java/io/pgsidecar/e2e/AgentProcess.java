@@ -22,6 +22,8 @@ final class AgentProcess implements AutoCloseable {
   private final Path config;
   private final Path socket;
   private final Path log;
+  private List<String> jvmOptions = List.of();
+  private Map<String, String> environment = Map.of();
   private Process process;
 
   AgentProcess(Path config, Path socket, Path log) {
@@ -30,18 +32,40 @@ final class AgentProcess implements AutoCloseable {
     this.log = log;
   }
 
+  /**
+   * Extra JVM options (a trust store for a private CA) and environment variables (an Azure
+   * identity's, as the AKS webhook or the node gives them) for every later {@link #start()}.
+   */
+  AgentProcess with(List<String> jvmOptions, Map<String, String> environment) {
+    this.jvmOptions = List.copyOf(jvmOptions);
+    this.environment = Map.copyOf(environment);
+    return this;
+  }
+
   /** The CLI ({@code pgsidecar --config FILE ARGS...}) as a process of its own. */
   static ProcessBuilder cli(Path config, Path log, String... args) {
+    return cli(config, log, List.of(), Map.of(), args);
+  }
+
+  /**
+   * The CLI with extra JVM options and environment; the test JVM's own Azure identity variables
+   * ({@code AZURE_*}, {@code IDENTITY_*}, {@code MSI_*}) are never passed on, only {@code env}'s.
+   */
+  static ProcessBuilder cli(Path config, Path log, List<String> jvmOptions,
+      Map<String, String> env, String... args) {
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx256m",
-        "-cp", System.getProperty("java.class.path"), "io.pgsidecar.agent.cli.Main",
+        "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx256m"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.pgsidecar.agent.cli.Main",
         "--config", config.toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     // the agent refuses PGSIDECAR_* variables it does not know, and would take PG* as fallbacks
-    pb.environment().keySet().removeIf(k -> k.startsWith("PGSIDECAR_") || k.startsWith("PG"));
+    pb.environment().keySet().removeIf(k -> k.startsWith("PGSIDECAR_") || k.startsWith("PG")
+        || k.startsWith("AZURE_") || k.startsWith("IDENTITY_") || k.startsWith("MSI_"));
+    pb.environment().putAll(env);
     return pb;
   }
 
@@ -50,7 +74,7 @@ final class AgentProcess implements AutoCloseable {
     Files.deleteIfExists(socket); // a SIGKILLed agent leaves its socket file behind
     Files.writeString(log, "--- agent start ---\n", StandardCharsets.UTF_8,
         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-    process = cli(config, log, "agent").start();
+    process = cli(config, log, jvmOptions, environment, "agent").start();
     Waits.until(Duration.ofSeconds(60), Duration.ofMillis(50), () -> {
       if (!process.isAlive()) {
         throw new AssertionError("the agent exited with " + process.exitValue() + "\n" + logTail());

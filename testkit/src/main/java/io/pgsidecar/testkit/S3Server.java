@@ -162,6 +162,47 @@ public final class S3Server implements AutoCloseable {
         .header("If-None-Match", "*").PUT(HttpRequest.BodyPublishers.ofString(body))).statusCode();
   }
 
+  /** One object of a listing: its key, size in bytes and ETag (quotes removed). */
+  public record StoredObject(String key, long size, String etag) {
+
+    /**
+     * Whether the object was completed by CompleteMultipartUpload: its ETag ends in {@code -N}
+     * (S3's convention, which S3Mock follows), N being the parts of that completion.
+     */
+    public boolean multipart() {
+      return etag.matches(".*-\\d+");
+    }
+  }
+
+  /**
+   * The objects of the bucket under {@code prefix} (ListObjectsV2, unsigned, up to 1000 keys:
+   * enough for a test), in key order.
+   */
+  public List<StoredObject> list(String prefix) throws IOException {
+    HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(endpoint() + "/" + bucket
+        + "?list-type=2&max-keys=1000&prefix=" + java.net.URLEncoder.encode(prefix,
+            java.nio.charset.StandardCharsets.UTF_8))).GET());
+    if (r.statusCode() != 200) {
+      throw new IOException("listing " + bucket + "/" + prefix + " on " + this + " answered "
+          + r.statusCode() + ": " + r.body());
+    }
+    List<StoredObject> objects = new ArrayList<>();
+    var m = java.util.regex.Pattern.compile("<Contents>(.*?)</Contents>",
+        java.util.regex.Pattern.DOTALL).matcher(r.body());
+    while (m.find()) {
+      String c = m.group(1);
+      objects.add(new StoredObject(xml(c, "Key"), Long.parseLong(xml(c, "Size")),
+          xml(c, "ETag").replace("&quot;", "").replace("\"", "")));
+    }
+    return objects;
+  }
+
+  private static String xml(String element, String name) {
+    var m = java.util.regex.Pattern.compile("<" + name + ">(.*?)</" + name + ">",
+        java.util.regex.Pattern.DOTALL).matcher(element);
+    return m.find() ? m.group(1) : "";
+  }
+
   /** The object's content as the server stores it, or null when it answers 404. */
   public String get(String key) throws IOException {
     HttpResponse<String> r = send(HttpRequest.newBuilder(

@@ -1,6 +1,7 @@
 package io.pgsidecar.testkit;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
@@ -36,6 +37,17 @@ import java.util.regex.Pattern;
  *       (AADSTS700024 expired, AADSTS700212 audience, AADSTS70021 issuer/subject);
  *   <li>{@code GET /msi/token} (App Service style, {@code IDENTITY_ENDPOINT} with the
  *       {@code X-IDENTITY-HEADER} secret {@link #IDENTITY_HEADER}): managed identity.
+ *   <li>{@code GET /metadata/identity/oauth2/token?api-version=...&resource=...[&client_id=...]}
+ *       with the header {@code Metadata: true}, over plain HTTP on a port of its own
+ *       ({@link #imdsHost()}): the Azure Instance Metadata Service as a VM or an AKS node pool's
+ *       kubelet identity offers it at {@code http://169.254.169.254}. MSAL (under
+ *       azure-identity's {@code ManagedIdentityCredential}) sends it there unless
+ *       {@code AZURE_POD_IDENTITY_AUTHORITY_HOST} names another host. It answers as IMDS does: 400
+ *       {@code Required metadata header not specified} without the header, 400
+ *       {@code Identity not found} for a client id other than {@link #CLIENT_ID} (a user-assigned
+ *       identity not assigned to the node), and without a client id it stands for the node's
+ *       system-assigned identity. {@link #refuseImds(boolean)} makes it refuse every request
+ *       (a node whose identity was removed).
  * </ul>
  * Access tokens are RS256 JWTs for {@code https://storage.azure.com} issued by
  * {@code https://sts.windows.net/{tenant}/} (what Azurite's {@code --oauth basic} checks, with
@@ -53,6 +65,9 @@ public final class TokenIssuer implements AutoCloseable {
 
   private final TestTls tls;
   private final HttpsServer server;
+  private final HttpServer imds;
+  private volatile boolean imdsRefuses;
+  private final List<String> imdsRequests = new CopyOnWriteArrayList<>();
   private final AtomicReference<Duration> lifetime = new AtomicReference<>(Duration.ofHours(1));
   private final List<Instant> issued = new CopyOnWriteArrayList<>();
   private final List<String> refused = new CopyOnWriteArrayList<>();
@@ -68,6 +83,10 @@ public final class TokenIssuer implements AutoCloseable {
     }));
     server.createContext("/", this::handle);
     server.start();
+    imds = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+    imds.setExecutor(server.getExecutor());
+    imds.createContext("/", this::handleImds);
+    imds.start();
   }
 
   /** Starts the issuer; the JVM trusts it through {@link TestTls#get()}. */
@@ -83,6 +102,28 @@ public final class TokenIssuer implements AutoCloseable {
   /** The App Service style managed identity endpoint ({@code IDENTITY_ENDPOINT}). */
   public String identityEndpoint() {
     return "https://127.0.0.1:" + server.getAddress().getPort() + "/msi/token";
+  }
+
+  /**
+   * {@code http://127.0.0.1:PORT} (no trailing slash: MSAL appends
+   * {@code /metadata/identity/oauth2/token}): what {@code AZURE_POD_IDENTITY_AUTHORITY_HOST} is set
+   * to, standing for {@code http://169.254.169.254}.
+   */
+  public String imdsHost() {
+    return "http://127.0.0.1:" + imds.getAddress().getPort();
+  }
+
+  /** With {@code true}, the IMDS endpoint answers every request 400 Identity not found. */
+  public void refuseImds(boolean refuse) {
+    imdsRefuses = refuse;
+  }
+
+  /**
+   * The IMDS requests received, oldest first, each as {@code client_id=ID} (or
+   * {@code client_id=(none)}) and {@code resource=...}.
+   */
+  public List<String> imdsRequests() {
+    return List.copyOf(imdsRequests);
   }
 
   /** Lifetime of the access tokens issued from now on. */
@@ -119,6 +160,7 @@ public final class TokenIssuer implements AutoCloseable {
 
   @Override
   public void close() {
+    imds.stop(0);
     server.stop(0);
     ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
   }
@@ -127,6 +169,11 @@ public final class TokenIssuer implements AutoCloseable {
 
   private void handle(HttpExchange ex) throws IOException {
     try (ex) {
+      // Entra echoes the correlation id; MSAL logs a line for every answer that does not
+      String correlation = ex.getRequestHeaders().getFirst("client-request-id");
+      if (correlation != null) {
+        ex.getResponseHeaders().set("client-request-id", correlation);
+      }
       String path = ex.getRequestURI().getPath();
       String tenantPrefix = "/" + TENANT_ID;
       if (ex.getRequestMethod().equals("GET")
@@ -229,6 +276,46 @@ public final class TokenIssuer implements AutoCloseable {
     reply(ex, 200, json(Map.of("token_type", "Bearer", "resource", STORAGE_RESOURCE,
         "client_id", CLIENT_ID, "access_token", accessToken(life),
         "expires_on", Long.toString(Instant.now().plus(life).getEpochSecond()))));
+  }
+
+  private void handleImds(HttpExchange ex) throws IOException {
+    try (ex) {
+      String path = ex.getRequestURI().getPath();
+      if (!ex.getRequestMethod().equals("GET") || !path.equals("/metadata/identity/oauth2/token")) {
+        reply(ex, 404, json(Map.of("error", "not_found", "error_description",
+            "the test IMDS does not serve " + ex.getRequestMethod() + " " + path)));
+        return;
+      }
+      Map<String, String> query = form(ex.getRequestURI().getRawQuery());
+      String clientId = query.get("client_id");
+      String resource = query.getOrDefault("resource", "");
+      imdsRequests.add("client_id=" + (clientId == null ? "(none)" : clientId) + " resource="
+          + resource);
+      if (!"true".equalsIgnoreCase(ex.getRequestHeaders().getFirst("Metadata"))) {
+        imdsRefuse(ex, "Required metadata header not specified");
+      } else if (!query.containsKey("api-version")) {
+        imdsRefuse(ex, "Required query variable 'api-version' is missing");
+      } else if (!resource.replaceAll("/$", "").equals(STORAGE_RESOURCE)) {
+        imdsRefuse(ex, "resource '" + resource + "' is not " + STORAGE_RESOURCE);
+      } else if (imdsRefuses || query.containsKey("mi_res_id") || query.containsKey("object_id")
+          || (clientId != null && !clientId.equals(CLIENT_ID))) {
+        imdsRefuse(ex, "Identity not found");
+      } else {
+        Duration life = lifetime.get();
+        Instant now = Instant.now();
+        reply(ex, 200, json(Map.of("token_type", "Bearer", "resource", STORAGE_RESOURCE + "/",
+            "client_id", CLIENT_ID, "access_token", accessToken(life),
+            "expires_in", Long.toString(life.toSeconds()),
+            "ext_expires_in", Long.toString(life.toSeconds()),
+            "not_before", Long.toString(now.getEpochSecond()),
+            "expires_on", Long.toString(now.plus(life).getEpochSecond()))));
+      }
+    }
+  }
+
+  private void imdsRefuse(HttpExchange ex, String text) throws IOException {
+    refused.add("IMDS400: " + text);
+    reply(ex, 400, json(Map.of("error", "invalid_request", "error_description", text)));
   }
 
   /**

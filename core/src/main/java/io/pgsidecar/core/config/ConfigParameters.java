@@ -180,7 +180,7 @@ public final class ConfigParameters {
       Param.of("storage.s3.part-size", size(MIN_PART, MAX_PART),
           "Size of one multipart upload part and of one ranged read (one buffer each).",
           c -> c.storage().s3().partSize()).defaultValue("8MiB"),
-      Param.of("storage.s3.concurrency", integer(1, 64), "Parts uploaded or read in parallel per object.",
+      Param.of("storage.s3.concurrency", integer(1, 64), "Parts uploaded or read in parallel per object; all uploads together hold at most concurrency + 1 part buffers, and all reads as many ranges, within 30 % of the heap (3 of 8 MiB under bin/pgsidecar's 80 MiB).",
           c -> c.storage().s3().concurrency()).defaultValue("4"),
 
       Param.of("compression.algorithm", oneOf("zstd", "none"), "Compression of every stored object.",

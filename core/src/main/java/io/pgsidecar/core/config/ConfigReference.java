@@ -93,6 +93,48 @@ public final class ConfigReference {
       host. A SAS that expires during an upload fails that upload with an error naming
       `storage.azure.sas-token-file`; nothing half-written becomes visible (staged blocks that were
       never committed are not a blob, and Azure discards them after a week).
+
+      ### Managed identity through IMDS (VMs, AKS node pools)
+
+      With `managed-identity` and no `IDENTITY_ENDPOINT` in the environment (App Service style),
+      the token comes from the Azure Instance Metadata Service, as on a VM, a scale set or an AKS
+      node pool: `GET http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com`
+      with the header `Metadata: true`, plus `client_id=` the value of `storage.azure.client-id`
+      for a user-assigned identity (such as the node pool's kubelet identity; unset: the
+      system-assigned identity). The identity must be assigned to the VM or node pool and hold
+      the role in the table. `AZURE_POD_IDENTITY_AUTHORITY_HOST` replaces
+      `http://169.254.169.254` (give it without a trailing slash: the path is appended to it); it
+      is what MSAL's IMDS source (msal4j 1.26.0 under azure-identity 1.19.0) reads in place of
+      the fixed address (Azure Arc's `IMDS_ENDPOINT` is another source, used only with
+      `IDENTITY_ENDPOINT`). On AKS every pod of a node can use that node's identities: workload
+      identity grants one service account only and is the narrower choice. When IMDS refuses
+      (an identity not assigned to the node, a wrong client id), archiving fails and the agent
+      logs `authentication with auth MANAGED_IDENTITY failed` with what to check
+      (`storage.azure.client-id`, the assignment to the VM or node pool, the role on the
+      container). The chart's NetworkPolicy restricts ingress only, so 169.254.169.254 stays
+      reachable unless a cluster policy blocks it. Proven against Azurite in OAuth mode by
+      `e2e/.../ManagedIdentityImdsTest` (a test IMDS over plain HTTP behind
+      `AZURE_POD_IDENTITY_AUTHORITY_HOST`).
+
+      ### restore-init with workload identity
+
+      restore-init reads the same configuration file and the same environment as the agent: with
+      `workload-identity` it needs the four webhook variables above (with `managed-identity`, the
+      same reach to IMDS and the same `storage.azure.client-id`). The AKS webhook injects them, and
+      mounts the projected token, into init containers too: every container and init container of
+      a pod labelled `azure.workload.identity/use: "true"`, running under a service account
+      annotated `azure.workload.identity/client-id`, except the containers named in the pod
+      annotation `azure.workload.identity/skip-containers`; a variable a container already sets
+      is left as it is. The chart labels the pod, annotates its service account
+      (`serviceAccount.azureClientId`) and sets none of the `AZURE_*` variables on restore-init or the
+      agent, so restore-init gets the pod's identity with nothing more to configure: do not name
+      `restore-init` (or `agent`) in `skip-containers` through `podAnnotations`. The restore
+      itself only reads (Storage Blob Data Reader is enough for restore-init); PostgreSQL's
+      recovery then fetches WAL through restore_command, wal-archiver and the agent's socket,
+      with the agent's identity. Proven end to end by `e2e/.../WorkloadIdentityRestoreTest`: the
+      real `bin/restore-init` with only those four variables restores a base backup into an
+      empty PGDATA with a recovery target time, and PostgreSQL replays the archive through the
+      agent to exactly the rows of the target.
       """;
 
   private static String escape(String cell) {

@@ -77,6 +77,12 @@ public final class S3Storage implements Storage {
   private final RetryPolicy retry;
   private final S3Options options;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+  /**
+   * Part buffers of all uploads at once, handed out in turn (see S3Upload): {@link #budget}.
+   */
+  private final java.util.concurrent.Semaphore partBuffers;
+  /** Ranges of {@code partSize} all reads hold at once, {@code concurrency + 1} (see S3Download). */
+  private final java.util.concurrent.Semaphore readBudget;
   private final Object checkLock = new Object();
   private volatile boolean conditionalWritesChecked;
 
@@ -105,6 +111,9 @@ public final class S3Storage implements Storage {
         : checkPrefix + "/";
     this.partSize = partSize;
     this.concurrency = concurrency;
+    int buffers = budget(partSize, concurrency, Runtime.getRuntime().maxMemory());
+    this.partBuffers = new java.util.concurrent.Semaphore(buffers, true);
+    this.readBudget = new java.util.concurrent.Semaphore(buffers);
     this.retry = retry;
     this.options = options;
     this.errors = new S3Errors(bucket, endpoint, auth);
@@ -148,7 +157,8 @@ public final class S3Storage implements Storage {
     var lock = keyLocks.computeIfAbsent(key, k -> new java.util.concurrent.locks.ReentrantLock());
     lock.lock();
     try {
-      return new S3Upload(s3, bucket, key, partSize, concurrency, executor, errors, retry, options)
+      return new S3Upload(s3, bucket, key, partSize, concurrency, executor, errors, retry, options,
+          partBuffers)
           .run(content, () -> {
             ObjectMetadata m = metadata.get();
             recorded.set(m);
@@ -205,7 +215,8 @@ public final class S3Storage implements Storage {
   @Override
   public Optional<InputStream> open(String key) throws IOException {
     validate(key);
-    return S3Download.open(s3, bucket, key, partSize, concurrency, executor, errors, retry);
+    return S3Download.open(s3, bucket, key, partSize, concurrency, executor, errors, retry,
+        readBudget);
   }
 
   @Override
@@ -441,6 +452,24 @@ public final class S3Storage implements Storage {
   @Override
   public String describe() {
     return "s3://" + bucket + (endpoint == null ? "" : " at " + endpoint);
+  }
+
+  /**
+   * How many buffers of {@code partSize} all uploads (and, apart, all reads) hold at once:
+   * {@code concurrency + 1}, but no more than fit in 30 % of the heap, and at least 2 (one being
+   * filled, one being sent). bin/pgsidecar's 80 MiB heap thus gets 3 of the default 8 MiB
+   * (24 MiB), not 5: with 5 (40 MiB) beside the agent's own 20-25 MiB, five incompressible
+   * segments pushed at once still ran the serial collector out of room for one more 8 MiB
+   * array (S3UploadMemoryTest, live heap 62-64 MiB of 77). A bigger -Xmx gives more.
+   */
+  static int budget(int partSize, int concurrency, long maxHeap) {
+    long fit = maxHeap == Long.MAX_VALUE ? Integer.MAX_VALUE : maxHeap * 3 / 10 / partSize;
+    return (int) Math.max(2, Math.min(concurrency + 1L, fit));
+  }
+
+  /** Free part buffers and free read ranges now (tests: nothing holds one when all is done). */
+  int[] freeBuffers() {
+    return new int[] {partBuffers.availablePermits(), readBudget.availablePermits()};
   }
 
   @Override

@@ -15,12 +15,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -45,7 +44,15 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
  *       bytes server-side (UploadPartCopy, no byte crosses the network again) and completes with
  *       {@code If-None-Match: *}. The staging object is deleted afterwards.</li>
  * </ol>
- * Until the final completion the key does not exist for readers. A failure aborts the uploads
+ * Part buffers are counted by the driver's {@code buffers} permits, shared by every upload of
+ * one {@link S3Storage}: a buffer is taken (blocking, first come first served) before it is
+ * filled and given back when its part is stored, so all concurrent creates together (WAL
+ * look-ahead, the foreground push, a base backup) hold at most that many buffers of
+ * {@code partSize}, and none holds a buffer while it waits for another. Without the shared
+ * count, each create had its own {@code concurrency + 1} buffers, and five 16 MiB segments
+ * pushed at once ran the agent's 80 MiB heap out of memory (S3UploadMemoryTest).
+ *
+ * <p>Until the final completion the key does not exist for readers. A failure aborts the uploads
  * and deletes the staging object; a process killed mid-way leaves an incomplete upload (a
  * bucket lifecycle rule AbortIncompleteMultipartUpload removes it) and at most one staging
  * object, which listings hide.
@@ -68,9 +75,16 @@ final class S3Upload {
   private final S3Errors errors;
   private final RetryPolicy retry;
   private final S3Options options;
+  private final Semaphore buffers;
+  /** Whether the upload's own thread holds a permit of {@link #buffers} for a buffer it fills. */
+  private boolean holdsBuffer;
+  /** The first part, read before the upload knows it needs more than one; taken by uploadParts. */
+  private byte[] firstPart;
 
   S3Upload(S3Client s3, String bucket, String key, int partSize, int concurrency,
-      ExecutorService executor, S3Errors errors, RetryPolicy retry, S3Options options) {
+      ExecutorService executor, S3Errors errors, RetryPolicy retry, S3Options options,
+      Semaphore buffers) {
+    this.buffers = buffers;
     this.s3 = s3;
     this.bucket = bucket;
     this.key = key;
@@ -120,18 +134,40 @@ final class S3Upload {
   }
 
   ObjectInfo run(InputStream content, Supplier<ObjectMetadata> metadata) throws IOException {
-    byte[] first = new byte[0];
-    int n;
     try {
-      first = content.readNBytes(partSize);
-      n = first.length;
-    } catch (IOException e) {
-      throw readFailed(e);
+      firstPart = takeBuffer();
+      int n = readFully(content, firstPart);
+      if (n < partSize) {
+        byte[] data = firstPart;
+        firstPart = null;
+        return single(data, n, metadata.get());
+      }
+      // no local of this frame keeps the first part: once it is stored, its permit is given
+      // back and its memory must go too (a reference kept here for the whole upload doubled
+      // the heap the budget allows)
+      return staged(content, metadata);
+    } finally {
+      releaseHeldBuffer();
     }
-    if (n < partSize) {
-      return single(first, n, metadata.get());
+  }
+
+  /** A new part buffer, once a permit of {@link #buffers} is free. */
+  private byte[] takeBuffer() throws StorageException {
+    try {
+      buffers.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StorageException("create of " + key + " was interrupted; nothing was stored", e);
     }
-    return staged(content, first, metadata);
+    holdsBuffer = true;
+    return new byte[partSize];
+  }
+
+  private void releaseHeldBuffer() {
+    if (holdsBuffer) {
+      holdsBuffer = false;
+      buffers.release();
+    }
   }
 
   private ObjectInfo single(byte[] data, int length, ObjectMetadata meta) throws IOException {
@@ -149,7 +185,7 @@ final class S3Upload {
     }
   }
 
-  private ObjectInfo staged(InputStream content, byte[] first, Supplier<ObjectMetadata> metadata)
+  private ObjectInfo staged(InputStream content, Supplier<ObjectMetadata> metadata)
       throws IOException {
     int slash = key.lastIndexOf('/');
     String staging = (slash < 0 ? "" : key.substring(0, slash + 1)) + S3Storage.PRIVATE_PREFIX
@@ -159,7 +195,7 @@ final class S3Upload {
     boolean stagingWritten = false;
     try {
       stagingId = createUpload(staging, null, false);
-      Staged staged = uploadParts(staging, stagingId, content, first);
+      Staged staged = uploadParts(staging, stagingId, content);
       long size = staged.size();
       complete(staging, stagingId, staged.parts(), false);
       stagingId = null;
@@ -242,18 +278,16 @@ final class S3Upload {
     }, S3Errors::retryable);
   }
 
-  private Staged uploadParts(String target, String uploadId, InputStream content, byte[] first)
+  private Staged uploadParts(String target, String uploadId, InputStream content)
       throws IOException {
-    int buffers = concurrency + 1;
-    BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(buffers);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     var done = new ConcurrentLinkedQueue<CompletedPart>();
     List<CompletableFuture<?>> inFlight = new ArrayList<>();
-    int allocated = 1;
     int parts = 0;
     long size = 0;
-    byte[] buffer = first;
-    int n = first.length;
+    byte[] buffer = firstPart;
+    firstPart = null;
+    int n = buffer.length;
     try {
       while (n > 0 && failure.get() == null) {
         if (parts == MAX_PARTS) {
@@ -262,24 +296,23 @@ final class S3Upload {
         }
         parts++;
         size += n;
-        inFlight.add(part(target, uploadId, parts, buffer, n, free, failure, done));
+        holdsBuffer = false; // the part's task gives its permit back
+        inFlight.add(part(target, uploadId, parts, buffer, n, failure, done));
+        buffer = null; // nor its memory kept here while this thread waits for the next permit
         inFlight.removeIf(CompletableFuture::isDone);
         if (n < partSize) {
           break;
         }
-        buffer = free.poll();
-        if (buffer == null && allocated < buffers) {
-          buffer = new byte[partSize];
-          allocated++;
-        } else if (buffer == null) {
-          buffer = free.take();
+        // at most `concurrency` parts of this object in flight, and the shared count of buffers
+        while (inFlight.size() >= concurrency && failure.get() == null) {
+          CompletableFuture.anyOf(inFlight.toArray(CompletableFuture[]::new)).join();
+          inFlight.removeIf(CompletableFuture::isDone);
         }
+        buffer = takeBuffer();
         n = readFully(content, buffer);
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StorageException("create of " + key + " was interrupted; nothing was stored", e);
     } finally {
+      releaseHeldBuffer();
       awaitAll(inFlight);
     }
     if (failure.get() != null) {
@@ -295,8 +328,7 @@ final class S3Upload {
   }
 
   private CompletableFuture<Void> part(String target, String uploadId, int number, byte[] buffer,
-      int length, BlockingQueue<byte[]> free, AtomicReference<Throwable> failure,
-      ConcurrentLinkedQueue<CompletedPart> done) {
+      int length, AtomicReference<Throwable> failure, ConcurrentLinkedQueue<CompletedPart> done) {
     return CompletableFuture.runAsync(() -> {
       try {
         if (failure.get() == null) {
@@ -312,7 +344,7 @@ final class S3Upload {
       } catch (Throwable e) {
         failure.compareAndSet(null, e);
       } finally {
-        free.offer(buffer);
+        buffers.release();
       }
     }, executor);
   }
