@@ -81,8 +81,9 @@ class VerifyCommandTest {
     assertTrue(ok.out().contains("\n  restore    started to consistency on a private socket;"
         + " probe: "), ok.out());
 
-    Run json = run(repo, "backup", "verify", m.id(), "--output", "json");
+    Run json = run(repo, "backup", "verify", m.id(), "--output", "json", "--progress", "never");
     assertEquals(0, json.code(), json.err());
+    assertEquals("", json.err());
     JsonNode n = new ObjectMapper().readTree(json.out());
     assertEquals(m.id(), n.path("backupId").asText());
     assertEquals(m.storedSha256(), n.path("storedSha256").asText());

@@ -9,7 +9,8 @@ import java.util.OptionalLong;
  * Progress of long work on the CLI: bytes, rate, and the ETA when the total is known. On a
  * terminal ({@code --progress=auto} with a console, or {@code always}) one line is redrawn in
  * place; otherwise ({@code auto} without a console, e.g. a pipe or a CI log) a plain line every
- * {@code every}; {@code never} prints nothing. Callers pass stderr when {@code --output json}, so
+ * {@code every}, the first one {@code every} after the work began (short work prints none);
+ * {@code never} prints nothing. Callers pass stderr when {@code --output json}, so
  * stdout stays one JSON document.
  */
 public final class ProgressLine {
@@ -49,7 +50,9 @@ public final class ProgressLine {
       out.print("\r" + line + "\033[K");
       drawn = true;
       out.flush();
-    } else if (lastLine == null || nowNanos - lastLine >= everyNanos) {
+    } else if (lastLine == null) {
+      lastLine = nowNanos; // work shorter than one interval prints no line
+    } else if (nowNanos - lastLine >= everyNanos) {
       out.println(line);
       out.flush();
       lastLine = nowNanos;
