@@ -142,6 +142,8 @@ dump:
 {{- end }}
 metrics:
   port: {{ $v.metrics.port }}
+log:
+  format: {{ $v.log.format }}
 restore:
   enabled: {{ $v.restore.enabled }}
   backup: {{ $v.restore.backup | quote }}

@@ -108,6 +108,19 @@ class AgentConfigTest {
   }
 
   @Test
+  void logFormatIsTextByDefaultJsonWhenSetAndNothingElse() throws Exception {
+    Rendered defaults = Rendered.with(ValueSets.ACCOUNT);
+    PgsidecarConfig text = load(defaults, defaults.container("agent"));
+    assertEquals("text", text.log().format());
+    Rendered json = Rendered.with(ValueSets.ACCOUNT, "log.format=json");
+    for (String container : List.of("agent", "restore-init")) {
+      assertTrue(load(json, json.container(container)).log().json(), container);
+    }
+    String refused = Rendered.failureOf(ValueSets.ACCOUNT, "log.format=yaml");
+    assertTrue(refused.contains("log.format") || refused.contains("/log/format"), refused);
+  }
+
+  @Test
   void retentionIsOffByDefaultAndItsValuesBecomeTheRetentionKeys() throws Exception {
     Rendered defaults = Rendered.with(ValueSets.ACCOUNT);
     PgsidecarConfig off = load(defaults, defaults.container("agent"));

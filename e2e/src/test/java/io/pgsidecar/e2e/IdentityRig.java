@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pgsidecar.testkit.Azurite;
 import io.pgsidecar.testkit.PostgresCluster;
 import io.pgsidecar.testkit.TestTls;
-import io.pgsidecar.walarchiver.AgentConnection;
+import io.pgsidecar.protocol.AgentConnection;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -21,10 +21,13 @@ import io.pgsidecar.core.retention.RetentionPolicy.Gfs;
 import io.pgsidecar.core.retention.RetentionPolicy.KindPolicy;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.core.restore.RestoreJob;
 import io.pgsidecar.core.restore.Restorer;
+import io.pgsidecar.core.storage.s3.S3Storage;
 import io.pgsidecar.testkit.PostgresCluster;
+import io.pgsidecar.testkit.S3Server;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -47,7 +50,7 @@ import org.junit.jupiter.api.Test;
  * backup's rows were committed. Retention must remove exactly the first backup and the WAL before
  * the second one's start segment, keep the rest, plan nothing more when run again, and a
  * point-in-time restore to the window's first moment must hold exactly those 200 rows. Once on
- * Azurite (zstd + OpenPGP), once on the filesystem repository (zstd).
+ * Azurite (zstd + OpenPGP), once on S3 (S3Mock, zstd), once on the filesystem repository (zstd).
  */
 class RetentionDrillTest {
 
@@ -55,6 +58,7 @@ class RetentionDrillTest {
 
   private Path dir;
   private EncryptedAzure azure;
+  private S3Server s3;
   private Pod pod;
 
   @BeforeEach
@@ -72,6 +76,9 @@ class RetentionDrillTest {
       if (azure != null) {
         azure.close();
       }
+      if (s3 != null) {
+        s3.close();
+      }
       Pod.deleteTree(dir);
     }
   }
@@ -80,6 +87,20 @@ class RetentionDrillTest {
   void onAzuriteRetentionKeepsWhatThePolicyPromisesAndTheOldestPromisedMomentRestores() throws Exception {
     azure = EncryptedAzure.launch();
     drill(azure.newContainer(dir), EncryptedAzure.pipeline(dir));
+  }
+
+  @Test
+  void onS3TheSame() throws Exception {
+    s3 = S3Server.s3Mock();
+    Path id = S3Server.writeSecret(dir.resolve("s3-id"), S3Server.ACCESS_KEY);
+    Path secret = S3Server.writeSecret(dir.resolve("s3-secret"), S3Server.SECRET_KEY);
+    PgsidecarConfig.S3 cfg = new PgsidecarConfig.S3(s3.bucket(), Optional.of(s3.endpoint()),
+        Optional.of(S3Server.REGION), true, PgsidecarConfig.S3Auth.STATIC, Optional.of(id),
+        Optional.of(secret), PgsidecarConfig.S3Encryption.NONE, Optional.empty(), Optional.empty(),
+        5L << 20, 2);
+    drill(S3Storage.open(cfg, "", Duration.ofSeconds(30), RetryPolicy.defaults()),
+        Pipelines.forConfig(new PgsidecarConfig.Compression("zstd", 1, 0),
+            new PgsidecarConfig.Encryption(List.of(), Optional.empty(), List.of(), Optional.empty())));
   }
 
   @Test

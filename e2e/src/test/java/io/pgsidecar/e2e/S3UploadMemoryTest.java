@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgsidecar.testkit.PostgresCluster;
 import io.pgsidecar.testkit.S3Server;
 import io.pgsidecar.testkit.Waits;
-import io.pgsidecar.walarchiver.AgentConnection;
+import io.pgsidecar.protocol.AgentConnection;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

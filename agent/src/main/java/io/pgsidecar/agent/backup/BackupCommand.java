@@ -8,10 +8,10 @@ import io.pgsidecar.agent.cli.support.AgentCalls.Output;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.ProgressLine;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.Locale;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
@@ -67,7 +67,11 @@ public final class BackupCommand implements Callable<Integer> {
       @Option(names = "--keep", description = "Once complete, mark it permanent (pgsidecar backup"
           + " keep); needs --wait. The newest backup is never removed meanwhile.") boolean keep,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
+      Output output,
+      @Option(names = "--progress", defaultValue = "auto", description = "With --wait: auto"
+          + " (redrawn on a terminal, a line every 10 s otherwise), always (redrawn) or never;"
+          + " on stderr with --output json.") ProgressLine.Mode progressMode)
+      throws IOException, InterruptedException {
     if (keep && !wait) {
       agent.err().println("pgsidecar backup: --keep needs --wait (a backup is marked permanent"
           + " once it is complete)");
@@ -79,13 +83,17 @@ public final class BackupCommand implements Callable<Integer> {
       body.put("label", label);
     }
     // json output keeps stdout one JSON document: progress goes to stderr then
-    Progress progress = new Progress(output == Output.json ? agent.err() : agent.out(),
-        System.console() != null);
+    ProgressLine progress = ProgressLine.of(progressMode,
+        output == Output.json ? agent.err() : agent.out());
     return agent.guarded(() -> agent.start("/v1/backups", body.toString(), wait, output,
         "base backup", new AgentCalls.Job() {
           @Override
-          public void progress(JsonNode running) {
-            progress.update(running);
+          public void progress(JsonNode p) {
+            progress.update("base backup " + p.path("id").asText() + ": "
+                + p.path("phase").asText() + ", " + size(p.path("storedBytes").asLong()) + " stored",
+                p.path("rawBytes").asLong(), OptionalLong.empty(), Duration.between(
+                    java.time.Instant.parse(p.path("startedAt").asText()), java.time.Instant.now()),
+                System.nanoTime());
           }
 
           @Override
@@ -158,44 +166,5 @@ public final class BackupCommand implements Callable<Integer> {
 
   static String size(long bytes) {
     return CliText.size(bytes);
-  }
-
-  /** A one-line bar on a terminal; a line every 10 s otherwise. No total is known up front. */
-  private static final class Progress {
-    private final PrintWriter out;
-    private final boolean terminal;
-    private long lastLine;
-    private boolean drawn;
-
-    Progress(PrintWriter out, boolean terminal) {
-      this.out = out;
-      this.terminal = terminal;
-    }
-
-    void update(JsonNode p) {
-      long now = System.nanoTime();
-      double secs = Math.max(0.001, Duration.between(java.time.Instant.parse(
-          p.path("startedAt").asText()), java.time.Instant.now()).toMillis() / 1000.0);
-      long raw = p.path("rawBytes").asLong();
-      String line = String.format(Locale.ROOT, "base backup %s: %-15s %10s read, %10s stored, "
-          + "%.1f MiB/s", p.path("id").asText(), p.path("phase").asText(), size(raw),
-          size(p.path("storedBytes").asLong()), raw / 1048576.0 / secs);
-      if (terminal) {
-        out.print("\r" + line);
-        drawn = true;
-        out.flush();
-      } else if (now - lastLine > 10_000_000_000L || lastLine == 0) {
-        out.println(line);
-        out.flush();
-        lastLine = now;
-      }
-    }
-
-    void finish() {
-      if (drawn) {
-        out.println();
-        out.flush();
-      }
-    }
   }
 }

@@ -99,8 +99,8 @@ final class DumpRestoreCommand implements Callable<Integer> {
       + " file (default: java.io.tmpdir).")
   Path tempDir;
 
-  @Option(names = "--from-cluster", paramLabel = "NAME", description = "Read the dump of"
-      + " another cluster of the repository.")
+  @Option(names = {"--cluster", "--from-cluster"}, paramLabel = "NAME", description = "Read the"
+      + " dump of another cluster of the repository (--from-cluster is the older spelling).")
   String fromCluster;
 
   @Option(names = "--output", defaultValue = "text", description = "text or json")

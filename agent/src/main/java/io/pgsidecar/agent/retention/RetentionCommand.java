@@ -159,16 +159,10 @@ public final class RetentionCommand implements Callable<Integer> {
     }
   }
 
-  @Command(name = "keep", description = "Mark a base backup permanent: retention never removes it,"
-      + " nor the WAL it needs to reach consistency.")
-  public static final class BackupKeep extends Mark {
+  /** {@code keep}: marks permanent, with an optional note stored with the mark. */
+  abstract static class Keep extends Mark {
     @Option(names = "--note", defaultValue = "", description = "Why it is kept (stored with the mark).")
     String note;
-
-    @Override
-    String route() {
-      return "backups";
-    }
 
     @Override
     boolean keep() {
@@ -178,53 +172,47 @@ public final class RetentionCommand implements Callable<Integer> {
     @Override
     String note() {
       return note;
+    }
+  }
+
+  /** {@code release}: removes the mark. */
+  abstract static class Release extends Mark {
+    @Override
+    boolean keep() {
+      return false;
+    }
+  }
+
+  @Command(name = "keep", description = "Mark a base backup permanent: retention never removes it,"
+      + " nor the WAL it needs to reach consistency.")
+  public static final class BackupKeep extends Keep {
+    @Override
+    String route() {
+      return "backups";
     }
   }
 
   @Command(name = "release", description = "Release a permanent base backup: retention's rules apply to it again.")
-  public static final class BackupRelease extends Mark {
+  public static final class BackupRelease extends Release {
     @Override
     String route() {
       return "backups";
     }
-
-    @Override
-    boolean keep() {
-      return false;
-    }
   }
 
   @Command(name = "keep", description = "Mark a dump permanent: retention never removes it.")
-  public static final class DumpKeep extends Mark {
-    @Option(names = "--note", defaultValue = "", description = "Why it is kept (stored with the mark).")
-    String note;
-
+  public static final class DumpKeep extends Keep {
     @Override
     String route() {
       return "dumps";
-    }
-
-    @Override
-    boolean keep() {
-      return true;
-    }
-
-    @Override
-    String note() {
-      return note;
     }
   }
 
   @Command(name = "release", description = "Release a permanent dump: retention's rules apply to it again.")
-  public static final class DumpRelease extends Mark {
+  public static final class DumpRelease extends Release {
     @Override
     String route() {
       return "dumps";
-    }
-
-    @Override
-    boolean keep() {
-      return false;
     }
   }
 }

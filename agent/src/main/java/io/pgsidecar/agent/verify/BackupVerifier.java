@@ -75,7 +75,8 @@ public final class BackupVerifier {
    *     FAILED when a program of this machine could not run
    */
   public BackupVerification verify(String id, boolean restore) {
-    BackupManifest b = manifest(id);
+    StoredManifest which = new StoredManifest("backup", id);
+    BackupManifest b = manifest(which);
     Steps steps = new Steps();
     try (Scratch scratch = Scratch.create(settings.workDir(), "backup-" + id)) {
       Path data = scratch.dir("data");
@@ -103,39 +104,14 @@ public final class BackupVerifier {
       return new BackupVerification(id, b.dataKey(), checked.storedSize(), checked.storedSha256(),
           checked.plainSize(), checked.plainSha256(), checked.checks(), segments, said, restore,
           probe, steps.millis(), steps.totalMillis());
-    } catch (JobException e) {
-      throw e;
-    } catch (StorageException e) {
-      throw new JobException(JobException.Kind.STORAGE_UNAVAILABLE, "backup " + id + ": "
-          + e.getMessage() + "; check the storage and run the verification again", e);
     } catch (Exception e) {
-      throw new JobException(JobException.Kind.FAILED, "backup " + id + ": verification could not"
-          + " run: " + e.getMessage(), e);
+      throw which.failure(e);
     }
   }
 
-  private BackupManifest manifest(String id) {
-    if (!BackupIds.isValid(id)) {
-      throw JobException.invalidInput("'" + id + "' is not a backup id (e.g. 20261122T021500Z);"
-          + " list them with pgsidecar backup list");
-    }
-    String key = layout.baseManifest(id);
-    try {
-      Optional<InputStream> in = storage.open(key);
-      if (in.isEmpty()) {
-        throw new JobException(JobException.Kind.NOT_FOUND, "backup " + id + " does not exist in "
-            + new ArchiveCatalog(storage, layout).describe() + " (no " + key + "); list the"
-            + " backups with pgsidecar backup list", Map.of("backup", id), null);
-      }
-      try (InputStream s = in.get()) {
-        return BackupManifest.fromJson(s.readAllBytes(), key);
-      }
-    } catch (StorageException e) {
-      throw new JobException(JobException.Kind.STORAGE_UNAVAILABLE, "cannot read " + key + ": "
-          + e.getMessage() + "; check the storage and run the verification again", e);
-    } catch (IOException e) {
-      throw JobException.verificationFailed("backup " + id + ": " + e.getMessage());
-    }
+  private BackupManifest manifest(StoredManifest which) {
+    return which.read(storage, layout.baseManifest(which.id()),
+        new ArchiveCatalog(storage, layout).describe(), BackupManifest::fromJson);
   }
 
   /** Step 2: the segments from the backup's start to its stop, checked, into {@code dir}. */

@@ -56,7 +56,8 @@ public final class DumpVerifier {
   }
 
   public DumpVerification verify(String id, boolean restore) {
-    DumpManifest m = manifest(id);
+    StoredManifest which = new StoredManifest("dump", id);
+    DumpManifest m = manifest(which);
     Steps steps = new Steps();
     try {
       List<DumpVerification.DumpObject> objects = new ArrayList<>();
@@ -69,39 +70,14 @@ public final class DumpVerifier {
       Map<String, Long> tables = restore ? restore(m, steps) : Map.of();
       return new DumpVerification(id, objects, restore, tables, steps.millis(),
           steps.totalMillis());
-    } catch (JobException e) {
-      throw e;
-    } catch (StorageException e) {
-      throw new JobException(JobException.Kind.STORAGE_UNAVAILABLE, "dump " + id + ": "
-          + e.getMessage() + "; check the storage and run the verification again", e);
     } catch (Exception e) {
-      throw new JobException(JobException.Kind.FAILED, "dump " + id + ": verification could not"
-          + " run: " + e.getMessage(), e);
+      throw which.failure(e);
     }
   }
 
-  private DumpManifest manifest(String id) {
-    if (!io.pgsidecar.core.repo.BackupIds.isValid(id)) {
-      throw JobException.invalidInput("'" + id + "' is not a dump id (e.g. 20261122T021500Z);"
-          + " list them with pgsidecar dump list");
-    }
-    String key = layout.dumpManifest(id);
-    try {
-      Optional<InputStream> in = storage.open(key);
-      if (in.isEmpty()) {
-        throw new JobException(JobException.Kind.NOT_FOUND, "dump " + id + " does not exist in "
-            + storage.describe() + " (no " + key + "); list the dumps with pgsidecar dump list",
-            Map.of("dump", id), null);
-      }
-      try (InputStream s = in.get()) {
-        return DumpManifest.fromJson(s.readAllBytes(), key);
-      }
-    } catch (StorageException e) {
-      throw new JobException(JobException.Kind.STORAGE_UNAVAILABLE, "cannot read " + key + ": "
-          + e.getMessage() + "; check the storage and run the verification again", e);
-    } catch (IOException e) {
-      throw JobException.verificationFailed("dump " + id + ": " + e.getMessage());
-    }
+  private DumpManifest manifest(StoredManifest which) {
+    return which.read(storage, layout.dumpManifest(which.id()), storage.describe(),
+        DumpManifest::fromJson);
   }
 
   /** Steps 1 and 2 for one object. */

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.ProgressLine;
+import io.pgsidecar.agent.cli.support.ProgressStorage;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.config.PgsidecarConfig;
@@ -47,6 +49,11 @@ public final class VerifyCommand {
 
     @Option(names = "--cluster", paramLabel = "NAME", description = "Another cluster's archive.")
     String cluster;
+
+    @Option(names = "--progress", defaultValue = "auto", description = "backup and dump verify:"
+        + " auto (redrawn on a terminal, a line every 10 s otherwise), always (redrawn) or never;"
+        + " on stderr, stdout holds the result.")
+    ProgressLine.Mode progress;
 
     abstract String what();
 
@@ -137,7 +144,8 @@ public final class VerifyCommand {
     @Override
     Object run(Storage storage, RepositoryLayout layout, CodecPipeline pipeline,
         VerifySettings settings) {
-      return new BackupVerifier(storage, layout, pipeline, settings).verify(id, restore);
+      return new BackupVerifier(new ProgressStorage(storage, "backup verify " + id,
+          ProgressLine.of(progress, spec.commandLine().getErr())), layout, pipeline, settings).verify(id, restore);
     }
 
     @Override
@@ -181,7 +189,8 @@ public final class VerifyCommand {
     @Override
     Object run(Storage storage, RepositoryLayout layout, CodecPipeline pipeline,
         VerifySettings settings) {
-      return new DumpVerifier(storage, layout, pipeline, settings).verify(id, restore);
+      return new DumpVerifier(new ProgressStorage(storage, "dump verify " + id,
+          ProgressLine.of(progress, spec.commandLine().getErr())), layout, pipeline, settings).verify(id, restore);
     }
 
     @Override

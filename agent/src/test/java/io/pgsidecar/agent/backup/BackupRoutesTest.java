@@ -220,10 +220,15 @@ class BackupRoutesTest {
     assertEquals("pgsidecar backup: --keep needs --wait (a backup is marked permanent once it is"
         + " complete)\n", refused.err());
 
-    Run created = cli("create", "--wait", "--keep", "--label", "pinned");
+    Run created = cli("create", "--wait", "--keep", "--label", "pinned", "--progress", "never");
     assertEquals(0, created.exit(), created.err());
     String id = created.out().lines().filter(l -> l.endsWith(" is now permanent: retention never removes it"))
         .findFirst().orElseThrow(() -> new AssertionError(created.out())).split(" ")[2];
+    // --progress=never: the result and the mark, no progress line
+    List<String> lines = created.out().lines().toList();
+    assertEquals(2, lines.size(), created.out());
+    assertTrue(lines.get(0).startsWith("base backup " + id + " complete: "), created.out());
+    assertEquals("", created.err());
     assertTrue(storage.stat(LAYOUT.baseKeepMark(id)).isPresent());
     Run delete = cli("delete", id, "--force");
     assertEquals(6, delete.exit());

@@ -3,7 +3,6 @@ package io.pgsidecar.agent.verify;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.agent.backup.BackupService;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.agent.metrics.AgentMetrics;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -42,17 +41,14 @@ class RestoreDrillTest {
   void aDrillRestoresTheNewestBackupMeasuresTheWindowAndSetsTheMeters() throws Exception {
     Path repo = Files.createDirectories(tmp.resolve("repo"));
     try (Storage storage = new FsStorage(repo); AgentMetrics metrics = new AgentMetrics("db1")) {
-      Thread shipping = new VerifyFixture.Shipper(ARCHIVE, storage, zstd).loop();
-      BackupManifest oldest;
-      BackupManifest newest;
-      try (BackupService backups = VerifyFixture.backups(PG, storage, zstd)) {
-        oldest = backups.create("first");
-        PG.sql("CREATE TABLE drill AS SELECT g FROM generate_series(1, 100) g");
-        newest = backups.create("second");
-      } finally {
-        shipping.interrupt();
-        shipping.join();
-      }
+      List<BackupManifest> made = VerifyFixture.whileShipping(PG, ARCHIVE, storage, zstd,
+          backups -> {
+            BackupManifest first = backups.create("first");
+            PG.sql("CREATE TABLE drill AS SELECT g FROM generate_series(1, 100) g");
+            return List.of(first, backups.create("second"));
+          });
+      BackupManifest oldest = made.get(0);
+      BackupManifest newest = made.get(1);
       VerifyMetrics meters = new VerifyMetrics(metrics.registry());
       List<String> errors = new ArrayList<>();
       FeatureContext.Events events = new FeatureContext.Events() {
@@ -109,14 +105,8 @@ class RestoreDrillTest {
     Path repo = Files.createDirectories(tmp.resolve("repo"));
     io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
     try (Storage storage = new FsStorage(repo); AgentMetrics metrics = new AgentMetrics("db1")) {
-      Thread shipping = new VerifyFixture.Shipper(ARCHIVE, storage, zstd).loop();
-      BackupManifest backup;
-      try (BackupService backups = VerifyFixture.backups(PG, storage, zstd)) {
-        backup = backups.create("routes");
-      } finally {
-        shipping.interrupt();
-        shipping.join();
-      }
+      BackupManifest backup = VerifyFixture.whileShipping(PG, ARCHIVE, storage, zstd,
+          backups -> backups.create("routes"));
       RestoreDrill drill = new RestoreDrill(storage, VerifyFixture.LAYOUT,
           new WalVerifier(storage, VerifyFixture.LAYOUT, zstd),
           new BackupVerifier(storage, VerifyFixture.LAYOUT, zstd,

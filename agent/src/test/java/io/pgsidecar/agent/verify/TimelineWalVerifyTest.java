@@ -3,7 +3,6 @@ package io.pgsidecar.agent.verify;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.agent.backup.BackupService;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.repo.ArchiveCatalog;
@@ -47,14 +46,8 @@ class TimelineWalVerifyTest {
   void aPromotedRestoreIsFollowedOntoTimelineTwoAndAGapThereIsNamed() throws Exception {
     Path repo = Files.createDirectories(tmp.resolve("repo"));
     try (Storage storage = new FsStorage(repo)) {
-      Thread shipping = new VerifyFixture.Shipper(ARCHIVE, storage, zstd).loop();
-      BackupManifest b;
-      try (BackupService backups = VerifyFixture.backups(PG, storage, zstd)) {
-        b = backups.create("before promotion");
-      } finally {
-        shipping.interrupt();
-        shipping.join();
-      }
+      BackupManifest b = VerifyFixture.whileShipping(PG, ARCHIVE, storage, zstd,
+          backups -> backups.create("before promotion"));
       new VerifyFixture.Shipper(ARCHIVE, storage, zstd).shipNew();
       // restore it with the restore engine, fetching WAL from the archive directory, and promote
       Path fetch = VerifyFixture.sharedDir("pgsidecar-verify-bin-").resolve("wal-fetch");

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pgsidecar.agent.backup.BackupService;
 import io.pgsidecar.agent.cli.Main;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
@@ -55,15 +54,13 @@ class VerifyCommandTest {
   }
 
   private BackupManifest backup(Storage storage) throws Exception {
-    Thread shipping = new VerifyFixture.Shipper(ARCHIVE, storage, zstd).loop();
-    try (BackupService service = VerifyFixture.backups(PG, storage, zstd)) {
-      BackupManifest m = service.create("cli test");
-      String seg = PG.switchWal();
-      PG.awaitArchived(seg, Duration.ofSeconds(60));
-      return m;
+    try {
+      return VerifyFixture.whileShipping(PG, ARCHIVE, storage, zstd, service -> {
+        BackupManifest m = service.create("cli test");
+        PG.awaitArchived(PG.switchWal(), Duration.ofSeconds(60));
+        return m;
+      });
     } finally {
-      shipping.interrupt();
-      shipping.join();
       new VerifyFixture.Shipper(ARCHIVE, storage, zstd).shipNew();
     }
   }
@@ -84,8 +81,9 @@ class VerifyCommandTest {
     assertTrue(ok.out().contains("\n  restore    started to consistency on a private socket;"
         + " probe: "), ok.out());
 
-    Run json = run(repo, "backup", "verify", m.id(), "--output", "json");
+    Run json = run(repo, "backup", "verify", m.id(), "--output", "json", "--progress", "never");
     assertEquals(0, json.code(), json.err());
+    assertEquals("", json.err());
     JsonNode n = new ObjectMapper().readTree(json.out());
     assertEquals(m.id(), n.path("backupId").asText());
     assertEquals(m.storedSha256(), n.path("storedSha256").asText());

@@ -68,6 +68,26 @@ final class VerifyFixture {
         Clock.systemUTC());
   }
 
+  /** What a test does with a {@link BackupService} while the WAL is being shipped. */
+  interface WithBackups<T> {
+    T run(BackupService backups) throws Exception;
+  }
+
+  /**
+   * Runs {@code body} with a backup service of {@code pg} while a {@link Shipper} stores what
+   * archive_command copies to {@code archive}; stops the shipper afterwards, whatever happened.
+   */
+  static <T> T whileShipping(PostgresCluster pg, Path archive, Storage storage,
+      CodecPipeline pipeline, WithBackups<T> body) throws Exception {
+    Thread shipping = new Shipper(archive, storage, pipeline).loop();
+    try (BackupService backups = backups(pg, storage, pipeline)) {
+      return body.run(backups);
+    } finally {
+      shipping.interrupt();
+      shipping.join();
+    }
+  }
+
   static VerifySettings settings(PostgresCluster pg, Path workDir, String probe) {
     return new VerifySettings(workDir, pg.binDir(), Optional.of("postgres"), "postgres",
         "postgres", probe, Duration.ofSeconds(180));

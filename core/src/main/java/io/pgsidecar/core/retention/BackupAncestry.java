@@ -1,5 +1,6 @@
 package io.pgsidecar.core.retention;
 
+import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.retention.RepositoryListing.BackupEntry;
 import io.pgsidecar.core.retention.RepositoryListing.BackupPoint;
 import io.pgsidecar.core.storage.ObjectInfo;

@@ -1,5 +1,6 @@
 package io.pgsidecar.core.retention;
 
+import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.DumpManifest;
@@ -112,7 +113,7 @@ public final class ListingReader {
         continue;
       }
       try {
-        out.put(tl, TimelineHistory.parse(tl, plain.get()));
+        out.put(tl, TimelineHistory.parse(tl, plain.get(), o.key()));
       } catch (IllegalArgumentException e) {
         LOG.log(System.Logger.Level.WARNING, "retention: {0}: {1}; its ancestry is treated as"
             + " unknown", o.key(), e.getMessage());

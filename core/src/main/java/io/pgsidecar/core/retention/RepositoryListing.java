@@ -1,5 +1,6 @@
 package io.pgsidecar.core.retention;
 
+import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.wal.Lsn;

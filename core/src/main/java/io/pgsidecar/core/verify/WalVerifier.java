@@ -1,5 +1,6 @@
 package io.pgsidecar.core.verify;
 
+import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.ArchiveCatalog;
@@ -132,9 +133,9 @@ public final class WalVerifier {
     Map<Long, Long> begins = new HashMap<>();
     Map<Long, Long> childTakesOver = new HashMap<>();
     for (TimelineHistory h : listing.histories().values()) {
-      long at = s.segmentNo(h.parent().switchpoint().value());
+      long at = s.segmentNo(h.parent().at().value());
       begins.put(h.timeline(), at);
-      childTakesOver.merge(h.parent().parent(), at, Math::max);
+      childTakesOver.merge(h.parent().timeline(), at, Math::max);
     }
     TreeSet<Long> timelines = new TreeSet<>(listing.segments().keySet());
     timelines.addAll(childTakesOver.keySet());

@@ -1,5 +1,6 @@
 package io.pgsidecar.core.retention;
 
+import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.retention.RepositoryListing.BackupEntry;

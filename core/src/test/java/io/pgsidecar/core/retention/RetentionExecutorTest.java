@@ -15,19 +15,14 @@ import io.pgsidecar.core.retention.Plan.Subject;
 import io.pgsidecar.core.retention.RetentionPolicy.Gfs;
 import io.pgsidecar.core.retention.RetentionPolicy.KindPolicy;
 import io.pgsidecar.core.storage.MemoryStorage;
-import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.ObjectMetadata;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 class RetentionExecutorTest {
@@ -38,65 +33,6 @@ class RetentionExecutorTest {
   private final History h = new History(Instant.parse("2026-03-01T00:00:00Z"), List.of(
       new Wal(5), new Backup(1, true, false), new Wal(5), new Fork(0), new Wal(5),
       new Backup(0, true, false), new Wal(5)));
-
-  /** A storage holding every object of the history, recording deletes, failing the n-th one. */
-  private static final class Recording {
-    final MemoryStorage storage = new MemoryStorage();
-    final List<String> deleted = new ArrayList<>();
-    int failAt = -1;
-
-    final io.pgsidecar.core.storage.Storage view = new io.pgsidecar.core.storage.Storage() {
-      @Override
-      public ObjectInfo create(String key, java.io.InputStream content,
-          java.util.function.Supplier<ObjectMetadata> metadata) throws IOException {
-        return storage.create(key, content, metadata);
-      }
-
-      @Override
-      public Optional<ObjectInfo> stat(String key) throws IOException {
-        return storage.stat(key);
-      }
-
-      @Override
-      public Optional<java.io.InputStream> open(String key) throws IOException {
-        return storage.open(key);
-      }
-
-      @Override
-      public java.util.stream.Stream<ObjectInfo> list(String prefix) throws IOException {
-        return storage.list(prefix);
-      }
-
-      @Override
-      public boolean delete(String key) throws IOException {
-        if (deleted.size() == failAt) {
-          throw new IOException("HTTP 503 from the store");
-        }
-        deleted.add(key);
-        return storage.delete(key);
-      }
-
-      @Override
-      public void probe() {}
-
-      @Override
-      public String describe() {
-        return "memory://test";
-      }
-    };
-
-    Recording(Set<String> keys) throws IOException {
-      for (String k : keys) {
-        storage.create(k, new ByteArrayInputStream(new byte[0]), () -> new ObjectMetadata("", 0, "none", ""));
-      }
-    }
-
-    Set<String> keys() throws IOException {
-      try (var s = storage.list("")) {
-        return s.map(ObjectInfo::key).collect(Collectors.toCollection(TreeSet::new));
-      }
-    }
-  }
 
   @Test
   void removesBackupsManifestFirstThenWalByPositionThenHistoryFiles() throws IOException {

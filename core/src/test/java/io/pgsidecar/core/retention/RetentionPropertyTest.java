@@ -224,58 +224,15 @@ class RetentionPropertyTest {
     int failAt = (int) (Math.floorMod(c.events().size() * 31L + c.laterHours(), total));
     Set<String> left;
     try {
-      MemoryStorage storage = new MemoryStorage();
-      for (String key : h.allKeys()) {
-        storage.create(key, new ByteArrayInputStream(new byte[0]), () -> new ObjectMetadata("", 0, "none", ""));
-      }
-      int[] deletes = {0};
-      io.pgsidecar.core.storage.Storage failing = new io.pgsidecar.core.storage.Storage() {
-        @Override
-        public ObjectInfo create(String key, java.io.InputStream in,
-            java.util.function.Supplier<ObjectMetadata> m) throws IOException {
-          return storage.create(key, in, m);
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String key) throws IOException {
-          return storage.stat(key);
-        }
-
-        @Override
-        public Optional<java.io.InputStream> open(String key) throws IOException {
-          return storage.open(key);
-        }
-
-        @Override
-        public Stream<ObjectInfo> list(String prefix) throws IOException {
-          return storage.list(prefix);
-        }
-
-        @Override
-        public boolean delete(String key) throws IOException {
-          if (deletes[0]++ == failAt) {
-            throw new IOException("injected failure");
-          }
-          return storage.delete(key);
-        }
-
-        @Override
-        public void probe() {}
-
-        @Override
-        public String describe() {
-          return "memory://failing";
-        }
-      };
+      Recording storage = new Recording(h.allKeys());
+      storage.failAt = failAt;
       try {
-        new RetentionExecutor(failing, History.LAYOUT, (d, o, e) -> {}).apply(plan);
+        new RetentionExecutor(storage.view, History.LAYOUT, (d, o, e) -> {}).apply(plan);
         return "the run did not stop at delete " + failAt + " of " + total;
       } catch (io.pgsidecar.core.job.JobException expected) {
         // stopped: what is left must still keep the promises
       }
-      try (Stream<ObjectInfo> st = storage.list("")) {
-        left = st.map(ObjectInfo::key).collect(Collectors.toCollection(HashSet::new));
-      }
+      left = new HashSet<>(storage.keys());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

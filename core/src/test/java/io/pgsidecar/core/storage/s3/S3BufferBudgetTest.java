@@ -9,7 +9,7 @@ import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Auth;
 import io.pgsidecar.core.config.PgsidecarConfig.S3Encryption;
 import io.pgsidecar.core.storage.ObjectMetadata;
-import io.pgsidecar.core.storage.RetryPolicy;
+import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.testkit.S3Server;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
