@@ -84,11 +84,12 @@ public final class Training {
           "--to", dir.resolve("pgdata-azure").toString());
       expect(failures, 1, azEnv, "restore", "--config", azConfig.toString(),
           "--backup", "20250101T000000Z", "--to", dir.resolve("pgdata-none").toString());
-      // TLS: a handshake with a port that answers plain HTTP fails at once, after loading the
-      // TLS classes every real Azure request needs (the JDK's and the SDK's HTTP client's).
+      // TLS: a handshake with a port that answers plain HTTP fails at once (storage unavailable,
+      // exit 3), after loading the TLS classes every real Azure request needs (the JDK's and the
+      // SDK's HTTP client's).
       try (var plain = new java.net.ServerSocket(0, 4, java.net.InetAddress.getLoopbackAddress())) {
         Thread.ofPlatform().daemon(true).start(() -> answerPlainHttp(plain));
-        expect(failures, 1, Map.of("PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING",
+        expect(failures, 3, Map.of("PGSIDECAR_STORAGE_AZURE_CONNECTION_STRING",
             "DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey=" + DEV_KEY
                 + ";BlobEndpoint=https://127.0.0.1:" + plain.getLocalPort() + "/devstoreaccount1;"),
             "wal", "list", "--config", azConfig.toString());
