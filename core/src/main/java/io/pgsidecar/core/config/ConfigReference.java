@@ -93,6 +93,10 @@ public final class ConfigReference {
       host. A SAS that expires during an upload fails that upload with an error naming
       `storage.azure.sas-token-file`; nothing half-written becomes visible (staged blocks that were
       never committed are not a blob, and Azure discards them after a week).
+      The whole storage contract runs against Azurite with `sas` (a container SAS, `racwdl`:
+      `AzureSasContractTest`) and with `managed-identity` and a client id (tokens from
+      `IDENTITY_ENDPOINT`, in a JVM of its own: `AzureManagedIdentityContractTest`), as with
+      `shared-key` and `workload-identity`.
 
       ### Managed identity through IMDS (VMs, AKS node pools)
 
