@@ -217,14 +217,17 @@ public final class Azurite implements AutoCloseable {
   /** A client with the account key, for assertions that look behind the driver. */
   public BlobContainerClient containerClient(String containerName) {
     var builder = new BlobServiceClientBuilder().connectionString(connectionString());
-    if (tls != null) {
+    // an explicit trust for the fixture's own clients: the JVM's default trust store is fixed at
+    // the first TLS connection, which an earlier test of the same JVM may already have made
+    Path cert = oauth != null ? oauth.certPem() : tls != null ? tls.resolve("cert.pem") : null;
+    if (cert != null) {
       try {
         var ssl = io.netty.handler.ssl.SslContextBuilder.forClient()
-            .trustManager(tls.resolve("cert.pem").toFile()).build();
+            .trustManager(cert.toFile()).build();
         builder.httpClient(new com.azure.core.http.netty.NettyAsyncHttpClientBuilder(
             reactor.netty.http.client.HttpClient.create().secure(s -> s.sslContext(ssl))).build());
       } catch (javax.net.ssl.SSLException e) {
-        throw new IllegalStateException("cannot trust Azurite's certificate " + tls, e);
+        throw new IllegalStateException("cannot trust Azurite's certificate " + cert, e);
       }
     }
     return builder.buildClient().getBlobContainerClient(containerName);
