@@ -215,7 +215,7 @@ class ChartRenderTest {
    * pkg/webhook/webhook.go: mutateContainers over InitContainers and Containers). So restore-init
    * reaches storage with the pod's identity when the pod is labelled, it runs under that service
    * account (a pod-level setting), nothing skips it, and it sets none of the four variables
-   * itself; e2e WorkloadIdentityRestoreTest runs bin/restore-init with exactly those variables.
+   * itself; e2e IdentityRestoreTest runs bin/restore-init with exactly those variables.
    */
   @Test
   void workloadIdentityReachesRestoreInitAsTheWebhookMutatesInitContainersToo() {

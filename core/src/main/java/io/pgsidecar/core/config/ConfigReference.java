@@ -93,10 +93,30 @@ public final class ConfigReference {
       host. A SAS that expires during an upload fails that upload with an error naming
       `storage.azure.sas-token-file`; nothing half-written becomes visible (staged blocks that were
       never committed are not a blob, and Azure discards them after a week).
-      The whole storage contract runs against Azurite with `sas` (a container SAS, `racwdl`:
-      `AzureSasContractTest`) and with `managed-identity` and a client id (tokens from
-      `IDENTITY_ENDPOINT`, in a JVM of its own: `AzureManagedIdentityContractTest`), as with
-      `shared-key` and `workload-identity`.
+
+      ### What is proven, mode by mode
+
+      Every test below runs in `./scripts/test.sh` on one machine, against Azurite (in OAuth mode,
+      HTTPS, for the token modes: it accepts only bearer tokens there) or S3Mock, with real
+      PostgreSQL 15 in the end-to-end drills. Tokens come from `testkit`'s `TokenIssuer` (an OpenID
+      token endpoint over TLS, an App Service style managed identity endpoint, and an IMDS), always
+      through the real azure-identity/MSAL or AWS SDK code path. "Storage contract" is the shared
+      `StorageContractTest` (never overwrite, idempotent retry, streaming multipart uploads,
+      listing, ranged reads, deletes), unchanged for every driver and mode. A PITR drill archives a
+      real server's WAL through the agent, takes a base backup, inserts rows before and after a
+      recorded time, restores to that time and asserts the promoted server's exact row count.
+
+      | mode | storage contract | end to end |
+      |---|---|---|
+      | `workload-identity` | `AzureWorkloadIdentityContractTest` (federated token file, `AZURE_*` as the webhook sets them) | PITR drill through `bin/restore-init` with only the webhook's four variables: `IdentityRestoreTest` (`WORKLOAD_IDENTITY`); expiry mid-upload and wrong audience: `AzureIdentityTest` |
+      | `managed-identity`, IMDS (VM, AKS node pool) | `AzureManagedIdentityContractTest` (`IMDS`: `AZURE_POD_IDENTITY_AUTHORITY_HOST`, in a JVM of its own) | PITR drill through `bin/restore-init`: `IdentityRestoreTest` (`MANAGED_IDENTITY_IMDS`); WAL push and fetch, and an identity IMDS refuses: `ManagedIdentityImdsTest` |
+      | `managed-identity`, `IDENTITY_ENDPOINT` (App Service style) | `AzureManagedIdentityContractTest` (`IDENTITY_ENDPOINT`, in a JVM of its own) | none of its own: the agent uses the same credential as with IMDS, only MSAL's endpoint differs |
+      | `sas` | `AzureSasContractTest` (a container SAS, `racwdl`, in `storage.azure.sas-token-file`) | PITR drill through `bin/restore-init`: `IdentityRestoreTest` (`SAS`); a SAS expiring mid-upload: `AzureIdentityTest` |
+      | `shared-key` | `AzureStorageContractTest` | the Azurite drills (`RetentionDrillTest`, `RecoveryTargetsTest`, `DisasterDrillTest`, ...) |
+      | `connection-string` | one create and read (`AzureStorageContractTest`) | none |
+      | `default` | none of its own (it picks one of the above at run time); `DefaultAzureCredential` finding the pod's workload identity: `AzureIdentityTest` | none |
+      | S3, `static` | `S3StorageContractTest` (S3Mock; a store that overwrites despite `If-None-Match: *` is refused at start: `S3ConditionalWritesTest`) | WAL archiving and a restore replaying it: `WalArchivingOnS3Test`; retention then PITR to the oldest promised moment: `RetentionDrillTest.onS3TheSame` |
+      | S3, `default` with a web identity token file (EKS IRSA) | requests signed with STS session credentials: `S3WebIdentityTest` | none |
 
       ### Managed identity through IMDS (VMs, AKS node pools)
 
@@ -135,10 +155,11 @@ public final class ConfigReference {
       `restore-init` (or `agent`) in `skip-containers` through `podAnnotations`. The restore
       itself only reads (Storage Blob Data Reader is enough for restore-init); PostgreSQL's
       recovery then fetches WAL through restore_command, wal-archiver and the agent's socket,
-      with the agent's identity. Proven end to end by `e2e/.../WorkloadIdentityRestoreTest`: the
-      real `bin/restore-init` with only those four variables restores a base backup into an
-      empty PGDATA with a recovery target time, and PostgreSQL replays the archive through the
-      agent to exactly the rows of the target.
+      with the agent's identity. Proven end to end by `e2e/.../IdentityRestoreTest`: the
+      real `bin/restore-init` with only those four variables (or only the IMDS address, or only
+      the SAS token file in the configuration) restores a base backup into an empty PGDATA with a
+      recovery target time, and PostgreSQL replays the archive through the agent to exactly the
+      rows of the target.
       """;
 
   private static String escape(String cell) {

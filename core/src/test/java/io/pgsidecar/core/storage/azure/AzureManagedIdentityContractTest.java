@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -28,6 +29,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
@@ -36,10 +39,12 @@ import org.junit.platform.launcher.listeners.TestExecutionSummary;
 
 /**
  * The whole storage contract with {@code auth: managed-identity} and a user-assigned identity's
- * client id: the real azure-identity/MSAL code path asks the App Service style managed identity
- * endpoint ({@code IDENTITY_ENDPOINT}, {@code IDENTITY_HEADER}) of {@link TokenIssuer} for access
- * tokens that Azurite in {@code --oauth basic} mode (HTTPS) accepts. MSAL reads those variables
- * from the process environment itself ({@link AzureClients#environment} does not reach the
+ * client id, once per managed identity source MSAL has: the real azure-identity/MSAL code path
+ * asks {@link TokenIssuer} for access tokens that Azurite in {@code --oauth basic} mode (HTTPS)
+ * accepts, through the App Service style endpoint ({@code IDENTITY_ENDPOINT},
+ * {@code IDENTITY_HEADER}) or through IMDS as a VM or an AKS node pool has it (the test IMDS behind
+ * {@code AZURE_POD_IDENTITY_AUTHORITY_HOST}, as in e2e ManagedIdentityImdsTest). MSAL reads those
+ * variables from the process environment itself ({@link AzureClients#environment} does not reach the
  * {@code MANAGED_IDENTITY} branch), so {@link Contract} runs in a JVM of its own started with
  * them, through the JUnit Platform launcher ({@link Child}); this test fails with the child's
  * failures listed.
@@ -54,8 +59,40 @@ class AzureManagedIdentityContractTest {
 
   @TempDir Path dir;
 
-  @Test
-  void theWholeContractPassesWithManagedIdentityTokensOnly() throws Exception {
+  /** Where MSAL finds the managed identity: the variables it reads, and what the issuer counts. */
+  enum Source {
+    IDENTITY_ENDPOINT {
+      @Override
+      Map<String, String> env(TokenIssuer issuer) {
+        return Map.of("IDENTITY_ENDPOINT", issuer.identityEndpoint(),
+            "IDENTITY_HEADER", TokenIssuer.IDENTITY_HEADER);
+      }
+
+      @Override
+      List<?> asked(TokenIssuer issuer) {
+        return issuer.issued();
+      }
+    },
+    IMDS {
+      @Override
+      Map<String, String> env(TokenIssuer issuer) {
+        return Map.of("AZURE_POD_IDENTITY_AUTHORITY_HOST", issuer.imdsHost());
+      }
+
+      @Override
+      List<?> asked(TokenIssuer issuer) {
+        return issuer.imdsRequests();
+      }
+    };
+
+    abstract Map<String, String> env(TokenIssuer issuer);
+
+    abstract List<?> asked(TokenIssuer issuer);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Source.class)
+  void theWholeContractPassesWithManagedIdentityTokensOnly(Source source) throws Exception {
     try (TokenIssuer issuer = TokenIssuer.start(); Azurite azurite = Azurite.launchOAuth()) {
       List<String> cmd = new ArrayList<>(List.of(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -70,8 +107,7 @@ class AzureManagedIdentityContractTest {
           .redirectOutput(log.toFile());
       pb.environment().keySet().removeIf(k -> k.startsWith("AZURE_") || k.startsWith("IDENTITY_")
           || k.startsWith("MSI_") || k.startsWith("IMDS_"));
-      pb.environment().put("IDENTITY_ENDPOINT", issuer.identityEndpoint());
-      pb.environment().put("IDENTITY_HEADER", TokenIssuer.IDENTITY_HEADER);
+      pb.environment().putAll(source.env(issuer));
       Process p = pb.start();
       boolean done = p.waitFor(20, TimeUnit.MINUTES);
       if (!done) {
@@ -89,7 +125,7 @@ class AzureManagedIdentityContractTest {
               Long.parseLong(m.group(3)), Long.parseLong(m.group(4)), Long.parseLong(m.group(5))),
           "found, succeeded, failed, aborted, skipped:\n" + out);
       assertEquals(0, p.exitValue(), out);
-      assertFalse(issuer.issued().isEmpty(), "the managed identity endpoint issued tokens");
+      assertFalse(source.asked(issuer).isEmpty(), source + " issued the tokens");
       assertTrue(issuer.refused().isEmpty(), "refused: " + issuer.refused());
     }
   }
