@@ -11,7 +11,6 @@ import io.pgsidecar.agent.cli.support.ExitCodes;
 import io.pgsidecar.agent.cli.support.ProgressLine;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
@@ -91,9 +90,7 @@ public final class BackupCommand implements Callable<Integer> {
           public void progress(JsonNode p) {
             progress.update("base backup " + p.path("id").asText() + ": "
                 + p.path("phase").asText() + ", " + size(p.path("storedBytes").asLong()) + " stored",
-                p.path("rawBytes").asLong(), OptionalLong.empty(), Duration.between(
-                    java.time.Instant.parse(p.path("startedAt").asText()), java.time.Instant.now()),
-                System.nanoTime());
+                p.path("rawBytes").asLong(), p.path("startedAt").asText());
           }
 
           @Override

@@ -9,6 +9,7 @@ import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.ExitCodes;
 import io.pgsidecar.agent.cli.support.CommandContext;
+import io.pgsidecar.agent.cli.support.ProgressLine;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -75,14 +76,19 @@ public final class DumpCommand implements Callable<Integer> {
   }
 
   @Command(name = "create", description = "Dump globals and databases (default: every"
-      + " connectable database, minus dump.exclude); with --wait, wait until it is complete.")
+      + " connectable database, minus dump.exclude); with --wait, wait until it is complete and"
+      + " show progress.")
   int create(
       @Option(names = "--db", paramLabel = "NAME", description = "Database to dump (repeatable).")
       List<String> databases,
       @Option(names = "--label", description = "Free text stored with the dump.") String label,
       @Option(names = "--wait", description = "Wait until the dump is complete.") boolean wait,
       @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
+      Output output,
+      @Option(names = "--progress", defaultValue = "auto", description = "With --wait: auto"
+          + " (redrawn on a terminal, a line every 10 s otherwise), always (redrawn) or never;"
+          + " on stderr with --output json.") ProgressLine.Mode progressMode)
+      throws IOException, InterruptedException {
     ObjectNode body = JSON.createObjectNode();
     if (label != null) {
       body.put("label", label);
@@ -90,14 +96,37 @@ public final class DumpCommand implements Callable<Integer> {
     if (databases != null) {
       databases.forEach(body.putArray("databases")::add);
     }
+    // json output keeps stdout one JSON document: progress goes to stderr then
+    ProgressLine progress = ProgressLine.of(progressMode,
+        output == Output.json ? agent.err() : agent.out());
     return agent.guarded(() -> agent.start("/v1/dumps", body.toString(), wait, output, "dump",
-        end -> {
-          JsonNode status = AgentCalls.json(end.body());
-          if (!"COMPLETE".equals(status.path("state").asText())) {
-            return failed(status, output, end.body());
+        new AgentCalls.Job() {
+          @Override
+          public void progress(JsonNode running) {
+            JsonNode p = running.path("progress");
+            if (p.isMissingNode()) {
+              return;
+            }
+            String object = p.path("object").asText();
+            progress.update("dump " + running.path("id").asText()
+                + (object.isEmpty() ? "" : ": " + object), p.path("dumpedBytes").asLong(),
+                p.path("startedAt").asText());
           }
-          agent.print(output, end.body(), describe(status));
-          return ExitCodes.OK;
+
+          @Override
+          public void ended() {
+            progress.finish();
+          }
+
+          @Override
+          public int complete(AgentClient.Response end) {
+            JsonNode status = AgentCalls.json(end.body());
+            if (!"COMPLETE".equals(status.path("state").asText())) {
+              return failed(status, output, end.body());
+            }
+            agent.print(output, end.body(), describe(status));
+            return ExitCodes.OK;
+          }
         }));
   }
 

@@ -86,6 +86,10 @@ public final class DumpFeature implements Feature {
       r.put("id", s.id());
       r.put("label", s.label());
       r.put("state", "running");
+      if (s.progress() != null) {
+        r.put("object", s.progress().object());
+        r.put("dumpedBytes", s.progress().dumpedBytes());
+      }
       return r;
     }
 

@@ -41,9 +41,11 @@ final class DumpRun {
   private final PgsidecarConfig.Dump config;
   private final Clock clock;
   private final DumpService.Listener listener;
+  private final DumpStatus.Progress progress;
 
   DumpRun(Storage storage, CodecPipeline pipeline, RepositoryLayout layout, PgTool tool,
-      PgConnection server, PgsidecarConfig.Dump config, Clock clock, DumpService.Listener listener) {
+      PgConnection server, PgsidecarConfig.Dump config, Clock clock, DumpService.Listener listener,
+      DumpStatus.Progress progress) {
     this.storage = storage;
     this.pipeline = pipeline;
     this.layout = layout;
@@ -52,6 +54,7 @@ final class DumpRun {
     this.config = config;
     this.clock = clock;
     this.listener = listener;
+    this.progress = progress;
   }
 
   DumpManifest run(String id, List<String> requested, String label) throws IOException {
@@ -104,7 +107,9 @@ final class DumpRun {
     try (PgTool.Child child = tool.start(program, connection, args)) {
       child.process().getOutputStream().close();
       String what = "dumping " + name + " of " + connection.describe();
-      DigestingInputStream plain = new DigestingInputStream(new ExitCheckingInputStream(child, what));
+      progress.object(name);
+      DigestingInputStream plain = new DigestingInputStream(
+          new ExitCheckingInputStream(child, what), progress::add);
       ObjectInfo info;
       try (InputStream encoded = new EncodingInputStream(plain, pipeline)) {
         info = storage.create(key, encoded, () -> new ObjectMetadata(plain.sha256Hex(),

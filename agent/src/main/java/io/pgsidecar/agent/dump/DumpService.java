@@ -110,7 +110,7 @@ public final class DumpService {
   public DumpManifest create(List<String> databases, String label) throws IOException {
     DumpStatus run = reserve(label);
     try {
-      return newRun().run(run.id(), databases, label == null ? "" : label);
+      return newRun(run.progress()).run(run.id(), databases, label == null ? "" : label);
     } finally {
       running.set(null);
     }
@@ -126,7 +126,7 @@ public final class DumpService {
     try {
       executor.execute(() -> {
         try {
-          result.complete(newRun().run(run.id(), databases, label == null ? "" : label));
+          result.complete(newRun(run.progress()).run(run.id(), databases, label == null ? "" : label));
         } catch (IOException | RuntimeException e) {
           result.completeExceptionally(e);
         } finally {
@@ -233,7 +233,7 @@ public final class DumpService {
       }
     }
     String id = BackupIds.next(clock.instant(), this::taken);
-    DumpStatus run = DumpStatus.running(id, label == null ? "" : label);
+    DumpStatus run = DumpStatus.running(id, label == null ? "" : label, clock.instant());
     if (!running.compareAndSet(null, run)) {
       DumpStatus other = running.get();
       String otherId = other == null ? "?" : other.id();
@@ -250,8 +250,8 @@ public final class DumpService {
     }
   }
 
-  private DumpRun newRun() {
-    return new DumpRun(storage, pipeline, layout, tool, server, config, clock, listener);
+  private DumpRun newRun(DumpStatus.Progress progress) {
+    return new DumpRun(storage, pipeline, layout, tool, server, config, clock, listener, progress);
   }
 
   /** The databases to dump: those asked for, else the configured include list minus excludes. */

@@ -56,6 +56,22 @@ class DumpCommandTest {
   }
 
   @Test
+  void createWithWaitShowsTheBytesDumpedSoFarOnStderrWhenTheOutputIsJson() {
+    String started = java.time.Instant.now().minusSeconds(2).toString();
+    answers.add(new AgentClient.Response(202, "{\"id\":\"20261122T021500Z\",\"state\":\"RUNNING\"}"));
+    answers.add(new AgentClient.Response(202, "{\"id\":\"20261122T021500Z\",\"state\":\"RUNNING\","
+        + "\"progress\":{\"startedAt\":\"" + started + "\",\"object\":\"shop\","
+        + "\"dumpedBytes\":3145728}}"));
+    answers.add(new AgentClient.Response(200, COMPLETE));
+
+    assertEquals(0, run("create", "--wait", "--output", "json", "--progress", "always"));
+
+    assertTrue(err.toString().startsWith("\rdump 20261122T021500Z: shop: 3.0 MiB, "), err.toString());
+    assertTrue(err.toString().endsWith("\033[K\n"), err.toString());
+    assertEquals(COMPLETE, out.toString().strip(), "stdout stays one JSON document");
+  }
+
+  @Test
   void aFailedDumpPrintsPgDumpsWordsAndExitsWith1() {
     answers.add(new AgentClient.Response(202, "{\"id\":\"20261122T021500Z\"}"));
     answers.add(new AgentClient.Response(200, "{\"id\":\"20261122T021500Z\",\"state\":\"FAILED\","

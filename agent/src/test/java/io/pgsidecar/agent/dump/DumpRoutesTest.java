@@ -80,7 +80,11 @@ class DumpRoutesTest {
     assertEquals("{\"error\":\"dump 20261122T021500Z is running; one dump runs at a time, retry"
         + " after it has finished\",\"runningId\":\"20261122T021500Z\"}\n", second.body());
 
-    assertEquals(202, send("GET", "/v1/dumps/20261122T021500Z", null).statusCode());
+    HttpResponse<String> running = send("GET", "/v1/dumps/20261122T021500Z", null);
+    assertEquals(202, running.statusCode());
+    assertEquals("{\"id\":\"20261122T021500Z\",\"state\":\"RUNNING\",\"label\":\"m\","
+        + "\"progress\":{\"startedAt\":\"2026-11-22T02:15:00Z\",\"object\":\"\","
+        + "\"dumpedBytes\":0}}", running.body(), "the progress document dump create --wait shows");
     assertEquals(409, send("DELETE", "/v1/dumps/20261122T021500Z", null).statusCode());
   }
 

@@ -59,6 +59,15 @@ public final class ProgressLine {
     }
   }
 
+  /**
+   * Shows {@code bytes} done (total unknown) of work that began at {@code startedAt} (ISO-8601,
+   * as a job's progress document gives it), now.
+   */
+  public void update(String what, long bytes, String startedAt) {
+    update(what, bytes, OptionalLong.empty(), Duration.between(java.time.Instant.parse(startedAt),
+        java.time.Instant.now()), System.nanoTime());
+  }
+
   /** Ends a redrawn line, so what follows starts on its own. */
   public void finish() {
     if (drawn) {
