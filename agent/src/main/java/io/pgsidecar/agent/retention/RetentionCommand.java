@@ -119,6 +119,24 @@ public final class RetentionCommand implements Callable<Integer> {
             ? ", " + s.path("alreadyGone").asLong() + " of them already gone" : "")
         + (s.path("leftAsPermanent").asLong() > 0
             ? "; " + s.path("leftAsPermanent").asLong() + " items marked permanent meanwhile were left" : ""));
+    JsonNode stored = report.path("stored");
+    if (stored.has("before")) {
+      for (String[] k : new String[][] {{"baseBackups", "base backups"}, {"dumps", "dumps"},
+          {"wal", "WAL"}, {"debris", "debris"}}) {
+        JsonNode b = stored.path("before").path(k[0]);
+        JsonNode a = stored.path("after").path(k[0]);
+        if (b.path("objects").asLong() == 0 && a.path("objects").asLong() == 0) {
+          continue;
+        }
+        out.printf("stored %s: %s before, %s %s%n", k[1], stored(b), stored(a),
+            dry ? "after (would be)" : "after");
+      }
+    }
+  }
+
+  private static String stored(JsonNode usage) {
+    long n = usage.path("objects").asLong();
+    return CliText.size(usage.path("bytes").asLong()) + " in " + n + (n == 1 ? " object" : " objects");
   }
 
   /** Marks or releases a backup or dump; the subclasses name the command and the route. */

@@ -14,7 +14,13 @@ import java.util.Set;
 /**
  * A run as the JSON {@code POST /v1/retention} answers and {@code retention apply --output json}
  * prints: every removed item with its objects, rule and reason; every kept backup and dump with
- * its rule and reason; kept WAL and history files counted by rule (there are thousands).
+ * its rule and reason; kept WAL and history files counted by rule (there are thousands); and
+ * {@code stored}: the objects and bytes of each kind the run read in the repository
+ * ({@code before}) and what is stored once it is done ({@code after}; with a dry run, what would
+ * be). Kinds: {@code baseBackups}, {@code dumps}, {@code wal} (segments, history files, anything
+ * else under the WAL folder), {@code debris} (leftovers of interrupted uploads), as
+ * {@code pgsidecar status} counts them (its {@code other}, {@code cluster.json}, is not read by
+ * retention).
  */
 public final class RetentionReport {
 
@@ -81,7 +87,58 @@ public final class RetentionReport {
       summary.put("tiered", o.tiered());
     });
     m.put("summary", summary);
+    m.put("stored", stored(run));
     return m;
+  }
+
+  /** The kind a subject is stored and counted as. */
+  static String kind(Subject subject) {
+    return switch (subject) {
+      case BASE_BACKUP, UNFINISHED_BACKUP -> "baseBackups";
+      case DUMP, UNFINISHED_DUMP -> "dumps";
+      case WAL, HISTORY, OTHER -> "wal";
+      case DEBRIS -> "debris";
+    };
+  }
+
+  private static Map<String, Object> stored(RetentionService.Run run) {
+    Map<String, RetentionService.Stored> before = new LinkedHashMap<>();
+    Map<String, RetentionService.Stored> gone = new LinkedHashMap<>();
+    for (String k : List.of("baseBackups", "dumps", "wal", "debris")) {
+      before.put(k, new RetentionService.Stored(0, 0));
+      gone.put(k, new RetentionService.Stored(0, 0));
+    }
+    List<Decision> all = new ArrayList<>(run.plan().kept());
+    all.addAll(run.plan().removed());
+    for (Decision d : all) {
+      before.merge(kind(d.subject()), new RetentionService.Stored(d.objects().size(), d.bytes()),
+          RetentionService.Stored::plus);
+    }
+    if (run.dryRun()) {
+      for (Decision d : run.plan().removed()) {
+        gone.merge(kind(d.subject()), new RetentionService.Stored(d.objects().size(), d.bytes()),
+            RetentionService.Stored::plus);
+      }
+    } else {
+      run.deleted().forEach((k, v) -> gone.merge(k, v, RetentionService.Stored::plus));
+    }
+    Map<String, Object> b = new LinkedHashMap<>();
+    Map<String, Object> a = new LinkedHashMap<>();
+    before.forEach((k, v) -> {
+      b.put(k, usage(v));
+      a.put(k, usage(v.minus(gone.get(k))));
+    });
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("before", b);
+    out.put("after", a);
+    return out;
+  }
+
+  private static Map<String, Object> usage(RetentionService.Stored s) {
+    Map<String, Object> u = new LinkedHashMap<>();
+    u.put("objects", s.objects());
+    u.put("bytes", s.bytes());
+    return u;
   }
 
   private static Map<String, Object> item(Decision d) {

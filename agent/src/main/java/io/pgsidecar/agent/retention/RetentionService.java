@@ -15,7 +15,9 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -37,7 +39,19 @@ public final class RetentionService {
    * @param trigger {@code request}, {@code after base backup <id>}, {@code schedule}
    */
   public record Run(String trigger, boolean dryRun, Plan plan,
-      Optional<RetentionExecutor.Outcome> outcome, Instant started, Instant finished) {}
+      Optional<RetentionExecutor.Outcome> outcome, Instant started, Instant finished,
+      Map<String, Stored> deleted) {}
+
+  /** Objects and stored bytes of one kind ({@link RetentionReport#kind}). */
+  public record Stored(long objects, long bytes) {
+    Stored plus(Stored o) {
+      return new Stored(objects + o.objects, bytes + o.bytes);
+    }
+
+    Stored minus(Stored o) {
+      return new Stored(objects - o.objects, bytes - o.bytes);
+    }
+  }
 
   private final Storage storage;
   private final RepositoryLayout layout;
@@ -93,14 +107,19 @@ public final class RetentionService {
       Plan plan = RetentionPlanner.plan(new ListingReader(storage, layout, this::decodeHistory).read(),
           started, policy);
       if (dryRun) {
-        return new Run(trigger, true, plan, Optional.empty(), started, clock.instant());
+        return new Run(trigger, true, plan, Optional.empty(), started, clock.instant(), Map.of());
       }
       LOG.log(Level.INFO, "retention ({0}): removing {1} objects ({2} bytes) of {3}; policy: base"
           + " backups {4}, dumps {5}", trigger, plan.removedObjects(), plan.removedBytes(),
           storage.describe(), policy.baseBackups().describe(), policy.dumps().describe());
-      RetentionExecutor.Outcome outcome = new RetentionExecutor(storage, layout,
-          (d, o, existed) -> metrics.removed(d.subject(), o.storedSize())).apply(plan);
-      Run run = new Run(trigger, false, plan, Optional.of(outcome), started, clock.instant());
+      // every object whose delete was done (or found it gone): no longer stored after the run
+      Map<String, Stored> deleted = new ConcurrentHashMap<>();
+      RetentionExecutor.Outcome outcome = new RetentionExecutor(storage, layout, (d, o, existed) -> {
+        deleted.merge(RetentionReport.kind(d.subject()), new Stored(1, o.storedSize()), Stored::plus);
+        metrics.removed(d.subject(), o.storedSize());
+      }).apply(plan);
+      Run run = new Run(trigger, false, plan, Optional.of(outcome), started, clock.instant(),
+          Map.copyOf(deleted));
       last = run;
       lastFailure = null;
       metrics.succeeded(run.finished(), plan);

@@ -100,6 +100,8 @@ class RetentionFeatureTest {
 
   @Test
   void dryRunPrintsWhatGoesAndWhyApplyRemovesItAndCountsIt() throws IOException {
+    long oldManifest = storage.stat(layout.baseManifest(OLD)).orElseThrow().storedSize();
+    long newManifest = storage.stat(layout.baseManifest(NEW)).orElseThrow().storedSize();
     String[] dry = run("retention", "apply", "--dry-run");
     assertEquals("0", dry[0], dry[2]);
     String text = dry[1].replaceAll("at \\S+Z:", "at NOW:");
@@ -113,18 +115,32 @@ class RetentionFeatureTest {
         keep base-backup 20000102T000000Z [newest] the newest base backup is always kept
         keep wal: 2 [wal-pitr]
         would remove 4 objects (%s)
-        """.formatted(io.pgsidecar.agent.cli.support.CliText.size(storage.stat(layout.baseManifest(OLD)).orElseThrow().storedSize()),
-            io.pgsidecar.agent.cli.support.CliText.size(1000 + 200 + storage.stat(layout.baseManifest(OLD)).orElseThrow().storedSize())),
+        stored base backups: %s in 4 objects before, %s in 2 objects after (would be)
+        stored WAL: 400 B in 4 objects before, 200 B in 2 objects after (would be)
+        """.formatted(io.pgsidecar.agent.cli.support.CliText.size(oldManifest),
+            io.pgsidecar.agent.cli.support.CliText.size(1000 + 200 + oldManifest),
+            io.pgsidecar.agent.cli.support.CliText.size(2000 + oldManifest + newManifest),
+            io.pgsidecar.agent.cli.support.CliText.size(1000 + newManifest)),
         text);
     assertTrue(storage.stat(layout.baseManifest(OLD)).isPresent(), "a dry run removes nothing");
 
     String[] json = run("retention", "apply", "--dry-run", "--output", "json");
     assertEquals("0", json[0], json[2]);
     assertTrue(json[1].startsWith("{\"dryRun\":true,\"trigger\":\"request\",\"now\":"), json[1]);
+    String storedBefore = "{\"baseBackups\":{\"objects\":4,\"bytes\":" + (2000 + oldManifest + newManifest)
+        + "},\"dumps\":{\"objects\":0,\"bytes\":0},\"wal\":{\"objects\":4,\"bytes\":400},"
+        + "\"debris\":{\"objects\":0,\"bytes\":0}}";
+    String storedAfter = "{\"baseBackups\":{\"objects\":2,\"bytes\":" + (1000 + newManifest)
+        + "},\"dumps\":{\"objects\":0,\"bytes\":0},\"wal\":{\"objects\":2,\"bytes\":200},"
+        + "\"debris\":{\"objects\":0,\"bytes\":0}}";
+    assertTrue(json[1].contains("\"stored\":{\"before\":" + storedBefore + ",\"after\":" + storedAfter
+        + "}"), json[1]);
 
-    String[] applied = run("retention", "apply");
+    String[] applied = run("retention", "apply", "--output", "json");
     assertEquals("0", applied[0], applied[2]);
-    assertTrue(applied[1].contains("removed base-backup 20000101T000000Z [expired]"), applied[1]);
+    assertTrue(applied[1].contains("\"stored\":{\"before\":" + storedBefore + ",\"after\":"
+        + storedAfter + "}"), "what was deleted is no longer counted: " + applied[1]);
+    assertTrue(applied[1].contains("{\"kind\":\"base-backup\",\"id\":\"20000101T000000Z\",\"rule\":\"expired\""), applied[1]);
     assertFalse(storage.stat(layout.baseManifest(OLD)).isPresent());
     assertFalse(storage.stat(layout.baseData(OLD, ".zst")).isPresent());
     assertFalse(storage.stat(layout.walKey("000000010000000000000004", ".zst")).isPresent());
@@ -137,6 +153,12 @@ class RetentionFeatureTest {
     assertTrue(scrape.contains("pgsidecar_retention_kept{cluster=\"db1\",kind=\"base-backup\",rule=\"newest\"} 1.0"), scrape);
     assertTrue(scrape.contains("pgsidecar_retention_consecutive_failures{cluster=\"db1\"} 0.0"), scrape);
     assertTrue(scrape.contains("pgsidecar_retention_enabled{cluster=\"db1\"} 1.0"), scrape);
+
+    String[] again = run("retention", "apply");
+    assertEquals("0", again[0], again[2]);
+    assertTrue(again[1].contains("stored base backups: " + io.pgsidecar.agent.cli.support.CliText.size(
+        1000 + newManifest) + " in 2 objects before, " + io.pgsidecar.agent.cli.support.CliText.size(
+        1000 + newManifest) + " in 2 objects after\n"), again[1]);
   }
 
   /**
