@@ -45,7 +45,7 @@ public final class PostgresCluster extends ClusterExtension implements AutoClose
   private final WalWaits waits;
 
   private PostgresCluster(Builder b) {
-    this.server = new PostgresProcess(b.binDir, b.settings, b.serverEnv, b.allowGroupAccess,
+    this.server = new PostgresProcess(b.binDir, b.settings, b.serverEnv, b.allowGroupAccess, b.walSegsizeMb,
         b.existing, b.dataDir, b.deleteDataDirOnClose);
     this.sql = new PostgresSql(server);
     this.waits = new WalWaits(server, sql);
@@ -274,6 +274,7 @@ public final class PostgresCluster extends ClusterExtension implements AutoClose
     private final Map<String, String> settings = new LinkedHashMap<>();
     private final Map<String, String> serverEnv = new LinkedHashMap<>();
     private boolean allowGroupAccess;
+    private int walSegsizeMb;
     private final boolean existing;
     private Path dataDir;
     private boolean deleteDataDirOnClose;
@@ -303,6 +304,12 @@ public final class PostgresCluster extends ClusterExtension implements AutoClose
     /** initdb {@code --allow-group-access}: PGDATA mode 0750, readable by the postgres group. */
     public Builder allowGroupAccess() {
       this.allowGroupAccess = true;
+      return this;
+    }
+
+    /** initdb {@code --wal-segsize=MB}: WAL segments of that many MiB (a power of two, 1 to 1024). */
+    public Builder walSegsizeMb(int mb) {
+      this.walSegsizeMb = mb;
       return this;
     }
 

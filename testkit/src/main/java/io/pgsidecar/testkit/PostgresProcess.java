@@ -30,6 +30,7 @@ final class PostgresProcess {
   private final Map<String, String> settings;
   private final Map<String, String> serverEnv;
   private final boolean allowGroupAccess;
+  private final int walSegsizeMb;
   private final boolean existing;
   private final Path chosenDataDir;
   private final boolean deleteDataDirOnClose;
@@ -40,11 +41,13 @@ final class PostgresProcess {
   private boolean running;
 
   PostgresProcess(Path binDir, Map<String, String> settings, Map<String, String> serverEnv,
-      boolean allowGroupAccess, boolean existing, Path chosenDataDir, boolean deleteDataDirOnClose) {
+      boolean allowGroupAccess, int walSegsizeMb, boolean existing, Path chosenDataDir,
+      boolean deleteDataDirOnClose) {
     this.binDir = binDir;
     this.settings = new LinkedHashMap<>(settings);
     this.serverEnv = new LinkedHashMap<>(serverEnv);
     this.allowGroupAccess = allowGroupAccess;
+    this.walSegsizeMb = walSegsizeMb;
     this.existing = existing;
     this.chosenDataDir = chosenDataDir;
     this.deleteDataDirOnClose = deleteDataDirOnClose;
@@ -133,6 +136,9 @@ final class PostgresProcess {
         "--no-instructions"));
     if (allowGroupAccess) {
       cmd.add("--allow-group-access");
+    }
+    if (walSegsizeMb > 0) {
+      cmd.add("--wal-segsize=" + walSegsizeMb);
     }
     runAsPostgres(cmd).orThrow();
   }

@@ -3,6 +3,7 @@ package io.pgsidecar.agent.status;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.repo.SegmentSize;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.Storage;
 import java.io.IOException;
@@ -72,7 +73,7 @@ public final class RepositoryStatus {
     return new Snapshot(catalog.describe(), usage, backups,
         segments.isEmpty() ? Optional.empty() : Optional.of(segments.getLast()),
         dumps.isEmpty() ? Optional.empty() : Optional.of(dumps.lastEntry().getValue()),
-        ArchiveCatalog.window(backups, segments));
+        ArchiveCatalog.window(backups, segments, SegmentSize.of(storage, layout, backups).bytes()));
   }
 
   private String kindOf(String key) {

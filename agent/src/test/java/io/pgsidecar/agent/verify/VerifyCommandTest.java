@@ -5,20 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pgsidecar.agent.cli.Main;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.storage.fs.FsStorage;
 import io.pgsidecar.testkit.PostgresCluster;
-import java.io.PrintWriter;
 import java.io.RandomAccessFile;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,17 +36,8 @@ class VerifyCommandTest {
 
   private final CodecPipeline zstd = Pipelines.zstd(3);
 
-  record Run(int code, String out, String err) {}
-
-  private Run run(Path repo, String... args) {
-    Map<String, String> env = Map.of("PGSIDECAR_CLUSTER", "db1", "PGSIDECAR_STORAGE_PATH",
-        repo.toString(), "PGSIDECAR_STORAGE_PREFIX", "test", "PGSIDECAR_POSTGRES_BIN_DIR",
-        PG.binDir().toString(), "PGSIDECAR_VERIFY_WORK_DIR", WORK.toString(),
-        "PGSIDECAR_POSTGRES_USER", "postgres");
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.execute(args, env, new PrintWriter(out), new PrintWriter(err));
-    return new Run(code, out.toString(), err.toString());
+  private VerifyFixture.Run run(Path repo, String... args) {
+    return VerifyFixture.cli(PG, repo, WORK, args);
   }
 
   private BackupManifest backup(Storage storage) throws Exception {
@@ -72,7 +59,7 @@ class VerifyCommandTest {
     try (Storage storage = new FsStorage(repo)) {
       m = backup(storage);
     }
-    Run ok = run(repo, "backup", "verify", m.id(), "--restore");
+    VerifyFixture.Run ok = run(repo, "backup", "verify", m.id(), "--restore");
     assertEquals(0, ok.code(), ok.err());
     System.out.println("$ pgsidecar backup verify " + m.id() + " --restore\n" + ok.out());
     assertTrue(ok.out().startsWith("backup " + m.id() + " verified in "), ok.out());
@@ -81,7 +68,7 @@ class VerifyCommandTest {
     assertTrue(ok.out().contains("\n  restore    started to consistency on a private socket;"
         + " probe: "), ok.out());
 
-    Run json = run(repo, "backup", "verify", m.id(), "--output", "json", "--progress", "never");
+    VerifyFixture.Run json = run(repo, "backup", "verify", m.id(), "--output", "json", "--progress", "never");
     assertEquals(0, json.code(), json.err());
     assertEquals("", json.err());
     JsonNode n = new ObjectMapper().readTree(json.out());
@@ -89,7 +76,7 @@ class VerifyCommandTest {
     assertEquals(m.storedSha256(), n.path("storedSha256").asText());
     assertEquals("backup successfully verified", n.path("pgVerifybackup").asText());
 
-    Run missing = run(repo, "backup", "verify", "20200101T000000Z");
+    VerifyFixture.Run missing = run(repo, "backup", "verify", "20200101T000000Z");
     assertEquals(4, missing.code(), missing.err());
     assertEquals("pgsidecar backup verify: backup 20200101T000000Z does not exist in file://"
         + repo + "/test/db1/ (no test/db1/base/20200101T000000Z/backup.json); list the backups"
@@ -101,7 +88,7 @@ class VerifyCommandTest {
       f.seek(100);
       f.write(b ^ 0x80);
     }
-    Run damaged = run(repo, "backup", "verify", m.id());
+    VerifyFixture.Run damaged = run(repo, "backup", "verify", m.id());
     assertEquals(5, damaged.code(), damaged.err());
     assertTrue(damaged.err().startsWith("pgsidecar backup verify: backup " + m.id() + ": "
         + m.dataKey() + " is damaged: its stored bytes have SHA-256 "), damaged.err());
@@ -117,19 +104,19 @@ class VerifyCommandTest {
     try (Storage storage = new FsStorage(repo)) {
       m = backup(storage);
     }
-    Run whole = run(repo, "wal", "verify");
+    VerifyFixture.Run whole = run(repo, "wal", "verify");
     assertEquals(0, whole.code(), whole.err());
     System.out.println("$ pgsidecar wal verify\n" + whole.out());
     assertTrue(whole.out().endsWith("\nno gap\n"), whole.out());
     try (Storage storage = new FsStorage(repo)) {
       assertTrue(storage.delete(VerifyFixture.LAYOUT.walKey(m.walStartSegment(), ".zst")));
     }
-    Run gap = run(repo, "wal", "verify");
+    VerifyFixture.Run gap = run(repo, "wal", "verify");
     assertEquals(5, gap.code(), gap.err());
     System.out.println("$ pgsidecar wal verify\n" + gap.out());
     assertTrue(gap.out().endsWith("\ntimeline 1: " + m.walStartSegment()
         + " missing (1 segment)\n"), gap.out());
-    Run json = run(repo, "wal", "verify", "--output", "json");
+    VerifyFixture.Run json = run(repo, "wal", "verify", "--output", "json");
     assertEquals(5, json.code());
     JsonNode n = new ObjectMapper().readTree(json.out());
     assertEquals(1, n.path("missingSegments").asInt());

@@ -13,6 +13,8 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +24,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -53,7 +56,13 @@ final class VerifyFixture {
   }
 
   static PostgresCluster archivingCluster(Path dir) {
+    return archivingCluster(dir, 0);
+  }
+
+  /** The same with initdb {@code --wal-segsize=walSegsizeMb} (0: PostgreSQL's default). */
+  static PostgresCluster archivingCluster(Path dir, int walSegsizeMb) {
     return PostgresCluster.builder()
+        .walSegsizeMb(walSegsizeMb)
         .setting("archive_mode", "on")
         .setting("archive_command", "test ! -f " + dir + "/%f && cp %p " + dir + "/%f.tmp && mv "
             + dir + "/%f.tmp " + dir + "/%f")
@@ -86,6 +95,26 @@ final class VerifyFixture {
       shipping.interrupt();
       shipping.join();
     }
+  }
+
+  /** What a pgsidecar command printed and its exit code. */
+  record Run(int code, String out, String err) {}
+
+  /**
+   * {@code pgsidecar args} through the CLI, in this process, on the filesystem repository
+   * {@code repo} (prefix {@code test}, cluster {@code db1}) with {@code pg}'s binaries and
+   * {@code work} as the verify scratch directory.
+   */
+  static Run cli(PostgresCluster pg, Path repo, Path work, String... args) {
+    Map<String, String> env = Map.of("PGSIDECAR_CLUSTER", "db1", "PGSIDECAR_STORAGE_PATH",
+        repo.toString(), "PGSIDECAR_STORAGE_PREFIX", "test", "PGSIDECAR_POSTGRES_BIN_DIR",
+        pg.binDir().toString(), "PGSIDECAR_VERIFY_WORK_DIR", work.toString(),
+        "PGSIDECAR_POSTGRES_USER", "postgres");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = io.pgsidecar.agent.cli.Main.execute(args, env, new PrintWriter(out),
+        new PrintWriter(err));
+    return new Run(code, out.toString(), err.toString());
   }
 
   static VerifySettings settings(PostgresCluster pg, Path workDir, String probe) {

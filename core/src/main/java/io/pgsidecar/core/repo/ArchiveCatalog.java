@@ -135,16 +135,27 @@ public final class ArchiveCatalog {
 
   /** The recoverable window, or empty when there is no complete backup or no WAL. */
   public Optional<Window> window() throws IOException {
-    return window(backups(), segments());
+    List<BackupManifest> backups = backups();
+    return window(backups, segments(), SegmentSize.of(storage, layout, backups).bytes());
   }
 
+  /** The window with the segment size the backups' LSNs and segment names agree on. */
   public static Optional<Window> window(List<BackupManifest> backups, List<WalEntry> segments) {
+    return window(backups, segments, SegmentSize.fromBackups(backups).bytes());
+  }
+
+  /**
+   * The window; {@code segmentSize} (the archive's {@code wal_segment_size}, {@link SegmentSize})
+   * turns the newest segment's name into the LSN where it ends.
+   */
+  public static Optional<Window> window(List<BackupManifest> backups, List<WalEntry> segments,
+      long segmentSize) {
     if (backups.isEmpty() || segments.isEmpty()) {
       return Optional.empty();
     }
     BackupManifest first = backups.get(0);
     WalEntry last = segments.stream().max(SEGMENT_ORDER).orElseThrow();
-    Lsn end = new Lsn(last.name().startLsn().value() + WalFileName.SEGMENT_SIZE);
+    Lsn end = new Lsn((last.name().log() << 32) + (last.name().segment() + 1) * segmentSize);
     return Optional.of(new Window(first.stopTime(), Lsn.parse(first.stopLsn()), first.id(),
         last.name().name(), last.storedAt(), end, segments.size()));
   }

@@ -5,6 +5,7 @@ import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.DumpManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.repo.SegmentSize;
 import io.pgsidecar.core.retention.RepositoryListing.BackupEntry;
 import io.pgsidecar.core.retention.RepositoryListing.BackupPoint;
 import io.pgsidecar.core.retention.RepositoryListing.DumpEntry;
@@ -57,13 +58,17 @@ public final class ListingReader {
   public RepositoryListing read() {
     try {
       List<BackupEntry> backups = new ArrayList<>();
+      List<BackupManifest> manifests = new ArrayList<>();
       for (Map.Entry<String, List<ObjectInfo>> e : folders(layout.baseRoot()).entrySet()) {
         String id = e.getKey();
         boolean complete = has(e.getValue(), layout.baseManifest(id));
-        Optional<BackupPoint> point = complete
-            ? Optional.of(BackupPoint.of(BackupManifest.fromJson(bytes(layout.baseManifest(id)),
-                layout.baseManifest(id))))
-            : Optional.empty();
+        Optional<BackupPoint> point = Optional.empty();
+        if (complete) {
+          BackupManifest m = BackupManifest.fromJson(bytes(layout.baseManifest(id)),
+              layout.baseManifest(id));
+          manifests.add(m);
+          point = Optional.of(BackupPoint.of(m));
+        }
         backups.add(new BackupEntry(id, point, has(e.getValue(), layout.baseKeepMark(id)), e.getValue()));
       }
       List<DumpEntry> dumps = new ArrayList<>();
@@ -82,7 +87,9 @@ public final class ListingReader {
       try (Stream<ObjectInfo> s = storage.listDebris(layout.root())) {
         debris = s.toList();
       }
-      return new RepositoryListing(backups, dumps, wal, histories(wal), debris);
+      manifests.sort(java.util.Comparator.comparing(BackupManifest::id));
+      SegmentSize size = SegmentSize.of(storage, layout, manifests);
+      return new RepositoryListing(backups, dumps, wal, histories(wal), debris, size.bytes());
     } catch (IOException e) {
       throw JobException.storageUnavailable("retention cannot read the repository "
           + storage.describe() + " (" + layout.root() + "): " + e.getMessage()

@@ -4,6 +4,7 @@ import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.wal.Lsn;
+import io.pgsidecar.core.wal.Segments;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -26,9 +27,11 @@ import java.util.Optional;
  *     timeline that might be one of its ancestors
  * @param debris the storage driver's own leftovers of interrupted uploads
  *     ({@link io.pgsidecar.core.storage.Storage#listDebris})
+ * @param walSegmentSize the archive's WAL segment size in bytes
+ *     ({@link io.pgsidecar.core.repo.SegmentSize}; 16 MiB unless told otherwise)
  */
 public record RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal,
-    Map<Long, TimelineHistory> histories, List<ObjectInfo> debris) {
+    Map<Long, TimelineHistory> histories, List<ObjectInfo> debris, long walSegmentSize) {
 
   public RepositoryListing {
     backups = List.copyOf(backups);
@@ -36,6 +39,13 @@ public record RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps
     wal = List.copyOf(wal);
     histories = Map.copyOf(histories);
     debris = List.copyOf(debris);
+    new Segments(walSegmentSize); // a power of two from 1 MiB to 1 GiB
+  }
+
+  /** With 16 MiB segments. */
+  public RepositoryListing(List<BackupEntry> backups, List<DumpEntry> dumps, List<ObjectInfo> wal,
+      Map<Long, TimelineHistory> histories, List<ObjectInfo> debris) {
+    this(backups, dumps, wal, histories, debris, Segments.DEFAULT_SIZE);
   }
 
   /** Without debris. */

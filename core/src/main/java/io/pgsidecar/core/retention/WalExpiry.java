@@ -7,6 +7,7 @@ import io.pgsidecar.core.retention.RepositoryListing.BackupEntry;
 import io.pgsidecar.core.retention.RepositoryListing.BackupPoint;
 import io.pgsidecar.core.retention.RetentionPolicy.KindPolicy;
 import io.pgsidecar.core.storage.ObjectInfo;
+import io.pgsidecar.core.wal.Segments;
 import io.pgsidecar.core.wal.WalFileName;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,8 +20,10 @@ import java.util.OptionalLong;
 /**
  * Which objects under {@code wal/} retention keeps, given the base backups it keeps; the rules are
  * in {@link RetentionPlanner}'s description. Positions are segment numbers counted from LSN 0
- * (16 MiB segments), the same on every timeline: a timeline that forks at LSN X continues the
- * numbering from X's segment.
+ * with the archive's segment size ({@link RepositoryListing#walSegmentSize}: a 64 MiB segment
+ * {@code ...0014} holds what 16 MiB arithmetic would call {@code ...0050}, and a backup's start
+ * segment must never look older than it is), the same on every timeline: a timeline that forks
+ * at LSN X continues the numbering from X's segment.
  */
 final class WalExpiry {
 
@@ -34,9 +37,10 @@ final class WalExpiry {
 
   static void plan(RepositoryListing listing, Instant now, KindPolicy p,
       Map<String, Selection.Keep> backupKeeps, List<Decision> kept, List<Decision> removed) {
+    Segments segs = new Segments(listing.walSegmentSize());
     List<WalObject> objects = new ArrayList<>();
     for (ObjectInfo o : listing.wal()) {
-      Optional<WalObject> w = parse(o);
+      Optional<WalObject> w = parse(o, segs);
       if (w.isEmpty()) {
         kept.add(new Decision(Subject.OTHER, o.key(), Rule.NOT_OURS,
             "not a WAL file name; retention leaves it alone", List.of(o)));
@@ -60,8 +64,8 @@ final class WalExpiry {
       Selection.Keep k = backupKeeps.get(b.id());
       if (b.complete() && k != null) {
         BackupPoint pt = b.point().orElseThrow();
-        needs.add(new Need(b.id(), pt.timeline(), position(pt.start().value()),
-            position(pt.stop().value()), k.forward()));
+        needs.add(new Need(b.id(), pt.timeline(), segs.segmentNo(pt.start().value()),
+            segs.segmentNo(pt.stop().value()), k.forward()));
       }
     }
     needs.sort(Comparator.comparingLong(Need::startPos));
@@ -74,7 +78,7 @@ final class WalExpiry {
         histories.add(w);
         continue;
       }
-      Decision d = segment(w, needs, windowStart);
+      Decision d = segment(w, needs, windowStart, segs);
       if (d.rule() == Rule.WAL_UNNEEDED) {
         removed.add(d);
       } else {
@@ -97,27 +101,28 @@ final class WalExpiry {
     }
   }
 
-  private static Decision segment(WalObject w, List<Need> needs, Optional<Instant> windowStart) {
+  private static Decision segment(WalObject w, List<Need> needs, Optional<Instant> windowStart,
+      Segments segs) {
     if (windowStart.isPresent() && w.info().lastModified().isAfter(windowStart.get())) {
       return decision(w, Rule.WAL_WINDOW, "stored inside the window (since " + windowStart.get() + ")");
     }
     for (Need n : needs) {
       if (n.forward() && n.timeline() <= w.timeline() && n.startPos() <= w.pos()) {
         return decision(w, Rule.WAL_PITR, "point-in-time recovery from base backup " + n.id()
-            + " (timeline " + n.timeline() + ", from segment " + name(n.timeline(), n.startPos()) + ")");
+            + " (timeline " + n.timeline() + ", from segment " + segs.name(n.timeline(), n.startPos()) + ")");
       }
     }
     for (Need n : needs) {
       if (n.timeline() == w.timeline() && n.startPos() <= w.pos() && w.pos() <= n.stopPos()) {
         return decision(w, Rule.WAL_CONSISTENCY, "base backup " + n.id() + " needs it to reach"
-            + " consistency (segments " + name(n.timeline(), n.startPos()) + " to "
-            + name(n.timeline(), n.stopPos()) + ")");
+            + " consistency (segments " + segs.name(n.timeline(), n.startPos()) + " to "
+            + segs.name(n.timeline(), n.stopPos()) + ")");
       }
     }
     Optional<Need> oldest = needs.stream()
         .filter(n -> n.forward() && n.timeline() <= w.timeline()).findFirst();
     return decision(w, Rule.WAL_UNNEEDED, oldest
-        .map(n -> "before segment " + name(n.timeline(), n.startPos()) + " of base backup " + n.id()
+        .map(n -> "before segment " + segs.name(n.timeline(), n.startPos()) + " of base backup " + n.id()
             + ", the oldest kept for point-in-time recovery that reaches timeline " + w.timeline())
         .orElse("no base backup kept for point-in-time recovery reaches timeline " + w.timeline()
             + ", and no kept backup needs it to reach consistency"));
@@ -129,11 +134,14 @@ final class WalExpiry {
   }
 
   /** The WAL file an object under wal/ holds, from its key: the name before the codec suffix. */
-  private static Optional<WalObject> parse(ObjectInfo o) {
+  private static Optional<WalObject> parse(ObjectInfo o, Segments segs) {
     String file = o.key().substring(o.key().lastIndexOf('/') + 1);
     if (file.length() >= 24 && WalFileName.isValid(file.substring(0, 24))
         && (file.length() == 24 || file.charAt(24) == '.')) {
       WalFileName seg = WalFileName.parse(file.substring(0, 24));
+      if (seg.segment() >= segs.perLog()) {
+        return Optional.empty(); // no segment of this size: left alone as not ours
+      }
       String name = file.substring(0, 24);
       String rest = file.substring(24);
       WalFileName.Kind kind = WalFileName.Kind.SEGMENT;
@@ -146,7 +154,7 @@ final class WalExpiry {
         kind = WalFileName.Kind.BACKUP;
       }
       return Optional.of(new WalObject(o, name, kind, seg.timeline(),
-          seg.log() * WalFileName.SEGMENTS_PER_LOG + seg.segment()));
+          seg.log() * segs.perLog() + seg.segment()));
     }
     if (file.length() >= 16 && file.substring(8).startsWith(".history")
         && WalFileName.isValid(file.substring(0, 16))) {
@@ -156,12 +164,4 @@ final class WalExpiry {
     return Optional.empty();
   }
 
-  static long position(long lsn) {
-    return Long.divideUnsigned(lsn, WalFileName.SEGMENT_SIZE);
-  }
-
-  private static String name(long timeline, long pos) {
-    return WalFileName.segment(timeline, pos / WalFileName.SEGMENTS_PER_LOG,
-        pos % WalFileName.SEGMENTS_PER_LOG).name();
-  }
 }

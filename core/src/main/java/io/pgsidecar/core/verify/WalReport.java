@@ -9,7 +9,7 @@ import java.util.Optional;
  * there and every gap, plus problems that are not gaps (a timeline without its history file).
  *
  * @param archive where the archive lives, e.g. {@code file:///repo/db1/}
- * @param segmentSize bytes per segment and where that was read ({@link SegmentSize#source()})
+ * @param segmentSize bytes per segment and where that was read ({@link io.pgsidecar.core.repo.SegmentSize#source()})
  * @param from the oldest backup's id whose start segment opens the span; empty without backups
  * @param timelines one entry per timeline with a span to check, ascending
  * @param problems every gap and missing history file as a sentence; empty when the archive is whole

@@ -1,5 +1,7 @@
 package io.pgsidecar.core.verify;
 
+import io.pgsidecar.core.wal.Segments;
+import io.pgsidecar.core.repo.SegmentSize;
 import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.job.JobException;

@@ -76,6 +76,33 @@ class RetentionPlannerTest {
     assertEquals("newest of weekly 2026-W12 (gfs.weekly 2, UTC)", weekly.reason());
   }
 
+  /**
+   * With 64 MiB segments the backup starting at LSN 0/4000028 starts in segment ...0001, which
+   * 16 MiB arithmetic would call ...0004: the segments it needs must not look older than it.
+   */
+  @Test
+  void walPositionsUseTheArchivesSegmentSize() {
+    long size = 64L << 20;
+    Instant t = Instant.parse("2026-01-01T02:00:00Z");
+    String id = idOf(t);
+    BackupEntry b = new BackupEntry(id, Optional.of(new BackupPoint(1, new Lsn(size + 40),
+        new Lsn(size + 100), t)), false, List.of(new ObjectInfo(History.LAYOUT.baseManifest(id), 10,
+        t, new ObjectMetadata("", 1, "none", ""))));
+    List<ObjectInfo> wal = new ArrayList<>();
+    for (String name : List.of("000000010000000000000000", "000000010000000000000001",
+        "000000010000000000000002", "000000010000000100000000")) {
+      wal.add(new ObjectInfo(History.LAYOUT.walKey(name, ".zst"), 100, t,
+          new ObjectMetadata("", 1, "zstd", "")));
+    }
+    Plan plan = RetentionPlanner.plan(new RepositoryListing(List.of(b), List.of(), wal, Map.of(),
+        List.of(), size), t.plusSeconds(3600), base(new KindPolicy(1, Optional.empty(), Gfs.NONE)));
+    assertEquals(Map.of("000000010000000000000000", "wal-unneeded"), rules(plan.removed(), Subject.WAL));
+    assertEquals(Map.of("000000010000000000000001", "wal-pitr", "000000010000000000000002", "wal-pitr",
+        "000000010000000100000000", "wal-pitr"), rules(plan.kept(), Subject.WAL));
+    assertEquals("before segment 000000010000000000000001 of base backup " + id + ", the oldest kept"
+        + " for point-in-time recovery that reaches timeline 1", plan.removed().get(0).reason());
+  }
+
   @Test
   void gfsWeeksAreIsoWeeksAcrossTheYearBoundary() {
     List<BackupEntry> backups = List.of(

@@ -1,11 +1,10 @@
-package io.pgsidecar.core.verify;
+package io.pgsidecar.core.repo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pgsidecar.core.repo.BackupManifest;
-import io.pgsidecar.core.repo.RepositoryLayout;
 import io.pgsidecar.core.storage.Storage;
 import io.pgsidecar.core.wal.Lsn;
+import io.pgsidecar.core.wal.Segments;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;

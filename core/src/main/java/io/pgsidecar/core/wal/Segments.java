@@ -1,4 +1,4 @@
-package io.pgsidecar.core.verify;
+package io.pgsidecar.core.wal;
 
 import java.util.Locale;
 import java.util.Optional;
