@@ -1,6 +1,5 @@
 package io.pgsidecar.core.retention;
 
-import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.DumpManifest;
@@ -11,6 +10,7 @@ import io.pgsidecar.core.retention.RepositoryListing.BackupPoint;
 import io.pgsidecar.core.retention.RepositoryListing.DumpEntry;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.wal.TimelineHistory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;

@@ -1,15 +1,15 @@
 package io.pgsidecar.core.verify;
 
-import io.pgsidecar.core.wal.Segments;
-import io.pgsidecar.core.repo.SegmentSize;
-import io.pgsidecar.core.wal.TimelineHistory;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.repo.SegmentSize;
 import io.pgsidecar.core.storage.ObjectInfo;
 import io.pgsidecar.core.storage.Storage;
+import io.pgsidecar.core.wal.Segments;
+import io.pgsidecar.core.wal.TimelineHistory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,15 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsidecar.core.wal.Segments;
-import io.pgsidecar.core.repo.SegmentSize;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
+import io.pgsidecar.core.repo.SegmentSize;
 import io.pgsidecar.core.storage.MemoryStorage;
 import io.pgsidecar.core.storage.ObjectMetadata;
+import io.pgsidecar.core.wal.Segments;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
