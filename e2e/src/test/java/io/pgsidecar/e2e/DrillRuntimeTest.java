@@ -102,7 +102,7 @@ class DrillRuntimeTest {
             return scrape[0].contains("pgsidecar_restore_drill_runs_total{cluster=\"db1\",result=\"ok\"} 1.0");
           });
       assertTrue(scrape[0].contains("pgsidecar_restore_drill_scheduled{cluster=\"db1\"} 1.0"),
-          scrape[0]);
+          "a recorded drill of the CronJob counts as scheduled (PgsidecarRestoreDrillMissing)");
       assertFalse(scrape[0].contains(
           "pgsidecar_restore_drill_last_success_timestamp_seconds{cluster=\"db1\"} 0.0"), scrape[0]);
 
@@ -150,9 +150,8 @@ class DrillRuntimeTest {
     m.getMainAttributes().put(Attributes.Name.CLASS_PATH, Stream.of(
         System.getProperty("java.class.path").split(File.pathSeparator))
         .map(p -> Path.of(p).toUri().toString()).collect(Collectors.joining(" ")));
-    try (OutputStream out = Files.newOutputStream(home.resolve("lib/pgsidecar-agent.jar"));
-        JarOutputStream jar = new JarOutputStream(out, m)) {
-      // the manifest is all
+    try (OutputStream out = Files.newOutputStream(home.resolve("lib/pgsidecar-agent.jar"))) {
+      new JarOutputStream(out, m).close(); // the manifest is all
     }
     Files.writeString(home.resolve("lib/pgsidecar.aot"), "not copied");
     for (String launcher : List.of("pgsidecar", "pgsidecar-install-runtime")) {

@@ -149,6 +149,7 @@ final class DrillService implements AutoCloseable {
     DrillRecords.Stored s = newest.get();
     if ("job".equals(s.fields().get("by"))) {
       jobDrills = true;
+      metrics.scheduled(true); // now, not at the next housekeeping tick
     }
     if (!s.finishTime().isAfter(lastFinish)) {
       return;
