@@ -38,6 +38,8 @@ class PodDrillJobTest {
   private static final String POSTGRES_SECRET = "db1-pgsidecar-postgres";
   private static final String AZURE_SECRET = "db1-azure-storage";
   private static final Duration POD_TIMEOUT = Duration.ofSeconds(90);
+  /** The chart's cluster name for release db1: the fullname. */
+  private static final String CLUSTER = "db1-pgsidecar";
 
   @TempDir
   Path work;
@@ -92,7 +94,7 @@ class PodDrillJobTest {
           }
         }
         assertEquals(1, records.size(), "one drill record: " + records);
-        assertTrue(records.get(0).matches("db1/drills/\\d{8}-\\d{6}-[0-9a-f]{8}\\.json"),
+        assertTrue(records.get(0).matches(CLUSTER + "/drills/\\d{8}-\\d{6}-[0-9a-f]{8}\\.json"),
             records.get(0));
 
         HttpClient http = HttpClient.newHttpClient();
@@ -103,8 +105,8 @@ class PodDrillJobTest {
               scrape[0] = http.send(HttpRequest.newBuilder(metrics).build(),
                   HttpResponse.BodyHandlers.ofString()).body();
               return scrape[0].contains(
-                  "pgsidecar_restore_drill_runs_total{cluster=\"db1\",result=\"ok\"} 1.0")
-                  && scrape[0].contains("pgsidecar_restore_drill_scheduled{cluster=\"db1\"} 1.0");
+                  "pgsidecar_restore_drill_runs_total{cluster=\"" + CLUSTER + "\",result=\"ok\"} 1.0")
+                  && scrape[0].contains("pgsidecar_restore_drill_scheduled{cluster=\"" + CLUSTER + "\"} 1.0");
             });
         var status = pod.container("agent").exec(Duration.ofMinutes(2),
             "/opt/pgsidecar/bin/pgsidecar", "status");
