@@ -163,7 +163,7 @@ PY
 cp "$AGENT_JAR" "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar"
 "$ROOT/wal-client/build.sh" "$L3/opt/pgsidecar/bin/wal-archiver"
 ln -s wal-archiver "$L3/opt/pgsidecar/bin/pgsidecar-install-client"
-cp container/bin/pgsidecar container/bin/restore-init "$L3/opt/pgsidecar/bin/"
+cp container/bin/pgsidecar container/bin/restore-init container/bin/pgsidecar-install-runtime "$L3/opt/pgsidecar/bin/"
 
 # ---- normalise modes and times (the JVM checks the class path's sizes and mtimes against the
 # AOT archive's, so the training run must see the times the image will have) -----------------

@@ -193,3 +193,12 @@ PostgreSQL container's POSTGRES_USER / POSTGRES_PASSWORD.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The drill CronJob's image: drill.image, else the database pod's postgres image. */}}
+{{- define "pgsidecar.drillImage" -}}
+{{- if .Values.drill.image.repository }}
+{{- printf "%s:%s" .Values.drill.image.repository (default .Values.postgresql.image.tag .Values.drill.image.tag) }}
+{{- else }}
+{{- printf "%s:%s" .Values.postgresql.image.repository .Values.postgresql.image.tag }}
+{{- end }}
+{{- end }}

@@ -47,6 +47,12 @@ final class ValueSets {
     ALL.put("encryption from a Secret", new String[] {ACCOUNT, "encryption.existingSecret=pgp",
         "encryption.publicKeys[0]=public.asc", "encryption.secretKeys[0]=secret.asc",
         "encryption.secretKeyPassphraseKey=secret-passphrase"});
+    ALL.put("restore drill CronJob", new String[] {ACCOUNT, CLIENT_ID, "drill.enabled=true"});
+    ALL.put("restore drill CronJob on S3 with keys and encryption", new String[] {S3, BUCKET,
+        "storage.s3.auth=static", "storage.s3.existingSecret=hetzner", "drill.enabled=true",
+        "drill.image.repository=registry.example/postgres", "drill.scratchSizeLimit=20Gi",
+        "encryption.existingSecret=pgp", "encryption.publicKeys[0]=public.asc",
+        "encryption.secretKeys[0]=secret.asc"});
     ALL.put("everything changed", new String[] {ACCOUNT, CLIENT_ID, "cluster=orders",
         "storage.prefix=prod/eu", "image.tag=9.9.9", "postgresql.image.tag=15.10",
         "postgresql.settings.max_connections=200", "postgresql.readOnlyRootFilesystem=false",

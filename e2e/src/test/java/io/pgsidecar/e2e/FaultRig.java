@@ -74,6 +74,12 @@ final class FaultRig implements AutoCloseable {
   /** With {@code storage.timeout} and {@code storage.retries} of the test's choice. */
   FaultRig(Path work, Azurite azurite, String endpoint, String extraYaml, String timeout,
       int retries) throws Exception {
+    this(work, azurite, endpoint, extraYaml, timeout, retries, 0);
+  }
+
+  /** With the agent's metrics.port (0: no metrics listener). */
+  FaultRig(Path work, Azurite azurite, String endpoint, String extraYaml, String timeout,
+      int retries, int metricsPort) throws Exception {
     this.work = Files.createDirectories(work);
     // the postgres user must traverse down to the socket (and wal-archiver's copy is elsewhere)
     for (Path p = this.work; p != null && p.startsWith(work.getParent()); p = p.getParent()) {
@@ -120,10 +126,10 @@ final class FaultRig implements AutoCloseable {
         wal:
           spool-dir: %s
         metrics:
-          port: 0
+          port: %d
         %s
         """.formatted(CLUSTER, pg.pgdata(), socket, adminSocket, pg.port(), pg.binDir(), PREFIX, timeout, retries, endpoint,
-        azurite.account(), keyFile, container, this.work.resolve("spool"), extraYaml));
+        azurite.account(), keyFile, container, this.work.resolve("spool"), metricsPort, extraYaml));
     this.agent = new AgentProcess(config, socket, this.work.resolve("agent.log")).start();
   }
 

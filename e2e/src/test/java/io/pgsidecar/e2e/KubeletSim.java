@@ -131,6 +131,17 @@ final class KubeletSim {
     }
   }
 
+  /**
+   * Starts the pod of one run of {@code cronJob} (its jobTemplate's pod template) the same way:
+   * init containers to completion, then its containers; the caller waits for them to exit.
+   */
+  SimPod startJob(JsonNode cronJob, List<JsonNode> objects, Duration timeout) throws Exception {
+    var asWorkload = JSON.createObjectNode();
+    asWorkload.set("metadata", cronJob.path("metadata"));
+    asWorkload.putObject("spec").set("template", cronJob.at("/spec/jobTemplate/spec/template"));
+    return start(asWorkload, objects, timeout);
+  }
+
   /** One running pod. {@link #close()} deletes it: containers stopped in reverse order. */
   final class SimPod implements AutoCloseable {
     final String name;

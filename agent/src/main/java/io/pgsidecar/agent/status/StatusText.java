@@ -98,10 +98,11 @@ final class StatusText {
     String running = part.path("running").asBoolean() ? "running now; " : "";
     JsonNode last = part.path("last");
     if (!last.has("result")) {
-      return running + "none since the agent started";
+      return running + "none recorded";
     }
     String at = "at " + last.path("startTime").asText() + " (" + last.path("durationMillis")
-        .asLong() + " ms)";
+        .asLong() + " ms" + (last.path("by").asText().equals("job") ? ", by the drill CronJob" : "")
+        + ")";
     return running + (last.path("result").asText().equals("success")
         ? "last success " + at + " restored backup " + last.path("backup").asText()
             + " to consistency; window " + last.path("windowSeconds").asLong() + " s"

@@ -23,7 +23,8 @@ final class DrillScheduler {
             new CronScheduler.Target() {
               @Override
               public Optional<Instant> lastStart() {
-                // a drill leaves nothing in storage: after a restart the next one waits for its time
+                // the newest drill record's start (read at start-up), else none yet: the next one
+                // waits for its time
                 return Optional.of(service.lastStart().orElse(Clock.systemUTC().instant()));
               }
 
@@ -41,11 +42,23 @@ final class DrillScheduler {
 
   /** The running part: the schedule, the drill's status, and the route that starts one. */
   static final class Parts extends ScheduledJob {
+    static final java.time.Duration RECORDS_EVERY = java.time.Duration.ofMinutes(1);
+
     private final DrillService service;
 
     Parts(DrillService service, VerifyMetrics metrics, Optional<CronScheduler> schedule) {
-      super(schedule, (enabled, next) -> metrics.scheduled(enabled));
+      super(schedule, (enabled, next) -> {
+        // drills run by the chart's CronJob count as scheduled once one was recorded; their
+        // records are read every minute (the Job is gone before Prometheus could scrape it)
+        metrics.scheduled(enabled || service.jobDrills());
+        service.readRecordsIfDue(RECORDS_EVERY);
+      });
       this.service = service;
+    }
+
+    @Override
+    public void readRepository(boolean atStart) throws java.io.IOException {
+      service.readRecords();
     }
 
     @Override

@@ -40,6 +40,22 @@ final class Programs {
     this.runAs = runAs.filter(u -> !u.isBlank());
   }
 
+  /**
+   * The programs a restore drill runs ({@code pg_ctl} starts {@code postgres},
+   * {@code pg_verifybackup} runs {@code pg_waldump}): PostgreSQL's server programs, which the
+   * pgsidecar image does not carry.
+   */
+  static final List<String> DRILL =
+      List.of("pg_verifybackup", "pg_waldump", "pg_ctl", "postgres", "psql");
+
+  /** "pg_ctl, postgres not found in DIR" for those of {@code programs} not there, or empty. */
+  Optional<String> missing(List<String> programs) {
+    List<String> absent = programs.stream()
+        .filter(p -> !Files.isExecutable(binDir.resolve(p))).toList();
+    return absent.isEmpty() ? Optional.empty()
+        : Optional.of(String.join(", ", absent) + " not found in " + binDir);
+  }
+
   /** Whether files the programs write must be handed to another user first. */
   Optional<String> otherUser() {
     return ROOT ? runAs : Optional.empty();

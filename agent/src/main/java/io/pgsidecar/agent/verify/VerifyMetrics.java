@@ -36,7 +36,8 @@ public final class VerifyMetrics {
         "Recoverable window the last drill measured: oldest backup start to newest archived WAL",
         windowSeconds, 1);
     gauge(registry, "pgsidecar.restore.drill.scheduled", null,
-        "1 when schedule.verify is set", scheduled, 1);
+        "1 when schedule.verify is set, or once a drill run elsewhere (the chart's drill CronJob)"
+            + " was recorded", scheduled, 1);
     gauge(registry, "pgsidecar.wal.gap.segments", null,
         "WAL segments missing from the archive at the last check (wal verify of the drill)",
         walGap, 1);

@@ -119,7 +119,7 @@ class DocsNameWhatExistsTest {
         "runbook.md:4: `pgsidecar retention purge`: 'pgsidecar retention' has no subcommand 'purge'"
             + " (subcommands: apply)",
         "Main.java:1: `pgsidecar keys`: pgsidecar has no command 'keys'"
-            + " (commands: agent, backup, check, config, dump, prepare-cache, restore, retention, status, wal)"),
+            + " (commands: agent, backup, check, config, drill, dump, prepare-cache, restore, retention, status, wal)"),
         wrongCommands(List.of(markdownCode(runbook), javadoc.javaCode()), commandTree()));
 
     Text config = new Text("configuration.md", """

@@ -98,7 +98,7 @@ class StatusCommandTest {
           lines.get(4));
       assertEquals("retention     off: no retention.* rule is set, nothing is removed",
           lines.get(5));
-      assertEquals("restore drill none since the agent started", lines.get(6));
+      assertEquals("restore drill none recorded", lines.get(6));
       assertTrue(lines.get(7).startsWith("recoverable   from "), lines.get(7));
       assertTrue(lines.get(7).contains(" (end of backup " + backupId + ") to "), lines.get(7));
       assertTrue(lines.get(8).startsWith("storage used  base backups "), lines.get(8));
