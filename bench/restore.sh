@@ -2,6 +2,9 @@
 # Restore, side by side: pgBackRest and pgsidecar restore the same database, each from its own
 # base backup taken at the same moment and its own WAL archive, against the same Azurite (HTTPS).
 #   bench/restore.sh [scale=100] [wal_mb=1024] [order=pgbackrest-first|pgsidecar-first]
+# RESTORE_JAVA_OPTS: extra JVM options for the timed `pgsidecar restore` only (e.g.
+# "-XX:StartFlightRecording=filename=/tmp/restore.jfr,settings=profile" to profile the restore
+# step; with KEEP_WORK=1 the work directory and its logs stay).
 # One source cluster (pgbench -s SCALE) archives every segment both ways (archive_command runs
 # wal-archiver push, then pgbackrest archive-push); a pgBackRest full backup and a pgsidecar
 # backup are taken one after the other, then pgbench writes WAL_MB of WAL, which both archives
@@ -203,7 +206,7 @@ run_pgsidecar() {
   say "pgsidecar restore"
   sync
   t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
-  /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" \
+  /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS ${RESTORE_JAVA_OPTS:-}" \
     "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" \
     --socket "$SOCK" >"$WORK/r-ours.out"
   R_MS_ours=$(( $(now_ms) - t0 )); AZCPU_ours=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
