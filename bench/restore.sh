@@ -5,6 +5,9 @@
 # Then (LOCAL_REPLAY=0 skips it) the same backup is restored once more, untimed, with the source's
 # own pg_wal segments copied into its pg_wal and restore_command 'false': the replay rate from
 # local WAL, against which the two archive replays compare (what prefetch must keep fed).
+# PROFILE_JAVA_OPTS: JVM options for that untimed restore only, e.g.
+# "-XX:StartFlightRecording=filename=/tmp/restore.jfr,settings=profile": a profile of the same
+# restore step that does not slow the timed one.
 # RESTORE_JAVA_OPTS: extra JVM options for the timed `pgsidecar restore` only (e.g.
 # "-XX:StartFlightRecording=filename=/tmp/restore.jfr,settings=profile" to profile the restore
 # step; with KEEP_WORK=1 the work directory and its logs stay).
@@ -227,8 +230,8 @@ run_local_replay() {
   local dir="$WORK/r-local/data" port t0
   mkdir -p "$WORK/r-local" && chown -R postgres "$WORK/r-local"
   say "local replay: pgsidecar restore (untimed), the source's pg_wal copied in"
-  runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" \
-    restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" --socket "$SOCK" >/dev/null
+  runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS ${PROFILE_JAVA_OPTS:-}" "$ROOT/bin/pgsidecar" \
+    --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" --socket "$SOCK" >/dev/null
   as_pg cp "$PGDATA_src"/pg_wal/[0-9A-F]*[0-9A-F] "$dir/pg_wal/"
   port=$(free_port)
   cat >>"$dir/postgresql.auto.conf" <<CONF
