@@ -141,7 +141,7 @@ public final class DataDirectory {
         fsync(p);
       } catch (IOException e) {
         failure.compareAndSet(null, new IOException("cannot make " + p + " durable: "
-            + e.getMessage() + "; the restore is not durable (the restore marker stays, a new run"
+            + reason(e) + "; the restore is not durable (the restore marker stays, a new run"
             + " starts over): check the volume (space, errors in the kernel log)", e));
       }
     });
@@ -273,5 +273,11 @@ public final class DataDirectory {
         return FileVisitResult.CONTINUE;
       }
     });
+  }
+
+  /** The OS's reason without the path again (the message names the path itself). */
+  static String reason(IOException e) {
+    return e instanceof java.nio.file.FileSystemException f && f.getReason() != null
+        ? f.getReason() : String.valueOf(e.getMessage());
   }
 }

@@ -63,7 +63,7 @@ final class WriteBehind implements AutoCloseable {
         } catch (NoSuchFileException gone) {
           // a failed restore is clearing the directory: nothing to write back
         } catch (IOException e) {
-          failure = new IOException("cannot write " + p + " to the disk: " + e.getMessage()
+          failure = new IOException("cannot write " + p + " to the disk: " + DataDirectory.reason(e)
               + "; the restore is not durable (the restore marker stays, a new run starts over):"
               + " check the volume (space, errors in the kernel log)", e);
           queue.clear();
