@@ -2,6 +2,15 @@
 # Restore, side by side: pgBackRest and pgsidecar restore the same database, each from its own
 # base backup taken at the same moment and its own WAL archive, against the same Azurite (HTTPS).
 #   bench/restore.sh [scale=100] [wal_mb=1024] [order=pgbackrest-first|pgsidecar-first]
+# With LOCAL_REPLAY=1 (off by default: see bench/README.md, it does not work yet) the same backup is restored once more, untimed, with the source's
+# own pg_wal segments copied into its pg_wal and restore_command 'false': the replay rate from
+# local WAL, against which the two archive replays compare (what prefetch must keep fed).
+# PROFILE_JAVA_OPTS: JVM options for that untimed restore only, e.g.
+# "-XX:StartFlightRecording=filename=/tmp/restore.jfr,settings=profile": a profile of the same
+# restore step that does not slow the timed one.
+# RESTORE_JAVA_OPTS: extra JVM options for the timed `pgsidecar restore` only (e.g.
+# "-XX:StartFlightRecording=filename=/tmp/restore.jfr,settings=profile" to profile the restore
+# step; with KEEP_WORK=1 the work directory and its logs stay).
 # One source cluster (pgbench -s SCALE) archives every segment both ways (archive_command runs
 # wal-archiver push, then pgbackrest archive-push); a pgBackRest full backup and a pgsidecar
 # backup are taken one after the other, then pgbench writes WAL_MB of WAL, which both archives
@@ -203,7 +212,7 @@ run_pgsidecar() {
   say "pgsidecar restore"
   sync
   t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
-  /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS" \
+  /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS ${RESTORE_JAVA_OPTS:-}" \
     "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" \
     --socket "$SOCK" >"$WORK/r-ours.out"
   R_MS_ours=$(( $(now_ms) - t0 )); AZCPU_ours=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
@@ -215,7 +224,41 @@ run_pgsidecar() {
   rm -rf "$dir"
 }
 
+# The same backup restored again (untimed), replayed from the source's pg_wal copied in: no
+# archive, no restore_command (it is 'false'), so replay runs at PostgreSQL's own pace.
+run_local_replay() {
+  local dir="$WORK/r-local/data" port t0
+  mkdir -p "$WORK/r-local" && chown -R postgres "$WORK/r-local"
+  say "local replay: pgsidecar restore (untimed), the source's pg_wal copied in"
+  runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS ${PROFILE_JAVA_OPTS:-}" "$ROOT/bin/pgsidecar" \
+    --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" --socket "$SOCK" >/dev/null
+  as_pg cp "$PGDATA_src"/pg_wal/[0-9A-F]*[0-9A-F] "$dir/pg_wal/"
+  port=$(free_port)
+  cat >>"$dir/postgresql.auto.conf" <<CONF
+restore_command = 'false'
+port = $port
+unix_socket_directories = '$(dirname "$dir")'
+archive_mode = off
+CONF
+  chown -R postgres "$dir"
+  PGDATA_DIRS="${PGDATA_DIRS:-} $dir"
+  sync
+  t0=$(now_ms)
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$WORK/r-local/server.log" -t 3600 -w start >/dev/null
+  until [ "$(as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -XAtqc 'select pg_is_in_recovery()' postgres 2>/dev/null)" = f ]; do
+    sleep 0.1
+  done
+  P_MS_local=$(( $(now_ms) - t0 ))
+  GOT_local=$(as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -XAtqc "select (select count(*) from pgbench_history) || ' ' || (select sum(abalance) from pgbench_accounts)" postgres)
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast stop >/dev/null
+  rm -rf "$dir"
+}
+
 if [ "$ORDER" = pgsidecar-first ]; then run_pgsidecar; run_pgbackrest; else run_pgbackrest; run_pgsidecar; fi
+P_MS_local=0 GOT_local=skipped
+# Off by default: the source's pg_wal no longer holds the backup's first segments (its
+# checkpoints recycled them), so this replay cannot start yet; it needs the archive's segments.
+[ "${LOCAL_REPLAY:-0}" = 0 ] || run_local_replay
 
 echo
 echo "restore of pgbench -s $SCALE ($((SRC_BYTES / 1048576)) MiB database) + $WAL_WRITTEN MB of WAL, $(date -u +%FT%TZ), order $ORDER"
@@ -239,6 +282,15 @@ for name, f in zip(("pgbackrest", "pgsidecar"), sys.argv[1:]):
         print(f"  restore_command per segment, {name:10s}: p50 {statistics.median(seg):.0f} ms  p90 {pct(seg, 0.9)} ms"
               f"  max {max(seg)} ms  sum {sum(seg) / 1000:.1f} s  (n={len(seg)})")
 PY
+if [ "$P_MS_local" != 0 ]; then
+  python3 - "$P_MS_local" "$P_MS_ours" "$P_MS_pgbr" "$WAL_WRITTEN" <<'PY'
+import sys
+l, o, b, w = map(int, sys.argv[1:])
+print(f"  replay from local WAL (pg_wal copied in): {l/1000:.1f} s, {w/(l/1000):5.1f} MB/s of WAL; from the archive:"
+      f" pgsidecar {w/(o/1000):5.1f} MB/s ({l/o:.2f} of local's rate), pgbackrest {w/(b/1000):5.1f} MB/s ({l/b:.2f})")
+PY
+  echo "  rows after the local replay: $GOT_local"
+fi
 read -r u s <"$WORK/time.pgbr"; echo "  restore step CPU (user + system), pgbackrest: $u + $s s; Azurite meanwhile $AZCPU_pgbr s; some task $PSI_pgbr"
 read -r u s <"$WORK/time.ours"; echo "  restore step CPU (user + system), pgsidecar : $u + $s s; Azurite meanwhile $AZCPU_ours s; some task $PSI_ours"
 echo "  rows (history count, sum(abalance)): source $EXPECT | pgbackrest $GOT_pgbr | pgsidecar $GOT_ours"

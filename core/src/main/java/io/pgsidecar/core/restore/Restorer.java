@@ -93,7 +93,9 @@ public final class Restorer {
         + request.pgdata().path() + "; the archive covers " + plan.window().describe());
 
     request.pgdata().prepare();
+    long t0 = System.nanoTime();
     TarExtractor.Result unpacked = unpack(backup, request.pgdata());
+    long unpackMs = (System.nanoTime() - t0) / 1_000_000;
     if (unpacked.pgVersion() == null) {
       throw new IOException("backup " + backup.id() + ": " + backup.dataKey() + " holds no"
           + " PG_VERSION, so it is not a PostgreSQL data directory (the restore marker stays,"
@@ -101,12 +103,15 @@ public final class Restorer {
     }
     // Durable before recovery.signal appears, and PG_VERSION last of all: a directory with
     // PG_VERSION is never wiped, so it must never hold half a restore (DataDirectory).
+    long t1 = System.nanoTime();
     request.pgdata().sync();
+    long syncMs = (System.nanoTime() - t1) / 1_000_000;
     request.settings().write(request.pgdata().path(), request.target());
     request.pgdata().finish(unpacked.pgVersion());
     Duration took = Duration.between(started, Instant.now());
     LOG.log(System.Logger.Level.INFO, () -> "restored backup " + backup.id() + ": "
-        + unpacked.files() + " files, " + unpacked.bytes() + " bytes in " + took.toMillis() + " ms");
+        + unpacked.files() + " files, " + unpacked.bytes() + " bytes in " + took.toMillis() + " ms"
+        + " (download, decode and unpack " + unpackMs + " ms, the last fsync pass " + syncMs + " ms)");
     return new Result(backup, plan.window(), unpacked.files(), unpacked.bytes(), took);
   }
 
@@ -228,16 +233,20 @@ public final class Restorer {
   }
 
   private TarExtractor.Result unpack(BackupManifest b, DataDirectory pgdata) throws IOException {
-    InputStream raw = storage.open(b.dataKey()).orElseThrow(() -> new IOException(
+    InputStream raw = new NamedRead(storage.open(b.dataKey()).orElseThrow(() -> new IOException(
         "backup " + b.id() + ": data object " + b.dataKey() + " is missing from storage;"
-        + " pick another backup"));
+        + " pick another backup")), b);
     // zstd checks each frame's content checksum while decoding (a mismatch is a decode error
     // naming the object): hashing the 1.6 GB tar of a pgbench -s 100 backup again cost more
     // CPU than decompressing it, on the cores the unpack needs
     boolean plainChecked = zstdChecked(b.codec());
-    PipelinedUnpack.Result r = PipelinedUnpack.run(raw,
-        stored -> pipeline.decode(stored, b.codec(), b.dataKey()),
-        new TarExtractor(pgdata.path(), b.dataKey()), b.id(), !plainChecked);
+    PipelinedUnpack.Result r;
+    // the disk writes back during the unpack, not all of it in the fsync pass after it
+    try (var writeBehind = new WriteBehind(b.id())) {
+      r = PipelinedUnpack.run(raw, stored -> pipeline.decode(stored, b.codec(), b.dataKey()),
+          new TarExtractor(pgdata.path(), b.dataKey()).writeBehind(writeBehind), b.id(), !plainChecked);
+      writeBehind.finish();
+    }
     check(b, "stored bytes", r.storedSha256(), b.storedSha256());
     if (!plainChecked) {
       check(b, "unpacked tar", r.plainSha256(), b.plainSha256());
@@ -257,6 +266,46 @@ public final class Restorer {
           + " have SHA-256 " + got + " but backup.json records " + want
           + "; the stored backup is corrupt and the data directory is unusable"
           + " (the restore marker stays, a new run starts over): pick another backup");
+    }
+  }
+
+  /**
+   * The stored object as read from storage: a read that fails (a ranged GET that gives up after
+   * its retries, a reset connection) fails the restore naming the backup, the object and how far
+   * it got, whatever the driver's own message says. The data directory keeps its restore marker
+   * and no PG_VERSION, so it never looks complete and the next run starts over.
+   */
+  static final class NamedRead extends java.io.FilterInputStream {
+    private final BackupManifest backup;
+    private long position;
+
+    NamedRead(InputStream in, BackupManifest backup) {
+      super(in);
+      this.backup = backup;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        int n = in.read(b, off, len);
+        if (n > 0) {
+          position += n;
+        }
+        return n;
+      } catch (java.io.InterruptedIOException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new IOException("backup " + backup.id() + ": reading " + backup.dataKey()
+            + " from storage failed after " + position + " of " + backup.storedSize()
+            + " bytes: " + e.getMessage() + "; nothing restored is usable (the restore marker"
+            + " stays, a new run starts over): check the storage and run the restore again", e);
+      }
     }
   }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -89,6 +88,11 @@ public final class TarExtractor {
   private byte[] pgVersion;
   /** The last directory checked to be a real directory of the target (entries come grouped). */
   private Path checkedDir;
+  /** Where written files are handed for an early fsync; null: none (the final pass only). */
+  private WriteBehind writeBehind;
+  /** One copy buffer for every file: large writes, no allocation per file. */
+  private final byte[] copyBuffer = new byte[COPY_BUFFER];
+  static final int COPY_BUFFER = 1 << 20;
 
   /**
    * @param target the data directory (must exist)
@@ -103,6 +107,12 @@ public final class TarExtractor {
     }
     this.target = t;
     this.source = source;
+  }
+
+  /** Hands the files written from now on to {@code w} for an early fsync. */
+  TarExtractor writeBehind(WriteBehind w) {
+    this.writeBehind = w;
+    return this;
   }
 
   public Result extract(InputStream stream) throws IOException {
@@ -194,7 +204,10 @@ public final class TarExtractor {
       throw exists(name);
     }
     try (ch) {
-      copyExactly(in, Channels.newOutputStream(ch), size, name);
+      copyExactly(in, ch, p, size, name);
+    }
+    if (writeBehind != null && size >= WriteBehind.MIN_FILE) {
+      writeBehind.hint(p);
     }
     skipPadding(in, size, name);
     files++;
@@ -386,17 +399,27 @@ public final class TarExtractor {
     }
   }
 
-  private void copyExactly(InputStream in, OutputStream out, long size, String name) throws IOException {
-    byte[] buf = new byte[64 * 1024];
+  private void copyExactly(InputStream in, FileChannel out, Path p, long size, String name)
+      throws IOException {
+    byte[] buf = copyBuffer;
     long left = size;
+    long sinceHint = 0;
     while (left > 0) {
-      int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-      if (n < 0) {
+      int n = in.readNBytes(buf, 0, (int) Math.min(buf.length, left));
+      if (n <= 0) {
         throw new EOFException("archive " + source + " ends inside " + show(name) + " ("
             + (size - left) + " of " + size + " bytes): the stored backup is truncated");
       }
-      out.write(buf, 0, n);
+      var b = java.nio.ByteBuffer.wrap(buf, 0, n);
+      while (b.hasRemaining()) {
+        out.write(b);
+      }
       left -= n;
+      sinceHint += n;
+      if (writeBehind != null && sinceHint >= WriteBehind.STRIDE && left > 0) {
+        writeBehind.hint(p);
+        sinceHint = 0;
+      }
     }
   }
 

@@ -335,6 +335,94 @@ class RestorerTest {
     assertEquals(DataDirectory.State.UNFINISHED_RESTORE, new DataDirectory(dir.resolve("pgdata")).state());
   }
 
+  /**
+   * A read of the stored object that fails part-way (what a ranged GET that gives up after its
+   * retries looks like to the restore): the error names the backup, the object and how far it
+   * got, every restore thread ends, and the directory keeps its marker and no PG_VERSION, so it
+   * never looks like a finished restore and the next run clears it and starts over.
+   */
+  @Test
+  void aStoredObjectWhoseReadFailsMidwayFailsTheRestoreNamingItAndLeavesNothingThatLooksComplete()
+      throws Exception {
+    // PG_VERSION first in the tar, so that it would be there already if it were not held back
+    BackupManifest m = backup("20261122T010000Z", older, "0/3000100", "000000010000000000000003",
+        bigTar("PG_VERSION", "global/pg_control"), null);
+    put(layout.walKey("000000010000000000000003", pipeline.suffix()), new byte[1]);
+    long failAt = m.storedSize() / 2;
+    var failing = new io.pgsidecar.core.storage.Storage() {
+      @Override
+      public io.pgsidecar.core.storage.ObjectInfo create(String key, java.io.InputStream content,
+          java.util.function.Supplier<ObjectMetadata> metadata) throws IOException {
+        return storage.create(key, content, metadata);
+      }
+
+      @Override
+      public Optional<io.pgsidecar.core.storage.ObjectInfo> stat(String key) throws IOException {
+        return storage.stat(key);
+      }
+
+      @Override
+      public Optional<java.io.InputStream> open(String key) throws IOException {
+        if (!key.equals(m.dataKey())) {
+          return storage.open(key);
+        }
+        var whole = storage.open(key).orElseThrow();
+        return Optional.of(new java.io.FilterInputStream(whole) {
+          long read;
+
+          @Override
+          public int read(byte[] b, int off, int len) throws IOException {
+            if (read >= failAt) {
+              throw new io.pgsidecar.core.storage.StorageException("GET " + key + " bytes="
+                  + read + "-: connection reset");
+            }
+            int n = in.read(b, off, (int) Math.min(len, failAt - read));
+            read += Math.max(n, 0);
+            return n;
+          }
+        });
+      }
+
+      @Override
+      public java.util.stream.Stream<io.pgsidecar.core.storage.ObjectInfo> list(String prefix)
+          throws IOException {
+        return storage.list(prefix);
+      }
+
+      @Override
+      public boolean delete(String key) throws IOException {
+        return storage.delete(key);
+      }
+
+      @Override
+      public void probe() throws IOException {
+        storage.probe();
+      }
+
+      @Override
+      public String describe() {
+        return storage.describe();
+      }
+    };
+    var r = new Restorer(failing, new ArchiveCatalog(failing, layout), pipeline);
+    IOException e = assertThrows(IOException.class,
+        () -> r.restore(request(RecoveryTarget.latest(), null)));
+    assertEquals("backup 20261122T010000Z: reading db1/base/20261122T010000Z/data.tar.zst from"
+        + " storage failed after " + failAt + " of " + m.storedSize() + " bytes: GET"
+        + " db1/base/20261122T010000Z/data.tar.zst bytes=" + failAt + "-: connection reset;"
+        + " nothing restored is usable (the restore marker stays, a new run starts over): check"
+        + " the storage and run the restore again", e.getMessage());
+    assertNoDecodingThreadLeft();
+    Path pgdata = dir.resolve("pgdata");
+    assertFalse(Files.exists(pgdata.resolve("PG_VERSION")), "PG_VERSION comes last");
+    assertFalse(Files.exists(pgdata.resolve("recovery.signal")));
+    assertEquals(DataDirectory.State.UNFINISHED_RESTORE, new DataDirectory(pgdata).state());
+    // the next run, with the storage back, clears what was written and restores it whole
+    restorer.restore(request(RecoveryTarget.latest(), null));
+    assertEquals(12 << 20, Files.size(pgdata.resolve("base/1/16384")));
+    assertEquals(DataDirectory.State.HOLDS_SERVER, new DataDirectory(pgdata).state());
+  }
+
   @Test
   void aFileThatCannotBeWrittenFailsTheRestoreAndStopsTheDecoding() throws Exception {
     // global/pg_control twice: the second cannot be created; 12 MiB follow, so the decoder is
