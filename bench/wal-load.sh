@@ -5,7 +5,8 @@
 # (HTTPS), in interleaved rounds.
 #   bench/wal-load.sh [seconds=30] [rounds=2] [segment sizes in MB="16 64"]
 #   WAL_LOAD_MODES="off pgsidecar pgbackrest" (a mode pgsidecar-lN runs the agent with
-#   wal.compression-level N; plain pgsidecar uses the agent's default), KEEP_WORK=1
+#   wal.compression-level N; plain pgsidecar uses the agent's default), KEEP_WORK=1,
+#   WAL_LOAD_JFR=0 (no flight recording of the agent; default: one per pgsidecar round, in $WORK)
 # Prints per segment size and mode: WAL MB/s (LSN difference / pgbench's wall), its ratio to
 # archiving off, the peak .ready backlog, and per tool the bytes stored per archived segment.
 # Targets (issue 18, 4 and 3): pgsidecar >= 0.90x archiving off, peak .ready <= 8; stored bytes
@@ -46,7 +47,7 @@ restart_with() { # name archive_mode archive_command
 }
 
 AGENT_PID=
-start_agent() { # name container level(or empty)
+start_agent() { # name container level(or empty) jfr-file
   local v="PGDATA_$1" sock="$WORK/agent.sock"
   rm -f "$sock" "$WORK/admin.sock"
   cat >"$WORK/agent.yaml" <<YAML
@@ -69,7 +70,9 @@ wal:
   spool-dir: $WORK/spool
 YAML
   [ -n "$3" ] && echo "  compression-level: $3" >>"$WORK/agent.yaml"
-  PGSIDECAR_JAVA_OPTS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit ${AGENT_JAVA_OPTS:-}" \
+  local jfr=
+  [ "${WAL_LOAD_JFR:-1}" = 1 ] && jfr="-XX:StartFlightRecording=filename=$4,settings=default"
+  PGSIDECAR_JAVA_OPTS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit $jfr ${AGENT_JAVA_OPTS:-}" \
     "$ROOT/bin/pgsidecar" agent --config "$WORK/agent.yaml" >>"$WORK/agent.log" 2>&1 &
   AGENT_PID=$!
   PIDS+=($AGENT_PID)
@@ -96,7 +99,7 @@ round() { # seg mode r
       restart_with "$name" on "pgbackrest --config=$WORK/pgbackrest.$seg.conf --stanza=bench archive-push %p" ;;
     pgsidecar*)
       case $mode in pgsidecar-l*) level=${mode#pgsidecar-l} ;; esac
-      start_agent "$name" "ours$seg${level:+l$level}" "$level"
+      start_agent "$name" "ours$seg${level:+l$level}" "$level" "$WORK/agent.$seg.$mode.$r.jfr"
       restart_with "$name" on "PGSIDECAR_SOCKET=$WORK/agent.sock $ROOT/bin/wal-archiver push %p" ;;
   esac
   # every round starts alike: an empty table, a checkpoint, nothing waiting
@@ -135,8 +138,11 @@ for seg in $SEGS; do
   for m in $MODES; do
     case $m in
       pgbackrest) az_create_container "pgbr$seg"
+        # the async spool holds one status file per segment name, and both clusters name their
+        # segments from 000000010000000000000001: the previous cluster's must not answer for this one
+        rm -rf "$WORK/pgbackrest/spool"
         pgbackrest_conf bench "$name" "pgbr$seg"
-        cp "$PGBACKREST_CONF" "$WORK/pgbackrest.$seg.conf"
+        install -o postgres -m 600 "$PGBACKREST_CONF" "$WORK/pgbackrest.$seg.conf"
         PGBACKREST_CONF="$WORK/pgbackrest.$seg.conf"
         restart_with "$name" on "pgbackrest --config=$PGBACKREST_CONF --stanza=bench archive-push %p"
         pgbr --stanza=bench stanza-create >/dev/null ;;
