@@ -254,7 +254,8 @@ public record PgsidecarConfig(
     /**
      * zstd level of WAL segments: 3, pgBackRest's level, so that the archive is no larger than
      * pgBackRest's for the same segments (issue 18, target 3). Level 1 stores 3.3 % more on
-     * pgbench WAL for about 0.7x level 3's CPU; long-distance matching saves another 0.3-0.5 %
+     * pgbench's WAL for 0.7x level 3's CPU, 16 % more on bench/wal-archive.sh's bulk-insert WAL
+     * for 0.5x; long-distance matching saves another 0.3-0.5 %
      * for 1.6x the CPU and is not used; zero-filled tails (a switched segment) already compress
      * to almost nothing at any level. bench/README.md "Target 3, level choice" and
      * "bench/wal-load.sh" have the figures, WAL made under write load included.
