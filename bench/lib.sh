@@ -103,12 +103,13 @@ print(total)
 PY
 }
 
-# initdb + start a cluster as postgres; sets PGDATA_<name>, PGPORT_<name>; extra conf on stdin.
+# initdb + start a cluster as postgres; sets PGDATA_<name>, PGPORT_<name>; extra conf on stdin;
+# INITDB_OPTS: more initdb options (e.g. --wal-segsize=64).
 pg_start() {
   local name=$1 dir="$WORK/$1" port
   port=$(free_port)
   mkdir -p "$dir" && chown postgres "$dir"
-  runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust >/dev/null
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust ${INITDB_OPTS:-} >/dev/null
   {
     echo "port = $port"
     echo "listen_addresses = '127.0.0.1'"
@@ -171,3 +172,31 @@ pgbr() { runuser -u postgres -- pgbackrest --config="$PGBACKREST_CONF" "$@"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # CPU seconds (user + system) a process has used so far
 cpu_s() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+
+# --- WAL under write load (bench/wal-archive.sh, bench/wal-load.sh) ------------------------
+# .ready files waiting in a cluster's pg_wal
+ready_count() { ls "$1/pg_wal/archive_status" 2>/dev/null | grep -c '\.ready$' || true; }
+
+sample_backlog() { # pgdata outfile: writes the peak .ready count to outfile until killed
+  local peak=0 n
+  while true; do
+    n=$(ready_count "$1")
+    [ "$n" -gt "$peak" ] && peak=$n && echo "$peak" >"$2"
+    sleep 0.2
+  done
+}
+
+wait_drained() { # pgdata [tries of 0.25 s]: until no .ready is left (or the tries are spent)
+  for _ in $(seq "${2:-1200}"); do [ "$(ready_count "$1")" -eq 0 ] && return 0; sleep 0.25; done
+  return 1
+}
+
+# The bulk load: pgbench with 2 clients of 20000-row INSERTs (~3 MB of WAL per transaction) into
+# table walbench, as fast as the server can. bulk_sql writes the script to $WORK/bulk.sql.
+bulk_sql() {
+  echo "INSERT INTO walbench SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 20000) g;" >"$WORK/bulk.sql"
+  chmod 644 "$WORK/bulk.sql"
+}
+bulk_load() { # port seconds outfile
+  runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$1" -U postgres -c 2 -j 2 -T "$2" -n -f "$WORK/bulk.sql" postgres >"$3" 2>&1
+}

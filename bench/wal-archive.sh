@@ -18,8 +18,7 @@ LOAD=${WAL_BENCH_LOAD:-bulk}
 DRAIN_LOAD=${WAL_BENCH_DRAIN_SECONDS:-20} # seconds of WAL written with archiving off, then drained
 
 bench_init
-echo "INSERT INTO walbench SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 20000) g;" >"$WORK/bulk.sql"
-chmod 644 "$WORK/bulk.sql"
+bulk_sql
 start_azurite_https
 az_create_container pgbr
 az_create_container pgsidecar
@@ -33,15 +32,6 @@ checkpoint_timeout = 30min
 synchronous_commit = off
 shared_buffers = 256MB
 CONF
-}
-
-sample_backlog() { # pgdata outfile: peak .ready count until killed
-  local peak=0 n
-  while true; do
-    n=$(ls "$1/pg_wal/archive_status" 2>/dev/null | grep -c '\.ready$' || true)
-    [ "$n" -gt "$peak" ] && peak=$n && echo "$peak" >"$2"
-    sleep 0.2
-  done
 }
 
 run_load() { # name label -> prints a result line, sets RESULT_<label>
@@ -63,7 +53,7 @@ run_load() { # name label -> prints a result line, sets RESULT_<label>
   if [ "$LOAD" = tpcb ]; then
     runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -T "$SECONDS_RUN" -N postgres >"$WORK/$label.pgbench" 2>&1
   else
-    runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -c 2 -j 2 -T "$SECONDS_RUN" -n -f "$WORK/bulk.sql" postgres >"$WORK/$label.pgbench" 2>&1
+    bulk_load "$port" "$SECONDS_RUN" "$WORK/$label.pgbench"
   fi
   t1=$(now_ms)
   l1=$(pg_psql "$name" "select pg_current_wal_lsn() - '0/0'")
@@ -93,8 +83,6 @@ PY
   drain_capacity "$name" "$label" "$pgdata" "$port"
   pg_psql "$name" "select archived_count from pg_stat_archiver" >"$WORK/$label.archived"
 }
-
-ready_count() { ls "$1/pg_wal/archive_status" | grep -c '\.ready$' || true; }
 
 # Archiving capacity without pgbench competing for the CPU: archive_command = false while
 # pgbench writes DRAIN_LOAD seconds, then the real command again; MB/s of the backlog's drain.

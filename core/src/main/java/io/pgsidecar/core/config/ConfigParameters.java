@@ -214,7 +214,7 @@ public final class ConfigParameters {
       Param.of("wal.spool-max-size", size(0, Long.MAX_VALUE), "Most bytes the prefetch spool holds.",
           c -> c.wal().spoolMaxBytes()).defaultValue("1GiB"),
       Param.of("wal.compression-level", integer(1, 22),
-          "zstd level of WAL segments (when compression.algorithm is zstd); 1 spends the least CPU on the database's pod.",
+          "zstd level of WAL segments (when compression.algorithm is zstd); 3 stores no more than pgBackRest's zst level 3; 1 spends 0.5-0.7x its CPU on the database's pod and stores 3-16 % more (bench/README.md).",
           c -> c.wal().compressionLevel())
           .defaultValue(Integer.toString(PgsidecarConfig.Wal.DEFAULT_COMPRESSION_LEVEL)),
 

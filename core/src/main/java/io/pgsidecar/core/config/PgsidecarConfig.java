@@ -252,12 +252,15 @@ public record PgsidecarConfig(
       Path spoolDir, long spoolMaxBytes, int compressionLevel) {
 
     /**
-     * zstd level of WAL segments. Level 1, not {@code compression.level}'s 3: a segment is
-     * compressed on the database's own pod for every 16 MiB written, so CPU taken from the
-     * server matters more than the ~1.5 % of archive size that level 3 saves on WAL
-     * (bench/README.md); WAL-G and pghoard choose fast codecs for WAL for the same reason.
+     * zstd level of WAL segments: 3, pgBackRest's level, so that the archive is no larger than
+     * pgBackRest's for the same segments (issue 18, target 3). Level 1 stores 3.3 % more on
+     * pgbench's WAL for 0.7x level 3's CPU, 16 % more on bench/wal-archive.sh's bulk-insert WAL
+     * for 0.5x; long-distance matching saves another 0.3-0.5 %
+     * for 1.6x the CPU and is not used; zero-filled tails (a switched segment) already compress
+     * to almost nothing at any level. bench/README.md "Target 3, level choice" and
+     * "bench/wal-load.sh" have the figures, WAL made under write load included.
      */
-    public static final int DEFAULT_COMPRESSION_LEVEL = 1;
+    public static final int DEFAULT_COMPRESSION_LEVEL = 3;
 
     /** With the default WAL compression level. */
     public Wal(int lookaheadConcurrency, int lookaheadMax, int prefetchCount, Path spoolDir,

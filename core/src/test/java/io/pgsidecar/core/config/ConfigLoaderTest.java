@@ -66,7 +66,7 @@ class ConfigLoaderTest {
     assertEquals(4, c.storage().azure().concurrency());
     assertEquals(AzureAuth.DEFAULT, c.storage().azure().auth());
     assertEquals(new PgsidecarConfig.Compression("zstd", 3, 0), c.compression());
-    assertEquals(new PgsidecarConfig.Wal(4, 16, 8, Path.of("/pgsidecar/spool"), 1L << 30, 1), c.wal());
+    assertEquals(new PgsidecarConfig.Wal(4, 16, 8, Path.of("/pgsidecar/spool"), 1L << 30, 3), c.wal());
     assertEquals(new PgsidecarConfig.Metrics(9187, "0.0.0.0"), c.metrics());
     assertEquals(Duration.ofSeconds(30), c.http().shutdownGrace());
     assertEquals(Optional.empty(), c.http().tcpPort());
