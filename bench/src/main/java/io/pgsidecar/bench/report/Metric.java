@@ -16,6 +16,9 @@ import java.util.function.Function;
 public record Metric(String id, String bench, String title, boolean higherIsBetter,
     Function<Measurement, OptionalDouble> value) {
 
+  /** Absolute costs in seconds: the report splits them into a fixed and a per-GB part. */
+  public static final List<String> FITTED = List.of("backup-wall", "backup-cpu", "restore-wall", "restore-cpu");
+
   /** Everything bench/curves.sh measures, in the report's order. */
   public static final List<Metric> ALL = List.of(
       new Metric("backup-s-per-gb", "backup", "Base backup wall time, s per GB of database", false,
@@ -23,6 +26,7 @@ public record Metric(String id, String bench, String title, boolean higherIsBett
       new Metric("backup-cpu-per-gb", "backup", "Base backup CPU (user + system), s per GB of database", false,
           m -> perGb(m, seconds(m, "cpu_ms"))),
       new Metric("backup-wall", "backup", "Base backup wall time, s", false, m -> seconds(m, "wall_ms")),
+      new Metric("backup-cpu", "backup", "Base backup CPU (user + system), s", false, m -> seconds(m, "cpu_ms")),
       new Metric("backup-rss", "backup", "Agent peak RSS during a base backup, MiB", false,
           m -> m.number("rss_peak_mib")),
       new Metric("backup-heap", "backup", "Agent heap after GC during a base backup (largest), MiB", false,
@@ -34,6 +38,8 @@ public record Metric(String id, String bench, String title, boolean higherIsBett
       new Metric("restore-cpu-per-gb", "restore", "Restore step CPU (user + system), s per GB of database",
           false, m -> perGb(m, sum(m.number("cpu_user_s"), m.number("cpu_sys_s")))),
       new Metric("restore-wall", "restore", "Restore step wall time, s", false, m -> seconds(m, "restore_ms")),
+      new Metric("restore-cpu", "restore", "Restore step CPU (user + system), s", false,
+          m -> sum(m.number("cpu_user_s"), m.number("cpu_sys_s"))),
       new Metric("replay-wall", "restore", "WAL replay to promotion, s (same WAL_MB at every size)", false,
           m -> seconds(m, "replay_ms")),
       new Metric("wal-archived", "wal-archive", "WAL archived under pgbench load (incl. drain), MB/s", true,

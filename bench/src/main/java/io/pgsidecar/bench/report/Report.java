@@ -97,6 +97,7 @@ public final class Report {
 
     StringBuilder sections = new StringBuilder();
     List<String[]> flat = new ArrayList<>();
+    List<String[]> fits = new ArrayList<>();
     for (Metric metric : Metric.ALL) {
       Map<Point, Double> fig = Results.figures(metric, all);
       if (fig.isEmpty()) {
@@ -113,6 +114,13 @@ public final class Report {
                 .map(String::valueOf).collect(Collectors.joining(", ")) + "), " + c.fixed() + " streams",
             metric.title().replaceFirst(".*, ", ""), byGb(c, gb));
         sections.append("![").append(metric.title()).append(" by database size](").append(png).append(")\n");
+        if (Metric.FITTED.contains(metric.id())) {
+          byGb(c, gb).forEach((tool, pts) -> {
+            double[] f = fit(pts);
+            fits.add(new String[] {metric.title(), tool, String.valueOf(c.fixed()), String.valueOf(pts.size()),
+                fmt(f[0]), fmt(f[1])});
+          });
+        }
         for (Map.Entry<String, TreeMap<Integer, Double>> line : c.lines().entrySet()) {
           TreeMap<Integer, Double> v = line.getValue();
           flat.add(new String[] {metric.title(), line.getKey(), String.valueOf(c.fixed()),
@@ -145,6 +153,16 @@ public final class Report {
         md.append("| ").append(String.join(" | ", r)).append(" |\n");
       }
       md.append("\nA cost per GB or a memory figure that stays near 1.0x here is flat.\n\n");
+    }
+    if (!fits.isEmpty()) {
+      md.append("## Fixed and marginal cost: seconds = fixed + marginal x GB\n\n")
+          .append("Least squares over the size curve's points (two points: the line through them).\n\n")
+          .append("| metric | tool | streams | points | fixed s | marginal s per GB |\n|---|---|---|---|---:|---:|\n");
+      for (String[] r : fits) {
+        md.append("| ").append(String.join(" | ", r)).append(" |\n");
+      }
+      md.append("\nA flat cost per GB shows as a marginal cost that holds from one size to the next and a"
+          + " fixed part that the largest database makes negligible.\n\n");
     }
     md.append(sections);
     String page = md.toString();
@@ -232,6 +250,20 @@ public final class Report {
     });
     t.append('\n').append(metric.higherIsBetter() ? "Higher is better." : "Lower is better.").append('\n');
     return t.toString();
+  }
+
+  /** {fixed, slope} of the least-squares line through the points (x to y). */
+  static double[] fit(Map<Double, Double> points) {
+    int n = points.size();
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (Map.Entry<Double, Double> p : points.entrySet()) {
+      sx += p.getKey();
+      sy += p.getValue();
+      sxx += p.getKey() * p.getKey();
+      sxy += p.getKey() * p.getValue();
+    }
+    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    return new double[] {(sy - slope * sx) / n, slope};
   }
 
   /** Three significant figures, at most two decimals. */

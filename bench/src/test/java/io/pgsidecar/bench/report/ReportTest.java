@@ -132,12 +132,21 @@ class ReportTest {
     assertTrue(page.contains("| Agent peak RSS during a base backup, MiB | pgsidecar | 2 | -s 25 → -s 100 | 212 → 220 | 1.04x |"),
         page);
     assertTrue(page.contains("![Base backup wall time, s by database size](backup-wall-size.png)"), page);
+    // 4 s at 0.4 GB and 8 s at 1.6 GB: 2.67 s + 3.33 s per GB
+    assertTrue(page.contains("| Base backup wall time, s | pgsidecar | 2 | 2 | 2.67 | 3.33 |"), page);
     byte[] png = Files.readAllBytes(out.resolve("backup-wall-size.png"));
     assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
     assertTrue(Files.exists(out.resolve("backup-rss-streams.png")));
     // restore has one point: a table, no chart
     assertTrue(page.contains("## Restore step wall time, s\n\n| pgbench scale"), page);
     assertTrue(Files.notExists(out.resolve("restore-wall-size.png")));
+  }
+
+  @Test
+  void theFitIsTheLeastSquaresLine() {
+    double[] f = Report.fit(new java.util.TreeMap<>(Map.of(1.0, 3.0, 2.0, 5.0, 3.0, 7.5)));
+    assertEquals(0.6667, f[0], 1e-4); // y = 0.6667 + 2.25 x
+    assertEquals(2.25, f[1], 1e-9);
   }
 
   private static Metric metric(String id) {
