@@ -35,7 +35,7 @@ BLOCK_SIZE=${BLOCK_SIZE:-4MiB}
 CONCURRENCY=${CONCURRENCY:-4}
 
 echo "== build"
-./mvnw -B -q -pl bench,wal-archiver -am package -DskipTests 2>&1 | grep -v '^WARNING' || true
+[ -n "${BENCH_NO_BUILD:-}" ] || ./mvnw -B -q -pl bench,wal-archiver -am package -DskipTests 2>&1 | grep -v '^WARNING' || true
 # BackupAgent lives in the bench module (io.pgsidecar.bench), compiled by every build
 CP="bench/target/classes:bench/target/lib/*"
 [ -f bench/target/classes/io/pgsidecar/bench/BackupAgent.class ] || { echo "bench build failed" >&2; exit 1; }
@@ -125,6 +125,7 @@ load() { # scale
   runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PGPORT_db" -U postgres -i -q \
     -s "$1" postgres >/dev/null 2>&1
   pg_psql db "checkpoint"
+  DB_BYTES=$(pg_psql db "select pg_database_size('postgres')")
   echo "== pgbench -s $1: database $(pg_psql db "select pg_size_pretty(pg_database_size('postgres'))")"
 }
 
@@ -174,17 +175,21 @@ ours() { # scale round
   local live; live=$(heap_after_gc_mb "$gc1")
   local raw; raw=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rawSize'])" "$WORK/ours.json")
   echo "ours $1 $2 $(( t1 - t0 )) $(( after - before )) $raw $(( $(cat "$WORK/rss") / 1024 )) $during $live $(( (c1 - c0) * 100 / $(getconf CLK_TCK) ))" | tee -a "$RESULTS"
+  bench_record tool=pgsidecar scale="$1" round="$2" wall_ms=$(( t1 - t0 )) stored_bytes=$(( after - before )) raw_bytes="$raw" db_bytes="$DB_BYTES" rss_peak_mib=$(( $(cat "$WORK/rss") / 1024 )) heap_during_mib="$during" heap_live_mib="$live" cpu_ms=$(( (c1 - c0) * 1000 / $(getconf CLK_TCK) )) concurrency="$CONCURRENCY" workers="$WORKERS" block_size="$BLOCK_SIZE"
 }
 
 theirs() { # scale round
   archive_with theirs
   local before after t0 t1
   before=$(az_prefix_bytes pgbr pgbackrest/backup/)
+  local k0 k1; children_cpu_ms k0
   t0=$(now_ms)
   pgbr --stanza=bench --repo1-retention-full=100 backup --type=full
   t1=$(now_ms)
+  children_cpu_ms k1
   after=$(az_prefix_bytes pgbr pgbackrest/backup/)
   echo "theirs $1 $2 $(( t1 - t0 )) $(( after - before ))" | tee -a "$RESULTS"
+  bench_record tool=pgbackrest scale="$1" round="$2" wall_ms=$(( t1 - t0 )) stored_bytes=$(( after - before )) db_bytes="$DB_BYTES" cpu_ms=$(( k1 - k0 )) process_max="${PGBR_PROCESS_MAX:-2}"
 }
 
 echo "columns: tool scale round wall_ms stored_bytes [raw_bytes rss_peak_MiB heap_after_gc_during_MiB heap_live_after_MiB agent_cpu_centiseconds]"

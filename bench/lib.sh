@@ -151,7 +151,7 @@ log-level-console=warn
 log-level-file=info
 compress-type=zst
 compress-level=3
-process-max=2
+process-max=${PGBR_PROCESS_MAX:-2}
 archive-async=y
 start-fast=y
 
@@ -199,4 +199,46 @@ bulk_sql() {
 }
 bulk_load() { # port seconds outfile
   runuser -u postgres -- "$PG_BIN/pgbench" -h 127.0.0.1 -p "$1" -U postgres -c 2 -j 2 -T "$2" -n -f "$WORK/bulk.sql" postgres >"$3" 2>&1
+}
+
+# children_cpu_ms VAR: user + system CPU (ms) of this shell's reaped children so far, into VAR
+# (bash's `times`, in this shell: a $(...) subshell would count its own children only)
+children_cpu_ms() {
+  local f; f=$(mktemp); times >"$f"
+  printf -v "$1" '%s' "$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%d", t * 1000 }' "$f")"
+  rm -f "$f"
+}
+
+# bench_record KEY=VALUE...: one machine-readable result line per measurement, for bench/curves.sh
+# and bench/report. Appends a JSON object to the file named by BENCH_RESULTS (nothing when it is
+# unset, and nothing on stdout, so a script prints what it printed before) with the script's name
+# ("bench"), the time, the 1-minute load average, BENCH_STREAMS and BENCH_RUN when set, and the
+# given fields; values that read as numbers are written as numbers. Never fails the caller.
+bench_record() {
+  [ -n "${BENCH_RESULTS:-}" ] || return 0
+  python3 - "$BENCH_RESULTS" "$(basename "$0" .sh)" "$@" <<'PY' || echo "bench_record: could not append to $BENCH_RESULTS" >&2
+import datetime, json, os, sys
+path, bench, *pairs = sys.argv[1:]
+rec = {"bench": bench, "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+       "load1": os.getloadavg()[0]}
+for k in ("BENCH_STREAMS", "BENCH_RUN"):
+    if os.environ.get(k):
+        rec[k[6:].lower()] = os.environ[k]
+for p in pairs:
+    k, _, v = p.partition("=")
+    rec[k] = v
+for k, v in list(rec.items()):
+    if isinstance(v, str):
+        try:
+            rec[k] = int(v)
+        except ValueError:
+            try:
+                f = float(v)
+                if f == f and f not in (float("inf"), float("-inf")):
+                    rec[k] = f
+            except ValueError:
+                pass
+with open(path, "a") as f:
+    f.write(json.dumps(rec) + "\n")
+PY
 }

@@ -296,3 +296,5 @@ read -r u s <"$WORK/time.ours"; echo "  restore step CPU (user + system), pgside
 echo "  rows (history count, sum(abalance)): source $EXPECT | pgbackrest $GOT_pgbr | pgsidecar $GOT_ours"
 [ "$GOT_pgbr" = "$EXPECT" ] && [ "$GOT_ours" = "$EXPECT" ] || { echo "MISMATCH: a restored server differs from the source" >&2; exit 1; }
 echo "  both restored servers hold the source's final rows"
+read -r u s <"$WORK/time.pgbr"; bench_record tool=pgbackrest scale="$SCALE" order="$ORDER" restore_ms="$R_MS_pgbr" replay_ms="$P_MS_pgbr" restored_bytes="$R_BYTES_pgbr" db_bytes="$SRC_BYTES" wal_mb="$WAL_WRITTEN" segments="$SEGS_pgbr" cpu_user_s="$u" cpu_sys_s="$s" process_max="${PGBR_PROCESS_MAX:-2}"
+read -r u s <"$WORK/time.ours"; bench_record tool=pgsidecar scale="$SCALE" order="$ORDER" restore_ms="$R_MS_ours" replay_ms="$P_MS_ours" restored_bytes="$R_BYTES_ours" db_bytes="$SRC_BYTES" wal_mb="$WAL_WRITTEN" segments="$SEGS_ours" cpu_user_s="$u" cpu_sys_s="$s" concurrency="${PGSIDECAR_STORAGE_AZURE_CONCURRENCY:-4}"
