@@ -53,9 +53,11 @@ class LaunchersTest {
    */
   private static List<String> agentFlags(boolean java22) {
     List<String> flags = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m",
-        "-XX:MaxDirectMemorySize=64m", "-XX:MaxMetaspaceSize=128m", "-XX:ReservedCodeCacheSize=64m"));
+        "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:MaxDirectMemorySize=64m",
+        "-Dreactor.netty.ioWorkerCount=2", "-XX:MaxMetaspaceSize=128m",
+        "-XX:ReservedCodeCacheSize=64m"));
     if (java22) {
-      flags.add("-XX:TrimNativeHeapInterval=5000");
+      flags.add("-XX:TrimNativeHeapInterval=1000");
     }
     flags.add("-XX:+ExitOnOutOfMemoryError");
     return flags;
