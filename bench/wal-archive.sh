@@ -148,7 +148,8 @@ wal:
   spool-dir: $WORK/spool
 YAML
 # extra agent settings for a comparison run, e.g. PGSIDECAR_WAL_LOOKAHEAD_CONCURRENCY=2
-PGSIDECAR_JAVA_OPTS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit ${AGENT_JAVA_OPTS:-}" \
+# a GC log (one line per collection, no measurable cost): heap after each collection, printed below
+PGSIDECAR_JAVA_OPTS="-Djavax.net.ssl.trustStore=$AZ_TRUSTSTORE -Djavax.net.ssl.trustStorePassword=changeit -Xlog:gc:file=$WORK/agent-gc.log ${AGENT_JAVA_OPTS:-}" \
   "$ROOT/bin/pgsidecar" agent --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=($AGENT_PID)
@@ -184,6 +185,24 @@ case "${AGENT_JAVA_OPTS:-}" in
     grep -E '^(Rss|Pss_Anon|Pss_File)' "/proc/$AGENT_PID/smaps_rollup" | tr -s ' ' | sed 's/^/  smaps /' ;;
 esac
 kill $RSSMON 2>/dev/null || true
+# the agent's heap after each collection (GC log), over the whole run: flat with the database
+# size when the live set does not grow with it (compare `60 10` with `60 50`)
+python3 - "$WORK/agent-gc.log" <<'PY'
+import re, sys
+young, full, pauses = [], [], []
+for l in open(sys.argv[1], errors="replace"):
+    m = re.search(r"Pause (Young|Full).*?(\d+)M->(\d+)M\((\d+)M\) ([0-9.]+)ms", l)
+    if m:
+        (young if m.group(1) == "Young" else full).append(int(m.group(3)))
+        pauses.append(float(m.group(5)))
+if not pauses:
+    print("agent GC: no collection logged")
+else:
+    after = sorted(young + full)
+    print(f"agent GC: {len(young)} young, {len(full)} full, longest pause {max(pauses):.0f} ms; heap after GC"
+          f" median {after[len(after) // 2]} MiB, max {after[-1]} MiB"
+          + (f"; after the full GCs {full}" if full else ""))
+PY
 
 # client start: wal-archiver against a route that touches no storage (push of a file that is
 # not in pg_wal: the agent answers 404 at once), as postgres, like PostgreSQL runs it

@@ -164,6 +164,8 @@ cp "$AGENT_JAR" "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar"
 "$ROOT/wal-client/build.sh" "$L3/opt/pgsidecar/bin/wal-archiver"
 ln -s wal-archiver "$L3/opt/pgsidecar/bin/pgsidecar-install-client"
 cp container/bin/pgsidecar container/bin/restore-init container/bin/pgsidecar-install-runtime "$L3/opt/pgsidecar/bin/"
+mkdir -p "$L3/opt/pgsidecar/bin/lib"
+cp bin/lib/agent-jvm.sh "$L3/opt/pgsidecar/bin/lib/" # the agent's JVM flags, one file for both launchers
 
 # ---- normalise modes and times (the JVM checks the class path's sizes and mtimes against the
 # AOT archive's, so the training run must see the times the image will have) -----------------
@@ -198,7 +200,7 @@ in_image() { # [--userspec=U:G] ROOT command...: chroot into the image's files (
     exec env -i PATH=/opt/pgsidecar/bin:/opt/pgsidecar/jre/bin:/bin LANG=C.UTF-8 TMPDIR=/tmp \
       ${o:+PGSIDECAR_JAVA_OPTS="$o"} "$c" "$@"' _ "$ROOTFS" "${PGSIDECAR_JAVA_OPTS:-}" "$(command -v chroot)" "$@"
 }
-AOT_KEY=$( { cat container/bin/pgsidecar; sed -n '/^# ---- the class-data archive/,/^AOT_ON=0/p' "$0"; echo "$SOURCE_DATE_EPOCH"
+AOT_KEY=$( { cat container/bin/pgsidecar bin/lib/agent-jvm.sh; sed -n '/^# ---- the class-data archive/,/^AOT_ON=0/p' "$0"; echo "$SOURCE_DATE_EPOCH"
   find "$L1/opt/pgsidecar/jre" "$L2" "$L3/opt/pgsidecar/lib" -type f -printf '%P %s\n' | sort
   sha256sum "$L3/opt/pgsidecar/lib/pgsidecar-agent.jar" "$L3"/opt/pgsidecar/lib/lib/*.jar | cut -c1-64; } \
   | sha256sum | cut -c1-16)
@@ -207,7 +209,8 @@ if [ "${IMAGE_AOT:-on}" = off ]; then
   say "IMAGE_AOT=off: no class-data archive (the agent starts slower, the image is smaller)"
 elif [ ! -s "$AOT" ]; then
   say "training run for the class-data archive (the agent in a chroot, to /readyz)"
-  flags=$(sed -n '/^flags=(/,/)$/p' container/bin/pgsidecar | tr -d '()\n' | sed 's/^flags=//')
+  flags=$(source bin/lib/agent-jvm.sh; f=(--enable-native-access=ALL-UNNAMED)
+    for x in "${AGENT_JVM_FLAGS[@]}"; do f+=("${x#jdk[0-9][0-9]+:}"); done; echo "${f[*]}")
   T=$ROOTFS/tmp/training
   mkdir -p "$T/repo" "$T/pgdata"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

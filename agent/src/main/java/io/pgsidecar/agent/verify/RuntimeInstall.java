@@ -51,6 +51,9 @@ public final class RuntimeInstall {
     Files.createDirectories(dir.resolve("bin"));
     copyTree(home.resolve("jre"), dir.resolve("jre"));
     copyTree(home.resolve("lib"), dir.resolve("lib"));
+    if (Files.isDirectory(home.resolve("bin/lib"))) { // the launcher sources its JVM flags from there
+      copyTree(home.resolve("bin/lib"), dir.resolve("bin/lib"));
+    }
     Files.deleteIfExists(dir.resolve("lib/pgsidecar.aot"));
     String text = Files.readString(source, StandardCharsets.UTF_8)
         .replace("/opt/pgsidecar/", dir.toAbsolutePath() + "/");

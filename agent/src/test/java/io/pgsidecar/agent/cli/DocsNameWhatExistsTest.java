@@ -343,6 +343,7 @@ class DocsNameWhatExistsTest {
       bin.filter(Files::isRegularFile).forEach(code::add);
     }
     code.add(ROOT.resolve("bin/lib/launch.sh"));
+    code.add(ROOT.resolve("bin/lib/agent-jvm.sh"));
     for (Path p : code) {
       texts.add(read(p).javaCode());
     }

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +31,7 @@ class LaunchersTest {
 
   @BeforeEach
   void scratchRepositoryWithFakeJdk() throws IOException {
-    for (String f : List.of("pgsidecar", "wal-archiver", "restore-init", "lib/launch.sh")) {
+    for (String f : List.of("pgsidecar", "wal-archiver", "restore-init", "lib/launch.sh", "lib/agent-jvm.sh")) {
       Path to = root.resolve("bin").resolve(f);
       Files.createDirectories(to.getParent());
       Files.copy(BIN.resolve(f), to);
@@ -44,6 +45,30 @@ class LaunchersTest {
     Files.createFile(root.resolve("agent/target/pgsidecar-agent-9.9.jar"));
     Files.createDirectories(root.resolve("wal-archiver/target"));
     Files.createFile(root.resolve("wal-archiver/target/wal-archiver-9.9.jar"));
+  }
+
+  /**
+   * The agent's JVM flags as bin/lib/agent-jvm.sh lists them (one place for both launchers), on a
+   * Java 21 (without the flags of later versions) or a Java 22+.
+   */
+  private static List<String> agentFlags(boolean java22) {
+    List<String> flags = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m",
+        "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:MaxDirectMemorySize=64m",
+        "-Dreactor.netty.ioWorkerCount=2", "-XX:MaxMetaspaceSize=128m",
+        "-XX:ReservedCodeCacheSize=64m"));
+    if (java22) {
+      flags.add("-XX:TrimNativeHeapInterval=1000");
+    }
+    flags.add("-XX:+ExitOnOutOfMemoryError");
+    return flags;
+  }
+
+  /** The lines the fake java prints: native access, the agent's flags, then {@code rest}. */
+  private static String agentCommand(boolean java22, String... rest) {
+    List<String> lines = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED"));
+    lines.addAll(agentFlags(java22));
+    lines.addAll(List.of(rest));
+    return String.join("\n", lines) + "\n";
   }
 
   private static void executable(Path p) throws IOException {
@@ -70,18 +95,15 @@ class LaunchersTest {
   void pgsidecarRunsTheAgentJarWithNativeAccessAndPassesArgumentsThrough() throws Exception {
     Result r = run(Map.of("JAVA_HOME", jdk.toString(), "PGSIDECAR_JAVA_OPTS", "-Xmx64m -Dx=y"),
         root.resolve("bin/pgsidecar").toString(), "config", "show", "two words");
-    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:+ExitOnOutOfMemoryError", "-Xmx64m",
-        "-Dx=y", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "config",
-        "show", "two words") + "\n", ""), r);
+    assertEquals(new Result(0, agentCommand(false, "-Xmx64m", "-Dx=y", "-jar",
+        root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "config", "show",
+        "two words"), ""), r);
     // Java 22 and later also trim the native heap (Java 21 refuses the flag)
     Files.writeString(jdk.resolve("release"), "JAVA_VERSION=\"25.0.1\"\n");
     Result on25 = run(Map.of("JAVA_HOME", jdk.toString(), "PGSIDECAR_CDS", "off"),
         root.resolve("bin/pgsidecar").toString(), "--help");
-    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:TrimNativeHeapInterval=5000",
-        "-XX:+ExitOnOutOfMemoryError", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(),
-        "--help") + "\n", ""), on25);
+    assertEquals(new Result(0, agentCommand(true, "-jar",
+        root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help"), ""), on25);
   }
 
   @Test
@@ -132,17 +154,14 @@ class LaunchersTest {
     assertEquals(new Result(0, "class-data archive ready: " + archive + "\n", ""), made);
 
     Result help = run(env, root.resolve("bin/pgsidecar").toString(), "--help");
-    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:+ExitOnOutOfMemoryError",
-        "-XX:SharedArchiveFile=" + archive, "-Xlog:cds=off",
-        "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help") + "\n",
-        ""), help);
+    assertEquals(new Result(0, agentCommand(false, "-XX:SharedArchiveFile=" + archive,
+        "-Xlog:cds=off", "-jar", root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(),
+        "--help"), ""), help);
 
     Files.setLastModifiedTime(lib, java.nio.file.attribute.FileTime.fromMillis(0));
     Result rebuilt = run(env, root.resolve("bin/pgsidecar").toString(), "--help");
-    assertEquals(new Result(0, String.join("\n", "--enable-native-access=ALL-UNNAMED",
-        "-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m", "-XX:+ExitOnOutOfMemoryError", "-jar",
-        root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help") + "\n", ""),
+    assertEquals(new Result(0, agentCommand(false, "-jar",
+        root.resolve("agent/target/pgsidecar-agent-9.9.jar").toString(), "--help"), ""),
         rebuilt, "an archive of other lib/ jars is never used");
   }
 }
