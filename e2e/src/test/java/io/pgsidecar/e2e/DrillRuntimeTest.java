@@ -122,7 +122,8 @@ class DrillRuntimeTest {
   /**
    * /opt/pgsidecar as scripts/image.sh lays it out: jre/ (the jlinked runtime of .cache/image,
    * else one jlinked here), lib/pgsidecar-agent.jar (here a jar whose manifest names this test's
-   * class path: the build's classes and jars), bin/ with container/bin's launchers.
+   * class path: the build's classes and jars), bin/ with container/bin's launchers and bin/lib's
+   * JVM flags.
    */
   static Path imageHome(Path home) throws Exception {
     Path repo = KubeletSim.repoRoot();
@@ -160,6 +161,10 @@ class DrillRuntimeTest {
           StandardCopyOption.REPLACE_EXISTING);
       Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
+    // the launchers source their JVM flags from bin/lib, as scripts/image.sh lays it out
+    Files.createDirectories(home.resolve("bin/lib"));
+    Files.copy(repo.resolve("bin/lib/agent-jvm.sh"), home.resolve("bin/lib/agent-jvm.sh"),
+        StandardCopyOption.REPLACE_EXISTING);
     return home;
   }
 
