@@ -4,16 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgsidecar.agent.cli.support.AgentCalls;
-import io.pgsidecar.agent.cli.support.AgentCalls.Output;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.agent.cli.support.ProgressLine;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -65,8 +66,7 @@ public final class BackupCommand implements Callable<Integer> {
       @Option(names = "--wait", description = "Wait until the backup is complete.") boolean wait,
       @Option(names = "--keep", description = "Once complete, mark it permanent (pgsidecar backup"
           + " keep); needs --wait. The newest backup is never removed meanwhile.") boolean keep,
-      @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output,
+      @Mixin OutputOption output,
       @Option(names = "--progress", defaultValue = "auto", description = "With --wait: auto"
           + " (redrawn on a terminal, a line every 10 s otherwise), always (redrawn) or never;"
           + " on stderr with --output json.") ProgressLine.Mode progressMode)
@@ -83,8 +83,8 @@ public final class BackupCommand implements Callable<Integer> {
     }
     // json output keeps stdout one JSON document: progress goes to stderr then
     ProgressLine progress = ProgressLine.of(progressMode,
-        output == Output.json ? agent.err() : agent.out());
-    return agent.guarded(() -> agent.start("/v1/backups", body.toString(), wait, output,
+        output.json() ? agent.err() : agent.out());
+    return agent.guarded(() -> agent.start("/v1/backups", body.toString(), wait, output.value(),
         "base backup", new AgentCalls.Job() {
           @Override
           public void progress(JsonNode p) {
@@ -100,7 +100,7 @@ public final class BackupCommand implements Callable<Integer> {
 
           @Override
           public int complete(AgentClient.Response end) {
-            agent.print(output, end.body(), describe(AgentCalls.json(end.body())));
+            agent.print(output.value(), end.body(), describe(AgentCalls.json(end.body())));
             if (keep) {
               String id = AgentCalls.json(end.body()).path("id").asText();
               AgentClient.Response k = agent.call("POST", "/v1/backups/" + id + "/keep",
@@ -108,7 +108,7 @@ public final class BackupCommand implements Callable<Integer> {
               if (k.status() != 200) {
                 return agent.fail(k);
               }
-              if (output == Output.text) {
+              if (!output.json()) {
                 agent.out().println("base backup " + id + " is now permanent: retention never removes it");
                 agent.out().flush();
               }
@@ -119,9 +119,8 @@ public final class BackupCommand implements Callable<Integer> {
   }
 
   @Command(name = "list", description = "List the complete base backups, oldest first.")
-  int list(@Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
-    return agent.guarded(() -> agent.table("/v1/backups", output,
+  int list(@Mixin OutputOption output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.table("/v1/backups", output.value(),
         "%-20s %-25s %-3s %-12s %-12s %10s %10s  %s%n", new Object[] {"ID", "STOP TIME", "TL",
             "START LSN", "STOP LSN", "SIZE", "STORED", "LABEL"},
         b -> new Object[] {b.path("id").asText(), b.path("stopTime").asText(),
@@ -132,9 +131,8 @@ public final class BackupCommand implements Callable<Integer> {
 
   @Command(name = "show", description = "Show one base backup's manifest.")
   int show(@Parameters(paramLabel = "ID") String id,
-      @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
-    return agent.guarded(() -> agent.show("/v1/backups/" + id, output, m -> {
+      @Mixin OutputOption output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.show("/v1/backups/" + id, output.value(), m -> {
       if (m.path("state").asText().equals("running")) {
         agent.out().println("base backup " + id + " is running");
         return;
@@ -149,10 +147,9 @@ public final class BackupCommand implements Callable<Integer> {
   int delete(@Parameters(paramLabel = "ID") String id,
       @Option(names = "--force", description = "Delete even the only complete backup.")
       boolean force,
-      @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
+      @Mixin OutputOption output) throws IOException, InterruptedException {
     return agent.guarded(() -> agent.delete("/v1/backups/" + id + (force ? "?force=true" : ""),
-        output, "base backup " + id + " deleted"));
+        output.value(), "base backup " + id + " deleted"));
   }
 
   private static String describe(JsonNode m) {

@@ -3,10 +3,10 @@ package io.pgsidecar.agent.check;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgsidecar.agent.cli.support.AgentCalls.Output;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.job.JobException.Kind;
@@ -23,6 +23,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,9 +54,7 @@ public final class CheckCommand implements Callable<Integer> {
           + " e.g. 90s, 2m).")
   String timeout;
 
-  @Option(names = "--output", paramLabel = "text|json", defaultValue = "text",
-      description = "text (default) or json.")
-  Output output;
+  @Mixin OutputOption output;
 
   @Override
   public Integer call() throws Exception {
@@ -115,7 +114,7 @@ public final class CheckCommand implements Callable<Integer> {
     int code = Check.firstFailure(checks).map(ExitCodes::of).orElse(ExitCodes.OK);
     long failed = checks.stream().filter(c -> c.result() == Check.Result.FAIL).count();
     PrintWriter out = spec.commandLine().getOut();
-    if (output == Output.json) {
+    if (output.json()) {
       ObjectNode doc = JSON.createObjectNode();
       doc.put("cluster", cluster);
       doc.put("ok", failed == 0);

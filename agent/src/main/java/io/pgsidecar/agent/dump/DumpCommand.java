@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgsidecar.agent.cli.support.AgentCalls;
-import io.pgsidecar.agent.cli.support.AgentCalls.Output;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.ExitCodes;
 import io.pgsidecar.agent.cli.support.CommandContext;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.agent.cli.support.ProgressLine;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import java.io.IOException;
@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -83,8 +84,7 @@ public final class DumpCommand implements Callable<Integer> {
       List<String> databases,
       @Option(names = "--label", description = "Free text stored with the dump.") String label,
       @Option(names = "--wait", description = "Wait until the dump is complete.") boolean wait,
-      @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output,
+      @Mixin OutputOption output,
       @Option(names = "--progress", defaultValue = "auto", description = "With --wait: auto"
           + " (redrawn on a terminal, a line every 10 s otherwise), always (redrawn) or never;"
           + " on stderr with --output json.") ProgressLine.Mode progressMode)
@@ -98,8 +98,9 @@ public final class DumpCommand implements Callable<Integer> {
     }
     // json output keeps stdout one JSON document: progress goes to stderr then
     ProgressLine progress = ProgressLine.of(progressMode,
-        output == Output.json ? agent.err() : agent.out());
-    return agent.guarded(() -> agent.start("/v1/dumps", body.toString(), wait, output, "dump",
+        output.json() ? agent.err() : agent.out());
+    return agent.guarded(() -> agent.start("/v1/dumps", body.toString(), wait, output.value(),
+        "dump",
         new AgentCalls.Job() {
           @Override
           public void progress(JsonNode running) {
@@ -124,14 +125,14 @@ public final class DumpCommand implements Callable<Integer> {
             if (!"COMPLETE".equals(status.path("state").asText())) {
               return failed(status, output, end.body());
             }
-            agent.print(output, end.body(), describe(status));
+            agent.print(output.value(), end.body(), describe(status));
             return ExitCodes.OK;
           }
         }));
   }
 
   /** A dump that ended without completing: pg_dump's own words on stderr; exit 1. */
-  private int failed(JsonNode status, Output output, String json) {
+  private int failed(JsonNode status, OutputOption output, String json) {
     agent.err().println("pgsidecar dump: " + status.path("failure").path("message")
         .asText("dump " + status.path("id").asText() + " did not complete: "
             + status.path("state").asText()));
@@ -140,16 +141,15 @@ public final class DumpCommand implements Callable<Integer> {
       agent.err().println(stderr);
     }
     agent.err().flush();
-    if (output == Output.json) {
-      agent.print(output, json, json);
+    if (output.json()) {
+      agent.print(output.value(), json, json);
     }
     return ExitCodes.FAILED;
   }
 
   @Command(name = "list", description = "List the dumps, oldest first, with their state.")
-  int list(@Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
-    return agent.guarded(() -> agent.table("/v1/dumps", output,
+  int list(@Mixin OutputOption output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.table("/v1/dumps", output.value(),
         "%-20s %-10s %-25s %10s %10s  %-30s %s%n", new Object[] {"ID", "STATE", "START TIME", "SIZE",
             "STORED", "DATABASES", "LABEL"}, d -> {
           JsonNode m = d.path("manifest");
@@ -164,9 +164,8 @@ public final class DumpCommand implements Callable<Integer> {
   @Command(name = "show", description = "Show one dump: its databases, sizes and checksums,"
       + " or why it failed.")
   int show(@Parameters(paramLabel = "ID") String id,
-      @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
-    return agent.guarded(() -> agent.show("/v1/dumps/" + id, output, this::printDump));
+      @Mixin OutputOption output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.show("/v1/dumps/" + id, output.value(), this::printDump));
   }
 
   private void printDump(JsonNode d) {
@@ -195,9 +194,9 @@ public final class DumpCommand implements Callable<Integer> {
 
   @Command(name = "delete", description = "Delete a dump and every object it holds.")
   int delete(@Parameters(paramLabel = "ID") String id,
-      @Option(names = "--output", defaultValue = "text", description = "text or json")
-      Output output) throws IOException, InterruptedException {
-    return agent.guarded(() -> agent.delete("/v1/dumps/" + id, output, "dump " + id + " deleted"));
+      @Mixin OutputOption output) throws IOException, InterruptedException {
+    return agent.guarded(() -> agent.delete("/v1/dumps/" + id, output.value(),
+        "dump " + id + " deleted"));
   }
 
   /** The restorer, once {@code id} is known to be a dump id ({@link DumpRestoreCommand}). */

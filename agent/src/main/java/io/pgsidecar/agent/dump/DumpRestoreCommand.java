@@ -1,9 +1,9 @@
 package io.pgsidecar.agent.dump;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pgsidecar.agent.cli.support.AgentCalls.Output;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.agent.postgres.PgConnection;
 import io.pgsidecar.core.job.JobException;
 import java.io.IOException;
@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -103,8 +104,7 @@ final class DumpRestoreCommand implements Callable<Integer> {
       + " dump of another cluster of the repository (--from-cluster is the older spelling).")
   String fromCluster;
 
-  @Option(names = "--output", defaultValue = "text", description = "text or json")
-  Output output;
+  @Mixin OutputOption output;
 
   @Override
   public Integer call() {
@@ -124,7 +124,7 @@ final class DumpRestoreCommand implements Callable<Integer> {
       DumpRestorer.Result result = restorer.restore(id, db, PgConnection.fromUrl(target), options);
       result.warnings().forEach(w -> err().println("pgsidecar dump restore: globals: " + w));
       err().flush();
-      if (output == Output.json) {
+      if (output.json()) {
         out().println(JSON.writeValueAsString(result));
       } else {
         out().println("restored database " + db + " of dump " + id + " into " + result.database()

@@ -7,11 +7,13 @@ import io.pgsidecar.agent.cli.support.AgentCalls;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,9 +32,6 @@ import picocli.CommandLine.Spec;
 public final class RetentionCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-
-  /** How the output looks: {@code text} for people, {@code json} for scripts. */
-  public enum Output { text, json }
 
   private final Supplier<AgentClient> agent;
 
@@ -57,7 +56,7 @@ public final class RetentionCommand implements Callable<Integer> {
       + " keeps, object by object; with --dry-run only print what would go and why.")
   int apply(
       @Option(names = "--dry-run", description = "Plan only; remove nothing.") boolean dryRun,
-      @Option(names = "--output", defaultValue = "text", description = "text or json") Output output) {
+      @Mixin OutputOption output) {
     AgentCalls calls = new AgentCalls("retention", agent, () -> spec, java.time.Duration.ofSeconds(1));
     try {
       return calls.guarded(() -> {
@@ -66,7 +65,7 @@ public final class RetentionCommand implements Callable<Integer> {
         if (r.status() != 200) {
           return calls.fail(r);
         }
-        if (output == Output.json) {
+        if (output.json()) {
           calls.print(AgentCalls.Output.json, r.body(), "");
         } else {
           print(AgentCalls.json(r.body()), calls.out());

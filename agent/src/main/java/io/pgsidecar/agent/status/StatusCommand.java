@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgsidecar.agent.cli.support.AgentCalls.Output;
 import io.pgsidecar.agent.cli.support.AgentClient;
 import io.pgsidecar.agent.cli.support.CliText;
 import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.repo.RepositoryLayout;
@@ -28,6 +28,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -54,9 +55,7 @@ public final class StatusCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--output", paramLabel = "text|json", defaultValue = "text",
-      description = "text (default) or json.")
-  Output output;
+  @Mixin OutputOption output;
 
   @Option(names = "--cluster", paramLabel = "NAME",
       description = "Another cluster's repository (storage only: the agent serves its own).")
@@ -139,7 +138,7 @@ public final class StatusCommand implements Callable<Integer> {
     int code = agentNode.path("reachable").asBoolean() || !own ? ExitCodes.OK : ExitCodes.UNAVAILABLE;
     code = repo.isEmpty() ? ExitCodes.UNAVAILABLE : code;
     PrintWriter out = spec.commandLine().getOut();
-    if (output == Output.json) {
+    if (output.json()) {
       out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(doc));
     } else {
       StatusText.print(doc, out);

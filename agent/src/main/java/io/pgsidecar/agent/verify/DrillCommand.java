@@ -3,6 +3,7 @@ package io.pgsidecar.agent.verify;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.agent.feature.FeatureContext;
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.Pipelines;
@@ -17,8 +18,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -39,18 +40,12 @@ public final class DrillCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--output", paramLabel = "text|json", defaultValue = "text",
-      description = "text (default) or json.")
-  String output;
+  @Mixin OutputOption output;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    if (!output.equals("text") && !output.equals("json")) {
-      err.println("pgsidecar drill: --output must be text or json, not '" + output + "'");
-      return ExitCodes.USAGE;
-    }
     try {
       PgsidecarConfig config = CommandContext.of(spec).config();
       RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(), config.cluster());
@@ -73,7 +68,7 @@ public final class DrillCommand implements Callable<Integer> {
         service.run("job");
         @SuppressWarnings("unchecked")
         Map<String, Object> last = (Map<String, Object>) service.status().get("last");
-        if (output.equals("json")) {
+        if (output.json()) {
           out.println(VerifyCommand.toJson(last));
         } else if ("success".equals(last.get("result"))) {
           out.println("restore drill of backup " + last.get("backup") + " succeeded in "

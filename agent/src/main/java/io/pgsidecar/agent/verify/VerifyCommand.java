@@ -3,8 +3,10 @@ package io.pgsidecar.agent.verify;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.pgsidecar.agent.cli.support.CliText;
+import io.pgsidecar.agent.cli.support.ClusterOption;
 import io.pgsidecar.agent.cli.support.CommandContext;
 import io.pgsidecar.agent.cli.support.ExitCodes;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.agent.cli.support.ProgressLine;
 import io.pgsidecar.agent.cli.support.ProgressStorage;
 import io.pgsidecar.core.codec.CodecPipeline;
@@ -21,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -43,12 +46,9 @@ public final class VerifyCommand {
   abstract static class Base implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--output", paramLabel = "text|json", defaultValue = "text",
-        description = "text (default) or json.")
-    String output;
+    @Mixin OutputOption output;
 
-    @Option(names = "--cluster", paramLabel = "NAME", description = "Another cluster's archive.")
-    String cluster;
+    @Mixin ClusterOption cluster;
 
     @Option(names = "--progress", defaultValue = "auto", description = "backup and dump verify:"
         + " auto (redrawn on a terminal, a line every 10 s otherwise), always (redrawn) or never;"
@@ -66,18 +66,14 @@ public final class VerifyCommand {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      if (!output.equals("text") && !output.equals("json")) {
-        err.println("pgsidecar " + what() + ": --output must be text or json, not '" + output + "'");
-        return ExitCodes.USAGE;
-      }
       try {
         PgsidecarConfig config = CommandContext.of(spec).config();
         RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(),
-            cluster != null ? cluster : config.cluster());
+            cluster.of(config));
         CodecPipeline pipeline = Pipelines.forConfig(config.compression(), config.encryption());
         try (Storage storage = StorageFactory.open(config.storage())) {
           Object result = run(storage, layout, pipeline, VerifySettings.of(config));
-          if (output.equals("json")) {
+          if (output.json()) {
             out.println(JSON.writeValueAsString(result instanceof WalReport r ? walJson(r) : result));
           } else {
             print(out, result);
@@ -88,7 +84,7 @@ public final class VerifyCommand {
       } catch (Exception e) {
         int code = ExitCodes.of(e);
         err.println("pgsidecar " + what() + ": " + e.getMessage());
-        if (output.equals("json") && e instanceof JobException j) {
+        if (output.json() && e instanceof JobException j) {
           out.println(toJson(Map.of("error", Map.of("kind", j.kind().name(), "message",
               j.getMessage(), "details", j.details()))));
         }

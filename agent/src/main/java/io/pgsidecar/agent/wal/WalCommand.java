@@ -1,7 +1,9 @@
 package io.pgsidecar.agent.wal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgsidecar.agent.cli.support.ClusterOption;
 import io.pgsidecar.agent.cli.support.CommandContext;
+import io.pgsidecar.agent.cli.support.OutputOption;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.BackupManifest;
@@ -13,8 +15,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -30,18 +32,15 @@ public final class WalCommand {
   static final class ListCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--output", paramLabel = "text|json", defaultValue = "text",
-        description = "text (default) or json.")
-    String output;
+    @Mixin OutputOption output;
 
-    @Option(names = "--cluster", paramLabel = "NAME", description = "Another cluster's archive.")
-    String cluster;
+    @Mixin ClusterOption cluster;
 
     @Override
     public Integer call() throws Exception {
       PgsidecarConfig config = CommandContext.of(spec).config();
       RepositoryLayout layout = new RepositoryLayout(config.storage().prefix(),
-          cluster != null ? cluster : config.cluster());
+          cluster.of(config));
       PrintWriter out = spec.commandLine().getOut();
       try (Storage storage = StorageFactory.open(config.storage())) {
         ArchiveCatalog catalog = new ArchiveCatalog(storage, layout);
@@ -51,7 +50,7 @@ public final class WalCommand {
         List<Long> timelines = segments.stream().map(s -> s.name().timeline()).distinct().toList();
         String first = segments.isEmpty() ? null : segments.getFirst().name().name();
         String last = segments.isEmpty() ? null : segments.getLast().name().name();
-        if (output.equals("json")) {
+        if (output.json()) {
           ObjectNode n = BackupManifest.mapper().createObjectNode();
           n.put("archive", catalog.describe());
           n.put("segments", segments.size());
@@ -69,17 +68,13 @@ public final class WalCommand {
             wn.put("lastSegment", w.lastSegment());
           }, () -> n.putNull("window"));
           out.println(BackupManifest.mapper().writeValueAsString(n));
-        } else if (output.equals("text")) {
+        } else {
           out.println("archive " + catalog.describe() + ": " + segments.size() + " segments"
               + (segments.isEmpty() ? "" : ", first " + first + ", last " + last
                   + ", timelines " + timelines) + "; " + backups.size() + " complete backups");
           out.println(window.map(w -> "recoverable " + w.describe()).orElse(
               "nothing recoverable yet: a point-in-time restore needs a complete base backup and"
                   + " its WAL"));
-        } else {
-          spec.commandLine().getErr().println("pgsidecar wal list: --output '" + output
-              + "': expected text or json");
-          return 2;
         }
       }
       return 0;

@@ -54,6 +54,36 @@ class MainTest {
     }
   }
 
+  /**
+   * One {@code --output text|json} (OutputOption) on every command that reads or reports: the
+   * same help line, and another value refused before anything runs, with the same message and
+   * the usage exit code, whichever feature the command belongs to.
+   */
+  @Test
+  void everyReadCommandSharesOneOutputOption() {
+    List<List<String>> commands = List.of(List.of("backup", "create"), List.of("backup", "list"),
+        List.of("backup", "show", "ID"), List.of("backup", "delete", "ID"),
+        List.of("dump", "create"), List.of("dump", "list"), List.of("dump", "show", "ID"),
+        List.of("dump", "delete", "ID"), List.of("dump", "restore", "ID"),
+        List.of("retention", "apply"), List.of("status"), List.of("check"),
+        List.of("wal", "list"), List.of("wal", "verify"), List.of("backup", "verify", "ID"),
+        List.of("dump", "verify", "ID"), List.of("drill"));
+    for (List<String> command : commands) {
+      String name = String.join(" ", command);
+      List<String> words = command.stream().filter(w -> !w.equals("ID")).toList();
+      Run help = run(Map.of(), java.util.stream.Stream.concat(words.stream(),
+          java.util.stream.Stream.of("--help")).toArray(String[]::new));
+      assertEquals(0, help.code(), name + ": " + help.err());
+      assertTrue(help.out().contains("      --output=text|json   text (default) or json (one document on"
+          + " stdout).\n"), name + ": " + help.out());
+      Run bad = run(Map.of(), java.util.stream.Stream.concat(command.stream(),
+          java.util.stream.Stream.of("--output", "xml")).toArray(String[]::new));
+      assertEquals(2, bad.code(), name + ": " + bad.out() + bad.err());
+      assertTrue(bad.err().startsWith("Invalid value for option '--output': expected one of"
+          + " [text, json] (case-sensitive) but was 'xml'\n"), name + ": " + bad.err());
+    }
+  }
+
   @Test
   void everyDeclaredCommandIsRegistered() {
     var names = Main.commandLine(Map.of()).getSubcommands().keySet();
