@@ -2,6 +2,7 @@ package io.pgsidecar.agent.backup;
 
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.config.PgsidecarConfig;
+import io.pgsidecar.core.job.Causes;
 import io.pgsidecar.core.job.JobException;
 import io.pgsidecar.core.repo.BackupIds;
 import io.pgsidecar.core.repo.BackupManifest;
@@ -118,13 +119,7 @@ public final class BackupService implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while waiting for base backup " + b.id(), e);
     } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof IOException io) {
-        throw io;
-      }
-      if (c instanceof RuntimeException re) {
-        throw re;
-      }
+      Throwable c = Causes.rethrow(e);
       throw new IOException(c.getMessage(), c);
     }
   }

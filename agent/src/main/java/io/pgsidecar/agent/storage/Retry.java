@@ -1,11 +1,12 @@
 package io.pgsidecar.agent.storage;
 
-import java.lang.System.Logger.Level;
+import io.pgsidecar.core.job.Causes;
 import io.pgsidecar.core.storage.StorageException;
 import io.pgsidecar.core.storage.retry.RetryPolicy;
 import io.pgsidecar.core.storage.retry.RetryPolicy.Operation;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
@@ -95,13 +96,7 @@ public final class Retry implements AutoCloseable {
     } catch (CancellationException e) {
       throw new InterruptedIOException(what + " was cancelled");
     } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof IOException io) {
-        throw io;
-      }
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
+      Throwable cause = Causes.rethrow(e);
       throw new StorageException(what + " failed: " + cause, cause);
     }
   }
