@@ -7,6 +7,7 @@ import io.pgsidecar.core.config.ConfigException;
 import io.pgsidecar.core.config.ConfigLoader;
 import io.pgsidecar.core.config.PgsidecarConfig;
 import io.pgsidecar.core.job.JobException;
+import io.pgsidecar.core.storage.StorageException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -133,8 +134,8 @@ public final class Main implements CommandContext {
       err.println("pgsidecar: " + e.getMessage());
       return ExitCodes.USAGE;
     }
-    if (e instanceof JobException) {
-      // a job's failure says what failed and what to do: no stack trace
+    if (e instanceof JobException || e instanceof StorageException) {
+      // a job's failure, or the storage driver's, says what failed and what to do: no stack trace
       err.println(cl.getCommandSpec().qualifiedName() + ": " + e.getMessage());
       return ExitCodes.of(e);
     }

@@ -165,6 +165,18 @@ class MainTest {
   }
 
   @Test
+  void aStorageFailureIsOneLineNamingTheCommandAndWhatToDoWithExitCode3() {
+    Path missing = dir.resolve("no-such-repository");
+    Run r = run(Map.of("PGSIDECAR_STORAGE_TYPE", "fs", "PGSIDECAR_STORAGE_PATH", missing.toString(),
+        "PGSIDECAR_CLUSTER", "db1"), "wal", "list");
+    assertEquals(3, r.code(), r.err());
+    assertEquals("pgsidecar wal list: storage path " + missing
+        + " does not exist or is not a directory (list db1/wal/): create it or fix storage.path\n",
+        r.err());
+    assertEquals("", r.out());
+  }
+
+  @Test
   void anUnknownOptionIsAUsageError() {
     Run r = run(Map.of(), "config", "show", "--colour");
     assertEquals(2, r.code());
