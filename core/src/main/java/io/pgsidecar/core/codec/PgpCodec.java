@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -13,7 +14,10 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.stream.Collectors;
 import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
@@ -61,7 +65,11 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyKeyEncryptionMethodG
  * ran before), to every configured public key and/or a passphrase. Reads our output and gpg's
  * ({@code --encrypt -r}, {@code --symmetric}), with secret keys or the passphrase. Uses the Jce
  * builders on the default JDK provider (several times faster than the lightweight ones), with
- * the AES/CFB stream of encryption computed through AES/CBC ({@link AesCfbOutputStream}).
+ * the AES/CFB stream of encryption computed through AES/CBC ({@link AesCfbOutputStream}), and
+ * of decryption through AES/ECB ({@link AesCfbInputStream}). When decrypting, the SHA-1 of the
+ * integrity packet, which costs about four times the AES, runs on a {@code pgsidecar-digest-N}
+ * pool thread past the first few MiB ({@link BackgroundDigest}), and so does the second hash
+ * context of a large passphrase S2K.
  *
  * <p>Decoding streams: plain bytes flow before the MDC at the end is checked, so the end of the
  * stream is where a damaged or truncated object fails; callers must read to the end before they
@@ -82,9 +90,12 @@ public final class PgpCodec implements Codec {
   private final char[] secretKeyPassphrase;
   private final Map<Long, PGPPrivateKey> unlocked = new ConcurrentHashMap<>();
   private final String keyFingerprint;
+  /** Runs the MDC's SHA-1 and S2K hash contexts while the caller decrypts. */
+  private final Executor digestPool;
 
   private PgpCodec(List<PgpKeys.Recipient> recipients, char[] passphrase,
-      Map<Long, PgpKeys.Secret> secretKeys, char[] secretKeyPassphrase) {
+      Map<Long, PgpKeys.Secret> secretKeys, char[] secretKeyPassphrase, Executor digestPool) {
+    this.digestPool = digestPool;
     this.recipients = recipients;
     this.passphrase = passphrase;
     this.secretKeys = secretKeys;
@@ -95,6 +106,11 @@ public final class PgpCodec implements Codec {
 
   /** Reads every key and secret file named by {@code encryption}, once. */
   public static PgpCodec fromConfig(PgsidecarConfig.Encryption encryption) {
+    return fromConfig(encryption, BackgroundDigest.sharedPool());
+  }
+
+  /** As {@link #fromConfig(PgsidecarConfig.Encryption)}, hashing on {@code digestPool}. */
+  static PgpCodec fromConfig(PgsidecarConfig.Encryption encryption, Executor digestPool) {
     return new PgpCodec(
         PgpKeys.loadRecipients(encryption.publicKeys()),
         encryption.passphraseFile()
@@ -102,12 +118,13 @@ public final class PgpCodec implements Codec {
         PgpKeys.loadSecretKeys(encryption.secretKeys()),
         encryption.secretKeyPassphraseFile()
             .map(f -> PgpKeys.readSecretLine(f, "encryption.secret-key-passphrase-file"))
-            .orElse(null));
+            .orElse(null),
+        digestPool);
   }
 
   /** No keys at all: reading an encrypted object says which setting is missing. */
   public static PgpCodec none() {
-    return new PgpCodec(List.of(), null, Map.of(), null);
+    return new PgpCodec(List.of(), null, Map.of(), null, BackgroundDigest.sharedPool());
   }
 
   @Override
@@ -219,7 +236,8 @@ public final class PgpCodec implements Codec {
     for (PGPPublicKeyEncryptedData pk : toKeys) {
       for (PgpKeys.Secret secret : candidates(recipientId(pk))) {
         var factory = new FastAesPublicKeyDecryptorFactory(
-            new JcePublicKeyDataDecryptorFactoryBuilder().build(privateKey(secret, objectKey)));
+            new JcePublicKeyDataDecryptorFactoryBuilder().build(privateKey(secret, objectKey)),
+            digestPool);
         try {
           return new Opened(pk, pk.getDataStream(factory));
         } catch (PGPException e) {
@@ -232,7 +250,7 @@ public final class PgpCodec implements Codec {
     if (passphrase != null && !toPassphrase.isEmpty()) {
       var digests = new JcaPGPDigestCalculatorProviderBuilder().build();
       var factory = new FastAesPbeDecryptorFactory(passphrase, digests,
-          new JcePBEDataDecryptorFactoryBuilder(digests).build(passphrase));
+          new JcePBEDataDecryptorFactoryBuilder(digests).build(passphrase), digestPool);
       for (PGPPBEEncryptedData pbe : toPassphrase) {
         try {
           return new Opened(pbe, pbe.getDataStream(factory));
@@ -384,11 +402,11 @@ public final class PgpCodec implements Codec {
   /**
    * The decryptor of an AES packet with MDC (what we and gpg write) computed by
    * {@link AesCfbInputStream} instead of Bouncy Castle's JCE AES/CFB stream (same bytes, several
-   * times faster); the SHA-1 integrity calculator and every other packet kind stay Bouncy
-   * Castle's.
+   * times faster), and the SHA-1 integrity calculator by {@link #backgroundSha1}; every other
+   * packet kind stays Bouncy Castle's.
    */
   private static PGPDataDecryptor fastAes(PGPDataDecryptorFactory jce, boolean withIntegrity,
-      int algorithm, byte[] key) throws PGPException {
+      int algorithm, byte[] key, Executor digestPool) throws PGPException {
     PGPDataDecryptor decryptor = jce.createDataDecryptor(withIntegrity, algorithm, key);
     boolean aes = algorithm == SymmetricKeyAlgorithmTags.AES_128
         || algorithm == SymmetricKeyAlgorithmTags.AES_192
@@ -414,14 +432,55 @@ public final class PgpCodec implements Codec {
 
       @Override
       public PGPDigestCalculator getIntegrityCalculator() {
-        return decryptor.getIntegrityCalculator();
+        return backgroundSha1(digestPool);
+      }
+    };
+  }
+
+  /**
+   * The MDC's SHA-1 as Bouncy Castle asks for it (it writes every plain byte of the packet but
+   * the last 20, then reads the digest once to compare): a {@link BackgroundDigest}. A failure
+   * of its thread comes out of {@code getDigest()} as an {@link UncheckedIOException} around a
+   * {@link BackgroundDigest.Failure}; {@link PgpDecodingStream} turns it into a failed read.
+   */
+  private static PGPDigestCalculator backgroundSha1(Executor digestPool) {
+    BackgroundDigest digest;
+    try {
+      digest = new BackgroundDigest(MessageDigest.getInstance("SHA-1"), digestPool,
+          BackgroundDigest.INLINE_BYTES, BackgroundDigest.CHUNK_SIZE, BackgroundDigest.CHUNKS);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is missing from this JDK", e);
+    }
+    return new PGPDigestCalculator() {
+      @Override
+      public int getAlgorithm() {
+        return HashAlgorithmTags.SHA1;
+      }
+
+      @Override
+      public OutputStream getOutputStream() {
+        return digest;
+      }
+
+      @Override
+      public byte[] getDigest() {
+        try {
+          return digest.digest();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+
+      @Override
+      public void reset() {
+        throw new UnsupportedOperationException("the MDC digest is never reset");
       }
     };
   }
 
   /** Bouncy Castle's public-key decryptor factory with {@link #fastAes} for the data. */
-  private record FastAesPublicKeyDecryptorFactory(PublicKeyDataDecryptorFactory jce)
-      implements PublicKeyDataDecryptorFactory {
+  private record FastAesPublicKeyDecryptorFactory(PublicKeyDataDecryptorFactory jce,
+      Executor digestPool) implements PublicKeyDataDecryptorFactory {
     @Override
     public byte[] recoverSessionData(PublicKeyEncSessionPacket packet, InputStreamPacket data)
         throws PGPException {
@@ -442,7 +501,7 @@ public final class PgpCodec implements Codec {
     @Override
     public PGPDataDecryptor createDataDecryptor(boolean withIntegrity, int algorithm,
         byte[] key) throws PGPException {
-      return fastAes(jce, withIntegrity, algorithm, key);
+      return fastAes(jce, withIntegrity, algorithm, key, digestPool);
     }
 
     @Override
@@ -462,17 +521,19 @@ public final class PgpCodec implements Codec {
   private static final class FastAesPbeDecryptorFactory extends PBEDataDecryptorFactory {
     private final PBEDataDecryptorFactory jce;
     private final char[] passphrase;
+    private final Executor digestPool;
 
     FastAesPbeDecryptorFactory(char[] passphrase, PGPDigestCalculatorProvider digests,
-        PBEDataDecryptorFactory jce) {
+        PBEDataDecryptorFactory jce, Executor digestPool) {
       super(passphrase, digests);
       this.jce = jce;
       this.passphrase = passphrase;
+      this.digestPool = digestPool;
     }
 
     @Override
     public byte[] makeKeyFromPassPhrase(int algorithm, S2K s2k) throws PGPException {
-      byte[] key = iteratedAndSalted(passphrase, algorithm, s2k);
+      byte[] key = iteratedAndSalted(passphrase, algorithm, s2k, digestPool);
       return key != null ? key : jce.makeKeyFromPassPhrase(algorithm, s2k);
     }
 
@@ -491,7 +552,7 @@ public final class PgpCodec implements Codec {
     @Override
     public PGPDataDecryptor createDataDecryptor(boolean withIntegrity, int algorithm,
         byte[] key) throws PGPException {
-      return fastAes(jce, withIntegrity, algorithm, key);
+      return fastAes(jce, withIntegrity, algorithm, key, digestPool);
     }
 
     @Override
@@ -507,14 +568,24 @@ public final class PgpCodec implements Codec {
     }
   }
 
+  /** Counts from here on hash their second context on the pool (gpg's default is 65,011,712). */
+  static final long PARALLEL_S2K_BYTES = 1 << 20;
+
+  static byte[] iteratedAndSalted(char[] passphrase, int algorithm, S2K s2k) {
+    return iteratedAndSalted(passphrase, algorithm, s2k, BackgroundDigest.sharedPool());
+  }
+
   /**
    * The AES key of an iterated and salted S2K (RFC 4880 3.7.1.3) with a SHA-1/SHA-2 hash, or
    * null for anything else (Bouncy Castle derives those). Same bytes as Bouncy Castle's, but the
    * repeated salt and passphrase go to the digest in 64 KiB chunks instead of one call per
    * repetition: gpg writes a count of 65,011,712 by default, which took Bouncy Castle ~0.2 s
-   * (a fifth of decrypting 1 GB) and takes this ~0.07 s.
+   * (a fifth of decrypting 1 GB) and takes this ~0.07 s. A key longer than the hash (AES-256
+   * from SHA-1: two contexts over the same bytes) hashes its further contexts on
+   * {@code digestPool} while this thread hashes the first, when the count is large.
    */
-  static byte[] iteratedAndSalted(char[] passphrase, int algorithm, S2K s2k) {
+  static byte[] iteratedAndSalted(char[] passphrase, int algorithm, S2K s2k,
+      Executor digestPool) {
     int keyLength = switch (algorithm) {
       case SymmetricKeyAlgorithmTags.AES_128 -> 16;
       case SymmetricKeyAlgorithmTags.AES_192 -> 24;
@@ -532,6 +603,12 @@ public final class PgpCodec implements Codec {
     if (s2k.getType() != S2K.SALTED_AND_ITERATED || keyLength == 0 || digest == null) {
       return null;
     }
+    int hashLength;
+    try {
+      hashLength = MessageDigest.getInstance(digest).getDigestLength();
+    } catch (NoSuchAlgorithmException e) {
+      return null;
+    }
     byte[] salt = s2k.getIV();
     byte[] secret = new String(passphrase).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     int unit = salt.length + secret.length;
@@ -541,29 +618,58 @@ public final class PgpCodec implements Codec {
       System.arraycopy(secret, 0, chunk, i + salt.length, secret.length);
     }
     long total = Math.max(s2k.getIterationCount(), unit);
+    int contexts = (keyLength + hashLength - 1) / hashLength;
+    List<CompletableFuture<byte[]>> later = new ArrayList<>();
     byte[] key = new byte[keyLength];
     try {
-      MessageDigest md = MessageDigest.getInstance(digest);
-      for (int context = 0, filled = 0; filled < keyLength; context++) {
-        md.reset();
-        md.update(new byte[context]); // context i starts with i zero octets
-        for (long left = total; left > 0; ) {
-          int n = (int) Math.min(left, chunk.length);
-          md.update(chunk, 0, n);
-          left -= n;
+      for (int context = 1; context < contexts; context++) {
+        int zeros = context;
+        CompletableFuture<byte[]> hash = null;
+        if (total >= PARALLEL_S2K_BYTES) {
+          try {
+            hash = CompletableFuture.supplyAsync(
+                () -> s2kContext(digest, zeros, chunk, total), digestPool);
+          } catch (RejectedExecutionException e) {
+            // hashed below on this thread
+          }
         }
-        byte[] hash = md.digest();
-        int n = Math.min(hash.length, keyLength - filled);
-        System.arraycopy(hash, 0, key, filled, n);
-        filled += n;
+        later.add(hash);
       }
-    } catch (NoSuchAlgorithmException e) {
-      return null;
+      byte[] first = s2kContext(digest, 0, chunk, total);
+      System.arraycopy(first, 0, key, 0, Math.min(hashLength, keyLength));
+      for (int context = 1; context < contexts; context++) {
+        CompletableFuture<byte[]> hash = later.get(context - 1);
+        byte[] h = hash != null ? hash.join() : s2kContext(digest, context, chunk, total);
+        int filled = context * hashLength;
+        System.arraycopy(h, 0, key, filled, Math.min(hashLength, keyLength - filled));
+      }
     } finally {
+      for (CompletableFuture<byte[]> hash : later) {
+        if (hash != null) {
+          hash.exceptionally(e -> null).join(); // done with chunk before it is wiped
+        }
+      }
       java.util.Arrays.fill(secret, (byte) 0);
       java.util.Arrays.fill(chunk, (byte) 0);
     }
     return key;
+  }
+
+  /** Context {@code zeros} of an S2K: that many zero octets, then {@code total} bytes. */
+  private static byte[] s2kContext(String digest, int zeros, byte[] chunk, long total) {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(digest + " is missing from this JDK", e);
+    }
+    md.update(new byte[zeros]);
+    for (long left = total; left > 0; ) {
+      int n = (int) Math.min(left, chunk.length);
+      md.update(chunk, 0, n);
+      left -= n;
+    }
+    return md.digest();
   }
 
   @Override

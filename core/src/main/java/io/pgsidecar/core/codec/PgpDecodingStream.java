@@ -3,12 +3,16 @@ package io.pgsidecar.core.codec;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import org.bouncycastle.openpgp.PGPEncryptedData;
 import org.bouncycastle.openpgp.PGPException;
 
 /**
  * The plain bytes of an OpenPGP message; at their end it checks the integrity packet (MDC), so a
- * flipped or missing byte fails the last read instead of returning a silently wrong stream.
+ * flipped or missing byte fails the last read instead of returning a silently wrong stream. When
+ * the MDC's SHA-1 cannot be computed (its {@link BackgroundDigest} thread failed) the read fails
+ * too: nothing is ever returned as verified without the digest compared.
  */
 final class PgpDecodingStream extends InputStream {
   private final InputStream literal;
@@ -39,7 +43,13 @@ final class PgpDecodingStream extends InputStream {
       n = literal.read(b, off, len);
     } catch (EOFException e) {
       throw truncated(e);
+    } catch (InterruptedIOException e) {
+      throw e; // the reader was interrupted: nothing is known about the object
     } catch (IOException e) {
+      BackgroundDigest.Failure failure = digestFailure(e);
+      if (failure != null) {
+        throw notVerified(failure);
+      }
       throw CodecException.damaged(objectKey, "its OpenPGP data is unreadable ("
           + e.getMessage() + ")", e);
     }
@@ -56,7 +66,18 @@ final class PgpDecodingStream extends InputStream {
       ok = encrypted.verify();
     } catch (EOFException e) {
       throw truncated(e);
+    } catch (InterruptedIOException e) {
+      throw e;
+    } catch (UncheckedIOException e) { // from the digest: its thread failed or we were interrupted
+      if (e.getCause() instanceof InterruptedIOException interrupted) {
+        throw interrupted;
+      }
+      throw notVerified(e.getCause());
     } catch (PGPException | IOException e) {
+      BackgroundDigest.Failure failure = digestFailure(e);
+      if (failure != null) {
+        throw notVerified(failure);
+      }
       throw CodecException.damaged(objectKey, "the OpenPGP integrity check (MDC) failed ("
           + e.getMessage() + "): it was altered or cut short", e);
     }
@@ -64,6 +85,21 @@ final class PgpDecodingStream extends InputStream {
       throw CodecException.damaged(objectKey, "the OpenPGP integrity check (MDC) failed: it was"
           + " altered or cut short", null);
     }
+  }
+
+  private CodecException notVerified(IOException e) {
+    return new CodecException("object " + objectKey + " cannot be verified: computing its OpenPGP"
+        + " integrity check (MDC) failed (" + e.getMessage() + "), so what was read is not"
+        + " trusted; the object itself may be intact: read it again", e);
+  }
+
+  private static BackgroundDigest.Failure digestFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof BackgroundDigest.Failure failure) {
+        return failure;
+      }
+    }
+    return null;
   }
 
   private CodecException truncated(EOFException e) {

@@ -9,8 +9,11 @@ import static io.pgsidecar.core.codec.PgpTestKeys.zstd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import org.junit.jupiter.api.Test;
 
 /** Every way a stored object can fail to decode raises a CodecException naming it. */
@@ -135,6 +138,44 @@ class CodecFailureTest {
     }
     assertEquals(DAMAGED + "it is empty, not an OpenPGP message (truncated)" + RESTORE_ELSEWHERE,
         failure(pgp, new byte[0], "pgp"));
+  }
+
+  /** Past the first MiBs the MDC's SHA-1 runs on another thread: the same failures. */
+  @Test
+  void flippedByteOrTruncationInALargePgpObjectIsDetected() throws Exception {
+    byte[] large = CodecTestData.sample((int) BackgroundDigest.INLINE_BYTES + (3 << 20), 5);
+    for (CodecPipeline pgp : List.of(Pipelines.forConfig(none(), keys.alice()),
+        Pipelines.forConfig(none(), keys.passphrase()))) {
+      byte[] stored = encode(pgp, large);
+      assertEquals(true, Arrays.equals(large, decode(pgp, stored, "pgp", KEY)));
+      for (int at : List.of(stored.length / 2, stored.length * 9 / 10, stored.length - 3)) {
+        assertEquals(DAMAGED + "the OpenPGP integrity check (MDC) failed: it was altered or cut"
+            + " short" + RESTORE_ELSEWHERE, failure(pgp, flip(stored, at), "pgp"), "at " + at);
+      }
+      for (int cut : List.of(stored.length * 9 / 10, stored.length - 1, stored.length - 22)) {
+        assertEquals(DAMAGED + "the OpenPGP stream ends early (truncated)" + RESTORE_ELSEWHERE,
+            failure(pgp, Arrays.copyOf(stored, cut), "pgp"), "cut at " + cut);
+      }
+    }
+  }
+
+  @Test
+  void digestThreadFailureFailsTheReadWithoutCallingTheObjectDamaged() throws Exception {
+    byte[] large = CodecTestData.sample((int) BackgroundDigest.INLINE_BYTES + (1 << 20), 6);
+    byte[] stored = encode(Pipelines.forConfig(none(), keys.alice()), large);
+    PgpCodec refused = PgpCodec.fromConfig(keys.alice(), task -> {
+      throw new RejectedExecutionException("digest pool is shut down");
+    });
+    var thrown = assertThrows(CodecException.class, () -> {
+      try (InputStream in = refused.decoder(new ByteArrayInputStream(stored), KEY)) {
+        in.readAllBytes();
+      }
+    });
+    assertEquals("object " + KEY + " cannot be verified: computing its OpenPGP integrity check"
+        + " (MDC) failed (hashing on the digest thread failed:"
+        + " java.util.concurrent.RejectedExecutionException: digest pool is shut down), so what"
+        + " was read is not trusted; the object itself may be intact: read it again",
+        thrown.getMessage());
   }
 
   @Test

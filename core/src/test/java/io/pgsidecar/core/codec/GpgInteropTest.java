@@ -94,6 +94,24 @@ class GpgInteropTest {
     }
   }
 
+  /** Past the first MiBs our MDC check hashes on another thread. */
+  @Test
+  void weReadLargeObjectsGpgEncryptsToOurKeysAndWithAPassphrase() throws Exception {
+    byte[] large = CodecTestData.sample((int) BackgroundDigest.INLINE_BYTES + (5 << 20), 12);
+    Path plain = Files.write(dir.resolve("plain"), large);
+    Path toKey = dir.resolve("to-key.gpg");
+    keys.gpg.run(List.of("--trust-model", "always", "--compress-algo", "none", "--output",
+        toKey.toString(), "--recipient", keys.alice.fingerprint(), "--encrypt",
+        plain.toString()));
+    Path symmetric = dir.resolve("symmetric.gpg");
+    keys.gpg.run(List.of("--pinentry-mode", "loopback", "--passphrase", PgpTestKeys.PASSPHRASE,
+        "--cipher-algo", "AES256", "--compress-algo", "none", "--output", symmetric.toString(),
+        "--symmetric", plain.toString()));
+    assertArrayEquals(large, ourDecryption(Pipelines.forConfig(none(), keys.alice()), toKey));
+    assertArrayEquals(large, ourDecryption(Pipelines.forConfig(none(), keys.passphrase()),
+        symmetric));
+  }
+
   @Test
   void weReadArmoredGpgOutput() throws Exception {
     Path plain = Files.write(dir.resolve("plain"), DATA);
