@@ -22,7 +22,7 @@
 # Out of memory, the JVM exits so that the container restarts (PostgreSQL keeps every segment
 # until it is archived) instead of limping.
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
-AGENT_JVM_FLAGS=(-XX:+UseSerialGC -XX:MaxRAM=512m -Xmx80m -XX:MinHeapFreeRatio=10
-  -XX:MaxHeapFreeRatio=30 -XX:MaxDirectMemorySize=64m -Dreactor.netty.ioWorkerCount=2
+AGENT_JVM_FLAGS=(-XX:+UseSerialGC -XX:MaxRAM=512m -Xmx80m -Xmn20m -XX:SurvivorRatio=3
+  -XX:TargetSurvivorRatio=80 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:MaxDirectMemorySize=64m -Dreactor.netty.ioWorkerCount=2
   -XX:MaxMetaspaceSize=128m -XX:ReservedCodeCacheSize=64m jdk22+:-XX:TrimNativeHeapInterval=1000
   -XX:+ExitOnOutOfMemoryError)

@@ -15,7 +15,14 @@ import java.io.OutputStream;
  */
 public final class EncodingInputStream extends InputStream {
 
-  private static final int CHUNK = 256 * 1024;
+  /**
+   * Plain bytes pulled per read. 64 KiB, not more: the chunk and the encoder's output buffer live
+   * as long as the push (up to five at once under the look-ahead), so at 256 KiB each they
+   * outgrew the young generation's survivor space at a collection and were promoted to the old
+   * generation, which then grew with garbage until a full collection (bench/README.md,
+   * wal-archive.sh, "Fifth session"). zstd works in its own 128 KiB blocks whatever we hand it.
+   */
+  private static final int CHUNK = 64 * 1024;
 
   /** Exposes its buffer so encoded bytes are served without another copy. */
   private static final class Buffer extends ByteArrayOutputStream {
