@@ -11,6 +11,15 @@
 #  - heap: serial collector, at most 80 MiB, grown only as far as the live set needs (at most 30 %
 #    free after a collection, 10 % at least: MaxHeapFreeRatio / MinHeapFreeRatio) instead of to
 #    the limit at the first burst, and shrunk again after one;
+#  - young generation fixed at 20 MiB (-Xmn20m: eden 12, two survivors of 4: SurvivorRatio=3),
+#    survivors filled to 80 % before objects are promoted early (TargetSurvivorRatio=80): what a
+#    push holds while it runs (encoder chunks, request state) then dies in the young generation
+#    instead of being promoted and filling the old one with garbage until a full collection.
+#    Sized by ratio, the young generation followed the old one up to 27 MiB with 2.7 MiB
+#    survivors. Measured (bench/README.md, wal-archive.sh, "Fifth session"): heap committed at
+#    most 57-59 MiB instead of 70, RSS at the end of the load 211 instead of 231 MiB; the peak RSS
+#    did not move (237 vs 235-241 MiB: it comes from a native burst, see there). The old
+#    generation may now grow to 60 MiB (was 53): more room for a base backup's blocks.
 #  - direct buffers (Netty's pools, NIO) at most 64 MiB (the JVM's default is the heap's size);
 #    Reactor Netty (the Azure SDK's HTTP client) on 2 event loops instead of max(4, cores): each
 #    loop keeps its own buffer cache, and two loops keep the look-ahead's 4 uploads busy;
