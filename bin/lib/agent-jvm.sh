@@ -17,8 +17,9 @@
 #    instead of being promoted and filling the old one with garbage until a full collection.
 #    Sized by ratio, the young generation followed the old one up to 27 MiB with 2.7 MiB
 #    survivors. Measured (bench/README.md, wal-archive.sh, "Fifth session"): heap committed at
-#    most 57-59 MiB instead of 70, RSS at the end of the load 211 instead of 231 MiB; the peak RSS
-#    did not move (237 vs 235-241 MiB: it comes from a native burst, see there). The old
+#    most 57-60 MiB instead of 70-76, RSS at the end of the load 211 instead of 231 MiB, peak RSS
+#    217 instead of 239 MiB without NMT (unchanged at 237 with NMT: the rest of the peak is a
+#    native burst in a backlog's drain, see there). The old
 #    generation may now grow to 60 MiB (was 53): more room for a base backup's blocks.
 #  - direct buffers (Netty's pools, NIO) at most 64 MiB (the JVM's default is the heap's size);
 #    Reactor Netty (the Azure SDK's HTTP client) on 2 event loops instead of max(4, cores): each
