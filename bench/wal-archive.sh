@@ -172,7 +172,13 @@ chmod 755 "$WORK/timed-push"
 : >"$WORK/push-times.log"; chown postgres "$WORK/push-times.log"
 pg_psql ours "alter system set archive_command = '$WORK/timed-push %p'"
 pg_psql ours "select pg_reload_conf()" >/dev/null
-( peak=0; while kill -0 $AGENT_PID 2>/dev/null; do r=$(rss_kb $AGENT_PID); [ "$r" -gt "$peak" ] && peak=$r && echo $peak >"$WORK/agent.rss"; sleep 0.5; done ) &
+# peak RSS, sampled every 0.5 s; at each new peak also its split (anonymous: heap, JIT, malloc,
+# the class-data archive's relocated pages; file: libjvm, the archive's clean pages) and when
+( peak=0; t0=$(now_ms); while kill -0 $AGENT_PID 2>/dev/null; do r=$(rss_kb $AGENT_PID)
+  if [ "$r" -gt "$peak" ]; then peak=$r; echo $peak >"$WORK/agent.rss"
+    { echo "at $(( ($(now_ms) - t0) / 1000 )) s of the run:"; grep -E '^Rss(Anon|File)' "/proc/$AGENT_PID/status"; } \
+      | tr -s ' \t' ' ' | tr '\n' ' ' >"$WORK/agent.rss.split" 2>/dev/null || true
+  fi; sleep 0.5; done ) &
 RSSMON=$!
 : >"$WORK/push-times.log"
 cpu0=$(cpu_s $AGENT_PID)
@@ -182,26 +188,33 @@ cpu1=$(cpu_s $AGENT_PID)
 case "${AGENT_JAVA_OPTS:-}" in
   *NativeMemoryTracking*) "$JAVA_HOME/bin/jcmd" $AGENT_PID VM.native_memory summary >"$WORK/nmt.txt" 2>&1 || true
     grep -E '^(Total|-  *[A-Z][A-Za-z ]+ \(reserved)' "$WORK/nmt.txt" | sed 's/^/  NMT /'
-    grep -E '^(Rss|Pss_Anon|Pss_File)' "/proc/$AGENT_PID/smaps_rollup" | tr -s ' ' | sed 's/^/  smaps /' ;;
+    # malloc and arena memory at its peak (the JIT's arenas: transient, freed after a burst), >= 1 MiB
+    awk '/^-  *[A-Z]/ {c=$0; sub(/ *\(reserved.*/, "", c); sub(/^- */, "", c)}
+      /\((malloc|arena)=.*peak=/ {k=$0; sub(/^ *\(/, "", k); sub(/=.*/, "", k); match($0, /peak=[0-9]+KB/)
+        v=substr($0, RSTART + 5, RLENGTH - 7); if (v + 0 >= 1024) printf "  NMT peak %s %s: %d KB\n", c, k, v}' "$WORK/nmt.txt"
+    grep -E '^(Rss|Pss_Anon|Pss_File)' "/proc/$AGENT_PID/smaps_rollup" | tr -s ' ' | sed 's/^/  smaps /'
+    ;;
 esac
 kill $RSSMON 2>/dev/null || true
+HWM_KB=$(awk '/VmHWM/ {print $2}' "/proc/$AGENT_PID/status" 2>/dev/null || echo 0) # the kernel's peak, start included
 # the agent's heap after each collection (GC log), over the whole run: flat with the database
 # size when the live set does not grow with it (compare `60 10` with `60 50`)
 python3 - "$WORK/agent-gc.log" <<'PY'
 import re, sys
-young, full, pauses = [], [], []
+young, full, pauses, committed = [], [], [], [0]
 for l in open(sys.argv[1], errors="replace"):
     m = re.search(r"Pause (Young|Full).*?(\d+)M->(\d+)M\((\d+)M\) ([0-9.]+)ms", l)
     if m:
         (young if m.group(1) == "Young" else full).append(int(m.group(3)))
         pauses.append(float(m.group(5)))
+        committed.append(int(m.group(4)))
 if not pauses:
     print("agent GC: no collection logged")
 else:
     after = sorted(young + full)
     print(f"agent GC: {len(young)} young, {len(full)} full, longest pause {max(pauses):.0f} ms; heap after GC"
           f" median {after[len(after) // 2]} MiB, max {after[-1]} MiB"
-          + (f"; after the full GCs {full}" if full else ""))
+          + (f"; after the full GCs {full}" if full else "") + f"; heap committed at most {max(committed)} MiB")
 PY
 
 # client start: wal-archiver against a route that touches no storage (push of a file that is
@@ -261,7 +274,7 @@ line("  (runuser -u postgres -- true, included in the two above)", [int(x) for x
 print(f"wal-archiver class-data archive used: {archive}")
 print(f"look-ahead had stored {len(warm)} and was uploading {len(joined)} of {len(warm) + len(joined) + len(cold)} successful archive_command calls; failed calls {failed}")
 PY
-echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB; agent CPU during the load and the drain: $(python3 -c "print(round($cpu1 - $cpu0, 1))") s (JVM flags: ${AGENT_JAVA_OPTS:-defaults})"
+echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB sampled during the load and drains ($(cat "$WORK/agent.rss.split" 2>/dev/null)), VmHWM $(( ${HWM_KB:-0} / 1024 )) MiB; agent CPU during the load and the drain: $(python3 -c "print(round($cpu1 - $cpu0, 1))") s (JVM flags: ${AGENT_JAVA_OPTS:-defaults})"
 read -r ours_rate ours_peak </tmp/walbench.pgsidecar
 read -r peer_rate peer_peak </tmp/walbench.pgbackrest
 read -r ours_drain </tmp/walbench.pgsidecar.drain

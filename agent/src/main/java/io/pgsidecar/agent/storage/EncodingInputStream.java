@@ -15,7 +15,14 @@ import java.io.OutputStream;
  */
 public final class EncodingInputStream extends InputStream {
 
-  private static final int CHUNK = 256 * 1024;
+  /**
+   * Plain bytes pulled per read. 64 KiB, not more: the chunk and the encoder's output buffer live
+   * as long as the push (up to five at once under the look-ahead); at 256 KiB each, five pushes
+   * held 2.5 MiB, about the whole survivor space of the agent's young generation, and what does
+   * not fit there is promoted to the old generation as garbage (bench/README.md, wal-archive.sh,
+   * "Fifth session"). zstd works in its own 128 KiB blocks whatever we hand it.
+   */
+  private static final int CHUNK = 64 * 1024;
 
   /** Exposes its buffer so encoded bytes are served without another copy. */
   private static final class Buffer extends ByteArrayOutputStream {

@@ -53,7 +53,7 @@ class LaunchersTest {
    */
   private static List<String> agentFlags(boolean java22) {
     List<String> flags = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:MaxRAM=512m", "-Xmx80m",
-        "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:MaxDirectMemorySize=64m",
+        "-Xmn20m", "-XX:SurvivorRatio=3", "-XX:TargetSurvivorRatio=80", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:MaxDirectMemorySize=64m",
         "-Dreactor.netty.ioWorkerCount=2", "-XX:MaxMetaspaceSize=128m",
         "-XX:ReservedCodeCacheSize=64m"));
     if (java22) {
