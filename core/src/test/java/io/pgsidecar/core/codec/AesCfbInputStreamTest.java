@@ -98,7 +98,7 @@ class AesCfbInputStreamTest {
             random.nextBytes(salt);
             var s2k = new S2K(hash, salt, count);
             assertArrayEquals(bc.makeKeyFromPassPhrase(algorithm, s2k),
-                PgpCodec.iteratedAndSalted(passphrase.toCharArray(), algorithm, s2k),
+                FastAes.iteratedAndSalted(passphrase.toCharArray(), algorithm, s2k),
                 "passphrase '" + passphrase + "' hash " + hash + " algorithm " + algorithm
                     + " count " + count);
           }
