@@ -12,7 +12,8 @@
 #      decrypted by the other side (SHA-256 checked), interleaved (Duel pgp-decrypt);
 #   4. a 1 GiB generated object through zstd+pgp to a file and back under -Xmx64m: peak heap.
 # Prints MB/s (10^6 bytes/s) and the ratios ours/theirs (targets: zstd >= 0.95, pgp >= 1.5, pgp decryption >= 1.2).
-#   bench/codec.sh [segments=25]    RUNS=7 interleaved rounds; KEEP_WORK=1 keeps the work dir
+#   bench/codec.sh [segments=25]    RUNS=7 interleaved rounds; KEEP_WORK=1 keeps the work dir;
+#   CODEC_PARTS="zstd pgp decrypt memory" (the default: all) runs only the parts named
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 find_jdk
@@ -21,6 +22,8 @@ PG_BIN=${PGSIDECAR_PG_BIN:-/usr/lib/postgresql/15/bin}
 RUNS=${RUNS:-7}
 MEMORY_BYTES=$((1024 * 1024 * 1024))
 DECRYPT_MIB=${DECRYPT_MIB:-1024}
+PARTS=" ${CODEC_PARTS:-zstd pgp decrypt memory} "
+part() { [[ $PARTS == *" $1 "* ]]; }
 PGPID=""
 
 WORK=$(mktemp -d /tmp/pgsidecar-codec-bench.XXXXXX)
@@ -87,6 +90,7 @@ for r in json.load(open(sys.argv[1])):
 PY
 }
 
+if part zstd; then
 echo "== zstd CLI ($(zstd --version | grep -oE 'v[0-9.]+')) vs ZstdCodec (zstd-jni $(ls "$ROOT/bench/target/lib" | grep -oP 'zstd-jni-\K[0-9.-]+(?=\.jar)'))"
 cat "${FILES[@]}" >/dev/null
 for level in 1 3; do
@@ -106,12 +110,15 @@ done
 for level in 1 3; do
   echo "JMH ZstdBench level $level: $(mbps "$WAL_BYTES" "$(jmh_ms "$WORK/zstd.json" $level)") MB/s"
 done
+fi
+
+export GNUPGHOME="$WORK/gnupg"
+mkdir -m 700 "$GNUPGHOME"
+if part pgp; then
 
 echo "== gpg --symmetric AES256 --compress-algo none vs PgpCodec passphrase, 256 MiB of WAL"
 cat "${FILES[@]:0:16}" >"$WORK/pgp-input"
 PGP_BYTES=$(stat -c %s "$WORK/pgp-input")
-export GNUPGHOME="$WORK/gnupg"
-mkdir -m 700 "$GNUPGHOME"
 line=$("${JAVA[@]}" -Dclk.tck="$(getconf CLK_TCK)" -cp "$CP" io.pgsidecar.bench.Duel pgp - "$RUNS" "$WORK/pgp-input")
 echo "interleaved: $line"
 RESULTS+=("pgp ours/gpg: wall $(ratios_of "$line") (target >= 1.5)")
@@ -120,7 +127,9 @@ gpgconf --kill gpg-agent
   -rf json -rff "$WORK/pgp.json" >"$WORK/pgp-jmh.log" 2>&1 || { tail -30 "$WORK/pgp-jmh.log"; exit 1; }
 echo "JMH PgpBench: $(mbps "$PGP_BYTES" "$(jmh_ms "$WORK/pgp.json" "")") MB/s"
 rm -f "$WORK/pgp-input"
+fi
 
+if part decrypt; then
 echo "== OpenPGP decryption: gpg --decrypt of ours vs our PgpCodec of gpg's, ${DECRYPT_MIB} MiB of WAL (segments repeated)"
 i=0
 while [ "$(stat -c %s "$WORK/pgp-input" 2>/dev/null || echo 0)" -lt $((DECRYPT_MIB * 1024 * 1024)) ]; do
@@ -141,7 +150,9 @@ for who in passphrase "$FPR"; do
 done
 gpgconf --kill gpg-agent
 rm -f "$WORK/pgp-input"
+fi
 
+if part memory; then
 echo "== memory: 1 GiB generated object through zstd+pgp into FsStorage and back, -Xmx64m"
 mkdir -p "$WORK/mem"
 "${JAVA[@]}" -Xmx64m -Xlog:gc:file="$WORK/gc.log" -cp "$CP" io.pgsidecar.bench.MemoryRun \
@@ -151,5 +162,6 @@ mkdir -p "$WORK/mem"
 echo "memory.gc_log_peak_before_gc_mib=$(grep -oE '[0-9]+M->[0-9]+M' "$WORK/gc.log" | cut -dM -f1 | sort -n | tail -1)"
 echo "memory.gc_log_max_after_gc_mib=$(grep -oE '[0-9]+M->[0-9]+M' "$WORK/gc.log" | sed 's/.*->//; s/M//' | sort -n | tail -1)"
 echo "memory.gc_count=$(grep -c 'Pause' "$WORK/gc.log")"
+fi
 echo "== ratios ours/theirs (median of per-round ratios of interleaved runs; wall time, CPU time)"
 printf '%s\n' "${RESULTS[@]}"

@@ -45,14 +45,19 @@ final class FastAes {
 
   /**
    * Bouncy Castle's Jce encryptor for AES-256 with MDC, with its JCE AES/CFB stream swapped for
-   * {@link AesCfbOutputStream} (same bytes, several times faster); the SHA-1 integrity
-   * calculator and everything else stay Bouncy Castle's.
+   * {@link AesCfbOutputStream} (same bytes, several times faster) and the SHA-1 integrity
+   * calculator for {@link #backgroundSha1} (past an object's first {@link
+   * BackgroundDigest#INLINE_BYTES}, the plain bytes are hashed on {@code digestPool} while this
+   * thread encrypts); everything else stays Bouncy Castle's.
    */
   static final class EncryptorBuilder extends JcePGPDataEncryptorBuilder {
-    EncryptorBuilder() {
+    private final Executor digestPool;
+
+    EncryptorBuilder(Executor digestPool) {
       super(SymmetricKeyAlgorithmTags.AES_256);
       setWithIntegrityPacket(true);
       setSecureRandom(PgpCodec.RANDOM);
+      this.digestPool = digestPool;
     }
 
     @Override
@@ -71,7 +76,7 @@ final class FastAes {
 
         @Override
         public PGPDigestCalculator getIntegrityCalculator() {
-          return jce.getIntegrityCalculator();
+          return backgroundSha1(digestPool);
         }
 
         @Override
@@ -122,9 +127,11 @@ final class FastAes {
 
   /**
    * The MDC's SHA-1 as Bouncy Castle asks for it (it writes every plain byte of the packet but
-   * the last 20, then reads the digest once to compare): a {@link BackgroundDigest}. A failure
-   * of its thread comes out of {@code getDigest()} as an {@link UncheckedIOException} around a
-   * {@link BackgroundDigest.Failure}; {@link PgpDecodingStream} turns it into a failed read.
+   * the last 20, then reads the digest once to compare; writing, it reads the digest once to
+   * append it): a {@link BackgroundDigest}. A failure of its thread comes out of {@code
+   * getDigest()} as an {@link UncheckedIOException} around a {@link BackgroundDigest.Failure};
+   * {@link PgpDecodingStream} turns it into a failed read, {@link PgpEncodingStream} into a
+   * failed close (nothing is acknowledged as stored).
    */
   private static PGPDigestCalculator backgroundSha1(Executor digestPool) {
     BackgroundDigest digest;

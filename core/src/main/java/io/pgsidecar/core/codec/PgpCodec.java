@@ -139,7 +139,7 @@ public final class PgpCodec implements Codec {
       throw new IllegalStateException("nothing to encrypt to: set encryption.public-keys or"
           + " encryption.passphrase-file");
     }
-    var generator = new PGPEncryptedDataGenerator(new FastAes.EncryptorBuilder());
+    var generator = new PGPEncryptedDataGenerator(new FastAes.EncryptorBuilder(digestPool));
     for (PgpKeys.Recipient r : recipients) {
       generator.addMethod(new JcePublicKeyKeyEncryptionMethodGenerator(r.encryptionKey())
           .setSecureRandom(RANDOM));

@@ -2,10 +2,12 @@ package io.pgsidecar.core.codec;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 
 /**
  * Bouncy Castle's generators write their trailers (MDC, final partial packet) on close but never
- * close the sink; this closes literal data, then encryption, then the sink, in that order.
+ * close the sink; this closes literal data, then encryption, then the sink, in that order. A
+ * failure to compute the MDC (its digest thread) fails the close with that thread's cause.
  */
 final class PgpEncodingStream extends OutputStream {
   private final OutputStream literal;
@@ -43,6 +45,9 @@ final class PgpEncodingStream extends OutputStream {
     try (sink) {
       literal.close();
       encrypted.close();
+    } catch (UncheckedIOException e) {
+      // the MDC's digest thread failed (FastAes.backgroundSha1): the object has no trailer
+      throw e.getCause();
     }
   }
 }

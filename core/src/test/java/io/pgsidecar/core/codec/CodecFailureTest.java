@@ -11,7 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
@@ -187,6 +189,30 @@ class CodecFailureTest {
         + " java.util.concurrent.RejectedExecutionException: digest pool is shut down), so what"
         + " was read is not trusted; the object itself may be intact: read it again",
         thrown.getMessage());
+  }
+
+  @Test
+  void digestThreadFailureFailsTheEncryptionAndWritesNoTrailer() throws Exception {
+    byte[] large = CodecTestData.sample((int) BackgroundDigest.INLINE_BYTES + (1 << 20), 7);
+    PgpCodec refused = PgpCodec.fromConfig(keys.alice(), task -> {
+      throw new RejectedExecutionException("digest pool is shut down");
+    });
+    var sink = new ByteArrayOutputStream();
+    var thrown = assertThrows(BackgroundDigest.Failure.class, () -> {
+      try (OutputStream out = refused.encoder(sink)) {
+        out.write(large);
+      }
+    });
+    assertEquals("hashing on the digest thread failed:"
+        + " java.util.concurrent.RejectedExecutionException: digest pool is shut down",
+        thrown.getMessage());
+    // what reached the sink is no whole object: reading it back fails, nothing passes as stored
+    assertThrows(CodecException.class, () -> {
+      try (InputStream in = PgpCodec.fromConfig(keys.alice()).decoder(
+          new ByteArrayInputStream(sink.toByteArray()), KEY)) {
+        in.readAllBytes();
+      }
+    });
   }
 
   @Test

@@ -23,9 +23,13 @@ class GpgInteropTest {
   @TempDir Path dir;
 
   private Path ourEncryption(CodecPipeline pipeline) throws Exception {
-    Path file = dir.resolve("ours.pgp");
+    return ourEncryption(pipeline, DATA, "ours.pgp");
+  }
+
+  private Path ourEncryption(CodecPipeline pipeline, byte[] data, String name) throws Exception {
+    Path file = dir.resolve(name);
     try (OutputStream out = pipeline.encode(Files.newOutputStream(file))) {
-      out.write(DATA);
+      out.write(data);
     }
     return file;
   }
@@ -110,6 +114,20 @@ class GpgInteropTest {
     assertArrayEquals(large, ourDecryption(Pipelines.forConfig(none(), keys.alice()), toKey));
     assertArrayEquals(large, ourDecryption(Pipelines.forConfig(none(), keys.passphrase()),
         symmetric));
+  }
+
+  /** Past the first MiBs our MDC is hashed on another thread while this one encrypts. */
+  @Test
+  void gpgReadsLargeObjectsWeEncryptToItsKeyAndWithAPassphrase() throws Exception {
+    byte[] large = CodecTestData.sample((int) BackgroundDigest.INLINE_BYTES + (5 << 20), 13);
+    Path toKey = ourEncryption(Pipelines.forConfig(none(), encryption(
+        List.of(keys.bobPublic), null, List.of(), null)), large, "to-key.pgp");
+    Path symmetric = ourEncryption(Pipelines.forConfig(none(), keys.passphrase()), large,
+        "symmetric.pgp");
+    keys.gpg.decrypt(toKey, dir.resolve("from-key"), PgpTestKeys.BOB_KEY_PASSPHRASE);
+    keys.gpg.decrypt(symmetric, dir.resolve("from-passphrase"), PgpTestKeys.PASSPHRASE);
+    assertArrayEquals(large, Files.readAllBytes(dir.resolve("from-key")));
+    assertArrayEquals(large, Files.readAllBytes(dir.resolve("from-passphrase")));
   }
 
   @Test
