@@ -133,9 +133,14 @@ pgbackrest_conf() {
   local d="$WORK/pgbackrest"
   mkdir -p "$d/log" "$d/lock" "$d/spool"
   chown -R postgres "$d"
-  cat >"$d/pgbackrest.conf" <<CONF
-[global]
-repo1-type=azure
+  local repo
+  # PGBR_REPO=posix: a repository in $WORK/repo-<container> on the local disk instead of Azurite
+  if [ "${PGBR_REPO:-azure}" = posix ]; then
+    mkdir -p "$WORK/repo-$container" && chown postgres "$WORK/repo-$container"
+    repo="repo1-type=posix
+repo1-path=$WORK/repo-$container"
+  else
+    repo="repo1-type=azure
 repo1-azure-account=$AZ_ACCOUNT
 repo1-azure-key=$AZ_KEY
 repo1-azure-container=$container
@@ -143,7 +148,11 @@ repo1-storage-host=127.0.0.1
 repo1-storage-port=$AZ_PORT
 repo1-azure-uri-style=path
 repo1-storage-verify-tls=n
-repo1-path=/pgbackrest
+repo1-path=/pgbackrest"
+  fi
+  cat >"$d/pgbackrest.conf" <<CONF
+[global]
+$repo
 log-path=$d/log
 lock-path=$d/lock
 spool-path=$d/spool

@@ -6,7 +6,10 @@
 #   bench/wal-load.sh [seconds=30] [rounds=2] [segment sizes in MB="16 64"]
 #   WAL_LOAD_MODES="off pgsidecar pgbackrest" (a mode pgsidecar-lN runs the agent with
 #   wal.compression-level N; plain pgsidecar uses the agent's default), KEEP_WORK=1,
-#   WAL_LOAD_JFR=0 (no flight recording of the agent; default: one per pgsidecar round, in $WORK)
+#   WAL_LOAD_JFR=0 (no flight recording of the agent; default: one per pgsidecar round, in $WORK),
+#   WAL_LOAD_REPO=fs (both tools write to a repository on the local disk, pgsidecar `storage.type:
+#   fs`, pgBackRest `repo1-type=posix`, instead of Azurite: what archiving itself costs the
+#   machine, without the storage server's CPU on the same cores)
 # Prints per segment size and mode: WAL MB/s (LSN difference / pgbench's wall), its ratio to
 # archiving off, the peak .ready backlog, and per tool the bytes stored per archived segment.
 # Targets (issue 18, 4 and 3): pgsidecar >= 0.90x archiving off, peak .ready <= 8; stored bytes
@@ -19,9 +22,13 @@ SEGS=${3:-16 64}
 MODES=${WAL_LOAD_MODES:-off pgsidecar pgbackrest}
 SCALE=10
 
+REPO=${WAL_LOAD_REPO:-azure}
+case $REPO in azure|fs) ;; *) echo "WAL_LOAD_REPO must be azure or fs, not $REPO" >&2; exit 2 ;; esac
+[ "$REPO" = fs ] && export PGBR_REPO=posix
+
 bench_init
 bulk_sql
-start_azurite_https
+start_azurite_https # for fs too: the scripts' helpers expect it; it stays idle
 "$ROOT/bin/wal-archiver" prepare-cache >"$WORK/prepare-cache.log" 2>&1 || cat "$WORK/prepare-cache.log" >&2
 "$ROOT/bin/pgsidecar" prepare-cache >>"$WORK/prepare-cache.log" 2>&1 || cat "$WORK/prepare-cache.log" >&2
 printf '%s' "$AZ_KEY" >"$WORK/az.key"
@@ -46,6 +53,24 @@ restart_with() { # name archive_mode archive_command
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "${!v}" -l "$WORK/$1/server.log" -w -m fast restart >/dev/null
 }
 
+storage_yaml() { # container
+  if [ "$REPO" = fs ]; then
+    mkdir -p "$WORK/repo-$1"
+    printf 'storage:\n  type: fs\n  path: %s\n' "$WORK/repo-$1"
+  else
+    printf 'storage:\n  type: azure\n  azure:\n    auth: shared-key\n    endpoint: %s\n    account: %s\n    key-file: %s\n    container: %s\n' \
+      "$(az_endpoint)" "$AZ_ACCOUNT" "$WORK/az.key" "$1"
+  fi
+}
+
+stored_bytes() { # container
+  if [ "$REPO" = fs ]; then
+    find "$WORK/repo-$1" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'
+  else
+    az_prefix_bytes "$1"
+  fi
+}
+
 AGENT_PID=
 start_agent() { # name container level(or empty) jfr-file
   local v="PGDATA_$1" sock="$WORK/agent.sock"
@@ -56,14 +81,7 @@ pgdata: ${!v}
 socket: $sock
 http:
   admin-socket: $WORK/admin.sock
-storage:
-  type: azure
-  azure:
-    auth: shared-key
-    endpoint: $(az_endpoint)
-    account: $AZ_ACCOUNT
-    key-file: $WORK/az.key
-    container: $2
+$(storage_yaml "$2")
 metrics:
   port: 0
 wal:
@@ -129,6 +147,7 @@ round() { # seg mode r
   python3 -c "print($seg, '$mode', $r, round(($l1 - $l0) / 1e6 / (($t1 - $t0) / 1000), 2), $(cat "$peakf"), $a1 - $a0, $failed, $load)" | tee -a "$RESULTS"
 }
 
+echo "repository: $REPO"
 echo "seg mode round WAL_MB/s peak_ready segments archive_failures load1"
 for seg in $SEGS; do
   name="c$seg"
@@ -137,7 +156,7 @@ for seg in $SEGS; do
   pg_psql "$name" "create table walbench (id int, payload text)" >/dev/null
   for m in $MODES; do
     case $m in
-      pgbackrest) az_create_container "pgbr$seg"
+      pgbackrest) [ "$REPO" = azure ] && az_create_container "pgbr$seg"
         # the async spool holds one status file per segment name, and both clusters name their
         # segments from 000000010000000000000001: the previous cluster's must not answer for this one
         rm -rf "$WORK/pgbackrest/spool"
@@ -147,7 +166,8 @@ for seg in $SEGS; do
         restart_with "$name" on "pgbackrest --config=$PGBACKREST_CONF --stanza=bench archive-push %p"
         pgbr --stanza=bench stanza-create >/dev/null ;;
       pgsidecar*) l=; case $m in pgsidecar-l*) l=${m#pgsidecar-l} ;; esac
-        az_create_container "ours$seg${l:+l$l}" ;;
+        [ "$REPO" = azure ] && az_create_container "ours$seg${l:+l$l}"
+        true ;;
     esac
   done
   for r in $(seq "$ROUNDS"); do
@@ -160,7 +180,7 @@ for seg in $SEGS; do
   for m in $MODES; do
     c=
     case $m in pgbackrest) c="pgbr$seg" ;; pgsidecar*) l=; case $m in pgsidecar-l*) l=${m#pgsidecar-l} ;; esac; c="ours$seg${l:+l$l}" ;; esac
-    [ -n "$c" ] && echo "stored $seg $m $(az_prefix_bytes "$c")" >>"$RESULTS"
+    [ -n "$c" ] && echo "stored $seg $m $(stored_bytes "$c")" >>"$RESULTS"
   done
   v="PGDATA_$name"; runuser -u postgres -- "$PG_BIN/pg_ctl" -D "${!v}" -m fast stop >/dev/null
 done
