@@ -153,7 +153,7 @@ class TarExtractorFuzzTest {
 
     @Override
     public String toString() {
-      return kind + " " + TarExtractor.show(name) + (link.isEmpty() ? "" : " -> " + TarExtractor.show(link))
+      return kind + " " + TarReader.show(name) + (link.isEmpty() ? "" : " -> " + TarReader.show(link))
           + (kind == Kind.FILE ? " (" + size + " bytes)" : "") + " as " + enc
           + (globalBefore ? " after a g record" : "") + (paxNoise ? " with extra pax records" : "");
     }
