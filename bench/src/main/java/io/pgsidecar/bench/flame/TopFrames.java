@@ -4,11 +4,13 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The Markdown beside a flame graph: the frames with the most samples of their own (self: the
  * frame was on top, running its own code) and with the most samples through them (total: it was
- * anywhere on the stack, callees included), self samples per library, and samples per thread.
+ * anywhere on the stack, callees included), pgsidecar's own frames by total, self samples per
+ * library, and samples per thread.
  */
 final class TopFrames {
 
@@ -37,6 +39,20 @@ final class TopFrames {
     i = 0;
     for (Map.Entry<String, Long> e : top(total)) {
       out.append(row(++i, e.getKey(), e.getValue(), all, self.getOrDefault(e.getKey(), 0L)));
+    }
+    Map<String, Long> ours = new TreeMap<>();
+    total.forEach((frame, n) -> {
+      if (Library.of(frame) == Library.PGSIDECAR) {
+        ours.put(frame, n);
+      }
+    });
+    if (!ours.isEmpty()) {
+      out.append("\n## pgsidecar's own frames by total samples (which of our code paths the time is under)\n\n")
+          .append("| # | frame | library | total | total % | self % |\n|---:|---|---|---:|---:|---:|\n");
+      i = 0;
+      for (Map.Entry<String, Long> e : top(ours)) {
+        out.append(row(++i, e.getKey(), e.getValue(), all, self.getOrDefault(e.getKey(), 0L)));
+      }
     }
     Map<Library, Long> byLibrary = new EnumMap<>(Library.class);
     self.forEach((frame, n) -> byLibrary.merge(Library.of(frame), n, Long::sum));

@@ -74,6 +74,7 @@ class FlameFromRecordingTest {
     assertTrue(inHot >= 0.8 * stacks.total(), inHot + " of " + stacks.total() + " samples through " + HOT_FRAME
         + ":\n" + stacks.text());
     String md = Files.readString(w.markdown());
+    assertTrue(md.contains("## pgsidecar's own frames by total samples"), md);
     assertTrue(md.contains("| " + HOT_THREAD + " | " + stacks.total() + " | 100.0 |"), md);
     assertTrue(md.contains("| 1 | `" + HOT_FRAME + "` | pgsidecar |")
         || md.contains("| 1 | `" + FlameFromRecordingTest.class.getName() + ".spin` | pgsidecar |"), md);

@@ -102,6 +102,7 @@ class FoldingTest {
         | 4 | `b` | other | 3 | 30.0 | 30.0 |
         """), md);
     assertTrue(md.contains("| other | 10 | 100.0 |"), md);
+    assertTrue(!md.contains("pgsidecar's own frames"), "no io.pgsidecar frame, no table of them");
     assertTrue(md.contains("| worker-# | 10 | 100.0 |"), md);
   }
 
