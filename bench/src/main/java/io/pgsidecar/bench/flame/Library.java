@@ -13,7 +13,7 @@ enum Library {
   NETTY("Netty", 175, List.of("io.netty.")),
   VERTX("Vert.x", 140, List.of("io.vertx.")),
   AZURE("Azure SDK / Reactor", 210, List.of("com.azure.", "reactor.")),
-  JACKSON("Jackson", 50, List.of("com.fasterxml.")),
+  JACKSON("Jackson", 330, List.of("com.fasterxml.")),
   JDK("JDK", 95, List.of("java.", "javax.", "jdk.", "sun.", "com.sun.")),
   /** The root ("all") and the stand-in for the missing bottom of a truncated stack. */
   MARKER("(marker)", -1, List.of()),
