@@ -84,7 +84,8 @@ final class JfrStacks {
     if (t == null) {
       return "[unknown thread]";
     }
-    return t.getJavaName() != null ? t.getJavaName() : String.valueOf(t.getOSName());
+    String name = t.getJavaName() != null ? t.getJavaName() : t.getOSName();
+    return name == null || name.isBlank() ? "[unnamed thread]" : name;
   }
 
   private static List<String> rootFirst(RecordedStackTrace trace) {
