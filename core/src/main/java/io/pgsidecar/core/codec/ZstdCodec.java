@@ -1,9 +1,7 @@
 package io.pgsidecar.core.codec;
 
-import com.github.luben.zstd.EndDirective;
 import com.github.luben.zstd.RecyclingBufferPool;
 import com.github.luben.zstd.Zstd;
-import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdException;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
@@ -11,21 +9,12 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.util.concurrent.ArrayBlockingQueue;
 
 /**
  * zstd compression (the only class that touches zstd-jni). Frames carry their content checksum,
  * so a flipped byte fails the read; {@code workers > 0} lets zstd compress large streams on that
  * many extra threads. Decoding refuses a frame that ends early: zstd-jni's stream alone may
  * report a clean end of stream there, which would hand a short segment to PostgreSQL.
- *
- * <p>Single-threaded encoders ({@code workers == 0}: WAL segments, dumps) borrow a compression
- * context from a small pool and hand it back, reset, when the stream is closed: a zstd context at
- * level 3 holds about 3 MiB outside the heap (its 2 MiB window, hash tables, output block), and
- * a new one per segment made the native heap allocate and free that much per segment on up to
- * five threads at once (the look-ahead's uploads), which glibc's arenas kept resident between
- * trims. With the pool it is at most as many contexts as streams ever ran at once, allocated once.
  */
 public final class ZstdCodec implements Codec {
 
@@ -34,16 +23,8 @@ public final class ZstdCodec implements Codec {
   /** Bytes of input per job when zstd compresses with workers. */
   static final int MT_JOB_SIZE = 2 << 20;
 
-  /**
-   * Contexts kept for reuse. More than the WAL path ever runs at once (the look-ahead's 4 uploads
-   * by default and PostgreSQL's own push); a context handed back to a full pool is freed.
-   */
-  static final int POOLED_CONTEXTS = 8;
-
   private final int level;
   private final int workers;
-  private final ArrayBlockingQueue<Context> idle =
-      new ArrayBlockingQueue<>(POOLED_CONTEXTS);
 
   public ZstdCodec(int level, int workers) {
     if (level < Zstd.minCompressionLevel() || level > Zstd.maxCompressionLevel()) {
@@ -78,19 +59,16 @@ public final class ZstdCodec implements Codec {
 
   @Override
   public OutputStream encoder(OutputStream sink) throws IOException {
-    if (workers == 0) {
-      return new PooledEncoder(sink);
-    }
     var out = new ZstdOutputStreamNoFinalizer(sink, RecyclingBufferPool.INSTANCE);
     out.setLevel(level);
     out.setChecksum(true);
-    out.setWorkers(workers);
-    // zstd's default job at level 3 is 8 MiB, and it keeps several jobs' input and output
-    // buffers per stream: about 50 MiB outside the heap with 2 workers. 2 MiB jobs kept it to
-    // about 15 MiB for 0.5 % more output and no loss of speed (measured, 2 workers, level 3).
-    // Not pooled: one long stream at a time (a base backup), and its workers' threads and
-    // buffers are better freed after it.
-    out.setJobSize(MT_JOB_SIZE);
+    if (workers > 0) {
+      out.setWorkers(workers);
+      // zstd's default job at level 3 is 8 MiB, and it keeps several jobs' input and output
+      // buffers per stream: about 50 MiB outside the heap with 2 workers. 2 MiB jobs kept it to
+      // about 15 MiB for 0.5 % more output and no loss of speed (measured, 2 workers, level 3).
+      out.setJobSize(MT_JOB_SIZE);
+    }
     return out;
   }
 
@@ -111,122 +89,6 @@ public final class ZstdCodec implements Codec {
   @Override
   public String toString() {
     return "ZstdCodec[level=" + level + ", workers=" + workers + "]";
-  }
-
-  /** Contexts idle in the pool now (tests). */
-  int pooledContexts() {
-    return idle.size();
-  }
-
-  private Context borrow() {
-    Context c = idle.poll();
-    return c != null ? c : new Context(configure(new ZstdCompressCtx()));
-  }
-
-  /** Back to the pool reset (whatever state the stream left it in), or freed if the pool is full. */
-  private void giveBack(Context c) {
-    try {
-      c.zstd.reset(); // the session and the parameters; the context keeps its memory
-      configure(c.zstd);
-    } catch (RuntimeException e) {
-      c.zstd.close();
-      return;
-    }
-    if (!idle.offer(c)) {
-      c.zstd.close();
-    }
-  }
-
-  private ZstdCompressCtx configure(ZstdCompressCtx ctx) {
-    return ctx.setLevel(level).setChecksum(true);
-  }
-
-  /** A compression context and the buffer zstd emits into, pooled together. */
-  private static final class Context {
-    final ZstdCompressCtx zstd;
-    final byte[] block = new byte[(int) ZstdOutputStreamNoFinalizer.recommendedCOutSize()];
-    final ByteBuffer out = ByteBuffer.wrap(block);
-
-    Context(ZstdCompressCtx zstd) {
-      this.zstd = zstd;
-    }
-  }
-
-  /**
-   * zstd's streaming compression (ZSTD_compressStream2) on a pooled context. The same frames as
-   * zstd-jni's ZstdOutputStream: flush ends a block, close ends the frame and closes the sink.
-   */
-  private final class PooledEncoder extends OutputStream {
-    private final ByteBuffer noInput = ByteBuffer.allocate(0);
-    private final OutputStream sink;
-    private Context context;
-
-    PooledEncoder(OutputStream sink) {
-      this.sink = sink;
-      this.context = borrow();
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      ensureOpen();
-      ByteBuffer src = ByteBuffer.wrap(b, off, len);
-      while (src.hasRemaining()) {
-        step(src, EndDirective.CONTINUE);
-      }
-    }
-
-    @Override
-    public void flush() throws IOException {
-      ensureOpen();
-      while (!step(noInput, EndDirective.FLUSH)) {
-        // zstd had more to emit than one output buffer holds
-      }
-      sink.flush();
-    }
-
-    /** Ends the frame (checksum included), closes the sink; the context goes back either way. */
-    @Override
-    public void close() throws IOException {
-      if (context == null) {
-        return;
-      }
-      try {
-        while (!step(noInput, EndDirective.END)) {
-          // as in flush
-        }
-        sink.close();
-      } finally {
-        Context done = context;
-        context = null;
-        giveBack(done);
-      }
-    }
-
-    /** One call into zstd; writes what it emitted; true when zstd has nothing left to emit. */
-    private boolean step(ByteBuffer src, EndDirective directive) throws IOException {
-      ByteBuffer out = context.out.clear();
-      boolean done;
-      try {
-        done = context.zstd.compressByteBufferStream(out, src, directive);
-      } catch (ZstdException e) {
-        throw new IOException("zstd compression failed: " + e.getMessage(), e);
-      }
-      if (out.position() > 0) {
-        sink.write(context.block, 0, out.position());
-      }
-      return done;
-    }
-
-    private void ensureOpen() throws IOException {
-      if (context == null) {
-        throw new IOException("zstd encoder already closed");
-      }
-    }
   }
 
   /** Turns zstd-jni's terse errors into ones naming the object, and checks the end of input. */
