@@ -178,6 +178,11 @@ pg_psql ours "select pg_reload_conf()" >/dev/null
   if [ "$r" -gt "$peak" ]; then peak=$r; echo $peak >"$WORK/agent.rss"
     { echo "at $(( ($(now_ms) - t0) / 1000 )) s of the run:"; grep -E '^Rss(Anon|File)' "/proc/$AGENT_PID/status"; } \
       | tr -s ' \t' ' ' | tr '\n' ' ' >"$WORK/agent.rss.split" 2>/dev/null || true
+    cp "/proc/$AGENT_PID/smaps" "$WORK/agent.peak.smaps" 2>/dev/null || true
+    # with NMT: its summary at the peak too, each time the peak has grown by 4 MiB (a jcmd run)
+    case "${AGENT_JAVA_OPTS:-}" in *NativeMemoryTracking*) if [ "$peak" -gt $(( ${nmtpeak:-0} + 4096 )) ]; then
+      nmtpeak=$peak; "$JAVA_HOME/bin/jcmd" $AGENT_PID VM.native_memory summary >"$WORK/nmt.peak.tmp" 2>&1 \
+        && { echo "at $(( ($(now_ms) - t0) / 1000 )) s, RSS $(( peak / 1024 )) MiB"; cat "$WORK/nmt.peak.tmp"; } >"$WORK/nmt.peak.txt"; fi;; esac
   fi; sleep 0.5; done ) &
 RSSMON=$!
 : >"$WORK/push-times.log"
@@ -193,6 +198,14 @@ case "${AGENT_JAVA_OPTS:-}" in
       /\((malloc|arena)=.*peak=/ {k=$0; sub(/^ *\(/, "", k); sub(/=.*/, "", k); match($0, /peak=[0-9]+KB/)
         v=substr($0, RSTART + 5, RLENGTH - 7); if (v + 0 >= 1024) printf "  NMT peak %s %s: %d KB\n", c, k, v}' "$WORK/nmt.txt"
     grep -E '^(Rss|Pss_Anon|Pss_File)' "/proc/$AGENT_PID/smaps_rollup" | tr -s ' ' | sed 's/^/  smaps /'
+    # committed memory by category in the snapshot taken at the sampled peak (>= 1 MiB)
+    [ -f "$WORK/nmt.peak.txt" ] && { head -1 "$WORK/nmt.peak.txt" | sed 's/^/  NMT at the peak: /'
+      awk '/^-  *[A-Z]/ {c=$0; sub(/ *\(reserved.*/, "", c); sub(/^- */, "", c); match($0, /committed=[0-9]+KB/)
+        v=substr($0, RSTART + 10, RLENGTH - 12); if (v + 0 >= 1024) printf "%s %d MiB; ", c, v / 1024}
+        /^Total/ {match($0, /committed=[0-9]+KB/); printf "Total %d MiB; ", substr($0, RSTART + 10, RLENGTH - 12) / 1024}
+        /\((malloc|arena)=/ {k=$0; sub(/^ *\(/, "", k); sub(/=.*/, "", k); match($0, /=[0-9]+KB/)
+          v=substr($0, RSTART + 1, RLENGTH - 3); if (v + 0 >= 1024) printf "[%s %s %d MiB] ", c, k, v / 1024}
+        END {print ""}' "$WORK/nmt.peak.txt" | sed 's/^/  NMT at the peak: /'; }
     ;;
 esac
 kill $RSSMON 2>/dev/null || true
@@ -273,6 +286,43 @@ line("  same without the AOT/CDS archive", [int(x) for x in nocds.split()])
 line("  (runuser -u postgres -- true, included in the two above)", [int(x) for x in runs.split()])
 print(f"wal-archiver class-data archive used: {archive}")
 print(f"look-ahead had stored {len(warm)} and was uploading {len(joined)} of {len(warm) + len(joined) + len(cold)} successful archive_command calls; failed calls {failed}")
+PY
+# what was resident at the sampled peak, by mapping (smaps, no NMT needed): the Java heap (an
+# -Xmx80m heap lies below 4 GiB, for unscaled compressed oops), the class-data archive (its file,
+# relocated: mostly anonymous), glibc's main malloc arena ([heap]), files; the rest, listed by
+# size, is the code cache, metaspace and class space, the second malloc arena's heap, thread
+# stacks and mallocs above glibc's mmap threshold (a zstd level-3 context is 3.5 MiB)
+python3 - "$WORK/agent.peak.smaps" <<'PY' || true
+import re, sys
+maps, cur = [], None
+for l in open(sys.argv[1], errors="replace"):
+    m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)", l)
+    if m:
+        cur = {"size": (int(m.group(2), 16) - int(m.group(1), 16)) // 1024, "perm": m.group(3),
+               "low": int(m.group(2), 16) <= 1 << 32,
+               "name": m.group(4).strip(), "Rss": 0, "Anonymous": 0}
+        maps.append(cur)
+    elif cur is not None and l.split(":")[0] in ("Rss", "Anonymous"):
+        cur[l.split(":")[0]] = int(l.split()[1])
+def kind(m):
+    n, size = m["name"], m["size"]
+    if n.endswith((".jsa", ".aot")):
+        return "class-data archive"
+    if n == "[heap]":
+        return "malloc main arena"
+    if n:
+        return "files (libraries, jars)" if not n.startswith("[") else n
+    if m["low"]:
+        return "Java heap (below 4 GiB, compressed oops)"
+    return "other anon maps (code cache, metaspace, thread arenas, stacks, big mallocs)"
+tot = {}
+for m in maps:
+    r, a, n = tot.get(kind(m), (0, 0, 0))
+    tot[kind(m)] = (r + m["Rss"], a + m["Anonymous"], n + 1)
+print("agent at the sampled peak, resident by mapping (smaps): " + "; ".join(
+    f"{k} {r // 1024} MiB ({a // 1024} anon, {n} maps)" for k, (r, a, n) in sorted(tot.items(), key=lambda t: -t[1][0])))
+big = sorted((m for m in maps if m["Rss"] >= 1024 and not m["name"]), key=lambda m: -m["Rss"])[:16]
+print("  largest anonymous maps, size/resident KiB: " + ", ".join(f"{m['size']}/{m['Rss']}" for m in big))
 PY
 echo "agent peak RSS: $(( $(cat "$WORK/agent.rss" 2>/dev/null || echo 0) / 1024 )) MiB sampled during the load and drains ($(cat "$WORK/agent.rss.split" 2>/dev/null)), VmHWM $(( ${HWM_KB:-0} / 1024 )) MiB; agent CPU during the load and the drain: $(python3 -c "print(round($cpu1 - $cpu0, 1))") s (JVM flags: ${AGENT_JAVA_OPTS:-defaults})"
 read -r ours_rate ours_peak </tmp/walbench.pgsidecar

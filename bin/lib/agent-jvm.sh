@@ -29,6 +29,10 @@
 #  - JIT code capped at 64 MiB (the default reserves 240 MiB);
 #  - native memory handed back to the system every second (Java 22+; JIT arenas and TLS buffers
 #    freed after a burst), two malloc arenas.
+# Measured and not taken (bench/README.md, wal-archive.sh, "Sixth session"): the JDK's TLS
+# instead of OpenSSL (-Dio.netty.handler.ssl.noOpenSsl=true), a C2 memory limit
+# (-XX:CompileCommand=MemLimit), a fixed glibc mmap threshold, reused zstd contexts: none lowered
+# the peak RSS of a backlog's drain, which is heap, class-data archive, code and malloc arenas.
 # Out of memory, the JVM exits so that the container restarts (PostgreSQL keeps every segment
 # until it is archived) instead of limping.
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
