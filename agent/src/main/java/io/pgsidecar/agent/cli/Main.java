@@ -64,7 +64,7 @@ public final class Main implements CommandContext {
 
   /** Runs one command line against the given environment and writers; returns the exit code. */
   public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
-    CommandLine cl = commandLine(env);
+    CommandLine cl = commandLine(env, calledCommands(args));
     cl.setOut(out);
     cl.setErr(err);
     int code = cl.execute(args);
@@ -75,13 +75,53 @@ public final class Main implements CommandContext {
 
   /** The configured picocli command tree; {@code env} stands for the process environment. */
   public static CommandLine commandLine(Map<String, String> env) {
+    return commandLine(env, COMMANDS);
+  }
+
+  /**
+   * The tree with only {@code commands} under the root (and the subcommands features add under
+   * them). Picocli builds a command's model by reflection over its annotations, which for every
+   * command is a good part of a short command's start-up (a restore, a status): a command line
+   * that names one command gets that one only ({@link #calledCommands}).
+   */
+  static CommandLine commandLine(Map<String, String> env, List<Class<?>> commands) {
     CommandLine cl = new CommandLine(new Main(env));
-    COMMANDS.forEach(cl::addSubcommand);
-    Features.subcommands().forEach((parent, classes) ->
-        classes.forEach(c -> cl.getSubcommands().get(parent).addSubcommand(c)));
+    commands.forEach(cl::addSubcommand);
+    Features.subcommands().forEach((parent, classes) -> {
+      CommandLine under = cl.getSubcommands().get(parent);
+      if (under != null) {
+        classes.forEach(under::addSubcommand);
+      }
+    });
     addHelpOptions(cl);
     cl.setExecutionExceptionHandler(Main::handle);
     return cl;
+  }
+
+  /**
+   * The commands a command line needs: the one it names (its first word after the root's
+   * {@code --config FILE}), else all of them, so that {@code --help}, {@code --version}, no command
+   * or an unknown one (picocli's "did you mean") see the whole tree.
+   */
+  static List<Class<?>> calledCommands(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("--config")) {
+        i++;
+      } else if (!arg.startsWith("--config=")) {
+        if (arg.startsWith("-")) {
+          return COMMANDS;
+        }
+        for (Class<?> c : COMMANDS) {
+          Command command = c.getAnnotation(Command.class);
+          if (command != null && (command.name().equals(arg) || List.of(command.aliases()).contains(arg))) {
+            return List.of(c);
+          }
+        }
+        return COMMANDS;
+      }
+    }
+    return COMMANDS;
   }
 
   /** Every command and subcommand answers {@code -h/--help}, whoever declared it. */

@@ -90,6 +90,27 @@ class MainTest {
     assertEquals(Main.COMMANDS.size(), names.size(), names.toString());
   }
 
+  /** A command line that names a command builds that command's model only (start-up time). */
+  @Test
+  void aCommandLineBuildsOnlyTheCommandItNames() {
+    assertEquals(List.of(io.pgsidecar.agent.restore.RestoreCommand.class),
+        Main.calledCommands(new String[] {"--config", "p.yaml", "restore", "--dry-run"}));
+    assertEquals(List.of(io.pgsidecar.agent.restore.RestoreCommand.class),
+        Main.calledCommands(new String[] {"--config=p.yaml", "restore"}));
+    assertEquals(Main.COMMANDS, Main.calledCommands(new String[] {"--help"}));
+    assertEquals(Main.COMMANDS, Main.calledCommands(new String[] {"--config", "restore"}));
+    assertEquals(Main.COMMANDS, Main.calledCommands(new String[] {"restor"}));
+    assertEquals(Main.COMMANDS, Main.calledCommands(new String[0]));
+  }
+
+  @Test
+  void aMistypedCommandStillGetsASuggestionFromTheWholeTree() {
+    Run r = run(Map.of(), "restor");
+    assertEquals(2, r.code());
+    assertTrue(r.err().startsWith("Unmatched argument at index 0: 'restor'\nDid you mean: pgsidecar restore"),
+        r.err());
+  }
+
   @Test
   void versionNamesTheProgram() {
     Run r = run(Map.of(), "--version");

@@ -9,12 +9,15 @@ import io.pgsidecar.core.wal.Lsn;
 import io.pgsidecar.core.wal.WalFileName;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * The restore engine behind both front doors (the {@code restore-init} init container and
@@ -68,8 +71,18 @@ public final class Restorer {
 
   /** Steps 1 and 2: what would be restored, or why it cannot be. Writes nothing. */
   public Plan plan(RecoveryTarget target, Optional<String> backupId) throws IOException {
-    List<BackupManifest> backups = catalog.backups();
-    List<ArchiveCatalog.WalEntry> segments = catalog.segments();
+    // The WAL listing (one page per 5000 segments) and the backups' manifests are independent
+    // round trips to storage: list the WAL on a second thread while the manifests are read.
+    FutureTask<List<ArchiveCatalog.WalEntry>> walListing = new FutureTask<>(catalog::segments);
+    Thread.ofVirtual().name("pgsidecar-restore-wal-listing").start(walListing);
+    List<BackupManifest> backups;
+    try {
+      backups = catalog.backups();
+    } catch (IOException | RuntimeException e) {
+      walListing.cancel(true);
+      throw e;
+    }
+    List<ArchiveCatalog.WalEntry> segments = result(walListing);
     if (backups.isEmpty()) {
       throw new IOException("no complete base backup in " + catalog.describe()
           + ": take one (pgsidecar backup create), or restore another cluster's archive (--from-cluster)");
@@ -82,6 +95,24 @@ public final class Restorer {
     checkBackupWal(backup, segments);
     checkNoGapBeforeTarget(backup, target, segments);
     return new Plan(backup, window);
+  }
+
+  /** The listing's result, or the exception it threw (an IOException as itself). */
+  private static <T> T result(FutureTask<T> task) throws IOException {
+    try {
+      return task.get();
+    } catch (InterruptedException e) {
+      task.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while listing the WAL archive");
+    } catch (ExecutionException e) {
+      switch (e.getCause()) {
+        case IOException io -> throw io;
+        case RuntimeException re -> throw re;
+        case Error err -> throw err;
+        default -> throw new IOException(e.getCause());
+      }
+    }
   }
 
   public Result restore(Request request) throws IOException {

@@ -96,6 +96,32 @@ class RestorerTest {
         Optional.ofNullable(backup), settings);
   }
 
+  /**
+   * The WAL is listed on a second thread while the manifests are read: its failure is still the
+   * plan's, with the storage's own message, and nothing is written.
+   */
+  @Test
+  void aWalListingThatFailsFailsThePlanWithItsOwnError() throws Exception {
+    archive();
+    io.pgsidecar.core.storage.Storage failing = (io.pgsidecar.core.storage.Storage)
+        java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+            new Class<?>[] {io.pgsidecar.core.storage.Storage.class}, (proxy, method, args) -> {
+              if (method.getName().equals("list") && args[0].equals(layout.walRoot())) {
+                throw new IOException("listing " + args[0] + " refused (403)");
+              }
+              try {
+                return method.invoke(storage, args);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
+    Restorer r = new Restorer(failing, new ArchiveCatalog(failing, layout), pipeline);
+    IOException e = assertThrows(IOException.class,
+        () -> r.restore(request(target(Kind.LATEST, null), null)));
+    assertEquals("listing " + layout.walRoot() + " refused (403)", e.getMessage());
+    assertFalse(Files.exists(dir.resolve("pgdata")));
+  }
+
   @Test
   void aTimeTargetUsesTheNewestBackupThatEndsBeforeIt() throws Exception {
     archive();
