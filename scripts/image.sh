@@ -185,7 +185,8 @@ find "$L1" "$L2" "$L3" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 # from its start to a ready /readyz with a filesystem repository and a Prometheus scrape.
 # Left out: JDK classes (10 MB more for a fifth of the gain), the Azure and AWS SDKs, Apache
 # HttpClient and Reactor (they load from the jars when the repository is Azure or S3), Bouncy
-# Castle (signed jars cannot be archived), and since the S3 driver's jars (11.7 MB) came in:
+# Castle (archivable since the build unsigns the jars, scripts/UnsignJars.java; left out for the
+# budget: it loads only when a key or passphrase is configured), and since the S3 driver's jars (11.7 MB) came in:
 # Micrometer, the Prometheus model, SnakeYAML and Jackson's databind (30.2 MB instead of 35.7 MB).
 # A full AOT cache of the same start is 56 MB and does not fit. Cached by a checksum of everything
 # it depends on, this recipe included.
