@@ -2,6 +2,7 @@ package io.pgsidecar.core.restore;
 
 import io.pgsidecar.core.codec.CodecPipeline;
 import io.pgsidecar.core.codec.ZstdCodec;
+import io.pgsidecar.core.job.Causes;
 import io.pgsidecar.core.repo.ArchiveCatalog;
 import io.pgsidecar.core.repo.BackupManifest;
 import io.pgsidecar.core.storage.Storage;
@@ -106,12 +107,11 @@ public final class Restorer {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while listing the WAL archive");
     } catch (ExecutionException e) {
-      switch (e.getCause()) {
-        case IOException io -> throw io;
-        case RuntimeException re -> throw re;
-        case Error err -> throw err;
-        default -> throw new IOException(e.getCause());
+      Throwable other = Causes.rethrow(e);
+      if (other instanceof Error error) {
+        throw error;
       }
+      throw new IOException("listing the WAL archive failed: " + other, other);
     }
   }
 
