@@ -104,6 +104,14 @@ public final class LookAhead {
     return true;
   }
 
+  /**
+   * A push refused {@code name} and reported it: the look-ahead leaves it alone while it stays
+   * {@code .ready}, so one refused push is one refusal in the log and the metrics.
+   */
+  void refusedByPush(String name) {
+    refused.add(name);
+  }
+
   /** A push stored a file: the storage works again, so look-ahead may resume. */
   void pushSucceeded() {
     stoppedByError = false;

@@ -92,6 +92,10 @@ public final class WalPushService {
         mine.complete(s);
         return s;
       } catch (IOException | RuntimeException e) {
+        if (PgWalFile.isRefusal(e)) {
+          // before the name leaves `running`: a look-ahead scan must not try it again
+          lookAhead.refusedByPush(name.name());
+        }
         mine.completeExceptionally(e);
         throw e;
       } finally {

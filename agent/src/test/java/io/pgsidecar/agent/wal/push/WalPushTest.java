@@ -196,6 +196,13 @@ class WalPushTest {
     assertEquals(refusal(SEG2, "is a symbolic link"), new JsonObject(r.text()).getString("error"));
     assertEquals(List.of(), keys("prod/db1/wal/"));
     assertEquals(List.of("pg_wal/" + SEG2), events.refused);
+    // the next push starts a look-ahead scan, which still sees SEG2's .ready: the push already
+    // reported that refusal, so the look-ahead does not read the link nor report it again
+    pg.readyWal(SEG1, 100, 1);
+    assertEquals(200, push("pg_wal/" + SEG1).status());
+    Thread.sleep(300);
+    assertEquals(List.of(KEY1), keys("prod/db1/wal/"));
+    assertEquals(List.of("pg_wal/" + SEG2), events.refused);
   }
 
   static String refusalText(Path file, String what) {
