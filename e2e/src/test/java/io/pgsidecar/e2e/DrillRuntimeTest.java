@@ -8,10 +8,6 @@ import io.pgsidecar.testkit.Azurite;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,13 +88,10 @@ class DrillRuntimeTest {
       assertTrue(drill.out().contains("recorded: " + records.get(0) + "\n"), drill.out());
 
       // the agent takes the record over on its next read (every minute)
-      HttpClient http = HttpClient.newHttpClient();
-      URI metrics = URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
       String[] scrape = {""};
       KubeletSim.waitUntil(Duration.ofMinutes(3), "the drill's success in the agent's /metrics",
           () -> {
-            scrape[0] = http.send(HttpRequest.newBuilder(metrics).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+            scrape[0] = MetricsScrape.body(metricsPort);
             return scrape[0].contains("pgsidecar_restore_drill_runs_total{cluster=\"db1\",result=\"ok\"} 1.0");
           });
       assertTrue(scrape[0].contains("pgsidecar_restore_drill_scheduled{cluster=\"db1\"} 1.0"),

@@ -9,10 +9,6 @@ import com.azure.storage.blob.models.BlobItem;
 import com.azure.storage.blob.models.ListBlobsOptions;
 import io.pgsidecar.e2e.KubeletSim.Image;
 import io.pgsidecar.testkit.Azurite;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,13 +93,10 @@ class PodDrillJobTest {
         assertTrue(records.get(0).matches(CLUSTER + "/drills/\\d{8}-\\d{6}-[0-9a-f]{8}\\.json"),
             records.get(0));
 
-        HttpClient http = HttpClient.newHttpClient();
-        URI metrics = URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
         String[] scrape = {""};
         KubeletSim.waitUntil(Duration.ofMinutes(3), "the drill's success in the agent's /metrics",
             () -> {
-              scrape[0] = http.send(HttpRequest.newBuilder(metrics).build(),
-                  HttpResponse.BodyHandlers.ofString()).body();
+              scrape[0] = MetricsScrape.body(metricsPort);
               return scrape[0].contains(
                   "pgsidecar_restore_drill_runs_total{cluster=\"" + CLUSTER + "\",result=\"ok\"} 1.0")
                   && scrape[0].contains("pgsidecar_restore_drill_scheduled{cluster=\"" + CLUSTER + "\"} 1.0");

@@ -278,10 +278,7 @@ class PodDrillTest {
 
   /** A sample of the agent's /metrics: the first line starting with {@code name} that holds {@code label}. */
   private static double metric(int port, String name, String label) throws IOException, InterruptedException {
-    var response = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-        HttpResponse.BodyHandlers.ofString());
-    for (String line : response.body().split("\n")) {
+    for (String line : MetricsScrape.body(port).split("\n")) {
       if (line.startsWith(name) && line.contains(label)) {
         return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
@@ -298,7 +295,8 @@ class PodDrillTest {
   static final class Prometheus implements AutoCloseable {
     private final Process process;
     private final int port;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5)).build();
 
     private Prometheus(Process process, int port) {
       this.process = process;
@@ -345,7 +343,8 @@ class PodDrillTest {
 
     private boolean ready() {
       try {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/-/ready")).build(),
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/-/ready"))
+            .timeout(Duration.ofSeconds(10)).build(),
             HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
       } catch (IOException e) {
         return false;
@@ -356,7 +355,8 @@ class PodDrillTest {
     }
 
     String get(String path) throws IOException, InterruptedException {
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+          .timeout(Duration.ofSeconds(10)).build(),
           HttpResponse.BodyHandlers.ofString()).body();
     }
 

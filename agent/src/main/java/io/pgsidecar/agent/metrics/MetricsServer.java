@@ -8,6 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.Map;
 
@@ -58,7 +59,9 @@ public final class MetricsServer {
   /** Listens on {@code host:port} with the probe endpoints of {@code health} (may be null). */
   public static Future<MetricsServer> start(Vertx vertx, String host, int port, AgentMetrics metrics,
       Health health) {
-    return vertx.createHttpServer()
+    // HTTP/1.x only, like the agent's API (Agent#server): Prometheus and the kubelet scrape
+    // with HTTP/1.1, and an h2c upgrade is one more protocol to get wrong for nobody
+    return vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
         .requestHandler(request -> handle(vertx, metrics, health, request))
         .listen(port, host)
         .recover(e -> Future.failedFuture(new IllegalStateException(

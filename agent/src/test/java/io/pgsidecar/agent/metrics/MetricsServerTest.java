@@ -61,6 +61,16 @@ class MetricsServerTest {
   }
 
   @Test
+  void anH2cUpgradeIsAnsweredWithHttp11() throws Exception {
+    // the JDK client asks for h2c on http:// (Upgrade: h2c), as some scrapers do; the port
+    // speaks HTTP/1.1 only, like the agent's API
+    assertEquals(HttpClient.Version.HTTP_2, http.version());
+    HttpResponse<String> r = send("GET", "/metrics");
+    assertEquals(200, r.statusCode());
+    assertEquals(HttpClient.Version.HTTP_1_1, r.version());
+  }
+
+  @Test
   void nothingElseIsServedOnTheMetricsPort() throws Exception {
     HttpResponse<String> api = send("POST", "/v1/wal/push");
     assertEquals(404, api.statusCode());
