@@ -8,6 +8,9 @@
 # PROFILE_JAVA_OPTS: JVM options for that untimed restore only, e.g.
 # "-XX:StartFlightRecording=filename=/tmp/restore.jfr,settings=profile": a profile of the same
 # restore step that does not slow the timed one.
+# RESTORE_ROUNDS=N: N rounds on the same backups, the order alternating (round 1 in ORDER), and
+# the median of the ratios. RESTORE_VARIANTS='OPTS;OPTS...': in each round, ours once more per
+# entry with those JVM options added, e.g. RESTORE_VARIANTS='-XX:TieredStopAtLevel=1'.
 # RESTORE_JAVA_OPTS: extra JVM options for the timed `pgsidecar restore` only (e.g.
 # "-XX:StartFlightRecording=filename=/tmp/restore.jfr,settings=profile" to profile the restore
 # step; with KEEP_WORK=1 the work directory and its logs stay).
@@ -206,13 +209,13 @@ run_pgbackrest() {
   rm -rf "$dir"
 }
 
-run_pgsidecar() {
+run_pgsidecar() { # [extra JVM options]
   local dir="$WORK/r-ours/data" t0
   mkdir -p "$WORK/r-ours" && chown -R postgres "$WORK/r-ours"
   say "pgsidecar restore"
   sync
   t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
-  /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS ${RESTORE_JAVA_OPTS:-}" \
+  /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS ${RESTORE_JAVA_OPTS:-} ${1:-}" \
     "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" \
     --socket "$SOCK" >"$WORK/r-ours.out"
   R_MS_ours=$(( $(now_ms) - t0 )); AZCPU_ours=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
@@ -254,33 +257,79 @@ CONF
   rm -rf "$dir"
 }
 
-if [ "$ORDER" = pgsidecar-first ]; then run_pgsidecar; run_pgbackrest; else run_pgbackrest; run_pgsidecar; fi
+# Rounds and variants: each round restores with pgBackRest and with ours once per variant (the
+# shipped flags, then each RESTORE_VARIANTS entry added to them), on the same backups; rounds
+# alternate the order (round 1 in ORDER). Each run is one line in runs.tsv, read by the summary.
+ROUNDS=${RESTORE_ROUNDS:-1}
+VARIANTS=("")
+if [ -n "${RESTORE_VARIANTS:-}" ]; then IFS=';' read -r -a more <<<"$RESTORE_VARIANTS"; VARIANTS+=("${more[@]}"); fi
+: >"$WORK/runs.tsv"
+record_run() { # round tool variant: appends the run just made to runs.tsv
+  local u s r b p segs got az psi fetch
+  if [ "$2" = pgbackrest ]; then
+    read -r u s <"$WORK/time.pgbr"; r=$R_MS_pgbr b=$R_BYTES_pgbr p=$P_MS_pgbr segs=$SEGS_pgbr got=$GOT_pgbr
+    az=$AZCPU_pgbr psi=$PSI_pgbr fetch="$WORK/fetch-times.pgbr"
+  else
+    read -r u s <"$WORK/time.ours"; r=$R_MS_ours b=$R_BYTES_ours p=$P_MS_ours segs=$SEGS_ours got=$GOT_ours
+    az=$AZCPU_ours psi=$PSI_ours fetch="$WORK/fetch-times.ours"
+  fi
+  # (tab is whitespace to read: an empty field would vanish, so no variant is "-")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "${3:--}" "$r" "$b" "$p" "$segs" "$u" "$s" \
+    "$az" "$psi" "$got" "$(python3 - "$fetch" <<'PY'
+import re, statistics, sys
+seg = [int(ms) for n, ms, rc in (l.split() for l in open(sys.argv[1])) if rc == "0" and re.fullmatch(r"[0-9A-F]{24}", n)]
+print(f"{statistics.median(seg):.0f}" if seg else "-")
+PY
+)" >>"$WORK/runs.tsv"
+  if [ "$got" != "$EXPECT" ]; then
+    echo "MISMATCH: $2 ${3:+(variant $3) }restored rows '$got', the source has '$EXPECT'" >&2; exit 1
+  fi
+}
+for round in $(seq "$ROUNDS"); do
+  first=$ORDER
+  if [ $((round % 2)) = 0 ]; then
+    [ "$ORDER" = pgsidecar-first ] && first=pgbackrest-first || first=pgsidecar-first
+  fi
+  [ "$ROUNDS" = 1 ] && [ ${#VARIANTS[@]} = 1 ] || say "round $round of $ROUNDS, $first"
+  if [ "$first" = pgbackrest-first ]; then run_pgbackrest; record_run "$round" pgbackrest ""; fi
+  for v in "${VARIANTS[@]}"; do
+    [ -z "$v" ] || say "  variant: $v"
+    run_pgsidecar "$v"; record_run "$round" pgsidecar "$v"
+  done
+  if [ "$first" = pgsidecar-first ]; then run_pgbackrest; record_run "$round" pgbackrest ""; fi
+done
 P_MS_local=0 GOT_local=skipped
 # Off by default: the source's pg_wal no longer holds the backup's first segments (its
 # checkpoints recycled them), so this replay cannot start yet; it needs the archive's segments.
 [ "${LOCAL_REPLAY:-0}" = 0 ] || run_local_replay
 
 echo
-echo "restore of pgbench -s $SCALE ($((SRC_BYTES / 1048576)) MiB database) + $WAL_WRITTEN MB of WAL, $(date -u +%FT%TZ), order $ORDER"
-python3 - "$R_MS_pgbr" "$R_BYTES_pgbr" "$P_MS_pgbr" "$SEGS_pgbr" "$R_MS_ours" "$R_BYTES_ours" "$P_MS_ours" "$SEGS_ours" "$WAL_WRITTEN" <<'PY'
-import sys
-rp, bp, pp, sp, ro, bo, po, so, wal = map(int, sys.argv[1:])
-def line(name, r, b, p, s):
-    print(f"  {name:10s} restore {r/1000:7.1f} s  {b/1e6/(r/1000):6.1f} MB/s ({b/1e6:.0f} MB)   "
-          f"replay {p/1000:7.1f} s  ({s} segments, {wal/(p/1000):5.1f} MB/s of WAL)   total {(r+p)/1000:7.1f} s")
-line("pgbackrest", rp, bp, pp, sp)
-line("pgsidecar", ro, bo, po, so)
-print(f"  ratio pgsidecar/pgbackrest: restore {ro/rp:.2f}  replay {po/pp:.2f}  total {(ro+po)/(rp+pp):.2f}  (target <= 1.0)")
-PY
-python3 - "$WORK/fetch-times.pgbr" "$WORK/fetch-times.ours" <<'PY'
-import re, statistics, sys
-def pct(v, p):
-    v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))]
-for name, f in zip(("pgbackrest", "pgsidecar"), sys.argv[1:]):
-    seg = [int(ms) for n, ms, rc in (l.split() for l in open(f)) if rc == "0" and re.fullmatch(r"[0-9A-F]{24}", n)]
-    if seg:
-        print(f"  restore_command per segment, {name:10s}: p50 {statistics.median(seg):.0f} ms  p90 {pct(seg, 0.9)} ms"
-              f"  max {max(seg)} ms  sum {sum(seg) / 1000:.1f} s  (n={len(seg)})")
+echo "restore of pgbench -s $SCALE ($((SRC_BYTES / 1048576)) MiB database) + $WAL_WRITTEN MB of WAL, $(date -u +%FT%TZ), order $ORDER, $ROUNDS round(s)"
+python3 - "$WORK/runs.tsv" "$WAL_WRITTEN" <<'PY'
+import statistics, sys
+runs = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+for r in runs:
+    r[2] = "" if r[2] == "-" else r[2]
+wal = int(sys.argv[2])
+def name(r):
+    return r[1] + (f" [{r[2]}]" if r[2] else "")
+for r in runs:
+    rms, b, p = int(r[3]), int(r[4]), int(r[5])
+    print(f"  round {r[0]} {name(r):12s} restore {rms/1000:6.1f} s  {b/1e6/(rms/1000):6.1f} MB/s ({b/1e6:.0f} MB)"
+          f"   replay {p/1000:6.1f} s ({r[6]} segments, {wal/(p/1000):5.1f} MB/s of WAL, restore_command p50 {r[12]} ms)"
+          f"   total {(rms+p)/1000:6.1f} s   CPU {r[7]} + {r[8]} s, Azurite {r[9]} s; {r[10]}")
+base = {r[0]: r for r in runs if r[1] == "pgbackrest"}
+for v in dict.fromkeys(r[2] for r in runs if r[1] == "pgsidecar"):
+    mine = [r for r in runs if r[1] == "pgsidecar" and r[2] == v]
+    ratios = [(int(r[3]) / int(base[r[0]][3]), int(r[5]) / int(base[r[0]][5]),
+               (int(r[3]) + int(r[5])) / (int(base[r[0]][3]) + int(base[r[0]][5]))) for r in mine]
+    label = "pgsidecar" + (f" [{v}]" if v else "")
+    each = ", ".join(f"{a:.2f}" for a, _, _ in ratios)
+    med = [statistics.median(x[i] for x in ratios) for i in range(3)]
+    cpu = statistics.median(float(r[7]) + float(r[8]) for r in mine)
+    cpu_pgbr = statistics.median(float(r[7]) + float(r[8]) for r in base.values())
+    print(f"  ratio {label}/pgbackrest, median of {len(ratios)}: restore {med[0]:.2f}  replay {med[1]:.2f}"
+          f"  total {med[2]:.2f}  (restore step per round: {each}; CPU {cpu:.1f} against {cpu_pgbr:.1f} s)")
 PY
 if [ "$P_MS_local" != 0 ]; then
   python3 - "$P_MS_local" "$P_MS_ours" "$P_MS_pgbr" "$WAL_WRITTEN" <<'PY'
@@ -291,10 +340,11 @@ print(f"  replay from local WAL (pg_wal copied in): {l/1000:.1f} s, {w/(l/1000):
 PY
   echo "  rows after the local replay: $GOT_local"
 fi
-read -r u s <"$WORK/time.pgbr"; echo "  restore step CPU (user + system), pgbackrest: $u + $s s; Azurite meanwhile $AZCPU_pgbr s; some task $PSI_pgbr"
-read -r u s <"$WORK/time.ours"; echo "  restore step CPU (user + system), pgsidecar : $u + $s s; Azurite meanwhile $AZCPU_ours s; some task $PSI_ours"
-echo "  rows (history count, sum(abalance)): source $EXPECT | pgbackrest $GOT_pgbr | pgsidecar $GOT_ours"
-[ "$GOT_pgbr" = "$EXPECT" ] && [ "$GOT_ours" = "$EXPECT" ] || { echo "MISMATCH: a restored server differs from the source" >&2; exit 1; }
-echo "  both restored servers hold the source's final rows"
-read -r u s <"$WORK/time.pgbr"; bench_record tool=pgbackrest scale="$SCALE" order="$ORDER" restore_ms="$R_MS_pgbr" replay_ms="$P_MS_pgbr" restored_bytes="$R_BYTES_pgbr" db_bytes="$SRC_BYTES" wal_mb="$WAL_WRITTEN" segments="$SEGS_pgbr" cpu_user_s="$u" cpu_sys_s="$s" process_max="${PGBR_PROCESS_MAX:-2}"
-read -r u s <"$WORK/time.ours"; bench_record tool=pgsidecar scale="$SCALE" order="$ORDER" restore_ms="$R_MS_ours" replay_ms="$P_MS_ours" restored_bytes="$R_BYTES_ours" db_bytes="$SRC_BYTES" wal_mb="$WAL_WRITTEN" segments="$SEGS_ours" cpu_user_s="$u" cpu_sys_s="$s" concurrency="${PGSIDECAR_STORAGE_AZURE_CONCURRENCY:-4}"
+echo "  every restored server holds the source's final rows ($EXPECT)"
+# the curves (bench/report) get round 1 with the shipped flags, one point per tool and size
+while IFS=$'\t' read -r round tool variant r b p segs u s _; do
+  [ "$round" = 1 ] && [ "$variant" = - ] || continue
+  if [ "$tool" = pgbackrest ]; then extra="process_max=${PGBR_PROCESS_MAX:-2}"; else extra="concurrency=${PGSIDECAR_STORAGE_AZURE_CONCURRENCY:-4}"; fi
+  bench_record tool="$tool" scale="$SCALE" order="$ORDER" restore_ms="$r" replay_ms="$p" restored_bytes="$b" db_bytes="$SRC_BYTES" \
+    wal_mb="$WAL_WRITTEN" segments="$segs" cpu_user_s="$u" cpu_sys_s="$s" "$extra"
+done <"$WORK/runs.tsv"
