@@ -195,6 +195,7 @@ CONF
 run_pgbackrest() {
   local dir="$WORK/r-pgbr/data" t0
   mkdir -p "$dir" && chown -R postgres "$WORK/r-pgbr" && chmod 700 "$dir"
+  rm -f "$WORK/r-pgbr/server.log" # pg_ctl -l appends: each run counts its own segments
   say "pgbackrest restore"
   sync # the previous step's writes reach the disk before, not during, this one
   t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
@@ -212,12 +213,14 @@ run_pgbackrest() {
 run_pgsidecar() { # [extra JVM options]
   local dir="$WORK/r-ours/data" t0
   mkdir -p "$WORK/r-ours" && chown -R postgres "$WORK/r-ours"
+  rm -f "$WORK/r-ours/server.log"
   say "pgsidecar restore"
   sync
   t0=$(now_ms); az0=$(cpu_s "$AZ_PID"); io0=$(psi_ms io); cpu0=$(psi_ms cpu)
   /usr/bin/time -o "$WORK/time.ours" -f '%U %S' runuser -u postgres -- env PGSIDECAR_JAVA_OPTS="$JAVA_TLS ${RESTORE_JAVA_OPTS:-} ${1:-}" \
     "$ROOT/bin/pgsidecar" --config "$WORK/agent.yaml" restore --to "$dir" --wal-archiver "$ROOT/bin/wal-archiver" \
-    --socket "$SOCK" >"$WORK/r-ours.out"
+    --socket "$SOCK" >"$WORK/r-ours.out" 2>&1 || {
+    echo "pgsidecar restore failed${1:+ (with the JVM options $1)}:" >&2; tail -n 20 "$WORK/r-ours.out" >&2; exit 1; }
   R_MS_ours=$(( $(now_ms) - t0 )); AZCPU_ours=$(python3 -c "print(round($(cpu_s "$AZ_PID") - $az0, 1))")
   PSI_ours="$(( $(psi_ms cpu) - cpu0 )) ms waiting for CPU, $(( $(psi_ms io) - io0 )) ms for I/O"
   R_BYTES_ours=$(du -sb --exclude=pg_wal "$dir" | cut -f1)
