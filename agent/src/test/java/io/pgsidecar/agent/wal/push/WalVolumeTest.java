@@ -83,7 +83,7 @@ class WalVolumeTest {
     pg.ready(SEG2);
     UnixHttp.Response r = push("pg_wal/" + SEG2);
     assertEquals(400, r.status());
-    assertEquals(WalPushTest.refusalText(pg.root().resolve("pg_wal/" + SEG2), "is a symbolic link"),
+    assertEquals(WalPushFixture.refusalText(pg.root().resolve("pg_wal/" + SEG2), "is a symbolic link"),
         new JsonObject(r.text()).getString("error"));
     try (Stream<?> s = storage.list("prod/db1/wal/")) {
       assertEquals(List.of(), s.toList());
