@@ -91,7 +91,7 @@ class DrillRuntimeTest {
       String[] scrape = {""};
       KubeletSim.waitUntil(Duration.ofMinutes(3), "the drill's success in the agent's /metrics",
           () -> {
-            scrape[0] = MetricsScrape.body(metricsPort);
+            scrape[0] = LocalHttp.metrics(metricsPort);
             return scrape[0].contains("pgsidecar_restore_drill_runs_total{cluster=\"db1\",result=\"ok\"} 1.0");
           });
       assertTrue(scrape[0].contains("pgsidecar_restore_drill_scheduled{cluster=\"db1\"} 1.0"),

@@ -96,7 +96,7 @@ class PodDrillJobTest {
         String[] scrape = {""};
         KubeletSim.waitUntil(Duration.ofMinutes(3), "the drill's success in the agent's /metrics",
             () -> {
-              scrape[0] = MetricsScrape.body(metricsPort);
+              scrape[0] = LocalHttp.metrics(metricsPort);
               return scrape[0].contains(
                   "pgsidecar_restore_drill_runs_total{cluster=\"" + CLUSTER + "\",result=\"ok\"} 1.0")
                   && scrape[0].contains("pgsidecar_restore_drill_scheduled{cluster=\"" + CLUSTER + "\"} 1.0");
